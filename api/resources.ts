@@ -1,0 +1,83 @@
+// The table of every resource kubemu serves. Discovery, the registry, etcd keys, the REST
+// router, the gRPC service and the clients all read it, so a resource is added in one place.
+
+export interface ResourceInfo {
+  group: string; // '' for the core group
+  version: string;
+  kind: string;
+  /** Plural, lower case: the URL segment and the etcd key segment. */
+  resource: string;
+  singular: string;
+  namespaced: boolean;
+  shortNames: string[];
+  categories: string[];
+  /** Subresources served, e.g. ['status', 'scale']. */
+  subresources: string[];
+}
+
+export const STANDARD_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
+
+const r = (
+  group: string, version: string, kind: string, resource: string, namespaced: boolean,
+  opts: { shortNames?: string[]; categories?: string[]; subresources?: string[] } = {},
+): ResourceInfo => ({
+  group, version, kind, resource, singular: kind.toLowerCase(), namespaced,
+  shortNames: opts.shortNames ?? [], categories: opts.categories ?? [], subresources: opts.subresources ?? [],
+});
+
+export const RESOURCES: readonly ResourceInfo[] = [
+  r('', 'v1', 'Namespace', 'namespaces', false, { shortNames: ['ns'], subresources: ['status', 'finalize'] }),
+  r('', 'v1', 'Node', 'nodes', false, { shortNames: ['no'], subresources: ['status', 'proxy'] }),
+  r('', 'v1', 'Pod', 'pods', true, {
+    shortNames: ['po'], categories: ['all'],
+    subresources: ['status', 'binding', 'log', 'exec', 'portforward', 'attach', 'eviction', 'proxy'],
+  }),
+  r('', 'v1', 'Service', 'services', true, { shortNames: ['svc'], categories: ['all'], subresources: ['status', 'proxy'] }),
+  r('', 'v1', 'Endpoints', 'endpoints', true, { shortNames: ['ep'] }),
+  r('', 'v1', 'ConfigMap', 'configmaps', true, { shortNames: ['cm'] }),
+  r('', 'v1', 'Secret', 'secrets', true),
+  r('', 'v1', 'Event', 'events', true, { shortNames: ['ev'] }),
+  r('', 'v1', 'ReplicationController', 'replicationcontrollers', true, {
+    shortNames: ['rc'], categories: ['all'], subresources: ['status', 'scale'],
+  }),
+  r('', 'v1', 'ServiceAccount', 'serviceaccounts', true, { shortNames: ['sa'] }),
+  r('apps', 'v1', 'Deployment', 'deployments', true, { shortNames: ['deploy'], categories: ['all'], subresources: ['status', 'scale'] }),
+  r('apps', 'v1', 'ReplicaSet', 'replicasets', true, { shortNames: ['rs'], categories: ['all'], subresources: ['status', 'scale'] }),
+  r('apps', 'v1', 'DaemonSet', 'daemonsets', true, { shortNames: ['ds'], categories: ['all'], subresources: ['status'] }),
+  r('apps', 'v1', 'StatefulSet', 'statefulsets', true, { shortNames: ['sts'], categories: ['all'], subresources: ['status', 'scale'] }),
+  r('batch', 'v1', 'Job', 'jobs', true, { categories: ['all'], subresources: ['status'] }),
+  r('batch', 'v1', 'CronJob', 'cronjobs', true, { shortNames: ['cj'], categories: ['all'], subresources: ['status'] }),
+  r('coordination.k8s.io', 'v1', 'Lease', 'leases', true),
+];
+
+export const apiVersionOf = (info: Pick<ResourceInfo, 'group' | 'version'>): string =>
+  info.group ? `${info.group}/${info.version}` : info.version;
+
+/** `pods` or `deployments.apps`: how Kubernetes names a resource in messages. */
+export const qualifiedName = (info: ResourceInfo): string => (info.group ? `${info.resource}.${info.group}` : info.resource);
+
+export function findResource(group: string, resource: string): ResourceInfo | undefined {
+  return RESOURCES.find((x) => x.group === group && x.resource === resource);
+}
+
+export function findByKind(apiVersion: string, kind: string): ResourceInfo | undefined {
+  return RESOURCES.find((x) => apiVersionOf(x) === apiVersion && x.kind === kind);
+}
+
+/** Look a resource up by plural, singular, short name or kind (case-insensitive), as a CLI would. */
+export function resolveResource(name: string): ResourceInfo | undefined {
+  const n = name.toLowerCase();
+  const [base, group] = n.includes('.') ? [n.slice(0, n.indexOf('.')), n.slice(n.indexOf('.') + 1)] : [n, undefined];
+  return RESOURCES.find((x) => (group === undefined || x.group === group) &&
+    (x.resource === base || x.singular === base || x.shortNames.includes(base) || x.kind.toLowerCase() === base));
+}
+
+/** The etcd key of one object, the Kubernetes way: /registry/<resource>/<namespace>/<name>. */
+export function storageKey(prefix: string, info: ResourceInfo, namespace: string | undefined, name: string): string {
+  return info.namespaced ? `${prefix}/${info.resource}/${namespace}/${name}` : `${prefix}/${info.resource}/${name}`;
+}
+
+/** The etcd key prefix of a collection: all namespaces when namespace is undefined. */
+export function storagePrefix(prefix: string, info: ResourceInfo, namespace?: string): string {
+  return info.namespaced && namespace ? `${prefix}/${info.resource}/${namespace}/` : `${prefix}/${info.resource}/`;
+}

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# `npm test`: set up what the tests need, then run every test file with node:test.
+# Unit tests sit beside the code (*.test.ts); integration and e2e tests are under test/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/ensure-deps.sh
+mapfile -t files < <(find api client apiserver scheduler controller-manager kubelet kube-proxy cli lib test examples \
+  -name '*.test.ts' -not -path '*/node_modules/*' 2>/dev/null | sort)
+echo "[kubemu test] ${#files[@]} test files"
+exec node --import tsx --test --test-concurrency=2 --test-reporter=spec "${files[@]}"
