@@ -1,0 +1,61 @@
+// kubemu apiserver: flags → options → startApiServer. Runs until SIGTERM/SIGINT.
+import { parseArgs } from 'node:util';
+import { createLogger } from '../lib/logger.ts';
+import { readTokenFile } from './auth/authenticator.ts';
+import { DEFAULT_SERVICE_CIDR, startApiServer } from './server.ts';
+
+const USAGE = `usage: apiserver --etcd-servers URL[,URL…] [--bind-address 127.0.0.1] [--port 6443] [--grpc-port 6444]
+                 [--service-cluster-ip-range ${DEFAULT_SERVICE_CIDR}] [--service-node-port-range 30000-32767]
+                 [--token-auth-file FILE] [--log-level info]`;
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      'etcd-servers': { type: 'string' },
+      'bind-address': { type: 'string', default: '127.0.0.1' },
+      port: { type: 'string', default: '6443' },
+      'grpc-port': { type: 'string', default: '6444' },
+      'service-cluster-ip-range': { type: 'string', default: DEFAULT_SERVICE_CIDR },
+      'service-node-port-range': { type: 'string', default: '30000-32767' },
+      'token-auth-file': { type: 'string' },
+      'log-level': { type: 'string', default: 'info' },
+      help: { type: 'boolean' },
+    },
+  });
+  if (values.help) { console.log(USAGE); return; }
+  const errors: string[] = [];
+  if (!values['etcd-servers']) errors.push('--etcd-servers is required');
+  const port = Number(values.port);
+  const grpcPort = Number(values['grpc-port']);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) errors.push(`--port: not a port: ${values.port}`);
+  if (!Number.isInteger(grpcPort) || grpcPort < 0 || grpcPort > 65535) errors.push(`--grpc-port: not a port: ${values['grpc-port']}`);
+  const range = values['service-node-port-range']!.match(/^(\d+)-(\d+)$/);
+  if (!range || Number(range[1]) > Number(range[2])) errors.push(`--service-node-port-range: want LOW-HIGH, got ${values['service-node-port-range']}`);
+  if (errors.length) {
+    console.error(`${errors.join('\n')}\n${USAGE}`);
+    process.exit(2);
+  }
+  const logger = createLogger('apiserver', { level: values['log-level'] });
+  const server = await startApiServer({
+    etcdEndpoints: values['etcd-servers']!.split(','),
+    bindAddress: values['bind-address'],
+    port,
+    grpcPort,
+    serviceClusterIPRange: values['service-cluster-ip-range'],
+    nodePortRange: [Number(range![1]), Number(range![2])],
+    tokens: values['token-auth-file'] ? readTokenFile(values['token-auth-file']) : undefined,
+    logger,
+  });
+  const stop = async (signal: string) => {
+    logger.info({ signal }, 'shutting down');
+    await server.close();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((err) => {
+  console.error(`apiserver: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

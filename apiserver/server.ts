@@ -1,0 +1,80 @@
+// Wires the apiserver: etcd store → registry (admission + storage rules) → two transports,
+// REST (node:http) and gRPC, on their own ports. Tests start it on port 0 through
+// startApiServer(); main.ts parses flags and calls the same function.
+import type http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as grpc from '@grpc/grpc-js';
+import type { UserInfo } from '../api/types.ts';
+import { silentLogger, type Logger } from '../lib/logger.ts';
+import { allowAnonymous, tokenAuthenticator } from './auth/authenticator.ts';
+import { allowAll } from './auth/authorizer.ts';
+import { EtcdStore } from './storage/etcd-store.ts';
+import { createRegistry } from './registry/index.ts';
+import { createHttpServer } from './http/server.ts';
+import { createGrpcServer } from './grpc/server.ts';
+
+export interface ApiServerOptions {
+  etcdEndpoints: string[];
+  /** Address both transports bind; loopback unless told otherwise. */
+  bindAddress?: string;
+  /** REST port; 0 = any free port. */
+  port?: number;
+  /** gRPC port; 0 = any free port. */
+  grpcPort?: number;
+  serviceClusterIPRange?: string;
+  nodePortRange?: [number, number];
+  /** Bearer tokens; none = anonymous admin access. */
+  tokens?: Map<string, UserInfo>;
+  logger?: Logger;
+}
+
+export interface RunningApiServer {
+  /** http://host:port */
+  url: string;
+  /** host:port of the gRPC service */
+  grpcAddress: string;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_SERVICE_CIDR = '10.96.0.0/16';
+
+export async function startApiServer(opts: ApiServerOptions): Promise<RunningApiServer> {
+  const logger = opts.logger ?? silentLogger();
+  const host = opts.bindAddress ?? '127.0.0.1';
+  const authenticator = opts.tokens && opts.tokens.size > 0 ? tokenAuthenticator(opts.tokens) : allowAnonymous();
+  const store = new EtcdStore({ endpoints: opts.etcdEndpoints, logger: logger.child({ part: 'storage' }) });
+  const registry = createRegistry({
+    store,
+    authorizer: allowAll(),
+    serviceClusterIPRange: opts.serviceClusterIPRange ?? DEFAULT_SERVICE_CIDR,
+    nodePortRange: opts.nodePortRange ?? [30000, 32767],
+    logger: logger.child({ part: 'registry' }),
+  });
+  await registry.bootstrap();
+
+  const httpServer: http.Server = createHttpServer({ registry, authenticator, logger: logger.child({ part: 'http' }) });
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(opts.port ?? 0, host, () => resolve());
+  });
+  const { port } = httpServer.address() as AddressInfo;
+
+  const grpcServer = createGrpcServer({ registry, authenticator, logger: logger.child({ part: 'grpc' }) });
+  const grpcPort = await new Promise<number>((resolve, reject) => {
+    grpcServer.bindAsync(`${host}:${opts.grpcPort ?? 0}`, grpc.ServerCredentials.createInsecure(),
+      (err, p) => (err ? reject(err) : resolve(p)));
+  });
+
+  const urlHost = host.includes(':') ? `[${host}]` : host;
+  logger.info({ url: `http://${urlHost}:${port}`, grpc: `${host}:${grpcPort}` }, 'apiserver listening');
+  return {
+    url: `http://${urlHost}:${port}`,
+    grpcAddress: `${urlHost}:${grpcPort}`,
+    async close() {
+      grpcServer.forceShutdown();
+      httpServer.closeAllConnections();
+      await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+      await store.close();
+    },
+  };
+}
