@@ -1,0 +1,176 @@
+// npm run bench:apiserver — one run on one fresh etcd:
+//   1. raw etcd puts/s (etcd3 client, concurrency 64, ~1 KiB values): the baseline;
+//   2. pod creates/s through the REST API and through gRPC at the same concurrency;
+//   3. latency from a write to its watch event at 1, 10 and 100 REST watchers.
+// Prints a table, then one JSON line with every figure and ratio.
+// Targets (issue "API machinery"): API creates/s ≥ 50% of raw etcd puts/s; watch p99 ≤ 50 ms at 100 watchers.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Etcd3 } from 'etcd3';
+import { Pool } from 'undici';
+import { startEtcd } from '../lib/etcd-process.ts';
+import { startApiServer } from '../apiserver/server.ts';
+import { createApiClient } from '../client/index.ts';
+import type { ApiClient } from '../client/api-client.ts';
+import type { KubeObject } from '../api/types.ts';
+
+const CONCURRENCY = 64;
+const DURATION_MS = Number(process.env.BENCH_SECONDS ?? 5) * 1000;
+const WATCH_WRITES = 200;
+
+const PODS = { group: '', resource: 'pods' };
+
+function podManifest(name: string): KubeObject {
+  return {
+    apiVersion: 'v1', kind: 'Pod',
+    metadata: { name, namespace: 'bench', labels: { app: 'bench', run: name } },
+    spec: {
+      containers: [{
+        name: 'app', image: 'kubemu/hello:1',
+        env: [{ name: 'PAD', value: 'x'.repeat(400) }],
+        ports: [{ containerPort: 8080 }],
+        resources: { requests: { cpu: '10m', memory: '16Mi' } },
+      }],
+    },
+  };
+}
+
+/** Run `op(i)` from `concurrency` loops for `durationMs`; returns completed ops per second. */
+async function throughput(concurrency: number, durationMs: number, op: (i: number) => Promise<unknown>): Promise<number> {
+  let next = 0;
+  let done = 0;
+  const end = Date.now() + durationMs;
+  const start = performance.now();
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (Date.now() < end) {
+      await op(next++);
+      done++;
+    }
+  }));
+  return done / ((performance.now() - start) / 1000);
+}
+
+const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+
+async function rawEtcd(endpoint: string): Promise<number> {
+  const etcd = new Etcd3({ hosts: endpoint, grpcOptions: { 'grpc.max_receive_message_length': 64 << 20 } });
+  const value = JSON.stringify(podManifest('raw'));
+  const rate = await throughput(CONCURRENCY, DURATION_MS, (i) => etcd.put(`/bench-raw/pods/bench/p${i}`).value(value));
+  await etcd.delete().prefix('/bench-raw/');
+  etcd.close();
+  return rate;
+}
+
+async function apiCreates(client: ApiClient, prefix: string): Promise<number> {
+  return throughput(CONCURRENCY, DURATION_MS, (i) => client.create(PODS, 'bench', podManifest(`${prefix}-${i}`)));
+}
+
+/** Open `n` REST watches on pods in namespace watch-<n>, write WATCH_WRITES configmaps-free pod creates, time each event. */
+async function watchLatency(url: string, client: ApiClient, n: number): Promise<{ p50: number; p99: number }> {
+  const ns = `watch-${n}`;
+  await client.create({ group: '', resource: 'namespaces' }, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+  const list = await client.list(PODS, ns);
+  const sentAt = new Map<string, number>();
+  const latencies: number[] = [];
+  const pool = new Pool(url, { connections: n + 4, pipelining: 0 });
+  let remaining = n * WATCH_WRITES;
+  let allSeen!: () => void;
+  const seen = new Promise<void>((resolve) => { allSeen = resolve; });
+  const aborts: AbortController[] = [];
+  const opened: Promise<void>[] = [];
+  for (let w = 0; w < n; w++) {
+    const ac = new AbortController();
+    aborts.push(ac);
+    opened.push((async () => {
+      const res = await pool.request({
+        method: 'GET', path: `/api/v1/namespaces/${ns}/pods?watch=true&resourceVersion=${list.metadata.resourceVersion}`,
+        signal: ac.signal,
+      });
+      void (async () => {
+        let buf = '';
+        try {
+          for await (const chunk of res.body) {
+            const now = performance.now();
+            buf += chunk.toString();
+            let nl;
+            while ((nl = buf.indexOf('\n')) >= 0) {
+              const line = buf.slice(0, nl);
+              buf = buf.slice(nl + 1);
+              if (!line.trim()) continue;
+              const ev = JSON.parse(line);
+              const t0 = sentAt.get(ev.object?.metadata?.name);
+              if (ev.type === 'ADDED' && t0 !== undefined) {
+                latencies.push(now - t0);
+                if (--remaining === 0) allSeen();
+              }
+            }
+          }
+        } catch { /* aborted */ }
+      })();
+    })());
+  }
+  await Promise.all(opened);
+  await new Promise((r) => setTimeout(r, 200)); // let every watch register
+  for (let i = 0; i < WATCH_WRITES; i++) {
+    const name = `w${i}`;
+    sentAt.set(name, performance.now());
+    await client.create(PODS, ns, { ...podManifest(name), metadata: { name, namespace: ns } });
+  }
+  await Promise.race([seen, new Promise((r) => setTimeout(r, 30_000))]);
+  for (const ac of aborts) ac.abort();
+  await pool.destroy();
+  if (remaining > 0) throw new Error(`${remaining} watch events never arrived at ${n} watchers`);
+  latencies.sort((a, b) => a - b);
+  return { p50: pct(latencies, 50), p99: pct(latencies, 99) };
+}
+
+async function main(): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubemu-bench-'));
+  const etcd = await startEtcd({ dataDir: path.join(dir, 'etcd'), logFile: path.join(dir, 'etcd.log') });
+  const api = await startApiServer({ etcdEndpoints: [etcd.endpoint], port: 0, grpcPort: 0 });
+  const http = createApiClient({ transport: 'http', server: api.url });
+  const grpc = createApiClient({ transport: 'grpc', server: api.grpcAddress });
+  try {
+    await http.create({ group: '', resource: 'namespaces' }, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bench' } });
+    process.stderr.write('raw etcd puts …\n');
+    const etcdPuts = await rawEtcd(etcd.endpoint);
+    process.stderr.write('REST creates …\n');
+    const restCreates = await apiCreates(http, 'rest');
+    process.stderr.write('gRPC creates …\n');
+    const grpcCreates = await apiCreates(grpc, 'grpc');
+    const watch: Record<string, { p50: number; p99: number }> = {};
+    for (const n of [1, 10, 100]) {
+      process.stderr.write(`watch latency at ${n} watchers …\n`);
+      watch[n] = await watchLatency(api.url, http, n);
+    }
+
+    const f = (x: number) => x.toFixed(0).padStart(8);
+    const ms = (x: number) => x.toFixed(2).padStart(8);
+    console.log(`\nkubemu apiserver benchmark (concurrency ${CONCURRENCY}, ${DURATION_MS / 1000} s per run, ${os.cpus().length} cores)\n`);
+    console.log('what                                  ops/s   vs raw etcd');
+    console.log(`raw etcd puts (etcd3 client)       ${f(etcdPuts)}        1.00`);
+    console.log(`pod creates via REST               ${f(restCreates)}   ${(restCreates / etcdPuts).toFixed(2).padStart(9)}`);
+    console.log(`pod creates via gRPC               ${f(grpcCreates)}   ${(grpcCreates / etcdPuts).toFixed(2).padStart(9)}`);
+    console.log('\nwrite → watch event latency (ms)    p50        p99');
+    for (const n of [1, 10, 100]) console.log(`${String(n).padStart(3)} watchers                      ${ms(watch[n].p50)}   ${ms(watch[n].p99)}`);
+    console.log(`\ntargets: API creates ≥ 50% of raw etcd puts (REST ${(100 * restCreates / etcdPuts).toFixed(0)}%, gRPC ${(100 * grpcCreates / etcdPuts).toFixed(0)}%); watch p99 ≤ 50 ms at 100 watchers (${watch[100].p99.toFixed(1)} ms)`);
+    console.log(JSON.stringify({
+      bench: 'apiserver', concurrency: CONCURRENCY, seconds: DURATION_MS / 1000,
+      etcdPutsPerSec: Math.round(etcdPuts), restCreatesPerSec: Math.round(restCreates), grpcCreatesPerSec: Math.round(grpcCreates),
+      restVsEtcd: +(restCreates / etcdPuts).toFixed(3), grpcVsEtcd: +(grpcCreates / etcdPuts).toFixed(3),
+      watchLatencyMs: Object.fromEntries(Object.entries(watch).map(([n, v]) => [n, { p50: +v.p50.toFixed(2), p99: +v.p99.toFixed(2) }])),
+    }));
+  } finally {
+    await http.close();
+    await grpc.close();
+    await api.close();
+    await etcd.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

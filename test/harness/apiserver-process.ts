@@ -1,0 +1,44 @@
+// The apiserver as its own OS process (as `kubemu up` runs it), for tests that kill -9 it.
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort } from '../../lib/free-port.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+export interface ApiServerProcess {
+  url: string;
+  grpcAddress: string;
+  child: ChildProcess;
+  /** Resolves when the process has exited. */
+  exited: Promise<void>;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export async function spawnApiServer(etcdEndpoint: string, ports?: { port: number; grpcPort: number }): Promise<ApiServerProcess> {
+  const port = ports?.port ?? await freePort();
+  const grpcPort = ports?.grpcPort ?? await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'apiserver/main.ts'),
+    '--etcd-servers', etcdEndpoint, '--port', String(port), '--grpc-port', String(grpcPort), '--log-level', 'warn'],
+  { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d) => { stderr += d; });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`apiserver exited during start-up: ${stderr}`);
+    try {
+      if ((await fetch(`${url}/readyz`)).ok) break;
+    } catch { /* not up yet */ }
+    if (Date.now() > deadline) { child.kill('SIGKILL'); throw new Error(`apiserver not ready in 30 s: ${stderr}`); }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url, grpcAddress: `127.0.0.1:${grpcPort}`, child, exited,
+    async kill(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      await exited;
+    },
+  };
+}
