@@ -55,7 +55,10 @@ function toJson(type: protobuf.Type, msg: protobuf.Message | Obj): Obj {
     } else {
       j = conv(v);
     }
-    if (isEmpty(j, field.name)) continue;
+    // A singular nested message on the wire is a non-pointer struct in Go, which encoding/json prints as {}.
+    const keepEmptyStruct = !field.map && !field.repeated && field.resolvedType instanceof protobuf.Type;
+    if (!keepEmptyStruct && isEmpty(j, field.name)) continue;
+    if (j === null) continue;
     out[field.name] = j;
   }
   return out;
