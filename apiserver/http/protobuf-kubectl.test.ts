@@ -13,7 +13,8 @@ const res = (name: string, kind: string, namespaced: boolean) =>
   ({ name, singularName: kind.toLowerCase(), namespaced, kind, verbs: ['create', 'get', 'list'] });
 const V1 = { kind: 'APIResourceList', groupVersion: 'v1', resources: [
   res('namespaces', 'Namespace', false), res('configmaps', 'ConfigMap', true),
-  res('secrets', 'Secret', true), res('serviceaccounts', 'ServiceAccount', true)] };
+  res('secrets', 'Secret', true), res('serviceaccounts', 'ServiceAccount', true),
+  res('services', 'Service', true)] };
 
 test('kubectl create bodies decode to the same JSON as --dry-run=client', async (t) => {
   const home = mkdtempSync(path.join(tmpdir(), 'kubemu-pb-'));
@@ -52,6 +53,10 @@ test('kubectl create bodies decode to the same JSON as --dry-run=client', async 
     ['configmap', 'cm-pb', '--from-literal=a=b', '--from-literal=c=d'],
     ['secret', 'generic', 's-pb', '--from-literal=user=admin', '--type=Opaque'],
     ['serviceaccount', 'sa-pb'],
+    ['service', 'clusterip', 'svc-pb', '--tcp=80:8080', '--tcp=443:https'],
+    ['service', 'nodeport', 'np-pb', '--tcp=80:8080', '--node-port=30080'],
+    ['service', 'loadbalancer', 'lb-pb', '--tcp=80:80'],
+    ['service', 'externalname', 'en-pb', '--external-name=example.com'],
   ];
   for (const c of cases) {
     const expected = JSON.parse(await kubectl(['create', ...c, '--dry-run=client', '-o', 'json']));

@@ -12,6 +12,7 @@ const PROTO_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..
 /** apiVersion/kind → message name. Kinds not listed here are rejected with BadRequest. */
 const KINDS: Record<string, string> = {
   'v1/ConfigMap': 'ConfigMap', 'v1/Secret': 'Secret', 'v1/Namespace': 'Namespace', 'v1/ServiceAccount': 'ServiceAccount',
+  'v1/Service': 'Service',
 };
 
 let root: protobuf.Root | undefined;
@@ -39,6 +40,11 @@ function toJson(type: protobuf.Type, msg: protobuf.Message | Obj): Obj {
       if (field.resolvedType instanceof protobuf.Type) {
         const t = field.resolvedType;
         if (t.name === 'Time') return timeToString(x as Obj);
+        if (t.name === 'Quantity') return String((x as Obj).string ?? '');
+        if (t.name === 'IntOrString') {
+          const io = x as Obj;
+          return Number(io.type ?? 0) === 1 ? String(io.strVal ?? '') : Number(io.intVal ?? 0);
+        }
         return toJson(t, x as Obj);
       }
       if (x instanceof Uint8Array) return Buffer.from(x).toString('base64');
@@ -64,12 +70,15 @@ function toJson(type: protobuf.Type, msg: protobuf.Message | Obj): Obj {
   return out;
 }
 
+/** Plain (non-pointer) integers and bools that are always on the wire but tagged omitempty in JSON. */
+const ZERO_OMITTED = new Set(['generation', 'nodePort', 'healthCheckNodePort', 'publishNotReadyAddresses']);
+
 function isEmpty(v: unknown, name: string): boolean {
   if (v === '' || v === null) return true;
   if (Array.isArray(v)) return v.length === 0;
   if (typeof v === 'object') return Object.keys(v as Obj).length === 0;
   // generation is a plain int64 on the wire (always sent); JSON omits it when zero.
-  return name === 'generation' && v === 0;
+  return ZERO_OMITTED.has(name) && (v === 0 || v === false);
 }
 
 function timeToString(t: Obj): string | null {
