@@ -22,7 +22,8 @@ export class DockerEngine {
       try { msg = JSON.parse(text).message ?? text; } catch { /* not JSON */ }
       throw new CriError(res.statusCode === 404 ? 'NotFound' : 'Runtime', `docker ${method} ${path.split('?')[0]}: ${msg.trim()}`);
     }
-    return (text ? JSON.parse(text) : undefined) as T;
+    if (res.statusCode >= 300 || !text) return undefined as T; // an accepted non-2xx (e.g. 404 on delete) has no result
+    return JSON.parse(text) as T;
   }
 
   /** Raw stream (logs): returns the body for demuxing. */

@@ -1,0 +1,177 @@
+// CRI runtime on Docker, dockershim-style: a pause sandbox container owns the pod's network namespace on the
+// cluster bridge network; app containers join it with NetworkMode container:<sandbox-id>.
+import { CriError, LABELS, type Container, type ContainerConfig, type ContainerFilter, type ContainerStatus, type ExecSyncResult,
+  type Image, type ImageService, type LogChunk, type LogOptions, type PodSandbox, type PodSandboxConfig, type PodSandboxFilter,
+  type PodSandboxStatus, type RuntimeService } from '../types.ts';
+import { DockerEngine, demux } from './engine.ts';
+
+export interface DockerRuntimeOptions {
+  nodeName: string;
+  network?: string; // default "kubemu"
+  sandboxImage?: string; // default kubemu/busybox:1 running /bin/pause
+  socketPath?: string;
+}
+
+const ms = (t: string | undefined) => (t && !t.startsWith('0001') ? Date.parse(t) : 0);
+const labelFilter = (labels: Record<string, string>) =>
+  encodeURIComponent(JSON.stringify({ label: Object.entries(labels).map(([k, v]) => `${k}=${v}`) }));
+
+export class DockerRuntime implements RuntimeService, ImageService {
+  private readonly opts: Required<Omit<DockerRuntimeOptions, 'socketPath'>>;
+  private readonly engine: DockerEngine;
+  private networkReady = false;
+
+  constructor(opts: DockerRuntimeOptions) {
+    if (!opts?.nodeName) throw new Error('DockerRuntime: nodeName is required');
+    this.opts = { nodeName: opts.nodeName, network: opts.network ?? 'kubemu', sandboxImage: opts.sandboxImage ?? 'kubemu/busybox:1' };
+    this.engine = new DockerEngine({ socketPath: opts.socketPath });
+  }
+
+  close(): Promise<void> { return this.engine.close(); }
+
+  private mine(): Record<string, string> { return { [LABELS.managed]: 'true', [LABELS.node]: this.opts.nodeName }; }
+
+  private async ensureNetwork(): Promise<void> {
+    if (this.networkReady) return;
+    // 409 = another node on this Docker host created it first.
+    const net = await this.engine.json('GET', `/networks/${encodeURIComponent(this.opts.network)}`, undefined, [404]);
+    if (!net) await this.engine.json('POST', '/networks/create', { Name: this.opts.network, Driver: 'bridge', Labels: { [LABELS.managed]: 'true' } }, [409]);
+    this.networkReady = true;
+  }
+
+  async runPodSandbox(config: PodSandboxConfig): Promise<string> {
+    const md = config?.metadata;
+    if (!md?.name || !md.uid) throw new CriError('InvalidArgument', 'sandbox metadata.name and uid are required');
+    await this.ensureNetwork();
+    const labels = { ...config.labels, ...this.mine(), [LABELS.podUid]: md.uid, [LABELS.podNamespace]: md.namespace, [LABELS.podName]: md.name,
+      [LABELS.containerName]: 'POD', [LABELS.restartCount]: String(md.attempt ?? 0), 'io.kubemu.annotations': JSON.stringify(config.annotations ?? {}) };
+    const ports = config.portMappings ?? [];
+    const created = await this.engine.json('POST', `/containers/create?name=k8s_POD_${md.name}_${md.namespace}_${md.uid}_${md.attempt ?? 0}`, {
+      Image: this.opts.sandboxImage, Cmd: ['/bin/pause'], Hostname: config.hostname || md.name, Labels: labels,
+      ExposedPorts: Object.fromEntries(ports.map((p) => [`${p.containerPort}/${p.protocol.toLowerCase()}`, {}])),
+      HostConfig: {
+        NetworkMode: this.opts.network, Dns: config.dnsConfig?.servers ?? [], DnsSearch: config.dnsConfig?.searches ?? [],
+        DnsOptions: config.dnsConfig?.options ?? [],
+        PortBindings: Object.fromEntries(ports.filter((p) => p.hostPort).map((p) =>
+          [`${p.containerPort}/${p.protocol.toLowerCase()}`, [{ HostIp: p.hostIp ?? '', HostPort: String(p.hostPort) }]])),
+      },
+    });
+    await this.engine.json('POST', `/containers/${created.Id}/start`, undefined, [304]);
+    return created.Id;
+  }
+
+  async stopPodSandbox(id: string): Promise<void> {
+    for (const c of await this.listContainers({ podSandboxId: id })) await this.stopContainer(c.id, 0);
+    await this.engine.json('POST', `/containers/${id}/stop?t=0`, undefined, [304, 404]);
+  }
+
+  async removePodSandbox(id: string): Promise<void> {
+    for (const c of await this.listContainers({ podSandboxId: id })) await this.removeContainer(c.id);
+    await this.engine.json('DELETE', `/containers/${id}?force=true`, undefined, [404]);
+  }
+
+  async podSandboxStatus(id: string): Promise<PodSandboxStatus> {
+    const i = await this.engine.json('GET', `/containers/${id}/json`);
+    return { ...this.sandboxFromLabels(i.Id, i.Config.Labels, ms(i.Created), i.State.Running), ip: i.NetworkSettings.Networks?.[this.opts.network]?.IPAddress ?? '' };
+  }
+
+  private sandboxFromLabels(id: string, l: Record<string, string>, createdAtMs: number, running: boolean): PodSandbox {
+    let annotations: Record<string, string> = {};
+    try { annotations = JSON.parse(l['io.kubemu.annotations'] ?? '{}'); } catch { /* bad label: ignore */ }
+    return { id, metadata: { name: l[LABELS.podName], uid: l[LABELS.podUid], namespace: l[LABELS.podNamespace], attempt: Number(l[LABELS.restartCount] ?? 0) },
+      state: running ? 'SANDBOX_READY' : 'SANDBOX_NOTREADY', createdAtMs, labels: l, annotations };
+  }
+
+  async listPodSandbox(filter: PodSandboxFilter = {}): Promise<PodSandbox[]> {
+    const list: any[] = await this.engine.json('GET', `/containers/json?all=true&filters=${labelFilter({ ...filter.labelSelector, ...this.mine(), [LABELS.containerName]: 'POD' })}`);
+    return list.map((c) => this.sandboxFromLabels(c.Id, c.Labels, c.Created * 1000, c.State === 'running'))
+      .filter((s) => (!filter.id || s.id === filter.id) && (!filter.state || s.state === filter.state));
+  }
+
+  async createContainer(podSandboxId: string, config: ContainerConfig, sandboxConfig: PodSandboxConfig): Promise<string> {
+    if (!config?.metadata?.name || !config.image) throw new CriError('InvalidArgument', 'container metadata.name and image are required');
+    const md = sandboxConfig.metadata;
+    const r = config.resources ?? {};
+    const labels = { ...config.labels, ...this.mine(), [LABELS.podUid]: md.uid, [LABELS.podNamespace]: md.namespace, [LABELS.podName]: md.name,
+      [LABELS.containerName]: config.metadata.name, [LABELS.restartCount]: String(config.metadata.attempt ?? 0), [LABELS.sandboxId]: podSandboxId };
+    const created = await this.engine.json('POST', `/containers/create?name=k8s_${config.metadata.name}_${md.name}_${md.namespace}_${md.uid}_${config.metadata.attempt ?? 0}`, {
+      Image: config.image, Labels: labels, WorkingDir: config.workingDir ?? '',
+      Env: (config.envs ?? []).map((e) => `${e.key}=${e.value}`),
+      ...(config.command?.length ? { Entrypoint: config.command } : {}),
+      ...(config.args?.length ? { Cmd: config.args } : {}),
+      HostConfig: {
+        NetworkMode: `container:${podSandboxId}`,
+        Binds: (config.mounts ?? []).map((m) => `${m.hostPath}:${m.containerPath}${m.readonly ? ':ro' : ''}`),
+        Memory: r.memoryLimitInBytes ?? 0, CpuShares: r.cpuShares ?? 0, CpuPeriod: r.cpuPeriod ?? 0, CpuQuota: r.cpuQuota ?? 0,
+      },
+    }).catch((e) => { throw e instanceof CriError && e.code === 'NotFound' ? new CriError('NotFound', `image ${config.image} not present`) : e; });
+    return created.Id;
+  }
+
+  async startContainer(id: string): Promise<void> { await this.engine.json('POST', `/containers/${id}/start`, undefined, [304]); }
+  async stopContainer(id: string, timeoutSeconds: number): Promise<void> {
+    await this.engine.json('POST', `/containers/${id}/stop?t=${Math.max(0, Math.floor(timeoutSeconds))}`, undefined, [304]);
+  }
+  async removeContainer(id: string): Promise<void> { await this.engine.json('DELETE', `/containers/${id}?force=true`, undefined, [404]); }
+
+  async listContainers(filter: ContainerFilter = {}): Promise<Container[]> {
+    const sel = { ...filter.labelSelector, ...this.mine(), ...(filter.podSandboxId ? { [LABELS.sandboxId]: filter.podSandboxId } : {}) };
+    const list: any[] = await this.engine.json('GET', `/containers/json?all=true&filters=${labelFilter(sel)}`);
+    return list.filter((c) => c.Labels[LABELS.containerName] !== 'POD').map((c): Container => ({
+      id: c.Id, podSandboxId: c.Labels[LABELS.sandboxId], metadata: { name: c.Labels[LABELS.containerName], attempt: Number(c.Labels[LABELS.restartCount] ?? 0) },
+      image: c.Image, state: c.State === 'running' ? 'CONTAINER_RUNNING' : c.State === 'created' ? 'CONTAINER_CREATED' : c.State === 'exited' ? 'CONTAINER_EXITED' : 'CONTAINER_UNKNOWN',
+      createdAtMs: c.Created * 1000, labels: c.Labels, annotations: {},
+    })).filter((c) => (!filter.id || c.id === filter.id) && (!filter.state || c.state === filter.state));
+  }
+
+  async containerStatus(id: string): Promise<ContainerStatus> {
+    const i = await this.engine.json('GET', `/containers/${id}/json`);
+    const s = i.State;
+    const state = s.Running ? 'CONTAINER_RUNNING' : s.Status === 'created' ? 'CONTAINER_CREATED' : 'CONTAINER_EXITED';
+    const reason = state !== 'CONTAINER_EXITED' ? '' : s.OOMKilled ? 'OOMKilled' : s.ExitCode === 0 ? 'Completed' : 'Error';
+    return { id: i.Id, metadata: { name: i.Config.Labels[LABELS.containerName], attempt: Number(i.Config.Labels[LABELS.restartCount] ?? 0) }, state,
+      createdAtMs: ms(i.Created), startedAtMs: ms(s.StartedAt), finishedAtMs: state === 'CONTAINER_EXITED' ? ms(s.FinishedAt) : 0,
+      exitCode: s.ExitCode ?? 0, image: i.Config.Image, reason, message: s.Error ?? '', labels: i.Config.Labels, annotations: {} };
+  }
+
+  async execSync(id: string, cmd: string[], _timeoutSeconds?: number): Promise<ExecSyncResult> {
+    const ex = await this.engine.json('POST', `/containers/${id}/exec`, { Cmd: cmd, AttachStdout: true, AttachStderr: true });
+    const body = await this.engine.stream('POST', `/exec/${ex.Id}/start`, { Detach: false, Tty: false });
+    const out: Buffer[] = [], err: Buffer[] = [];
+    for await (const ch of demux(body)) (ch.stream === 'stderr' ? err : out).push(Buffer.from(ch.data));
+    const info = await this.engine.json('GET', `/exec/${ex.Id}/json`);
+    return { stdout: Buffer.concat(out), stderr: Buffer.concat(err), exitCode: info.ExitCode ?? -1 };
+  }
+
+  async *containerLogs(id: string, opts: LogOptions = {}): AsyncIterable<LogChunk> {
+    const q = `stdout=1&stderr=1&follow=${opts.follow ? 1 : 0}&timestamps=${opts.timestamps ? 1 : 0}&tail=${opts.tail ?? 'all'}`;
+    const body = await this.engine.stream('GET', `/containers/${id}/logs?${q}`);
+    try { for await (const ch of demux(body)) yield { stream: ch.stream, data: Buffer.from(ch.data) }; } finally { body.destroy(); }
+  }
+
+  async pullImage(image: string): Promise<string> {
+    const present = await this.imageStatus(image);
+    if (present) return present.id;
+    const [from, tag] = image.includes(':') ? [image.slice(0, image.lastIndexOf(':')), image.slice(image.lastIndexOf(':') + 1)] : [image, 'latest'];
+    try {
+      const text = await (await this.engine.stream('POST', `/images/create?fromImage=${encodeURIComponent(from)}&tag=${encodeURIComponent(tag)}`)).text();
+      const errLine = text.split('\n').map((l) => { try { return JSON.parse(l); } catch { return {}; } }).find((l) => l.error);
+      if (errLine) throw new CriError('ImagePullFailed', `pull ${image}: ${errLine.error}`);
+    } catch (e) {
+      throw e instanceof CriError && e.code === 'ImagePullFailed' ? e : new CriError('ImagePullFailed', `pull ${image}: ${(e as Error).message}`);
+    }
+    const got = await this.imageStatus(image);
+    if (!got) throw new CriError('ImagePullFailed', `pull ${image}: image not present after pull`);
+    return got.id;
+  }
+
+  async listImages(): Promise<Image[]> {
+    const list: any[] = await this.engine.json('GET', '/images/json');
+    return list.map((i) => ({ id: i.Id, repoTags: i.RepoTags ?? [], size: i.Size }));
+  }
+  async imageStatus(image: string): Promise<Image | null> {
+    const i = await this.engine.json('GET', `/images/${encodeURIComponent(image)}/json`, undefined, [404]);
+    return i?.Id ? { id: i.Id, repoTags: i.RepoTags ?? [], size: i.Size } : null;
+  }
+  async removeImage(image: string): Promise<void> { await this.engine.json('DELETE', `/images/${encodeURIComponent(image)}`, undefined, [404]); }
+}
