@@ -32,7 +32,9 @@ test('kubectl create bodies decode to the same JSON as --dry-run=client', async 
         try { send(201, decodeKubernetesProtobuf(body)); } catch { send(400, { kind: 'Status', status: 'Failure', code: 400 }); }
       } else if (url === '/version') send(200, { major: '1', minor: '32', gitVersion: 'v1.32.0' });
       else if (url === '/api') send(200, { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: '127.0.0.1' }] });
-      else if (url === '/apis') send(200, { kind: 'APIGroupList', apiVersion: 'v1', groups: [] });
+      else if (url === '/apis') send(200, { kind: 'APIGroupList', apiVersion: 'v1', groups: [
+        { name: 'apps', versions: [{ groupVersion: 'apps/v1', version: 'v1' }], preferredVersion: { groupVersion: 'apps/v1', version: 'v1' } }] });
+      else if (url === '/apis/apps/v1') send(200, { kind: 'APIResourceList', groupVersion: 'apps/v1', resources: [res('deployments', 'Deployment', true)] });
       else if (url === '/api/v1') send(200, V1);
       else if (url === '/openapi/v2') { rsp.writeHead(200); rsp.end(); }
       else send(404, { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'NotFound', code: 404 });
@@ -56,6 +58,8 @@ test('kubectl create bodies decode to the same JSON as --dry-run=client', async 
     ['service', 'clusterip', 'svc-pb', '--tcp=80:8080', '--tcp=443:https'],
     ['service', 'nodeport', 'np-pb', '--tcp=80:8080', '--node-port=30080'],
     ['service', 'loadbalancer', 'lb-pb', '--tcp=80:80'],
+    ['deployment', 'dep-pb', '--image=nginx:1.27', '--replicas=2', '--port=80'],
+    ['secret', 'docker-registry', 'dr-pb', '--docker-username=u', '--docker-password=p', '--docker-server=r.local'],
     ['service', 'externalname', 'en-pb', '--external-name=example.com'],
   ];
   for (const c of cases) {
@@ -67,6 +71,8 @@ test('kubectl create bodies decode to the same JSON as --dry-run=client', async 
     const got = decodeKubernetesProtobuf(bodies[0]!.body) as unknown as Record<string, unknown>;
     const exp = { ...expected, metadata: { ...expected.metadata } };
     delete exp.metadata.creationTimestamp; // null in kubectl's JSON, absent after decoding
+    const tm = exp.spec?.template?.metadata;
+    if (tm) delete tm.creationTimestamp;
     for (const k of ['apiVersion', 'kind', 'metadata', 'spec', 'data', 'type']) assert.deepEqual(got[k], exp[k], `${c[0]} ${k}`);
   }
 });

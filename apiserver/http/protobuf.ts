@@ -12,7 +12,7 @@ const PROTO_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..
 /** apiVersion/kind → message name. Kinds not listed here are rejected with BadRequest. */
 const KINDS: Record<string, string> = {
   'v1/ConfigMap': 'ConfigMap', 'v1/Secret': 'Secret', 'v1/Namespace': 'Namespace', 'v1/ServiceAccount': 'ServiceAccount',
-  'v1/Service': 'Service',
+  'v1/Service': 'Service', 'apps/v1/Deployment': 'Deployment',
 };
 
 let root: protobuf.Root | undefined;
@@ -20,7 +20,7 @@ function loadRoot(): protobuf.Root {
   if (!root) {
     const r = new protobuf.Root();
     r.resolvePath = (_origin, target) => path.join(PROTO_DIR, path.basename(target));
-    r.loadSync(['meta.proto', 'core.proto'], { keepCase: true });
+    r.loadSync(['meta.proto', 'core.proto', 'apps.proto'], { keepCase: true });
     root = r;
   }
   return root;
@@ -71,7 +71,8 @@ function toJson(type: protobuf.Type, msg: protobuf.Message | Obj): Obj {
 }
 
 /** Plain (non-pointer) integers and bools that are always on the wire but tagged omitempty in JSON. */
-const ZERO_OMITTED = new Set(['generation', 'nodePort', 'healthCheckNodePort', 'publishNotReadyAddresses']);
+const ZERO_OMITTED = new Set(['generation', 'nodePort', 'healthCheckNodePort', 'publishNotReadyAddresses',
+  'hostNetwork', 'hostPID', 'hostIPC', 'stdin', 'stdinOnce', 'tty', 'minReadySeconds', 'paused', 'hostPort', 'readOnly']);
 
 function isEmpty(v: unknown, name: string): boolean {
   if (v === '' || v === null) return true;
