@@ -65,6 +65,14 @@ test('docker runtime over gRPC: pod on the network, shared netns, labels, exec, 
   for await (const ch of cri.containerLogs(cid)) logs += ch.data.toString();
   assert.match(logs, /logged/);
 
+  // Streaming exec with stdin (in-process API, not over gRPC).
+  const es = await docker.execStream(cid, ['sh', '-c', 'read x; echo got:$x; exit 4']);
+  es.stdin.end('hello\n');
+  let streamed = '';
+  for await (const ch of es.output) streamed += ch.data.toString();
+  assert.equal(streamed, 'got:hello\n');
+  assert.equal(await es.exitCode, 4);
+
   await cri.stopContainer(cid, 5);
   const done = await cri.containerStatus(cid);
   assert.equal(done.state, 'CONTAINER_EXITED');

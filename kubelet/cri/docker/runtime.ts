@@ -1,8 +1,10 @@
 // CRI runtime on Docker, dockershim-style: a pause sandbox container owns the pod's network namespace on the
 // cluster bridge network; app containers join it with NetworkMode container:<sandbox-id>.
 import { CriError, LABELS, type Container, type ContainerConfig, type ContainerFilter, type ContainerStatus, type ExecSyncResult,
-  type Image, type ImageService, type LogChunk, type LogOptions, type PodSandbox, type PodSandboxConfig, type PodSandboxFilter,
+  type ExecStream, type Image, type ImageService, type LogChunk, type LogOptions, type PodSandbox, type PodSandboxConfig, type PodSandboxFilter,
   type PodSandboxStatus, type RuntimeService } from '../types.ts';
+import { PassThrough } from 'node:stream';
+import type { Dispatcher } from 'undici';
 import { DockerEngine, demux } from './engine.ts';
 
 export interface DockerRuntimeOptions {
@@ -141,6 +143,32 @@ export class DockerRuntime implements RuntimeService, ImageService {
     for await (const ch of demux(body)) (ch.stream === 'stderr' ? err : out).push(Buffer.from(ch.data));
     const info = await this.engine.json('GET', `/exec/${ex.Id}/json`);
     return { stdout: Buffer.concat(out), stderr: Buffer.concat(err), exitCode: info.ExitCode ?? -1 };
+  }
+
+  /** Interactive exec (kubectl exec -i): Docker exec start with the connection hijacked (HTTP upgrade to tcp). */
+  async execStream(id: string, cmd: string[], opts: { tty?: boolean } = {}): Promise<ExecStream> {
+    const tty = !!opts.tty;
+    const ex = await this.engine.json('POST', `/containers/${id}/exec`, { Cmd: cmd, AttachStdin: true, AttachStdout: true, AttachStderr: true, Tty: tty });
+    // undici's types omit `body` on upgrade but it sends it; Docker needs the JSON start options there.
+    const upgradeOpts = {
+      method: 'POST', path: `/exec/${ex.Id}/start`, protocol: 'tcp',
+      headers: { 'content-type': 'application/json' }, body: JSON.stringify({ Detach: false, Tty: tty }),
+    } as unknown as Dispatcher.UpgradeOptions;
+    const { socket } = (await this.engine.pool.upgrade(upgradeOpts)) as Dispatcher.UpgradeData;
+    const stdin = new PassThrough();
+    stdin.pipe(socket as unknown as NodeJS.WritableStream);
+    // Closing stdin half-closes the socket so the process sees EOF, output keeps flowing.
+    stdin.on('end', () => (socket as import('node:net').Socket).end?.());
+    const raw = socket as unknown as AsyncIterable<Buffer>;
+    const output: AsyncIterable<LogChunk> = tty
+      ? (async function* () { for await (const b of raw) yield { stream: 'stdout' as const, data: Buffer.from(b) }; })()
+      : demux(raw);
+    const exitCode = new Promise<number>((resolve) => {
+      socket.once('close', () => {
+        this.engine.json('GET', `/exec/${ex.Id}/json`).then((i) => resolve(i?.ExitCode ?? -1), () => resolve(-1));
+      });
+    });
+    return { stdin, output, exitCode };
   }
 
   async *containerLogs(id: string, opts: LogOptions = {}): AsyncIterable<LogChunk> {
