@@ -33,7 +33,9 @@ test('kubectl create bodies decode to the same JSON as --dry-run=client', async 
       } else if (url === '/version') send(200, { major: '1', minor: '32', gitVersion: 'v1.32.0' });
       else if (url === '/api') send(200, { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: '127.0.0.1' }] });
       else if (url === '/apis') send(200, { kind: 'APIGroupList', apiVersion: 'v1', groups: [
+        { name: 'batch', versions: [{ groupVersion: 'batch/v1', version: 'v1' }], preferredVersion: { groupVersion: 'batch/v1', version: 'v1' } },
         { name: 'apps', versions: [{ groupVersion: 'apps/v1', version: 'v1' }], preferredVersion: { groupVersion: 'apps/v1', version: 'v1' } }] });
+      else if (url === '/apis/batch/v1') send(200, { kind: 'APIResourceList', groupVersion: 'batch/v1', resources: [res('jobs', 'Job', true), res('cronjobs', 'CronJob', true)] });
       else if (url === '/apis/apps/v1') send(200, { kind: 'APIResourceList', groupVersion: 'apps/v1', resources: [res('deployments', 'Deployment', true)] });
       else if (url === '/api/v1') send(200, V1);
       else if (url === '/openapi/v2') { rsp.writeHead(200); rsp.end(); }
@@ -60,19 +62,19 @@ test('kubectl create bodies decode to the same JSON as --dry-run=client', async 
     ['service', 'loadbalancer', 'lb-pb', '--tcp=80:80'],
     ['deployment', 'dep-pb', '--image=nginx:1.27', '--replicas=2', '--port=80'],
     ['secret', 'docker-registry', 'dr-pb', '--docker-username=u', '--docker-password=p', '--docker-server=r.local'],
+    ['job', 'job-pb', '--image=busybox', '--', 'echo', 'hi'],
+    ['cronjob', 'cj-pb', '--image=busybox', '--schedule=*/5 * * * *', '--', 'date'],
     ['service', 'externalname', 'en-pb', '--external-name=example.com'],
   ];
   for (const c of cases) {
-    const expected = JSON.parse(await kubectl(['create', ...c, '--dry-run=client', '-o', 'json']));
+    const expected = JSON.parse(await kubectl(['create', '--dry-run=client', '-o', 'json', ...c]));
     bodies.length = 0;
     await kubectl(['create', ...c]);
     assert.equal(bodies.length, 1, `one POST for ${c[0]}`);
     assert.equal(bodies[0]!.type, 'application/vnd.kubernetes.protobuf');
     const got = decodeKubernetesProtobuf(bodies[0]!.body) as unknown as Record<string, unknown>;
-    const exp = { ...expected, metadata: { ...expected.metadata } };
-    delete exp.metadata.creationTimestamp; // null in kubectl's JSON, absent after decoding
-    const tm = exp.spec?.template?.metadata;
-    if (tm) delete tm.creationTimestamp;
+    // creationTimestamp is null in kubectl's JSON (at every level) and absent after decoding.
+    const exp = JSON.parse(JSON.stringify(expected, (k, v) => (k === 'creationTimestamp' && v === null ? undefined : v)));
     for (const k of ['apiVersion', 'kind', 'metadata', 'spec', 'data', 'type']) assert.deepEqual(got[k], exp[k], `${c[0]} ${k}`);
   }
 });

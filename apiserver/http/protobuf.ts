@@ -13,6 +13,7 @@ const PROTO_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..
 const KINDS: Record<string, string> = {
   'v1/ConfigMap': 'ConfigMap', 'v1/Secret': 'Secret', 'v1/Namespace': 'Namespace', 'v1/ServiceAccount': 'ServiceAccount',
   'v1/Service': 'Service', 'apps/v1/Deployment': 'Deployment',
+  'batch/v1/Job': 'Job', 'batch/v1/CronJob': 'CronJob',
 };
 
 let root: protobuf.Root | undefined;
@@ -20,7 +21,7 @@ function loadRoot(): protobuf.Root {
   if (!root) {
     const r = new protobuf.Root();
     r.resolvePath = (_origin, target) => path.join(PROTO_DIR, path.basename(target));
-    r.loadSync(['meta.proto', 'core.proto', 'apps.proto'], { keepCase: true });
+    r.loadSync(['meta.proto', 'core.proto', 'apps.proto', 'batch.proto'], { keepCase: true });
     root = r;
   }
   return root;
