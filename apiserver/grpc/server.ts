@@ -1,0 +1,121 @@
+// gRPC transport for components: same Registry as REST, objects as JSON bytes,
+// errors as gRPC status codes with the full Status JSON in trailing metadata.
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { fileURLToPath } from 'node:url';
+import { ApiError, badRequest, errorToStatus, toApiError, type ErrorCode } from '../../api/errors.ts';
+import { findResource } from '../../api/resources.ts';
+import type { Authenticator } from '../auth/authenticator.ts';
+import type { Registry, RequestContext, ResourceRef, PatchType } from '../registry/types.ts';
+import type { Logger } from '../../lib/logger.ts';
+
+const PROTO = fileURLToPath(new URL('../../proto/api.proto', import.meta.url));
+export const STATUS_METADATA_KEY = 'kubemu-status-bin';
+
+const GRPC_CODES: Partial<Record<ErrorCode, grpc.status>> = {
+  NotFound: grpc.status.NOT_FOUND, AlreadyExists: grpc.status.ALREADY_EXISTS, Conflict: grpc.status.ABORTED,
+  Gone: grpc.status.OUT_OF_RANGE, Expired: grpc.status.OUT_OF_RANGE, Invalid: grpc.status.INVALID_ARGUMENT,
+  BadRequest: grpc.status.INVALID_ARGUMENT, Forbidden: grpc.status.PERMISSION_DENIED,
+  Unauthorized: grpc.status.UNAUTHENTICATED, TooManyRequests: grpc.status.RESOURCE_EXHAUSTED,
+  Timeout: grpc.status.DEADLINE_EXCEEDED, ServiceUnavailable: grpc.status.UNAVAILABLE,
+  MethodNotAllowed: grpc.status.UNIMPLEMENTED,
+};
+
+export function loadApiService(): grpc.ServiceDefinition {
+  const def = protoLoader.loadSync(PROTO, { keepCase: false, longs: Number, defaults: true });
+  const pkg = grpc.loadPackageDefinition(def) as any;
+  return pkg.kubemu.api.v1.Api.service as grpc.ServiceDefinition;
+}
+
+function toServiceError(err: unknown): Partial<grpc.ServiceError> {
+  const apiErr = toApiError(err);
+  const md = new grpc.Metadata();
+  md.set(STATUS_METADATA_KEY, Buffer.from(JSON.stringify(errorToStatus(apiErr))));
+  return { code: GRPC_CODES[apiErr.code] ?? grpc.status.INTERNAL, details: apiErr.message, metadata: md };
+}
+
+function parseJson(buf: Buffer | undefined, what: string): any {
+  try { return JSON.parse(Buffer.from(buf ?? []).toString('utf8')); } catch { throw badRequest(`invalid JSON in ${what}`); }
+}
+
+const PATCH_TYPES: Record<string, PatchType> = {
+  'application/json-patch+json': 'json', 'application/merge-patch+json': 'merge',
+  'application/strategic-merge-patch+json': 'strategic', 'application/apply-patch+yaml': 'apply',
+  json: 'json', merge: 'merge', strategic: 'strategic', apply: 'apply',
+};
+
+export function createGrpcServer(opts: { registry: Registry; authenticator: Authenticator; logger: Logger }): grpc.Server {
+  const { registry, authenticator, logger } = opts;
+
+  function context(call: grpc.ServerUnaryCall<any, any> | grpc.ServerWritableStream<any, any>): RequestContext {
+    const auth = call.metadata.get('authorization')[0];
+    const token = typeof auth === 'string' && auth.startsWith('Bearer ') ? auth.slice(7) : undefined;
+    const user = authenticator.authenticate(token);
+    if (!user) throw new ApiError('Unauthorized', 'Unauthorized');
+    return { user };
+  }
+
+  function refOf(r: any, subresource?: string): ResourceRef {
+    const info = findResource(r?.group ?? '', r?.resource ?? '');
+    if (!info) throw new ApiError('NotFound', `the server could not find the requested resource (${r?.resource})`);
+    return { info, namespace: r.namespace || undefined, name: r.name || undefined, subresource: subresource || undefined };
+  }
+
+  const unary = (fn: (ctx: RequestContext, req: any) => Promise<unknown>) =>
+    (call: grpc.ServerUnaryCall<any, any>, cb: grpc.sendUnaryData<any>) => {
+      Promise.resolve().then(() => fn(context(call), call.request))
+        .then((obj) => cb(null, { json: Buffer.from(JSON.stringify(obj)) }))
+        .catch((err) => { logger.debug({ err }, 'grpc call failed'); cb(toServiceError(err) as grpc.ServiceError); });
+    };
+
+  const server = new grpc.Server();
+  server.addService(loadApiService(), {
+    Get: unary((ctx, req) => registry.get(ctx, refOf(req.ref))),
+    List: unary((ctx, req) => registry.list(ctx, refOf(req.ref), {
+      labelSelector: req.labelSelector || undefined, fieldSelector: req.fieldSelector || undefined,
+      resourceVersion: req.resourceVersion || undefined, limit: req.limit || undefined, continue: req.continue || undefined,
+    } as any)),
+    Create: unary((ctx, req) => registry.create(ctx, refOf(req.ref), parseJson(req.json, 'object'),
+      { dryRun: req.dryRun, fieldManager: req.fieldManager || undefined })),
+    Update: unary((ctx, req) => registry.update(ctx, refOf(req.ref), parseJson(req.json, 'object'),
+      { dryRun: req.dryRun, fieldManager: req.fieldManager || undefined })),
+    UpdateStatus: unary((ctx, req) => registry.update(ctx, refOf(req.ref, 'status'), parseJson(req.json, 'object'),
+      { dryRun: req.dryRun, fieldManager: req.fieldManager || undefined })),
+    Patch: unary(async (ctx, req) => {
+      const type = PATCH_TYPES[req.patchType];
+      if (!type) throw new ApiError('UnsupportedMediaType', `unsupported patch type ${req.patchType}`);
+      const r = await registry.patch(ctx, refOf(req.ref, req.subresource), type, parseJson(req.patch, 'patch'),
+        { dryRun: req.dryRun, fieldManager: req.fieldManager || undefined, force: req.force });
+      return r.object;
+    }),
+    Delete: unary(async (ctx, req) => {
+      const o = req.optionsJson?.length ? parseJson(req.optionsJson, 'delete options') : undefined;
+      return (await registry.delete(ctx, refOf(req.ref), o)).object;
+    }),
+    Bind: unary((ctx, req) => registry.create(ctx, refOf(req.ref, 'binding'), parseJson(req.bindingJson, 'binding'))),
+    Watch: (call: grpc.ServerWritableStream<any, any>) => {
+      void (async () => {
+        let w: Awaited<ReturnType<Registry['watch']>> | undefined;
+        call.on('cancelled', () => w?.close());
+        try {
+          const req = call.request;
+          w = await registry.watch(context(call), refOf(req.ref), {
+            labelSelector: req.labelSelector || undefined, fieldSelector: req.fieldSelector || undefined,
+            resourceVersion: req.resourceVersion || undefined, allowWatchBookmarks: req.allowBookmarks,
+          } as any);
+          if (call.cancelled) { w.close(); return; }
+          for await (const ev of w) {
+            if (call.cancelled) break;
+            call.write({ type: ev.type, json: Buffer.from(JSON.stringify(ev.object)) });
+          }
+          w.close();
+          call.end();
+        } catch (err) {
+          w?.close();
+          if (!call.cancelled) call.destroy(toServiceError(err) as any);
+        }
+      })();
+    },
+  });
+  return server;
+}
