@@ -68,24 +68,26 @@ export function createGrpcServer(opts: { registry: Registry; authenticator: Auth
         .catch((err) => { logger.debug({ err }, 'grpc call failed'); cb(toServiceError(err) as grpc.ServiceError); });
     };
 
+  const writeOptions = (req: any) => ({ dryRun: req.dryRun, fieldManager: req.fieldManager || undefined });
+
   const server = new grpc.Server();
   server.addService(loadApiService(), {
     Get: unary((ctx, req) => registry.get(ctx, refOf(req.ref))),
     List: unary((ctx, req) => registry.list(ctx, refOf(req.ref), {
       labelSelector: req.labelSelector || undefined, fieldSelector: req.fieldSelector || undefined,
       resourceVersion: req.resourceVersion || undefined, limit: req.limit || undefined, continue: req.continue || undefined,
-    } as any)),
+    })),
     Create: unary((ctx, req) => registry.create(ctx, refOf(req.ref), parseJson(req.json, 'object'),
-      { dryRun: req.dryRun, fieldManager: req.fieldManager || undefined })),
+      writeOptions(req))),
     Update: unary((ctx, req) => registry.update(ctx, refOf(req.ref), parseJson(req.json, 'object'),
-      { dryRun: req.dryRun, fieldManager: req.fieldManager || undefined })),
+      writeOptions(req))),
     UpdateStatus: unary((ctx, req) => registry.update(ctx, refOf(req.ref, 'status'), parseJson(req.json, 'object'),
-      { dryRun: req.dryRun, fieldManager: req.fieldManager || undefined })),
+      writeOptions(req))),
     Patch: unary(async (ctx, req) => {
       const type = PATCH_TYPES[req.patchType];
       if (!type) throw new ApiError('UnsupportedMediaType', `unsupported patch type ${req.patchType}`);
       const r = await registry.patch(ctx, refOf(req.ref, req.subresource), type, parseJson(req.patch, 'patch'),
-        { dryRun: req.dryRun, fieldManager: req.fieldManager || undefined, force: req.force });
+        { ...writeOptions(req), force: req.force });
       return r.object;
     }),
     Delete: unary(async (ctx, req) => {
@@ -102,7 +104,7 @@ export function createGrpcServer(opts: { registry: Registry; authenticator: Auth
           w = await registry.watch(context(call), refOf(req.ref), {
             labelSelector: req.labelSelector || undefined, fieldSelector: req.fieldSelector || undefined,
             resourceVersion: req.resourceVersion || undefined, allowWatchBookmarks: req.allowBookmarks,
-          } as any);
+          });
           if (call.cancelled) { w.close(); return; }
           for await (const ev of w) {
             if (call.cancelled) break;
