@@ -1,19 +1,421 @@
-// Validation entry points used by the registry. STUB: the API-package work fills it in.
-import type { FieldError } from '../errors.ts';
+// Validation entry points used by the registry: Kubernetes' rules (pkg/apis/*/validation)
+// with its field paths and message texts, for the fields kubemu's components rely on.
+import {
+  fieldDuplicate, fieldForbidden, fieldInvalid, fieldNotSupported, fieldRequired, type FieldError,
+} from '../errors.ts';
 import type { ResourceInfo } from '../resources.ts';
 import type { KubeObject } from '../types.ts';
+import { configMapKey, dns1035Label, dns1123Label, dns1123Subdomain, envVarName, labelValue, qualifiedName } from '../names.ts';
+import { parseQuantity, QUANTITY_FORMAT } from '../quantity.ts';
+import { selectorFromLabelSelector } from '../selectors.ts';
+
+type Obj = Record<string, any>;
+type Errs = FieldError[];
+
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const fieldNotFound = (field: string, value: unknown): FieldError =>
+  ({ type: 'FieldValueNotSupported', field, detail: `Not found: ${JSON.stringify(value)}` });
+const portRange = (field: string, v: unknown, errs: Errs) => {
+  if (!Number.isInteger(v) || (v as number) < 1 || (v as number) > 65535) errs.push(fieldInvalid(field, v, 'must be between 1 and 65535, inclusive'));
+};
+const nonNegative = (field: string, v: unknown, errs: Errs) => {
+  if (v !== undefined && (!Number.isInteger(v) || (v as number) < 0)) errs.push(fieldInvalid(field, v, 'must be greater than or equal to 0'));
+};
+
+// ---- metadata -----------------------------------------------------------------------------
+
+const LABEL_NAMES = new Set(['namespaces']);
+const DNS1035_NAMES = new Set(['services']);
+
+function validateMeta(info: ResourceInfo, m: Obj | undefined, errs: Errs): void {
+  if (!isObj(m)) { errs.push(fieldRequired('metadata')); return; }
+  const name = m.name;
+  if (typeof name !== 'string' || !name) errs.push(fieldRequired('metadata.name', 'name or generateName is required'));
+  else {
+    const check = LABEL_NAMES.has(info.resource) ? dns1123Label : DNS1035_NAMES.has(info.resource) ? dns1035Label : dns1123Subdomain;
+    for (const e of check(name)) errs.push(fieldInvalid('metadata.name', name, e));
+  }
+  if (m.labels !== undefined) {
+    if (!isObj(m.labels)) errs.push(fieldInvalid('metadata.labels', m.labels, 'must be a map of string keys to string values'));
+    else for (const [k, v] of Object.entries(m.labels)) {
+      for (const e of qualifiedName(k)) errs.push(fieldInvalid('metadata.labels', k, e));
+      if (typeof v !== 'string') errs.push(fieldInvalid(`metadata.labels`, v, 'label values must be strings'));
+      else for (const e of labelValue(v)) errs.push(fieldInvalid('metadata.labels', v, e));
+    }
+  }
+  if (m.annotations !== undefined) {
+    if (!isObj(m.annotations)) errs.push(fieldInvalid('metadata.annotations', m.annotations, 'must be a map of string keys to string values'));
+    else {
+      let size = 0;
+      for (const [k, v] of Object.entries(m.annotations)) {
+        for (const e of qualifiedName(k.toLowerCase())) errs.push(fieldInvalid('metadata.annotations', k, e));
+        if (typeof v !== 'string') errs.push(fieldInvalid('metadata.annotations', v, 'annotation values must be strings'));
+        size += k.length + String(v).length;
+      }
+      if (size > 256 * 1024) errs.push({ type: 'FieldValueTooLong', field: 'metadata.annotations', detail: 'Too long: may not be more than 262144 bytes' });
+    }
+  }
+  if (m.finalizers !== undefined && !Array.isArray(m.finalizers)) errs.push(fieldInvalid('metadata.finalizers', m.finalizers, 'must be a list of strings'));
+}
+
+// ---- pods ---------------------------------------------------------------------------------
+
+function validateResources(path: string, r: Obj | undefined, errs: Errs): void {
+  if (r === undefined) return;
+  if (!isObj(r)) { errs.push(fieldInvalid(path, r, 'must be an object')); return; }
+  const parsed: Record<string, Record<string, number | undefined>> = {};
+  for (const kind of ['limits', 'requests']) {
+    parsed[kind] = {};
+    for (const [name, q] of Object.entries((r[kind] ?? {}) as Obj)) {
+      const v = parseQuantity(q);
+      if (v === undefined) errs.push(fieldInvalid(`${path}.${kind}[${name}]`, q, QUANTITY_FORMAT));
+      else if (v < 0) errs.push(fieldInvalid(`${path}.${kind}[${name}]`, q, 'must be greater than or equal to 0'));
+      parsed[kind][name] = v;
+    }
+  }
+  for (const [name, req] of Object.entries(parsed.requests)) {
+    const lim = parsed.limits[name];
+    if (req !== undefined && lim !== undefined && req > lim) {
+      errs.push(fieldInvalid(`${path}.requests`, r.requests[name], `must be less than or equal to ${name} limit of ${r.limits[name]}`));
+    }
+  }
+}
+
+function validateProbe(path: string, p: Obj | undefined, errs: Errs): void {
+  if (p === undefined) return;
+  const handlers = ['exec', 'httpGet', 'tcpSocket', 'grpc'].filter((h) => p[h] !== undefined);
+  if (handlers.length === 0) errs.push(fieldRequired(path, 'must specify a handler type'));
+  if (handlers.length > 1) errs.push(fieldForbidden(`${path}.${handlers[1]}`, 'may not specify more than 1 handler type'));
+  for (const f of ['initialDelaySeconds', 'timeoutSeconds', 'periodSeconds', 'successThreshold', 'failureThreshold']) nonNegative(`${path}.${f}`, p[f], errs);
+}
+
+function validateContainers(path: string, list: unknown, volumes: Set<string>, errs: Errs, required: boolean): void {
+  if (list === undefined || (Array.isArray(list) && list.length === 0)) {
+    if (required) errs.push(fieldRequired(path));
+    return;
+  }
+  if (!Array.isArray(list)) { errs.push(fieldInvalid(path, list, 'must be a list of containers')); return; }
+  const names = new Set<string>();
+  list.forEach((c: unknown, i: number) => {
+    const p = `${path}[${i}]`;
+    if (!isObj(c)) { errs.push(fieldInvalid(p, c, 'must be an object')); return; }
+    if (!c.name) errs.push(fieldRequired(`${p}.name`));
+    else if (typeof c.name !== 'string') errs.push(fieldInvalid(`${p}.name`, c.name, 'must be a string'));
+    else {
+      for (const e of dns1123Label(c.name)) errs.push(fieldInvalid(`${p}.name`, c.name, e));
+      if (names.has(c.name)) errs.push(fieldDuplicate(`${p}.name`, c.name));
+      names.add(c.name);
+    }
+    if (!c.image || typeof c.image !== 'string' || !c.image.trim()) errs.push(fieldRequired(`${p}.image`));
+    if (c.command !== undefined && !Array.isArray(c.command)) errs.push(fieldInvalid(`${p}.command`, c.command, 'must be a list of strings'));
+    if (c.args !== undefined && !Array.isArray(c.args)) errs.push(fieldInvalid(`${p}.args`, c.args, 'must be a list of strings'));
+    if (c.ports !== undefined) {
+      if (!Array.isArray(c.ports)) errs.push(fieldInvalid(`${p}.ports`, c.ports, 'must be a list'));
+      else c.ports.forEach((port: Obj, j: number) => {
+        const pp = `${p}.ports[${j}]`;
+        if (!isObj(port)) { errs.push(fieldInvalid(pp, port, 'must be an object')); return; }
+        portRange(`${pp}.containerPort`, port.containerPort, errs);
+        if (port.hostPort !== undefined && port.hostPort !== 0) portRange(`${pp}.hostPort`, port.hostPort, errs);
+        if (port.protocol && !['TCP', 'UDP', 'SCTP'].includes(port.protocol)) errs.push(fieldNotSupported(`${pp}.protocol`, port.protocol, ['SCTP', 'TCP', 'UDP']));
+      });
+    }
+    if (c.env !== undefined) {
+      if (!Array.isArray(c.env)) errs.push(fieldInvalid(`${p}.env`, c.env, 'must be a list'));
+      else c.env.forEach((e: Obj, j: number) => {
+        if (!isObj(e) || !e.name) { errs.push(fieldRequired(`${p}.env[${j}].name`)); return; }
+        for (const m of envVarName(String(e.name))) errs.push(fieldInvalid(`${p}.env[${j}].name`, e.name, m));
+      });
+    }
+    if (c.volumeMounts !== undefined) {
+      if (!Array.isArray(c.volumeMounts)) errs.push(fieldInvalid(`${p}.volumeMounts`, c.volumeMounts, 'must be a list'));
+      else c.volumeMounts.forEach((vm: Obj, j: number) => {
+        const vp = `${p}.volumeMounts[${j}]`;
+        if (!isObj(vm)) return;
+        if (!vm.name) errs.push(fieldRequired(`${vp}.name`));
+        else if (!volumes.has(vm.name)) errs.push(fieldNotFound(`${vp}.name`, vm.name));
+        if (!vm.mountPath) errs.push(fieldRequired(`${vp}.mountPath`));
+      });
+    }
+    validateResources(`${p}.resources`, c.resources, errs);
+    validateProbe(`${p}.livenessProbe`, c.livenessProbe, errs);
+    validateProbe(`${p}.readinessProbe`, c.readinessProbe, errs);
+    validateProbe(`${p}.startupProbe`, c.startupProbe, errs);
+    if (c.imagePullPolicy && !['Always', 'IfNotPresent', 'Never'].includes(c.imagePullPolicy)) {
+      errs.push(fieldNotSupported(`${p}.imagePullPolicy`, c.imagePullPolicy, ['Always', 'IfNotPresent', 'Never']));
+    }
+  });
+}
+
+export function validatePodSpec(path: string, spec: unknown, errs: Errs, allowedRestart?: string[]): void {
+  if (!isObj(spec)) { errs.push(spec === undefined ? fieldRequired(`${path}.containers`) : fieldInvalid(path, spec, 'must be an object')); return; }
+  const volumes = new Set<string>();
+  if (spec.volumes !== undefined) {
+    if (!Array.isArray(spec.volumes)) errs.push(fieldInvalid(`${path}.volumes`, spec.volumes, 'must be a list'));
+    else spec.volumes.forEach((v: Obj, i: number) => {
+      const vp = `${path}.volumes[${i}]`;
+      if (!isObj(v) || !v.name) { errs.push(fieldRequired(`${vp}.name`)); return; }
+      for (const e of dns1123Label(v.name)) errs.push(fieldInvalid(`${vp}.name`, v.name, e));
+      if (volumes.has(v.name)) errs.push(fieldDuplicate(`${vp}.name`, v.name));
+      volumes.add(v.name);
+    });
+  }
+  validateContainers(`${path}.containers`, spec.containers, volumes, errs, true);
+  validateContainers(`${path}.initContainers`, spec.initContainers, volumes, errs, false);
+  const policies = ['Always', 'OnFailure', 'Never'];
+  if (spec.restartPolicy !== undefined && !policies.includes(spec.restartPolicy)) {
+    errs.push(fieldNotSupported(`${path}.restartPolicy`, spec.restartPolicy, policies));
+  } else if (allowedRestart && !allowedRestart.includes(spec.restartPolicy)) {
+    errs.push(fieldNotSupported(`${path}.restartPolicy`, spec.restartPolicy, allowedRestart));
+  }
+  const dns = ['ClusterFirstWithHostNet', 'ClusterFirst', 'Default', 'None'];
+  if (spec.dnsPolicy !== undefined && !dns.includes(spec.dnsPolicy)) errs.push(fieldNotSupported(`${path}.dnsPolicy`, spec.dnsPolicy, dns));
+  nonNegative(`${path}.terminationGracePeriodSeconds`, spec.terminationGracePeriodSeconds, errs);
+  if (spec.activeDeadlineSeconds !== undefined && !(Number.isInteger(spec.activeDeadlineSeconds) && spec.activeDeadlineSeconds > 0)) {
+    errs.push(fieldInvalid(`${path}.activeDeadlineSeconds`, spec.activeDeadlineSeconds, 'must be between 1 and 2147483647, inclusive'));
+  }
+  if (spec.nodeSelector !== undefined && !isObj(spec.nodeSelector)) errs.push(fieldInvalid(`${path}.nodeSelector`, spec.nodeSelector, 'must be a map'));
+  if (spec.tolerations !== undefined && !Array.isArray(spec.tolerations)) errs.push(fieldInvalid(`${path}.tolerations`, spec.tolerations, 'must be a list'));
+}
+
+// ---- workloads ----------------------------------------------------------------------------
+
+const WORKLOAD_RESTART: Record<string, string[]> = {
+  deployments: ['Always'], replicasets: ['Always'], daemonsets: ['Always'], statefulsets: ['Always'],
+  replicationcontrollers: ['Always'], jobs: ['OnFailure', 'Never'],
+};
+
+function validateTemplate(resource: string, path: string, spec: Obj, errs: Errs, selectorRequired = true): void {
+  const t = spec.template;
+  if (!isObj(t)) { errs.push(fieldRequired(`${path}.template`)); return; }
+  const labels = isObj(t.metadata) && isObj(t.metadata.labels) ? t.metadata.labels as Record<string, string> : {};
+  if (resource === 'replicationcontrollers') {
+    const sel = spec.selector;
+    if (!isObj(sel) || Object.keys(sel).length === 0) errs.push(fieldRequired(`${path}.selector`));
+    else if (!Object.entries(sel).every(([k, v]) => labels[k] === v)) {
+      errs.push(fieldInvalid(`${path}.template.metadata.labels`, labels, '`selector` does not match template `labels`'));
+    }
+  } else if (selectorRequired || spec.selector !== undefined) {
+    if (!isObj(spec.selector)) errs.push(fieldRequired(`${path}.selector`));
+    else {
+      const empty = !Object.keys(spec.selector.matchLabels ?? {}).length && !(spec.selector.matchExpressions ?? []).length;
+      if (empty) errs.push(fieldInvalid(`${path}.selector`, spec.selector, 'empty selector is invalid for deployment'));
+      else {
+        try {
+          if (!selectorFromLabelSelector(spec.selector).matches(labels)) {
+            errs.push(fieldInvalid(`${path}.template.metadata.labels`, labels, '`selector` does not match template `labels`'));
+          }
+        } catch (e) { errs.push(fieldInvalid(`${path}.selector`, spec.selector, (e as Error).message)); }
+      }
+    }
+  }
+  validatePodSpec(`${path}.template.spec`, t.spec, errs, WORKLOAD_RESTART[resource]);
+}
+
+const CRON_FIELD = /^(\*|\?|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(\/\d+)?(,(\*|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(\/\d+)?)*$/;
+const CRON_RANGES: Array<[number, number]> = [[0, 59], [0, 23], [1, 31], [1, 12], [0, 7]];
+const CRON_NAMES = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec', 'sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
+
+export function cronScheduleError(schedule: string): string | undefined {
+  const s = schedule.replace(/^(TZ|CRON_TZ)=\S+\s+/, '').trim();
+  if (/^@(yearly|annually|monthly|weekly|daily|midnight|hourly)$/.test(s) || /^@every\s+\S+$/.test(s)) return undefined;
+  const fields = s.split(/\s+/);
+  if (fields.length !== 5) return `expected exactly 5 fields, found ${fields.length}: ${JSON.stringify(s)}`;
+  for (let i = 0; i < 5; i++) {
+    const f = fields[i];
+    if (!CRON_FIELD.test(f)) return `failed to parse int from ${f}`;
+    for (const n of f.match(/[0-9A-Za-z]+/g) ?? []) {
+      if (/^\d+$/.test(n)) {
+        const after = f.split(n)[0];
+        if (after.endsWith('/')) continue; // a step, not a value
+        const [lo, hi] = CRON_RANGES[i];
+        if (Number(n) < lo || Number(n) > hi) return `end of range (${n}) above maximum (${hi}): ${f}`;
+      } else if (!CRON_NAMES.includes(n.toLowerCase())) return `failed to parse int from ${n}`;
+    }
+  }
+  return undefined;
+}
+
+// ---- per resource -------------------------------------------------------------------------
+
+const VALIDATORS: Record<string, (o: Obj, errs: Errs) => void> = {
+  pods(o, errs) { validatePodSpec('spec', o.spec, errs); },
+  services(o, errs) {
+    const s = o.spec;
+    if (!isObj(s)) { errs.push(fieldRequired('spec')); return; }
+    const types = ['ClusterIP', 'ExternalName', 'LoadBalancer', 'NodePort'];
+    if (!types.includes(s.type)) errs.push(fieldNotSupported('spec.type', s.type, types));
+    if (s.type === 'ExternalName') {
+      if (!s.externalName) errs.push(fieldRequired('spec.externalName'));
+      else for (const e of dns1123Subdomain(String(s.externalName).replace(/\.$/, ''))) errs.push(fieldInvalid('spec.externalName', s.externalName, e));
+      return;
+    }
+    const ports = s.ports;
+    const headless = s.clusterIP === 'None';
+    if (!Array.isArray(ports) || ports.length === 0) {
+      if (!headless) errs.push(fieldRequired('spec.ports'));
+    } else {
+      const names = new Set<string>();
+      ports.forEach((p: Obj, i: number) => {
+        const pp = `spec.ports[${i}]`;
+        if (!isObj(p)) { errs.push(fieldInvalid(pp, p, 'must be an object')); return; }
+        if (ports.length > 1 && !p.name) errs.push(fieldRequired(`${pp}.name`));
+        if (p.name) {
+          for (const e of dns1123Label(String(p.name))) errs.push(fieldInvalid(`${pp}.name`, p.name, e));
+          if (names.has(p.name)) errs.push(fieldDuplicate(`${pp}.name`, p.name));
+          names.add(p.name);
+        }
+        portRange(`${pp}.port`, p.port, errs);
+        if (typeof p.targetPort === 'number') portRange(`${pp}.targetPort`, p.targetPort, errs);
+        else if (typeof p.targetPort === 'string') for (const e of dns1123Label(p.targetPort)) errs.push(fieldInvalid(`${pp}.targetPort`, p.targetPort, e));
+        if (!['TCP', 'UDP', 'SCTP'].includes(p.protocol)) errs.push(fieldNotSupported(`${pp}.protocol`, p.protocol, ['SCTP', 'TCP', 'UDP']));
+        if (p.nodePort !== undefined && s.type === 'ClusterIP') errs.push(fieldForbidden(`${pp}.nodePort`, 'may not be used when `type` is \'ClusterIP\''));
+      });
+    }
+    if (s.selector !== undefined && !isObj(s.selector)) errs.push(fieldInvalid('spec.selector', s.selector, 'must be a map'));
+    else for (const [k, v] of Object.entries((s.selector ?? {}) as Obj)) {
+      for (const e of qualifiedName(k)) errs.push(fieldInvalid('spec.selector', k, e));
+      for (const e of labelValue(String(v))) errs.push(fieldInvalid('spec.selector', v, e));
+    }
+    const aff = ['ClientIP', 'None'];
+    if (!aff.includes(s.sessionAffinity)) errs.push(fieldNotSupported('spec.sessionAffinity', s.sessionAffinity, aff));
+  },
+  configmaps(o, errs) {
+    for (const field of ['data', 'binaryData']) {
+      if (o[field] === undefined) continue;
+      if (!isObj(o[field])) { errs.push(fieldInvalid(field, o[field], 'must be a map of string keys to string values')); continue; }
+      for (const [k, v] of Object.entries(o[field])) {
+        for (const e of configMapKey(k)) errs.push(fieldInvalid(`${field}[${k}]`, k, e));
+        if (typeof v !== 'string') errs.push(fieldInvalid(`${field}[${k}]`, v, 'must be a string'));
+      }
+    }
+  },
+  secrets(o, errs) {
+    for (const field of ['data', 'stringData']) {
+      if (o[field] === undefined) continue;
+      if (!isObj(o[field])) { errs.push(fieldInvalid(field, o[field], 'must be a map of string keys to string values')); continue; }
+      for (const [k, v] of Object.entries(o[field])) {
+        for (const e of configMapKey(k)) errs.push(fieldInvalid(`${field}[${k}]`, k, e));
+        if (typeof v !== 'string') errs.push(fieldInvalid(`${field}[${k}]`, v, 'must be a string'));
+        else if (field === 'data' && !/^[A-Za-z0-9+/]*={0,2}$/.test(v)) errs.push(fieldInvalid(`${field}[${k}]`, '<secret contents redacted>', 'illegal base64 data'));
+      }
+    }
+  },
+  deployments(o, errs) { workload('deployments', o, errs); },
+  replicasets(o, errs) { workload('replicasets', o, errs); },
+  statefulsets(o, errs) { workload('statefulsets', o, errs); },
+  daemonsets(o, errs) { workload('daemonsets', o, errs); },
+  replicationcontrollers(o, errs) { workload('replicationcontrollers', o, errs); },
+  jobs(o, errs) {
+    const s = o.spec;
+    if (!isObj(s)) { errs.push(fieldRequired('spec')); return; }
+    for (const f of ['parallelism', 'completions', 'backoffLimit', 'activeDeadlineSeconds', 'ttlSecondsAfterFinished']) nonNegative(`spec.${f}`, s[f], errs);
+    validateTemplate('jobs', 'spec', s, errs, false);
+  },
+  cronjobs(o, errs) {
+    const s = o.spec;
+    if (!isObj(s)) { errs.push(fieldRequired('spec')); return; }
+    if (!s.schedule) errs.push(fieldRequired('spec.schedule'));
+    else {
+      const e = cronScheduleError(String(s.schedule));
+      if (e) errs.push(fieldInvalid('spec.schedule', s.schedule, e));
+    }
+    const cp = ['Allow', 'Forbid', 'Replace'];
+    if (!cp.includes(s.concurrencyPolicy)) errs.push(fieldNotSupported('spec.concurrencyPolicy', s.concurrencyPolicy, cp));
+    if (!isObj(s.jobTemplate) || !isObj(s.jobTemplate.spec)) errs.push(fieldRequired('spec.jobTemplate'));
+    else validateTemplate('jobs', 'spec.jobTemplate.spec', s.jobTemplate.spec, errs, false);
+  },
+  events(o, errs) {
+    if (!isObj(o.involvedObject)) errs.push(fieldRequired('involvedObject'));
+    if (o.type !== undefined && !['Normal', 'Warning'].includes(o.type)) errs.push(fieldNotSupported('type', o.type, ['Normal', 'Warning']));
+  },
+  leases(o, errs) {
+    const s = o.spec;
+    if (s === undefined) return;
+    if (!isObj(s)) { errs.push(fieldInvalid('spec', s, 'must be an object')); return; }
+    if (s.leaseDurationSeconds !== undefined && !(Number.isInteger(s.leaseDurationSeconds) && s.leaseDurationSeconds > 0)) {
+      errs.push(fieldInvalid('spec.leaseDurationSeconds', s.leaseDurationSeconds, 'must be greater than 0'));
+    }
+    nonNegative('spec.leaseTransitions', s.leaseTransitions, errs);
+  },
+  nodes(o, errs) {
+    if (o.spec !== undefined && !isObj(o.spec)) errs.push(fieldInvalid('spec', o.spec, 'must be an object'));
+    for (const [i, t] of ((isObj(o.spec) && Array.isArray(o.spec.taints) ? o.spec.taints : []) as Obj[]).entries()) {
+      if (!isObj(t) || !t.key) errs.push(fieldRequired(`spec.taints[${i}].key`));
+      const effects = ['NoSchedule', 'PreferNoSchedule', 'NoExecute'];
+      if (isObj(t) && !effects.includes(t.effect)) errs.push(fieldNotSupported(`spec.taints[${i}].effect`, t.effect, effects));
+    }
+  },
+};
+
+function workload(resource: string, o: Obj, errs: Errs): void {
+  const s = o.spec;
+  if (!isObj(s)) { errs.push(fieldRequired('spec')); return; }
+  nonNegative('spec.replicas', s.replicas, errs);
+  nonNegative('spec.minReadySeconds', s.minReadySeconds, errs);
+  nonNegative('spec.revisionHistoryLimit', s.revisionHistoryLimit, errs);
+  if (resource === 'deployments' && s.strategy?.type && !['RollingUpdate', 'Recreate'].includes(s.strategy.type)) {
+    errs.push(fieldNotSupported('spec.strategy.type', s.strategy.type, ['Recreate', 'RollingUpdate']));
+  }
+  validateTemplate(resource, 'spec', s, errs);
+}
 
 /** Everything wrong with a new object (after defaulting). Empty = valid. */
-export function validateCreate(_info: ResourceInfo, _obj: KubeObject): FieldError[] {
-  return [];
+export function validateCreate(info: ResourceInfo, obj: KubeObject): FieldError[] {
+  const errs: Errs = [];
+  validateMeta(info, obj.metadata, errs);
+  VALIDATORS[info.resource]?.(obj as Obj, errs);
+  return errs;
+}
+
+const IMMUTABLE_SELECTOR = new Set(['deployments', 'replicasets', 'daemonsets', 'statefulsets', 'jobs']);
+
+/** A pod spec may only change images, activeDeadlineSeconds and tolerations (additions). */
+function podSpecChange(spec: Obj, old: Obj): boolean {
+  const strip = (s: Obj, images: Obj) => {
+    const c = structuredClone(s);
+    c.containers = (c.containers ?? []).map((x: Obj, i: number) => ({ ...x, image: images.containers?.[i]?.image }));
+    c.initContainers = (c.initContainers ?? []).map((x: Obj, i: number) => ({ ...x, image: images.initContainers?.[i]?.image }));
+    delete c.activeDeadlineSeconds; delete c.tolerations;
+    return JSON.stringify(c);
+  };
+  if (strip(spec, old) !== strip(old, old)) return true;
+  const oldTol = (old.tolerations ?? []).map((t: Obj) => JSON.stringify(t));
+  const newTol = new Set((spec.tolerations ?? []).map((t: Obj) => JSON.stringify(t)));
+  return oldTol.some((t: string) => !newTol.has(t));
 }
 
 /** Everything wrong with an update (after defaulting), incl. changes to immutable fields. */
-export function validateUpdate(_info: ResourceInfo, _obj: KubeObject, _old: KubeObject): FieldError[] {
-  return [];
+export function validateUpdate(info: ResourceInfo, obj: KubeObject, old: KubeObject): FieldError[] {
+  const errs = validateCreate(info, obj);
+  const o = obj as Obj;
+  const prev = old as Obj;
+  if (info.resource === 'pods' && isObj(o.spec) && isObj(prev.spec) && podSpecChange(o.spec, prev.spec)) {
+    errs.push(fieldForbidden('spec', 'pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)'));
+  }
+  if (IMMUTABLE_SELECTOR.has(info.resource) && JSON.stringify(o.spec?.selector ?? null) !== JSON.stringify(prev.spec?.selector ?? null)) {
+    errs.push(fieldInvalid('spec.selector', o.spec?.selector, 'field is immutable'));
+  }
+  if (info.resource === 'jobs' && JSON.stringify(o.spec?.template) !== JSON.stringify(prev.spec?.template) && !prev.spec?.suspend) {
+    errs.push(fieldInvalid('spec.template', o.spec?.template, 'field is immutable'));
+  }
+  if ((info.resource === 'configmaps' || info.resource === 'secrets') && prev.immutable === true) {
+    if (o.immutable !== true) errs.push(fieldForbidden('immutable', 'field is immutable when `immutable` is set'));
+    for (const f of ['data', 'binaryData', 'stringData']) {
+      if (JSON.stringify(o[f] ?? null) !== JSON.stringify(prev[f] ?? null)) errs.push(fieldForbidden(f, 'field is immutable when `immutable` is set'));
+    }
+  }
+  if (info.resource === 'secrets' && o.type !== prev.type) errs.push(fieldInvalid('type', o.type, 'field is immutable'));
+  return errs;
 }
 
 /** Validation of a status update (PUT/PATCH …/status). */
-export function validateStatusUpdate(_info: ResourceInfo, _obj: KubeObject, _old: KubeObject): FieldError[] {
-  return [];
+export function validateStatusUpdate(info: ResourceInfo, obj: KubeObject, _old: KubeObject): FieldError[] {
+  const errs: Errs = [];
+  const st = (obj as Obj).status;
+  if (st !== undefined && !isObj(st)) errs.push(fieldInvalid('status', st, 'must be an object'));
+  if (info.resource === 'pods' && isObj(st) && st.phase !== undefined) {
+    const phases = ['Pending', 'Running', 'Succeeded', 'Failed', 'Unknown'];
+    if (!phases.includes(st.phase)) errs.push(fieldNotSupported('status.phase', st.phase, phases));
+  }
+  return errs;
 }

@@ -43,7 +43,8 @@ export interface Store {
   create(key: string, obj: KubeObject): Promise<KubeObject>;
   get(key: string): Promise<KubeObject | undefined>;
   /** All objects under a key prefix, sorted by key, read at one revision. */
-  list(prefix: string, opts?: { limit?: number; continueKey?: string }): Promise<StoreListResult>;
+  /** `revision` reads at that etcd revision (later pages of a paged list); 410 Expired when compacted. */
+  list(prefix: string, opts?: { limit?: number; continueKey?: string; revision?: number }): Promise<StoreListResult>;
   /**
    * Compare-and-swap on mod_revision: succeeds only if the stored object's revision equals
    * expectedRevision. Missing key → NotFound; revision mismatch → Conflict.
