@@ -1,9 +1,20 @@
-// HTTP transport of the apiserver. Placeholder seam: health endpoints answer, every other
-// route answers a 503 Status until the REST router lands (API machinery, part 4).
+// The Kubernetes REST API over the registry, enough that the real kubectl (1.27–1.33) and the
+// official clients work unchanged (see ../shared/kubectl-wire.md for what they send and need).
+// Every request: authenticate → route → registry (which authorizes, admits and stores).
 import http from 'node:http';
-import type { Registry } from '../registry/types.ts';
-import type { Authenticator } from '../auth/authenticator.ts';
+import { ApiError, errorToStatus, toApiError } from '../../api/errors.ts';
+import { findResource } from '../../api/resources.ts';
+import type { DeleteOptions, KubeObject, ListOptions, WatchOptions } from '../../api/types.ts';
 import type { Logger } from '../../lib/logger.ts';
+import type { Authenticator } from '../auth/authenticator.ts';
+import type { Registry, RequestContext, ResourceRef } from '../registry/types.ts';
+import { DEFAULT_MAX_BODY_BYTES, decodeObject, decodeOptional, decodePatch, readBody } from './body.ts';
+import { aggregatedDiscovery, aggregatedVersion, apiGroup, apiGroupList, apiResourceList, apiVersions } from './discovery.ts';
+import { RequestMetrics } from './metrics.ts';
+import { openapiV3Document, openapiV3Index } from './openapi.ts';
+import { routeResource, type ResourceRoute } from './router.ts';
+import { toTable, type IncludeObject } from './tables.ts';
+import { handleUpgrade } from './upgrade.ts';
 
 export interface HttpServerOptions {
   registry: Registry;
@@ -12,16 +23,234 @@ export interface HttpServerOptions {
   maxBodyBytes?: number;
 }
 
+export const SERVER_VERSION = {
+  major: '1', minor: '32', gitVersion: 'v1.32.0', gitCommit: 'kubemu', gitTreeState: 'clean',
+  buildDate: '2026-11-22T00:00:00Z', goVersion: 'go1.23.0', compiler: 'gc', platform: 'linux/amd64',
+};
+
+const TABLE_CONTENT_TYPE = 'application/json;as=Table;v=v1;g=meta.k8s.io';
+/** Streaming subresources that the kubelet serves (a later part of kubemu). */
+const KUBELET_SUBRESOURCES = new Set(['log', 'exec', 'attach', 'portforward', 'proxy']);
+
+function send(res: http.ServerResponse, code: number, body: unknown, contentType = 'application/json'): void {
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  res.writeHead(code, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function sendError(res: http.ServerResponse, err: ApiError): void {
+  if (res.headersSent) { res.destroy(); return; }
+  const status = errorToStatus(err);
+  send(res, status.code ?? 500, status);
+}
+
+const wantsTable = (accept: string | undefined) => /as=Table/.test(accept ?? '') && /g=meta\.k8s\.io/.test(accept ?? '');
+
+function int(q: URLSearchParams, name: string): number | undefined {
+  const v = q.get(name);
+  if (v === null || v === '') return undefined;
+  if (!/^-?\d+$/.test(v)) throw new ApiError('BadRequest', `invalid value for ${name}: ${JSON.stringify(v)}: must be an integer`);
+  return Number(v);
+}
+
+function bool(q: URLSearchParams, name: string): boolean {
+  const v = q.get(name);
+  return v === 'true' || v === '1';
+}
+
+const VERB: Record<string, string> = { GET: 'get', POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete' };
+
 export function createHttpServer(opts: HttpServerOptions): http.Server {
   if (!opts?.registry || !opts.authenticator || !opts.logger) throw new TypeError('createHttpServer: registry, authenticator and logger are required');
-  return http.createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
-    if (path === '/healthz' || path === '/livez' || path === '/readyz') {
-      res.writeHead(200, { 'Content-Type': 'text/plain' }).end('ok');
-      return;
-    }
-    const status = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure',
-      message: 'the REST API is not implemented yet', reason: 'ServiceUnavailable', code: 503 };
-    res.writeHead(503, { 'Content-Type': 'application/json' }).end(JSON.stringify(status));
+  const { registry, authenticator, logger } = opts;
+  const maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const metrics = new RequestMetrics();
+
+  const server = http.createServer((req, res) => {
+    const started = process.hrtime.bigint();
+    let label = 'other';
+    res.on('finish', () => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      metrics.observe(req.method ?? 'GET', label, res.statusCode, ms);
+      logger.debug({ verb: req.method, path: req.url, code: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request');
+    });
+    handle(req, res, (l) => { label = l; }).catch((err) => {
+      const apiErr = toApiError(err);
+      if (apiErr.code === 'InternalError') logger.error({ err: String((err as Error)?.stack ?? err), path: req.url }, 'request failed');
+      sendError(res, apiErr);
+      // Don't read the rest of an oversized body: answer and close the connection.
+      if (apiErr.code === 'RequestEntityTooLarge') res.on('finish', () => req.socket.destroy());
+    });
   });
+  server.on('upgrade', (req, socket) => handleUpgrade(req, socket));
+  server.on('clientError', (_err, socket) => { if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n'); });
+  return server;
+
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse, setLabel: (l: string) => void): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://apiserver');
+    const path = url.pathname.replace(/\/+$/, '') || '/';
+    const q = url.searchParams;
+    const method = req.method ?? 'GET';
+
+    // Health and version answer without authentication, as kube-apiserver's defaults allow.
+    if (path === '/healthz' || path === '/livez') return send(res, 200, 'ok', 'text/plain; charset=utf-8');
+    if (path === '/readyz') {
+      await registry.list(systemCtx, { info: NAMESPACES }, { limit: 1 });
+      return send(res, 200, 'ok', 'text/plain; charset=utf-8');
+    }
+    if (path === '/version') return send(res, 200, SERVER_VERSION);
+
+    const auth = req.headers.authorization;
+    const token = auth?.startsWith('Bearer ') ? auth.slice(7).trim() : undefined;
+    const user = authenticator.authenticate(token);
+    if (!user) throw new ApiError('Unauthorized', 'Unauthorized');
+    const ctx: RequestContext = { user };
+
+    if (path === '/metrics') return send(res, 200, metrics.render(), 'text/plain; version=0.0.4');
+    if (path === '/openapi/v2') return send(res, 200, '', 'application/octet-stream');
+    if (path === '/openapi/v3') return send(res, 200, openapiV3Index());
+    if (path.startsWith('/openapi/v3/')) {
+      const doc = openapiV3Document(path);
+      if (!doc) throw new ApiError('NotFound', 'the server could not find the requested resource');
+      return send(res, 200, doc);
+    }
+    if (path === '/api' || path === '/apis') {
+      const v = aggregatedVersion(req.headers.accept);
+      if (v) {
+        const { body, contentType } = aggregatedDiscovery(path === '/api', v);
+        return send(res, 200, body, contentType);
+      }
+      return send(res, 200, path === '/api' ? apiVersions(req.headers.host ?? '127.0.0.1') : apiGroupList());
+    }
+    const gv = /^\/(?:api\/(v1)|apis\/([^/]+)(?:\/([^/]+))?)$/.exec(path);
+    if (gv) {
+      const doc = gv[1] ? apiResourceList('', gv[1]) : gv[3] ? apiResourceList(gv[2], gv[3]) : apiGroup(gv[2]);
+      if (!doc) throw new ApiError('NotFound', 'the server could not find the requested resource');
+      return send(res, 200, doc);
+    }
+
+    const route = routeResource(path);
+    if (!route) throw new ApiError('NotFound', 'the server could not find the requested resource');
+    setLabel(route.subresource ? `${route.info.resource}/${route.subresource}` : route.info.resource);
+    if (route.subresource && KUBELET_SUBRESOURCES.has(route.subresource)) {
+      throw new ApiError('ServiceUnavailable', `${route.info.resource}/${route.subresource} is served by the kubelet, which this kubemu cluster does not run yet`);
+    }
+    const ref: ResourceRef = { info: route.info, namespace: route.namespace, name: route.name, subresource: route.subresource };
+    const dryRun = q.getAll('dryRun').includes('All');
+    const writeOpts = { dryRun, fieldManager: q.get('fieldManager') ?? undefined };
+
+    switch (method) {
+      case 'GET': {
+        if (route.legacyWatch || bool(q, 'watch')) return watch(req, res, ctx, route, q);
+        const table = wantsTable(req.headers.accept) && !route.subresource;
+        const include = (q.get('includeObject') as IncludeObject | null) ?? 'Metadata';
+        if (route.name) {
+          const obj = await registry.get(ctx, ref);
+          if (table) return send(res, 200, toTable(route.info, [obj], { resourceVersion: obj.metadata.resourceVersion }, include), TABLE_CONTENT_TYPE);
+          return send(res, 200, obj);
+        }
+        const list = await registry.list(ctx, ref, listOptions(q));
+        if (table) return send(res, 200, toTable(route.info, list.items, list.metadata, include), TABLE_CONTENT_TYPE);
+        return send(res, 200, list);
+      }
+      case 'POST': {
+        if (route.name && !route.subresource) throw new ApiError('MethodNotAllowed', `the server does not allow this method on the requested resource`);
+        const body = decodeObject(req.headers['content-type'], await readBody(req, maxBody)) as KubeObject;
+        const created = await registry.create(ctx, ref, body, writeOpts);
+        return send(res, 201, created);
+      }
+      case 'PUT': {
+        if (!route.name) throw new ApiError('MethodNotAllowed', 'the server does not allow this method on the requested resource');
+        const body = decodeObject(req.headers['content-type'], await readBody(req, maxBody)) as KubeObject;
+        return send(res, 200, await registry.update(ctx, ref, body, writeOpts));
+      }
+      case 'PATCH': {
+        if (!route.name) throw new ApiError('MethodNotAllowed', 'the server does not allow this method on the requested resource');
+        const { type, patch } = decodePatch(req.headers['content-type'], await readBody(req, maxBody));
+        const { object, created } = await registry.patch(ctx, ref, type, patch, { ...writeOpts, force: bool(q, 'force') });
+        return send(res, created ? 201 : 200, object);
+      }
+      case 'DELETE': {
+        const body = decodeOptional(req.headers['content-type'], await readBody(req, maxBody));
+        const options = deleteOptions(body, q);
+        if (!route.name) return send(res, 200, await registry.deleteCollection(ctx, ref, listOptions(q), options));
+        const { object } = await registry.delete(ctx, ref, options);
+        return send(res, 200, object);
+      }
+      default:
+        throw new ApiError('MethodNotAllowed', `the server does not allow this method on the requested resource`);
+    }
+  }
+
+  async function watch(req: http.IncomingMessage, res: http.ServerResponse, ctx: RequestContext, route: ResourceRoute, q: URLSearchParams): Promise<void> {
+    const opts: WatchOptions = {
+      labelSelector: q.get('labelSelector') ?? undefined,
+      fieldSelector: q.get('fieldSelector') ?? undefined,
+      resourceVersion: q.get('resourceVersion') ?? undefined,
+      allowWatchBookmarks: bool(q, 'allowWatchBookmarks'),
+      timeoutSeconds: int(q, 'timeoutSeconds'),
+    };
+    const w = await registry.watch(ctx, { info: route.info, namespace: route.namespace, name: route.name }, opts);
+    const table = wantsTable(req.headers.accept);
+    const include = (q.get('includeObject') as IncludeObject | null) ?? 'Metadata';
+    metrics.watches++;
+    // Node 20: req 'close' fires once the body is read; only res 'close' means the client went.
+    res.on('close', () => w.close());
+    res.writeHead(200, { 'Content-Type': table ? TABLE_CONTENT_TYPE : 'application/json', 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-cache' });
+    res.flushHeaders();
+    let first = true;
+    try {
+      for await (const ev of w) {
+        let object: unknown = ev.object;
+        if (table && (ev.type === 'ADDED' || ev.type === 'MODIFIED' || ev.type === 'DELETED')) {
+          object = toTable(route.info, [ev.object], { resourceVersion: ev.object.metadata.resourceVersion }, include, first);
+          first = false;
+        }
+        if (!res.write(JSON.stringify({ type: ev.type, object }) + '\n')) {
+          await new Promise<void>((resolve) => { res.once('drain', resolve); res.once('close', resolve); });
+        }
+        if (res.destroyed) break;
+      }
+    } finally {
+      metrics.watches--;
+      w.close();
+      if (!res.destroyed) res.end();
+    }
+  }
+}
+
+const NAMESPACES = findResource('', 'namespaces')!;
+const systemCtx: RequestContext = { user: { username: 'system:apiserver', groups: ['system:masters'] } };
+
+function listOptions(q: URLSearchParams): ListOptions {
+  return {
+    labelSelector: q.get('labelSelector') ?? undefined,
+    fieldSelector: q.get('fieldSelector') ?? undefined,
+    resourceVersion: q.get('resourceVersion') ?? undefined,
+    limit: int(q, 'limit'),
+    continue: q.get('continue') ?? undefined,
+  };
+}
+
+function deleteOptions(body: Record<string, any>, q: URLSearchParams): DeleteOptions {
+  const opts: DeleteOptions = {};
+  const grace = body.gracePeriodSeconds ?? int(q, 'gracePeriodSeconds');
+  if (grace !== undefined && grace !== null) {
+    if (!Number.isInteger(grace)) throw new ApiError('BadRequest', 'gracePeriodSeconds must be an integer');
+    opts.gracePeriodSeconds = grace;
+  }
+  const policy = body.propagationPolicy ?? q.get('propagationPolicy') ?? undefined;
+  if (policy !== undefined) {
+    if (!['Orphan', 'Background', 'Foreground'].includes(policy)) {
+      throw new ApiError('Invalid', `DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: "${policy}": supported values: "Foreground", "Background", "Orphan", "nil"`,
+        { kind: 'DeleteOptions', group: 'meta.k8s.io', causes: [{ reason: 'FieldValueNotSupported', field: 'propagationPolicy', message: `Unsupported value: "${policy}"` }] });
+    }
+    opts.propagationPolicy = policy;
+  }
+  const orphan = body.orphanDependents ?? (q.has('orphanDependents') ? bool(q, 'orphanDependents') : undefined);
+  if (orphan !== undefined) opts.orphanDependents = Boolean(orphan);
+  if (body.preconditions && typeof body.preconditions === 'object') opts.preconditions = body.preconditions;
+  const dry = [...(Array.isArray(body.dryRun) ? body.dryRun : []), ...q.getAll('dryRun')];
+  if (dry.length) opts.dryRun = dry;
+  return opts;
 }

@@ -1,0 +1,121 @@
+// API discovery from the resource table: aggregated discovery (apidiscovery.k8s.io v2 and
+// v2beta1, chosen from the Accept header as kubectl 1.27–1.33 need) and the plain documents.
+import { RESOURCES, STANDARD_VERBS, apiVersionOf, type ResourceInfo } from '../../api/resources.ts';
+
+type Obj = Record<string, any>;
+
+interface SubInfo { group: string; version: string; kind: string; verbs: string[] }
+
+/** responseKind and verbs of each subresource, as kube-apiserver advertises them. */
+function subresourceInfo(info: ResourceInfo, sub: string): SubInfo {
+  const own = { group: info.group, version: info.version, kind: info.kind };
+  switch (sub) {
+    case 'status': return { ...own, verbs: ['get', 'patch', 'update'] };
+    case 'scale': return { group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch', 'update'] };
+    case 'binding': return { group: '', version: 'v1', kind: 'Binding', verbs: ['create'] };
+    case 'eviction': return { group: 'policy', version: 'v1', kind: 'Eviction', verbs: ['create'] };
+    case 'log': return { ...own, verbs: ['get'] };
+    case 'exec': return { group: '', version: 'v1', kind: 'PodExecOptions', verbs: ['create', 'get'] };
+    case 'attach': return { group: '', version: 'v1', kind: 'PodAttachOptions', verbs: ['create', 'get'] };
+    case 'portforward': return { group: '', version: 'v1', kind: 'PodPortForwardOptions', verbs: ['create', 'get'] };
+    case 'proxy': return { group: '', version: 'v1', kind: `${info.kind}ProxyOptions`, verbs: ['create', 'delete', 'get', 'patch', 'update'] };
+    case 'finalize': return { ...own, verbs: ['update'] };
+    default: return { ...own, verbs: ['get'] };
+  }
+}
+
+/** The groups kubemu serves, core first, each with its one version. */
+export function groups(): Array<{ group: string; version: string; resources: ResourceInfo[] }> {
+  const out = new Map<string, { group: string; version: string; resources: ResourceInfo[] }>();
+  for (const r of RESOURCES) {
+    const key = apiVersionOf(r);
+    if (!out.has(key)) out.set(key, { group: r.group, version: r.version, resources: [] });
+    out.get(key)!.resources.push(r);
+  }
+  return [...out.values()];
+}
+
+function aggregatedGroup(g: { group: string; version: string; resources: ResourceInfo[] }): Obj {
+  return {
+    metadata: { name: g.group, creationTimestamp: null },
+    versions: [{
+      version: g.version,
+      freshness: 'Current',
+      resources: g.resources.map((r) => ({
+        resource: r.resource,
+        responseKind: { group: r.group, version: r.version, kind: r.kind },
+        scope: r.namespaced ? 'Namespaced' : 'Cluster',
+        singularResource: r.singular,
+        verbs: STANDARD_VERBS,
+        ...(r.shortNames.length ? { shortNames: r.shortNames } : {}),
+        ...(r.categories.length ? { categories: r.categories } : {}),
+        subresources: r.subresources.map((s) => {
+          const si = subresourceInfo(r, s);
+          return { subresource: s, responseKind: { group: si.group, version: si.version, kind: si.kind }, verbs: si.verbs };
+        }),
+      })),
+    }],
+  };
+}
+
+/** The aggregated discovery version the client asked for first, if any (v2 or v2beta1). */
+export function aggregatedVersion(accept: string | undefined): 'v2' | 'v2beta1' | undefined {
+  for (const part of (accept ?? '').split(',')) {
+    if (!/g=apidiscovery\.k8s\.io/.test(part) || !/as=APIGroupDiscoveryList/.test(part)) continue;
+    const v = /v=(v2beta1|v2)\b/.exec(part)?.[1];
+    if (v === 'v2' || v === 'v2beta1') return v;
+  }
+  return undefined;
+}
+
+export function aggregatedDiscovery(core: boolean, version: 'v2' | 'v2beta1'): { body: Obj; contentType: string } {
+  const items = groups().filter((g) => (g.group === '') === core).map(aggregatedGroup);
+  return {
+    body: { kind: 'APIGroupDiscoveryList', apiVersion: `apidiscovery.k8s.io/${version}`, metadata: {}, items },
+    contentType: `application/json;g=apidiscovery.k8s.io;v=${version};as=APIGroupDiscoveryList`,
+  };
+}
+
+export function apiVersions(serverAddress: string): Obj {
+  return { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress }] };
+}
+
+export function apiGroupList(): Obj {
+  return {
+    kind: 'APIGroupList', apiVersion: 'v1',
+    groups: groups().filter((g) => g.group !== '').map((g) => ({
+      name: g.group,
+      versions: [{ groupVersion: `${g.group}/${g.version}`, version: g.version }],
+      preferredVersion: { groupVersion: `${g.group}/${g.version}`, version: g.version },
+    })),
+  };
+}
+
+export function apiGroup(group: string): Obj | undefined {
+  const g = groups().find((x) => x.group === group && group !== '');
+  if (!g) return undefined;
+  const gv = { groupVersion: `${g.group}/${g.version}`, version: g.version };
+  return { kind: 'APIGroup', apiVersion: 'v1', name: g.group, versions: [gv], preferredVersion: gv };
+}
+
+export function apiResourceList(group: string, version: string): Obj | undefined {
+  const g = groups().find((x) => x.group === group && x.version === version);
+  if (!g) return undefined;
+  const resources: Obj[] = [];
+  for (const r of g.resources) {
+    resources.push({
+      name: r.resource, singularName: r.singular, namespaced: r.namespaced, kind: r.kind, verbs: STANDARD_VERBS,
+      ...(r.shortNames.length ? { shortNames: r.shortNames } : {}),
+      ...(r.categories.length ? { categories: r.categories } : {}),
+    });
+    for (const s of r.subresources) {
+      const si = subresourceInfo(r, s);
+      resources.push({
+        name: `${r.resource}/${s}`, singularName: '', namespaced: r.namespaced,
+        ...(si.group !== r.group || si.version !== r.version ? { group: si.group, version: si.version } : {}),
+        kind: si.kind, verbs: si.verbs,
+      });
+    }
+  }
+  return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: apiVersionOf({ group, version }), resources };
+}
