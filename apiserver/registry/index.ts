@@ -495,6 +495,9 @@ export class GenericRegistry implements Registry {
     this.finalizing.add(name);
     const ctx: RequestContext = { user: { username: 'system:serviceaccount:kube-system:namespace-controller', groups: ['system:masters'] } };
     const run = async () => {
+      // Like the namespace controller, start a moment later: `kubectl delete -f` of a file holding a
+      // namespace and its objects then deletes those objects itself instead of racing us to them.
+      await new Promise((r) => setTimeout(r, 1000));
       for (let round = 0; ; round++) {
         let remaining = 0;
         for (const info of RESOURCES) {
