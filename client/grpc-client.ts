@@ -1,0 +1,139 @@
+// The ApiClient over the components' gRPC API (proto/api.proto). Errors come back as the
+// same ApiError the REST path gives: the server puts the Status JSON in trailing metadata.
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { fileURLToPath } from 'node:url';
+import { ApiError, statusToError } from '../api/errors.ts';
+import type { DeleteOptions, KubeList, KubeObject, ListOptions, WatchEvent, WatchOptions } from '../api/types.ts';
+import type { ApiClient, ClientWatch, ResourceKey } from './api-client.ts';
+import { resourceInfo } from './paths.ts';
+
+const PROTO = fileURLToPath(new URL('../proto/api.proto', import.meta.url));
+const STATUS_METADATA_KEY = 'kubemu-status-bin';
+
+let ctor: grpc.ServiceClientConstructor | undefined;
+function apiClientConstructor(): grpc.ServiceClientConstructor {
+  if (!ctor) {
+    const def = protoLoader.loadSync(PROTO, { keepCase: false, longs: Number, defaults: true });
+    ctor = (grpc.loadPackageDefinition(def) as any).kubemu.api.v1.Api as grpc.ServiceClientConstructor;
+  }
+  return ctor;
+}
+
+function toApiError(err: grpc.ServiceError): ApiError {
+  const raw = err.metadata?.get(STATUS_METADATA_KEY)?.[0];
+  if (raw) {
+    try { return statusToError(JSON.parse(Buffer.isBuffer(raw) ? raw.toString('utf8') : String(raw))); } catch { /* fall through */ }
+  }
+  if (err.code === grpc.status.UNAVAILABLE) return new ApiError('ServiceUnavailable', `apiserver unavailable: ${err.details}`);
+  if (err.code === grpc.status.DEADLINE_EXCEEDED) return new ApiError('Timeout', err.details);
+  return new ApiError('InternalError', err.details || err.message);
+}
+
+export interface GrpcClientOptions {
+  /** host:port of the apiserver's gRPC service */
+  server: string;
+  token?: string;
+}
+
+export class GrpcApiClient implements ApiClient {
+  private readonly client: grpc.Client & Record<string, any>;
+  private readonly metadata: grpc.Metadata;
+
+  constructor(opts: GrpcClientOptions) {
+    if (!opts?.server || /^https?:\/\//.test(opts.server)) throw new Error(`GrpcApiClient: server must be host:port, got ${JSON.stringify(opts?.server)}`);
+    const Ctor = apiClientConstructor();
+    this.client = new Ctor(opts.server, grpc.credentials.createInsecure(), {
+      'grpc.max_receive_message_length': 512 * 1024 * 1024,
+      'grpc.max_send_message_length': 64 * 1024 * 1024,
+      'grpc.keepalive_time_ms': 30_000,
+    }) as grpc.Client & Record<string, any>;
+    this.metadata = new grpc.Metadata();
+    if (opts.token) this.metadata.set('authorization', `Bearer ${opts.token}`);
+  }
+
+  private call<T>(method: string, req: unknown): Promise<T> {
+    return new Promise((resolve, reject) => {
+      this.client[method](req, this.metadata, (err: grpc.ServiceError | null, reply: { json: Buffer }) => {
+        if (err) return reject(toApiError(err));
+        try { resolve(JSON.parse(Buffer.from(reply.json).toString('utf8'))); } catch (e) { reject(new ApiError('InternalError', `bad reply: ${(e as Error).message}`)); }
+      });
+    });
+  }
+
+  private ref(res: ResourceKey, namespace: string | undefined, name?: string) {
+    const info = resourceInfo(res);
+    return { group: info.group, resource: info.resource, namespace: info.namespaced ? namespace ?? '' : '', name: name ?? '' };
+  }
+
+  get<T extends KubeObject = KubeObject>(res: ResourceKey, namespace: string | undefined, name: string): Promise<T> {
+    return this.call('Get', { ref: this.ref(res, namespace, name) });
+  }
+
+  list<T extends KubeObject = KubeObject>(res: ResourceKey, namespace: string | undefined, opts: ListOptions = {}): Promise<KubeList<T>> {
+    return this.call('List', {
+      ref: this.ref(res, namespace), labelSelector: opts.labelSelector ?? '', fieldSelector: opts.fieldSelector ?? '',
+      resourceVersion: opts.resourceVersion ?? '', limit: opts.limit ?? 0, continue: opts.continue ?? '',
+    });
+  }
+
+  create<T extends KubeObject = KubeObject>(res: ResourceKey, namespace: string | undefined, obj: KubeObject): Promise<T> {
+    return this.call('Create', { ref: this.ref(res, namespace), json: Buffer.from(JSON.stringify(obj)) });
+  }
+
+  update<T extends KubeObject = KubeObject>(res: ResourceKey, namespace: string | undefined, obj: KubeObject): Promise<T> {
+    return this.call('Update', { ref: this.ref(res, namespace, obj.metadata.name), json: Buffer.from(JSON.stringify(obj)) });
+  }
+
+  updateStatus<T extends KubeObject = KubeObject>(res: ResourceKey, namespace: string | undefined, obj: KubeObject): Promise<T> {
+    return this.call('UpdateStatus', { ref: this.ref(res, namespace, obj.metadata.name), json: Buffer.from(JSON.stringify(obj)) });
+  }
+
+  patch<T extends KubeObject = KubeObject>(res: ResourceKey, namespace: string | undefined, name: string, patch: unknown,
+    opts: { type?: 'merge' | 'json' | 'strategic'; subresource?: string } = {}): Promise<T> {
+    return this.call('Patch', {
+      ref: this.ref(res, namespace, name), patchType: opts.type ?? (Array.isArray(patch) ? 'json' : 'merge'),
+      patch: Buffer.from(JSON.stringify(patch)), subresource: opts.subresource ?? '',
+    });
+  }
+
+  delete(res: ResourceKey, namespace: string | undefined, name: string, opts?: DeleteOptions): Promise<KubeObject> {
+    return this.call('Delete', { ref: this.ref(res, namespace, name), optionsJson: Buffer.from(opts ? JSON.stringify(opts) : '') });
+  }
+
+  async bind(namespace: string, podName: string, nodeName: string, podUid?: string): Promise<void> {
+    await this.call('Bind', {
+      ref: this.ref({ group: '', resource: 'pods' }, namespace, podName),
+      bindingJson: Buffer.from(JSON.stringify({ apiVersion: 'v1', kind: 'Binding', metadata: { name: podName, namespace, ...(podUid ? { uid: podUid } : {}) }, target: { kind: 'Node', name: nodeName } })),
+    });
+  }
+
+  async watch(res: ResourceKey, namespace: string | undefined, opts: WatchOptions = {}): Promise<ClientWatch> {
+    const stream: grpc.ClientReadableStream<{ type: string; json: Buffer }> = this.client.Watch({
+      ref: this.ref(res, namespace), labelSelector: opts.labelSelector ?? '', fieldSelector: opts.fieldSelector ?? '',
+      resourceVersion: opts.resourceVersion ?? '', allowBookmarks: Boolean(opts.allowWatchBookmarks),
+    }, this.metadata);
+    let closed = false;
+    let timer: NodeJS.Timeout | undefined;
+    const close = () => { closed = true; if (timer) clearTimeout(timer); stream.cancel(); };
+    if (opts.timeoutSeconds && opts.timeoutSeconds > 0) timer = setTimeout(close, opts.timeoutSeconds * 1000);
+    async function* events(): AsyncGenerator<WatchEvent> {
+      try {
+        for await (const msg of stream) {
+          yield { type: msg.type as WatchEvent['type'], object: JSON.parse(Buffer.from(msg.json).toString('utf8')) };
+        }
+      } catch (err) {
+        if (closed || (err as grpc.ServiceError).code === grpc.status.CANCELLED) return;
+        throw toApiError(err as grpc.ServiceError);
+      } finally {
+        if (timer) clearTimeout(timer);
+      }
+    }
+    const it = events();
+    return { close, [Symbol.asyncIterator]: () => it };
+  }
+
+  async close(): Promise<void> {
+    this.client.close();
+  }
+}

@@ -1,0 +1,29 @@
+// One entry point for components and tools: createApiClient({ transport, server, token }).
+export type { ApiClient, ClientWatch, ResourceKey } from './api-client.ts';
+export { HttpApiClient } from './http-client.ts';
+export { GrpcApiClient } from './grpc-client.ts';
+export { Informer } from './informer.ts';
+export { WorkQueue } from './workqueue.ts';
+export { LeaderElector } from './leader-election.ts';
+export { readKubeconfig } from './kubeconfig.ts';
+
+import type { ApiClient } from './api-client.ts';
+import { GrpcApiClient } from './grpc-client.ts';
+import { HttpApiClient } from './http-client.ts';
+
+export type Transport = 'grpc' | 'http';
+
+export interface ClientOptions {
+  transport: Transport;
+  /** http: a URL such as http://127.0.0.1:6443; grpc: host:port such as 127.0.0.1:6444. */
+  server: string;
+  token?: string;
+}
+
+export function createApiClient(opts: ClientOptions): ApiClient {
+  switch (opts?.transport) {
+    case 'http': return new HttpApiClient({ server: opts.server, token: opts.token });
+    case 'grpc': return new GrpcApiClient({ server: opts.server, token: opts.token });
+    default: throw new Error(`createApiClient: transport must be "grpc" or "http", got ${JSON.stringify(opts?.transport)}`);
+  }
+}

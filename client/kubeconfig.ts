@@ -1,0 +1,34 @@
+// Read a kubeconfig (the one `kubemu up` writes, or any simple one): the current (or given)
+// context's server URL and bearer token. TLS client certificates are not supported yet.
+import fs from 'node:fs';
+import YAML from 'yaml';
+
+export interface KubeconfigTarget { server: string; token?: string; namespace?: string; context: string }
+
+export function readKubeconfig(file: string, contextName?: string): KubeconfigTarget {
+  let doc: any;
+  try {
+    doc = YAML.parse(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new Error(`cannot read kubeconfig ${file}: ${(err as Error).message}`);
+  }
+  const name = contextName ?? doc?.['current-context'];
+  const ctx = (doc?.contexts ?? []).find((c: any) => c?.name === name)?.context;
+  if (!ctx) throw new Error(`kubeconfig ${file}: context ${JSON.stringify(name)} not found`);
+  const cluster = (doc.clusters ?? []).find((c: any) => c?.name === ctx.cluster)?.cluster;
+  if (!cluster?.server) throw new Error(`kubeconfig ${file}: cluster ${JSON.stringify(ctx.cluster)} has no server`);
+  const user = (doc.users ?? []).find((u: any) => u?.name === ctx.user)?.user ?? {};
+  return { server: cluster.server, token: user.token, namespace: ctx.namespace, context: name };
+}
+
+/** A kubeconfig for one cluster with a bearer token (what `kubemu up` writes). */
+export function kubeconfigYaml(opts: { server: string; token?: string; name?: string }): string {
+  const name = opts.name ?? 'kubemu';
+  return YAML.stringify({
+    apiVersion: 'v1', kind: 'Config', preferences: {},
+    clusters: [{ name, cluster: { server: opts.server } }],
+    users: [{ name: `${name}-admin`, user: opts.token ? { token: opts.token } : {} }],
+    contexts: [{ name, context: { cluster: name, user: `${name}-admin` } }],
+    'current-context': name,
+  });
+}

@@ -1,0 +1,116 @@
+// Lease-based leader election (coordination.k8s.io/v1), as client-go's leaderelection: take
+// the Lease when it is free or expired, renew it every retry period, step down when renewal
+// has failed for renewDeadline. The scheduler and controller manager use it.
+import { now } from '../api/types.ts';
+import type { KubeObject } from '../api/types.ts';
+import { silentLogger, type Logger } from '../lib/logger.ts';
+import type { ApiClient } from './api-client.ts';
+
+const LEASES = { group: 'coordination.k8s.io', resource: 'leases' };
+
+export interface LeaderElectorOptions {
+  client: ApiClient;
+  namespace: string;
+  name: string;
+  identity: string;
+  leaseDurationSeconds?: number;
+  renewDeadlineMs?: number;
+  retryPeriodMs?: number;
+  onStartedLeading(signal: AbortSignal): void | Promise<void>;
+  onStoppedLeading?(): void;
+  onNewLeader?(identity: string): void;
+  logger?: Logger;
+}
+
+/** RFC 3339 with microseconds, as MicroTime is written. */
+const microNow = () => new Date().toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+
+export class LeaderElector {
+  private leading = false;
+  private observedHolder = '';
+  private readonly logger: Logger;
+
+  constructor(private readonly o: LeaderElectorOptions) {
+    if (!o?.client || !o.namespace || !o.name || !o.identity) throw new Error('LeaderElector: client, namespace, name and identity are required');
+    this.logger = o.logger ?? silentLogger();
+  }
+
+  isLeader(): boolean { return this.leading; }
+
+  private get duration() { return this.o.leaseDurationSeconds ?? 15; }
+
+  /** One attempt to acquire or renew. True when this identity holds the lease afterwards. */
+  async tryAcquireOrRenew(): Promise<boolean> {
+    const { client, namespace, name, identity } = this.o;
+    let lease: KubeObject;
+    try {
+      lease = await client.get(LEASES, namespace, name);
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'NotFound') throw err;
+      await client.create(LEASES, namespace, {
+        apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace },
+        spec: { holderIdentity: identity, leaseDurationSeconds: this.duration, acquireTime: microNow(), renewTime: microNow(), leaseTransitions: 0 },
+      });
+      return true;
+    }
+    const spec = lease.spec ?? {};
+    const holder: string = spec.holderIdentity ?? '';
+    if (holder !== this.observedHolder) { this.observedHolder = holder; if (holder) this.o.onNewLeader?.(holder); }
+    const renewed = spec.renewTime ? Date.parse(spec.renewTime) : 0;
+    const expired = renewed + (spec.leaseDurationSeconds ?? this.duration) * 1000 < Date.now();
+    if (holder && holder !== identity && !expired) return false;
+    const next: KubeObject = {
+      ...lease,
+      spec: {
+        ...spec,
+        holderIdentity: identity,
+        leaseDurationSeconds: this.duration,
+        renewTime: microNow(),
+        acquireTime: holder === identity ? spec.acquireTime : microNow(),
+        leaseTransitions: (spec.leaseTransitions ?? 0) + (holder === identity ? 0 : 1),
+      },
+    };
+    await client.update(LEASES, namespace, next); // CAS on resourceVersion: a racing candidate gets Conflict
+    return true;
+  }
+
+  /** Campaign until the signal aborts; lead while the lease is held. */
+  async run(signal: AbortSignal): Promise<void> {
+    const retry = this.o.retryPeriodMs ?? 2000;
+    const deadline = this.o.renewDeadlineMs ?? 10_000;
+    let leaderAbort: AbortController | undefined;
+    let lastRenew = 0;
+    while (!signal.aborted) {
+      let held = false;
+      try {
+        held = await this.tryAcquireOrRenew();
+      } catch (err) {
+        this.logger.debug({ err: String(err) }, 'leader election attempt failed');
+      }
+      if (held) {
+        lastRenew = Date.now();
+        if (!this.leading) {
+          this.leading = true;
+          this.logger.info({ lease: `${this.o.namespace}/${this.o.name}`, identity: this.o.identity, at: now() }, 'became leader');
+          leaderAbort = new AbortController();
+          void Promise.resolve(this.o.onStartedLeading(leaderAbort.signal)).catch((err) => this.logger.error({ err: String(err) }, 'leader work failed'));
+        }
+      } else if (this.leading && Date.now() - lastRenew > deadline) {
+        this.stepDown(leaderAbort);
+      } else if (this.leading && !held) {
+        // Someone else holds it now: step down at once.
+        const lease = await this.o.client.get(LEASES, this.o.namespace, this.o.name).catch(() => undefined);
+        if (lease && lease.spec?.holderIdentity !== this.o.identity) this.stepDown(leaderAbort);
+      }
+      await new Promise((r) => setTimeout(r, retry));
+    }
+    if (this.leading) this.stepDown(leaderAbort);
+  }
+
+  private stepDown(ctrl: AbortController | undefined): void {
+    this.leading = false;
+    ctrl?.abort();
+    this.logger.info({ lease: `${this.o.namespace}/${this.o.name}`, identity: this.o.identity }, 'stopped leading');
+    this.o.onStoppedLeading?.();
+  }
+}
