@@ -1,9 +1,18 @@
-// kubemu CLI. `kubemu up` (npm start) needs the apiserver's storage, registry and REST layers,
-// which are not built yet (see README "Status"); until then say so plainly instead of crashing.
-const [command = 'up'] = process.argv.slice(2);
-if (command === '--help' || command === 'help') {
-  console.log('usage: kubemu up | down | status   (not implemented yet: see README, "Status")');
-  process.exit(0);
+// kubemu CLI entry point: `kubemu up | down | status` (also `npm start` = up).
+import { parseCli, USAGE } from './args.ts';
+import { CliError, down, status, up } from './commands.ts';
+
+async function main(): Promise<number> {
+  const args = parseCli(process.argv.slice(2));
+  switch (args.command) {
+    case 'help': process.stdout.write(USAGE); return 0;
+    case 'up': await up(args); return 0;
+    case 'down': await down(args); return 0;
+    case 'status': return status(args);
+  }
 }
-console.error(`kubemu ${command}: not implemented yet — the apiserver's storage, registry and REST layers come first (README, "Status").`);
-process.exit(1);
+
+main().then((code) => process.exit(code), (err) => {
+  process.stderr.write(`kubemu: ${err instanceof CliError ? err.message : (err as Error).stack ?? err}\n`);
+  process.exit(err instanceof CliError ? err.exitCode : 1);
+});

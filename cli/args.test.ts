@@ -1,0 +1,30 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import YAML from 'yaml';
+import { parseCli } from './args.ts';
+import { kubeconfigYaml, readKubeconfig } from '../client/kubeconfig.ts';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+test('kubemu flags: defaults, values, and clear errors (exit code 2)', () => {
+  const d = parseCli([]);
+  assert.deepEqual([d.command, d.dir, d.port, d.grpcPort, d.nodes, d.runtime], ['up', '.kubemu', 6443, 6444, 2, 'docker']);
+  const s = parseCli(['down', '--dir', '/tmp/x', '--purge']);
+  assert.deepEqual([s.command, s.dir, s.purge], ['down', '/tmp/x', true]);
+  assert.equal(parseCli(['--help']).command, 'help');
+  for (const bad of [['frobnicate'], ['up', '--port', '0'], ['up', '--port', 'abc'], ['up', '--runtime', 'podman'], ['up', '--nodes', '-1'], ['up', '--bogus'], ['up', 'extra']]) {
+    assert.throws(() => parseCli(bad), (err: any) => err.exitCode === 2 && /usage|--|unknown|unexpected/.test(err.message), bad.join(' '));
+  }
+});
+
+test('the kubeconfig kubemu writes is read back by kubemu and is valid for kubectl', () => {
+  const text = kubeconfigYaml({ server: 'http://127.0.0.1:6443', token: 't0k' });
+  const doc = YAML.parse(text);
+  assert.equal(doc['current-context'], 'kubemu');
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'kubemu-kc-')), 'kubeconfig');
+  fs.writeFileSync(file, text);
+  assert.deepEqual(readKubeconfig(file), { server: 'http://127.0.0.1:6443', token: 't0k', namespace: undefined, context: 'kubemu' });
+  assert.throws(() => readKubeconfig(file, 'other'), /context "other" not found/);
+  fs.rmSync(path.dirname(file), { recursive: true });
+});

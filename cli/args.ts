@@ -1,0 +1,60 @@
+// Command-line parsing of `kubemu`: commands, flags, their checks and the usage text.
+import { parseArgs } from 'node:util';
+import { CliError } from './commands.ts';
+
+export const USAGE = `usage: kubemu <command> [flags]
+
+commands:
+  up      start a cluster: etcd and the apiserver as separate processes; writes <dir>/kubeconfig
+  down    stop the cluster started from <dir> (--purge also deletes its data)
+  status  show each component and whether the apiserver is ready
+
+flags:
+  --dir DIR          state, data and logs (default .kubemu)
+  --port N           apiserver REST port (default 6443)
+  --grpc-port N      apiserver gRPC port (default 6444)
+  --nodes N          nodes to start (default 2; nodes arrive with a later part of kubemu)
+  --runtime R        docker | fake (default docker)
+  --log-level L      component log level (default info)
+  --purge            with down: remove <dir>
+`;
+
+export interface CliArgs {
+  command: 'up' | 'down' | 'status' | 'help';
+  dir: string; port: number; grpcPort: number; nodes: number; runtime: string; logLevel: string; purge: boolean;
+}
+
+function portOf(flag: string, v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < 1 || n > 65535) throw new CliError(`${flag}: not a port: ${v}`, 2);
+  return n;
+}
+
+export function parseCli(argv: string[]): CliArgs {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv, allowPositionals: true, strict: true,
+      options: {
+        dir: { type: 'string', default: '.kubemu' }, port: { type: 'string', default: '6443' },
+        'grpc-port': { type: 'string', default: '6444' }, nodes: { type: 'string', default: '2' },
+        runtime: { type: 'string', default: 'docker' }, 'log-level': { type: 'string', default: 'info' },
+        purge: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (err) {
+    throw new CliError(`${(err as Error).message}\n\n${USAGE}`, 2);
+  }
+  const { values, positionals } = parsed;
+  const command = values.help ? 'help' : positionals[0] ?? 'up';
+  if (!['up', 'down', 'status', 'help'].includes(command)) throw new CliError(`unknown command "${command}"\n\n${USAGE}`, 2);
+  if (positionals.length > 1) throw new CliError(`unexpected argument "${positionals[1]}"\n\n${USAGE}`, 2);
+  const nodes = Number(values.nodes);
+  if (!/^\d+$/.test(values.nodes!) || nodes > 500) throw new CliError(`--nodes: want a number from 0 to 500, got ${values.nodes}`, 2);
+  if (!['docker', 'fake'].includes(values.runtime!)) throw new CliError(`--runtime: want docker or fake, got ${values.runtime}`, 2);
+  return {
+    command: command as CliArgs['command'], dir: values.dir!, port: portOf('--port', values.port!), grpcPort: portOf('--grpc-port', values['grpc-port']!),
+    nodes, runtime: values.runtime!, logLevel: values['log-level']!, purge: values.purge!,
+  };
+}
+

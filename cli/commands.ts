@@ -1,0 +1,131 @@
+// `kubemu up`, `down` and `status`.
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { kubeconfigYaml } from '../client/kubeconfig.ts';
+import { ETCD_MISSING, etcdBinary } from '../lib/etcd-process.ts';
+import { startApiServerComponent, startEtcdComponent, type Started, type UpOptions } from './components.ts';
+import { isAlive, readState, statePath, tailFile, writeState, type ClusterState, type ComponentState } from './state.ts';
+
+export class CliError extends Error {
+  constructor(message: string, readonly exitCode = 1) { super(message); }
+}
+
+const say = (msg: string) => process.stdout.write(`${msg}\n`);
+const secs = (t0: number) => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = net.createServer().once('error', () => resolve(false)).listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+}
+
+/** Stop processes in reverse start order: SIGTERM, then SIGKILL after a grace period. */
+async function stopAll(components: ComponentState[], graceMs = 5000): Promise<void> {
+  for (const c of [...components].reverse()) {
+    if (!isAlive(c.pid)) continue;
+    try { process.kill(c.pid, 'SIGTERM'); } catch { continue; }
+    const deadline = Date.now() + graceMs;
+    while (isAlive(c.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    if (isAlive(c.pid)) { try { process.kill(c.pid, 'SIGKILL'); } catch { /* gone */ } }
+    say(`stopped ${c.name} (pid ${c.pid})`);
+  }
+}
+
+export async function up(opts: UpOptions & { nodes: number; runtime: string }): Promise<void> {
+  const dir = path.resolve(opts.dir);
+  const existing = readState(dir);
+  if (existing && existing.components.some((c) => isAlive(c.pid))) {
+    throw new CliError(`a cluster is already running from ${dir} (apiserver ${existing.apiserver}). Stop it first: kubemu down --dir ${opts.dir}`);
+  }
+  if (!etcdBinary()) throw new CliError(ETCD_MISSING);
+  for (const [flag, port] of [['--port', opts.port], ['--grpc-port', opts.grpcPort]] as const) {
+    if (!(await portFree(port))) throw new CliError(`port ${port} (${flag}) is in use on 127.0.0.1: pick another with ${flag}`);
+  }
+  fs.mkdirSync(path.join(dir, 'logs'), { recursive: true });
+  const t0 = Date.now();
+  const started: Started[] = [];
+  const record = (extra: Partial<ClusterState> = {}) => writeState({
+    dir, startedAt: new Date(t0).toISOString(), apiserver: `http://127.0.0.1:${opts.port}`, grpc: `127.0.0.1:${opts.grpcPort}`,
+    etcd: '', kubeconfig: path.join(dir, 'kubeconfig'), ...readState(dir), ...extra,
+    components: started.map(({ name, pid, log, url }) => ({ name, pid, log, url })),
+  });
+  const waitFor = async (c: Started, what: string) => {
+    say(`waiting for ${c.name} ${what} …`);
+    try {
+      await c.ready();
+    } catch (err) {
+      const msg = `${(err as Error).message}. Last lines of ${c.log}:\n${tailFile(c.log)}`;
+      await stopAll(started);
+      fs.rmSync(statePath(dir), { force: true });
+      throw new CliError(msg);
+    }
+    say(`${c.name} ready (${secs(t0)})`);
+  };
+
+  say(`starting kubemu in ${dir}`);
+  let etcd;
+  try {
+    etcd = await startEtcdComponent({ ...opts, dir });
+  } catch (err) {
+    throw new CliError(`etcd did not start: ${(err as Error).message}`);
+  }
+  started.push(etcd);
+  record({ etcd: etcd.endpoint });
+  say(`etcd healthy at ${etcd.endpoint} (${secs(t0)})`);
+
+  const apiserver = startApiServerComponent({ ...opts, dir }, etcd.endpoint);
+  started.push(apiserver);
+  record();
+  await waitFor(apiserver, `/readyz at ${apiserver.url}`);
+
+  const kubeconfig = path.join(dir, 'kubeconfig');
+  fs.writeFileSync(kubeconfig, kubeconfigYaml({ server: apiserver.url! }));
+  record();
+  if (opts.nodes > 0) say(`note: --nodes ${opts.nodes} --runtime ${opts.runtime}: nodes (kubelets, scheduler) arrive with a later part of kubemu; this cluster runs the control plane (etcd + apiserver).`);
+  say(`
+kubemu is up (${secs(t0)}).
+  export KUBECONFIG=${kubeconfig}
+  kubectl get namespaces
+  kubectl apply -f examples/
+  kubectl get all -A -w
+logs: ${path.join(dir, 'logs')}/<component>.log  (readable with: npx pino-pretty < ${path.join(dir, 'logs', 'apiserver.log')})
+stop: kubemu down --dir ${opts.dir}`);
+}
+
+export async function down(opts: { dir: string; purge: boolean }): Promise<void> {
+  const dir = path.resolve(opts.dir);
+  const state = readState(dir);
+  if (!state) say(`no cluster state in ${dir}: nothing to stop`);
+  else await stopAll(state.components);
+  fs.rmSync(statePath(dir), { force: true });
+  if (opts.purge && fs.existsSync(dir)) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    say(`removed ${dir}`);
+  }
+}
+
+export async function status(opts: { dir: string }): Promise<number> {
+  const dir = path.resolve(opts.dir);
+  const state = readState(dir);
+  if (!state) {
+    say(`no cluster in ${dir} (start one with: kubemu up --dir ${opts.dir})`);
+    return 1;
+  }
+  let healthy = true;
+  for (const c of state.components) {
+    const alive = isAlive(c.pid);
+    healthy &&= alive;
+    say(`${c.name.padEnd(12)} pid ${String(c.pid).padEnd(8)} ${alive ? 'running' : 'NOT RUNNING'}  ${c.url ?? ''}  log ${c.log}`);
+  }
+  try {
+    const res = await fetch(`${state.apiserver}/readyz`, { signal: AbortSignal.timeout(2000) });
+    say(`apiserver /readyz: ${res.status} ${(await res.text()).trim()}`);
+    healthy &&= res.ok;
+  } catch (err) {
+    say(`apiserver /readyz: not answering (${(err as Error).message})`);
+    healthy = false;
+  }
+  say(`kubeconfig: ${state.kubeconfig}`);
+  return healthy ? 0 : 1;
+}

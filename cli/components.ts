@@ -1,0 +1,64 @@
+// The processes `kubemu up` starts, in order. Each is its own OS process that outlives the
+// CLI, logs pino JSON to <dir>/logs/<name>.log and has a readiness check. Later parts of
+// kubemu (scheduler, controller manager, kubelets, kube-proxies) become more entries here.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startEtcd } from '../lib/etcd-process.ts';
+import { freePort } from '../lib/free-port.ts';
+import { isAlive, type ComponentState } from './state.ts';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+export interface UpOptions {
+  dir: string;
+  port: number;
+  grpcPort: number;
+  logLevel: string;
+}
+
+export interface Started extends ComponentState {
+  /** Resolves when the component answers; rejects if its process dies first. */
+  ready(): Promise<void>;
+}
+
+/** Run a TypeScript entry point of this repo as a detached Node process logging to a file. */
+export function spawnNode(name: string, entry: string, args: string[], log: string): ComponentState {
+  const out = fs.openSync(log, 'a');
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, entry), ...args], {
+    cwd: ROOT, detached: true, stdio: ['ignore', out, out],
+  });
+  fs.closeSync(out);
+  child.unref();
+  if (!child.pid) throw new Error(`${name} did not start`);
+  return { name, pid: child.pid, log };
+}
+
+async function waitHttp(name: string, pid: number, url: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (!isAlive(pid)) throw new Error(`${name} exited while starting`);
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
+      if (res.ok) return;
+    } catch { /* not answering yet */ }
+    if (Date.now() > deadline) throw new Error(`${name} did not answer ${url} within ${timeoutMs / 1000} s`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export async function startEtcdComponent(opts: UpOptions): Promise<Started & { endpoint: string }> {
+  const log = path.join(opts.dir, 'logs', 'etcd.log');
+  const etcd = await startEtcd({ dataDir: path.join(opts.dir, 'etcd'), logFile: log, detached: true, clientPort: await freePort(), peerPort: await freePort() });
+  return { name: 'etcd', pid: etcd.pid, log, url: etcd.endpoint, endpoint: etcd.endpoint, ready: () => Promise.resolve() };
+}
+
+export function startApiServerComponent(opts: UpOptions, etcdEndpoint: string): Started {
+  const log = path.join(opts.dir, 'logs', 'apiserver.log');
+  const c = spawnNode('apiserver', 'apiserver/main.ts', [
+    '--etcd-servers', etcdEndpoint, '--port', String(opts.port), '--grpc-port', String(opts.grpcPort), '--log-level', opts.logLevel,
+  ], log);
+  const url = `http://127.0.0.1:${opts.port}`;
+  return { ...c, url, ready: () => waitHttp('apiserver', c.pid, `${url}/readyz`) };
+}
