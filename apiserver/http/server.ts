@@ -133,6 +133,10 @@ export function createHttpServer(opts: HttpServerOptions): http.Server {
     if (!route) throw new ApiError('NotFound', 'the server could not find the requested resource');
     setLabel(route.subresource ? `${route.info.resource}/${route.subresource}` : route.info.resource);
     if (route.subresource && KUBELET_SUBRESOURCES.has(route.subresource)) {
+      // The object must exist and the verb fit, as with any request; then say plainly what is missing.
+      await registry.get(ctx, { info: route.info, namespace: route.namespace, name: route.name });
+      const verbs = route.subresource === 'log' ? ['GET'] : route.subresource === 'proxy' ? ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] : ['GET', 'POST'];
+      if (!verbs.includes(method)) throw new ApiError('MethodNotAllowed', `the server does not allow this method on the requested resource (${route.info.resource}/${route.subresource})`);
       throw new ApiError('ServiceUnavailable', `${route.info.resource}/${route.subresource} is served by the kubelet, which this kubemu cluster does not run yet`);
     }
     const ref: ResourceRef = { info: route.info, namespace: route.namespace, name: route.name, subresource: route.subresource };
