@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { testEtcd } from '../harness/etcd.ts';
 import { spawnApiServer } from '../harness/apiserver-process.ts';
 
-async function api(url: string, method: string, path: string, body?: unknown) {
+async function api(url: string, method: string, path: string, body?: unknown): Promise<any> {
   const res = await fetch(url + path, {
     method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body),
   });
@@ -66,18 +66,25 @@ test('kill -9 the apiserver: objects survive and a resumed watch misses nothing'
   await api(server.url, 'DELETE', `${ns}/before-1`);
 
   await server.kill('SIGKILL');
-  server = await spawnApiServer(etcd.endpoint);
+  // While it is down, another apiserver on the same etcd changes something.
+  const other = await spawnApiServer(etcd.endpoint);
+  await api(other.url, 'POST', ns, configMap('while-down', 'c'));
+  await other.kill('SIGKILL');
+  // Restart the first one on its original ports.
+  const port = Number(new URL(server.url).port);
+  const grpcPort = Number(server.grpcAddress.split(':').pop());
+  server = await spawnApiServer(etcd.endpoint, { port, grpcPort });
 
   const after = await api(server.url, 'GET', ns);
   const names = after.items.map((o: any) => o.metadata.name).sort();
-  assert.deepEqual(names, ['before-0', 'before-2', 'before-3', 'before-4', 'unseen-create']);
+  assert.deepEqual(names, ['before-0', 'before-2', 'before-3', 'before-4', 'unseen-create', 'while-down']);
   assert.equal(after.items.find((o: any) => o.metadata.name === 'before-0').data.v, 'changed');
 
   // And one change after the restart.
   await api(server.url, 'POST', ns, configMap('after-restart', 'b'));
-  const events = await watchEvents(server.url, `${ns}?watch=true&resourceVersion=${seenRV}`, 4);
+  const events = await watchEvents(server.url, `${ns}?watch=true&resourceVersion=${seenRV}`, 5);
   assert.deepEqual(events.map((e) => `${e.type} ${e.object.metadata.name}`), [
-    'ADDED unseen-create', 'MODIFIED before-0', 'DELETED before-1', 'ADDED after-restart',
+    'ADDED unseen-create', 'MODIFIED before-0', 'DELETED before-1', 'ADDED while-down', 'ADDED after-restart',
   ]);
   // Resource versions strictly increase: nothing replayed twice.
   const rvs = events.map((e) => Number(e.object.metadata.resourceVersion));
