@@ -26,7 +26,8 @@ export function kubeconfigYaml(opts: { server: string; token?: string; name?: st
   const name = opts.name ?? 'kubemu';
   return YAML.stringify({
     apiVersion: 'v1', kind: 'Config', preferences: {},
-    clusters: [{ name, cluster: { server: opts.server } }],
+    // Plain-HTTP servers: client-node refuses http:// unless TLS verification is marked skipped.
+    clusters: [{ name, cluster: { server: opts.server, ...(opts.server.startsWith('http://') ? { 'insecure-skip-tls-verify': true } : {}) } }],
     users: [{ name: `${name}-admin`, user: opts.token ? { token: opts.token } : {} }],
     contexts: [{ name, context: { cluster: name, user: `${name}-admin` } }],
     'current-context': name,
