@@ -74,6 +74,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
       grpcServer.forceShutdown();
       httpServer.closeAllConnections();
       await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+      registry.close();
       await store.close();
     },
   };

@@ -73,6 +73,10 @@ export class GenericRegistry implements Registry {
   private readonly store: Store;
   private readonly logger: Logger;
   private readonly finalizing = new Set<string>();
+  /** Namespaces as last seen by a watch (see watchNamespaces). */
+  private readonly namespaces = new Map<string, KubeObject>();
+  private namespaceWatch: { close(): void } | undefined;
+  private closed = false;
 
   constructor(private readonly opts: RegistryOptions) {
     this.store = opts.store;
@@ -151,7 +155,9 @@ export class GenericRegistry implements Registry {
   }
 
   private async requireNamespace(ns: string): Promise<void> {
-    const nsObj = await this.store.get(this.key(NS_INFO, undefined, ns));
+    // Like kube-apiserver's NamespaceLifecycle admission: a watched cache first, a live read when
+    // the cache has not seen the namespace (it may have been created a moment ago).
+    const nsObj = this.namespaces.get(ns) ?? await this.store.get(this.key(NS_INFO, undefined, ns));
     if (!nsObj) throw notFound('namespaces', ns);
     if (nsObj.metadata.deletionTimestamp || nsObj.status?.phase === 'Terminating') {
       throw new ApiError('Forbidden', `unable to create new content in namespace ${ns} because it is being terminated`,
@@ -485,6 +491,7 @@ export class GenericRegistry implements Registry {
         ns.status = { ...(ns.status ?? {}), phase: 'Terminating' };
         return ns;
       });
+      this.namespaces.set(name, obj); // refuse new content at once, not when the watch catches up
     }
     this.finalizeNamespace(name);
     return { object: this.decorate(NS_INFO, obj), deleted: false };
@@ -621,9 +628,40 @@ export class GenericRegistry implements Registry {
     }
     const namespaces = await this.store.list(storagePrefix(PREFIX, NS_INFO));
     for (const ns of namespaces.items) if (ns.metadata.deletionTimestamp) this.finalizeNamespace(ns.metadata.name!);
+    this.watchNamespaces();
+  }
+
+  /** Keep `namespaces` current: list, then watch; start over after any error. */
+  private watchNamespaces(): void {
+    const run = async () => {
+      while (!this.closed) {
+        try {
+          const list = await this.store.list(storagePrefix(PREFIX, NS_INFO));
+          this.namespaces.clear();
+          for (const ns of list.items) this.namespaces.set(ns.metadata.name!, ns);
+          const w = this.store.watch(storagePrefix(PREFIX, NS_INFO), { fromRevision: list.revision });
+          this.namespaceWatch = w;
+          for await (const ev of w) {
+            if (ev.type === 'DELETED') this.namespaces.delete(ev.object.metadata.name!);
+            else if (ev.type !== 'BOOKMARK') this.namespaces.set(ev.object.metadata.name!, ev.object);
+          }
+        } catch (err) {
+          this.namespaces.clear();
+          if (!this.closed) this.logger.warn({ err: String(err) }, 'namespace cache: watch failed, re-listing');
+        }
+        if (!this.closed) await new Promise((r) => setTimeout(r, 500).unref());
+      }
+    };
+    void run();
+  }
+
+  /** Stop background work (the namespace watch). The store is closed by its owner. */
+  close(): void {
+    this.closed = true;
+    this.namespaceWatch?.close();
   }
 }
 
-export function createRegistry(opts: RegistryOptions): Registry & { bootstrap(): Promise<void> } {
+export function createRegistry(opts: RegistryOptions): Registry & { bootstrap(): Promise<void>; close(): void } {
   return new GenericRegistry(opts);
 }

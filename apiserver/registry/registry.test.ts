@@ -37,7 +37,7 @@ describe('registry over a real etcd', () => {
     reg = createRegistry({ store, authorizer: allowAll(), serviceClusterIPRange: '10.96.0.0/28', nodePortRange: [30000, 30004], logger: silentLogger() });
     await reg.bootstrap();
   });
-  after(async () => { await store.close(); for (const fn of cleanups) await fn(); });
+  after(async () => { reg.close(); await store.close(); for (const fn of cleanups) await fn(); });
 
   test('bootstrap: default namespaces and the kubernetes service', async () => {
     const list = await reg.list(ctx, { info: nss }, {});
