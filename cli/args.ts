@@ -5,7 +5,7 @@ import { CliError } from './commands.ts';
 export const USAGE = `usage: kubemu <command> [flags]
 
 commands:
-  up      start a cluster: etcd and the apiserver as separate processes; writes <dir>/kubeconfig
+  up      start a cluster: etcd, apiserver and scheduler as separate processes; writes <dir>/kubeconfig
   down    stop the cluster started from <dir> (--purge also deletes its data)
   status  show each component and whether the apiserver is ready
 

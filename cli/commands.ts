@@ -4,7 +4,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { kubeconfigYaml } from '../client/kubeconfig.ts';
 import { ETCD_MISSING, etcdBinary } from '../lib/etcd-process.ts';
-import { startApiServerComponent, startEtcdComponent, type Started, type UpOptions } from './components.ts';
+import { startApiServerComponent, startEtcdComponent, startSchedulerComponent, type Started, type UpOptions } from './components.ts';
 import { isAlive, readState, statePath, tailFile, writeState, type ClusterState, type ComponentState } from './state.ts';
 
 export class CliError extends Error {
@@ -79,10 +79,15 @@ export async function up(opts: UpOptions & { nodes: number; runtime: string }): 
   record();
   await waitFor(apiserver, `/readyz at ${apiserver.url}`);
 
+  const scheduler = await startSchedulerComponent({ ...opts, dir });
+  started.push(scheduler);
+  record();
+  await waitFor(scheduler, `/healthz at ${scheduler.url}`);
+
   const kubeconfig = path.join(dir, 'kubeconfig');
   fs.writeFileSync(kubeconfig, kubeconfigYaml({ server: apiserver.url! }));
   record();
-  if (opts.nodes > 0) say(`note: --nodes ${opts.nodes} --runtime ${opts.runtime}: nodes (kubelets, scheduler) arrive with a later part of kubemu; this cluster runs the control plane (etcd + apiserver).`);
+  if (opts.nodes > 0) say(`note: --nodes ${opts.nodes} --runtime ${opts.runtime}: nodes (kubelets) arrive with a later part of kubemu; this cluster runs the control plane (etcd, apiserver, scheduler), so pods stay Pending.`);
   say(`
 kubemu is up (${secs(t0)}).
   export KUBECONFIG=${kubeconfig}

@@ -62,3 +62,13 @@ export function startApiServerComponent(opts: UpOptions, etcdEndpoint: string): 
   const url = `http://127.0.0.1:${opts.port}`;
   return { ...c, url, ready: () => waitHttp('apiserver', c.pid, `${url}/readyz`) };
 }
+
+export async function startSchedulerComponent(opts: UpOptions): Promise<Started> {
+  const log = path.join(opts.dir, 'logs', 'scheduler.log');
+  const port = await freePort();
+  const c = spawnNode('scheduler', 'scheduler/main.ts', [
+    '--server', `127.0.0.1:${opts.grpcPort}`, '--transport', 'grpc', '--leader-elect', '--port', String(port), '--log-level', opts.logLevel,
+  ], log);
+  const url = `http://127.0.0.1:${port}`;
+  return { ...c, url, ready: () => waitHttp('scheduler', c.pid, `${url}/healthz`) };
+}

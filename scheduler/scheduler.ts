@@ -1,0 +1,157 @@
+// kube-scheduler in small: informers on nodes and pods; one pod at a time from the queue →
+// filter every node → score the feasible ones → bind to the best through pods/<name>/binding.
+// A pod that fits nowhere gets PodScheduled=False (reason Unschedulable) and a FailedScheduling
+// event, and waits until the cluster changes.
+import { now, type KubeObject } from '../api/types.ts';
+import type { ApiClient } from '../client/api-client.ts';
+import { Informer, keyOf } from '../client/informer.ts';
+import { silentLogger, type Logger } from '../lib/logger.ts';
+import { recordEvent } from './events.ts';
+import { NodeInfo } from './node-info.ts';
+import { FILTERS, SCORES, unschedulableMessage } from './plugins.ts';
+import { SchedulingQueue, type QueueOptions } from './queue.ts';
+
+const PODS = { group: '', resource: 'pods' };
+const NODES = { group: '', resource: 'nodes' };
+
+export interface SchedulerOptions {
+  client: ApiClient;
+  schedulerName?: string;
+  logger?: Logger;
+  queue?: QueueOptions;
+  /** Tie-breaking among equally good nodes; injectable for tests. */
+  random?: () => number;
+}
+
+export interface SchedulerMetrics { attempts: { scheduled: number; unschedulable: number; error: number } }
+
+export class Scheduler {
+  readonly metrics: SchedulerMetrics = { attempts: { scheduled: 0, unschedulable: 0, error: 0 } };
+  private readonly client: ApiClient;
+  private readonly name: string;
+  private readonly logger: Logger;
+  private readonly queue: SchedulingQueue;
+  private readonly nodes: Informer;
+  private readonly pods: Informer;
+  /** Pods we bound whose binding the informer has not shown yet: they count on their node. */
+  private readonly assumed = new Map<string, KubeObject>();
+  private readonly random: () => number;
+
+  constructor(opts: SchedulerOptions) {
+    if (!opts?.client) throw new Error('Scheduler: client is required');
+    this.client = opts.client;
+    this.name = opts.schedulerName ?? 'default-scheduler';
+    this.logger = opts.logger ?? silentLogger();
+    this.random = opts.random ?? Math.random;
+    this.queue = new SchedulingQueue(opts.queue);
+    this.nodes = new Informer(this.client, NODES, { logger: this.logger });
+    this.pods = new Informer(this.client, PODS, { logger: this.logger, indexers: { byNode: (p) => [p.spec?.nodeName ?? ''] } });
+  }
+
+  private wants(pod: KubeObject): boolean {
+    return !pod.spec?.nodeName && !pod.metadata.deletionTimestamp && (pod.spec?.schedulerName ?? 'default-scheduler') === this.name &&
+      !['Succeeded', 'Failed'].includes(pod.status?.phase);
+  }
+
+  /** Run until the signal aborts. */
+  async run(signal: AbortSignal): Promise<void> {
+    this.nodes.addHandlers({
+      onAdd: () => this.queue.moveAllToActive(),
+      onUpdate: (o, n) => { if (JSON.stringify([o.spec, o.metadata.labels, o.status?.allocatable, o.status?.conditions?.map((c: any) => c.status)]) !== JSON.stringify([n.spec, n.metadata.labels, n.status?.allocatable, n.status?.conditions?.map((c: any) => c.status)])) this.queue.moveAllToActive(); },
+    });
+    this.pods.addHandlers({
+      onAdd: (p) => { if (this.wants(p)) this.queue.add(keyOf(p), p); else this.assumed.delete(keyOf(p)); },
+      onUpdate: (_o, p) => {
+        if (this.wants(p)) this.queue.add(keyOf(p), p);
+        else { this.queue.remove(keyOf(p)); this.assumed.delete(keyOf(p)); }
+      },
+      onDelete: (p) => { this.queue.remove(keyOf(p)); this.assumed.delete(keyOf(p)); if (p.spec?.nodeName) this.queue.moveAllToActive(); },
+    });
+    signal.addEventListener('abort', () => this.queue.close(), { once: true });
+    const informers = [this.nodes.run(signal), this.pods.run(signal)];
+    await Promise.all([this.nodes.waitForSync(signal), this.pods.waitForSync(signal)]).catch(() => {});
+    this.logger.info({ scheduler: this.name }, 'scheduler started');
+    while (!signal.aborted) {
+      const next = await this.queue.pop();
+      if (!next) break;
+      try {
+        await this.scheduleOne(next.key);
+      } catch (err) {
+        this.metrics.attempts.error++;
+        this.logger.error({ err: String(err), pod: next.key }, 'scheduling attempt failed');
+        this.queue.requeueBackoff(next.key, next.pod);
+      }
+    }
+    await Promise.all(informers);
+  }
+
+  /** NodeInfos from the informers plus assumed pods. */
+  private snapshot(): NodeInfo[] {
+    const infos = this.nodes.list().map((n) => new NodeInfo(n));
+    const byName = new Map(infos.map((i) => [i.name, i]));
+    for (const p of this.pods.list()) if (p.spec?.nodeName && !['Succeeded', 'Failed'].includes(p.status?.phase)) byName.get(p.spec.nodeName)?.addPod(p);
+    for (const p of this.assumed.values()) byName.get(p.spec?.nodeName)?.addPod(p);
+    return infos;
+  }
+
+  /** Pick a node: undefined + the reasons per node when none fits. */
+  selectNode(pod: KubeObject, infos: NodeInfo[]): { node?: string; reasons: Map<string, string> } {
+    const reasons = new Map<string, string>();
+    const feasible: NodeInfo[] = [];
+    for (const info of infos) {
+      let reason: string | undefined;
+      for (const f of FILTERS) { reason = f.filter(pod, info); if (reason) break; }
+      if (reason) reasons.set(info.name, reason); else feasible.push(info);
+    }
+    if (!feasible.length) return { reasons };
+    let best: NodeInfo[] = [];
+    let bestScore = -Infinity;
+    for (const info of feasible) {
+      const s = SCORES.reduce((sum, p) => sum + p.weight * p.score(pod, info, infos), 0);
+      if (s > bestScore + 1e-9) { bestScore = s; best = [info]; } else if (Math.abs(s - bestScore) <= 1e-9) best.push(info);
+    }
+    return { node: best[Math.floor(this.random() * best.length)].name, reasons };
+  }
+
+  private async scheduleOne(key: string): Promise<void> {
+    const [ns, name] = key.split('/');
+    const pod = this.pods.get(name, ns);
+    if (!pod || !this.wants(pod) || this.assumed.has(key)) return;
+    const infos = this.snapshot();
+    const { node, reasons } = this.selectNode(pod, infos);
+    const source = { component: this.name };
+    if (!node) {
+      const message = unschedulableMessage(infos.length, reasons);
+      this.metrics.attempts.unschedulable++;
+      this.logger.info({ pod: key, message }, 'pod unschedulable');
+      this.queue.requeueUnschedulable(key, pod);
+      recordEvent(this.client, this.logger, source, pod, 'Warning', 'FailedScheduling', message);
+      await this.setUnschedulable(pod, message);
+      return;
+    }
+    this.assumed.set(key, { ...pod, spec: { ...pod.spec, nodeName: node } });
+    try {
+      await this.client.bind(ns, name, node, pod.metadata.uid);
+    } catch (err) {
+      this.assumed.delete(key);
+      const code = (err as { code?: string }).code;
+      if (code === 'NotFound') { this.queue.remove(key); return; }
+      if (code === 'Conflict') { this.queue.remove(key); return; } // bound by someone else, or being deleted
+      throw err;
+    }
+    this.queue.done(key);
+    this.metrics.attempts.scheduled++;
+    this.logger.info({ pod: key, node }, 'pod bound');
+    recordEvent(this.client, this.logger, source, pod, 'Normal', 'Scheduled', `Successfully assigned ${key} to ${node}`);
+  }
+
+  private async setUnschedulable(pod: KubeObject, message: string): Promise<void> {
+    const conds = (pod.status?.conditions ?? []) as Array<Record<string, unknown>>;
+    const old = conds.find((c) => c.type === 'PodScheduled');
+    if (old?.status === 'False' && old.reason === 'Unschedulable' && old.message === message) return;
+    const condition = { type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message, lastProbeTime: null, lastTransitionTime: old?.status === 'False' ? old.lastTransitionTime : now() };
+    const conditions = [...conds.filter((c) => c.type !== 'PodScheduled'), condition];
+    await this.client.patch(PODS, pod.metadata.namespace, pod.metadata.name!, { status: { conditions } }, { type: 'merge', subresource: 'status' })
+      .catch((err) => this.logger.debug({ err: String(err) }, 'could not set PodScheduled=False'));
+  }
+}
