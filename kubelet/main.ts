@@ -1,0 +1,78 @@
+// kubemu kubelet: flags → the CRI runtime (Docker or fake) served on a unix socket in-process
+// and reached over gRPC → Kubelet. Serves /healthz and /pods on --port. Runs until SIGTERM/SIGINT.
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { createApiClient, readKubeconfig, type Transport } from '../client/index.ts';
+import { createLogger } from '../lib/logger.ts';
+import { CriClient } from './cri/client.ts';
+import { CriServer } from './cri/server.ts';
+import { DockerRuntime } from './cri/docker/runtime.ts';
+import { FakeRuntime } from './cri/fake/runtime.ts';
+import { Kubelet } from './kubelet.ts';
+
+const USAGE = `usage: kubelet (--server URL|HOST:PORT | --kubeconfig FILE) --node-name NAME [--node-ip 127.0.0.1]
+               [--transport grpc|http] [--token T] [--runtime docker|fake] [--cri-socket PATH] [--root-dir DIR]
+               [--network kubemu] [--cpu N] [--memory 4Gi] [--max-pods 110] [--port 10250]
+               [--backoff-max-seconds 300] [--log-level info]`;
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      server: { type: 'string' }, kubeconfig: { type: 'string' }, transport: { type: 'string', default: 'grpc' }, token: { type: 'string' },
+      'node-name': { type: 'string' }, 'node-ip': { type: 'string', default: '127.0.0.1' }, runtime: { type: 'string', default: 'docker' },
+      'cri-socket': { type: 'string' }, 'root-dir': { type: 'string' }, network: { type: 'string', default: 'kubemu' },
+      cpu: { type: 'string' }, memory: { type: 'string' }, 'max-pods': { type: 'string', default: '110' }, port: { type: 'string', default: '10250' },
+      'backoff-max-seconds': { type: 'string', default: '300' }, 'log-level': { type: 'string', default: 'info' }, help: { type: 'boolean' },
+    },
+  });
+  if (values.help) { console.log(USAGE); return; }
+  let server = values.server;
+  let token = values.token;
+  if (!server && values.kubeconfig) ({ server, token = token } = readKubeconfig(values.kubeconfig));
+  const errors: string[] = [];
+  if (!server) errors.push('--server or --kubeconfig is required');
+  if (!values['node-name']) errors.push('--node-name is required');
+  if (!['docker', 'fake'].includes(values.runtime!)) errors.push(`--runtime: want docker or fake, got ${values.runtime}`);
+  if (!['grpc', 'http'].includes(values.transport!)) errors.push(`--transport: want grpc or http, got ${values.transport}`);
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) errors.push(`--port: not a port: ${values.port}`);
+  if (errors.length) { console.error(`${errors.join('\n')}\n${USAGE}`); process.exit(2); }
+
+  const nodeName = values['node-name']!;
+  const logger = createLogger('kubelet', { level: values['log-level'] }).child({ node: nodeName });
+  const rootDir = path.resolve(values['root-dir'] ?? path.join('.kubemu', 'kubelet', nodeName));
+  fs.mkdirSync(rootDir, { recursive: true });
+
+  // The runtime sits behind the CRI gRPC API on a unix socket, as a real kubelet's does.
+  let criServer: CriServer | undefined;
+  const socketPath = values['cri-socket'] ?? path.join(rootDir, 'cri.sock');
+  if (!values['cri-socket']) {
+    const runtime = values.runtime === 'docker' ? new DockerRuntime({ nodeName, network: values.network }) : new FakeRuntime();
+    criServer = new CriServer({ socketPath, runtime, images: runtime, logger: logger.child({ part: 'cri' }) });
+    await criServer.start();
+  }
+  const cri = new CriClient({ socketPath });
+  const client = createApiClient({ transport: values.transport as Transport, server: server!, token });
+  const kubelet = new Kubelet({
+    client, runtime: cri, images: cri, rootDir, logger, nodeName, nodeIP: values['node-ip']!,
+    cpu: values.cpu, memory: values.memory, maxPods: Number(values['max-pods']), kubeletPort: port,
+    runtimeVersion: values.runtime === 'docker' ? 'docker://kubemu' : 'fake://kubemu',
+    backoffMaxMs: Number(values['backoff-max-seconds']) * 1000, backoffInitialMs: Math.min(10_000, Number(values['backoff-max-seconds']) * 1000),
+  });
+  const stop = new AbortController();
+  const health = http.createServer((req, res) => {
+    res.writeHead(req.url === '/healthz' || req.url === '/readyz' ? 200 : 404, { 'Content-Type': 'text/plain' }).end('ok');
+  });
+  health.listen(port, values['node-ip']);
+  const shutdown = (signal: string) => { logger.info({ signal }, 'shutting down (pods keep running; a restarted kubelet adopts them)'); stop.abort(); health.close(); };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  await kubelet.run(stop.signal);
+  cri.close();
+  await criServer?.stop();
+  await client.close();
+}
+
+main().catch((err) => { console.error(err); process.exit(1); });

@@ -1,0 +1,266 @@
+// syncPod: level-triggered, like the real kubelet's. From the pod spec and what the runtime
+// reports (found by the pod-uid labels, so a restarted kubelet adopts what already runs), make
+// it so: one ready sandbox, each container running or restarted per restartPolicy with
+// CrashLoopBackOff, then compute the status. killPod stops and removes everything.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { KubeObject } from '../api/types.ts';
+import type { ApiClient } from '../client/api-client.ts';
+import type { Logger } from '../lib/logger.ts';
+import { LABELS, type ContainerConfig, type ContainerStatus, type ImageService, type Mount, type PodSandboxConfig, type RuntimeService } from './cri/types.ts';
+import { containerStatuses, podConditions, podPhase, type ContainerView } from './pod-status.ts';
+import { toBytes, toMillicores } from '../api/quantity.ts';
+
+type Obj = Record<string, any>;
+
+export interface SyncDeps {
+  rt: RuntimeService;
+  images: ImageService;
+  client: ApiClient;
+  nodeName: string;
+  nodeIP: string;
+  rootDir: string;
+  logger: Logger;
+  backoffInitialMs: number;
+  backoffMaxMs: number;
+  event(pod: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string): void;
+}
+
+/** What the kubelet remembers about a pod between syncs: back-off per container, last waiting reasons. */
+export interface PodMemory {
+  backoff: Map<string, { delayMs: number; until: number }>;
+  waiting: Map<string, { reason: string; message?: string }>;
+}
+export const newMemory = (): PodMemory => ({ backoff: new Map(), waiting: new Map() });
+
+const podLabels = (pod: KubeObject) => ({
+  [LABELS.podUid]: pod.metadata.uid!, [LABELS.podName]: pod.metadata.name!, [LABELS.podNamespace]: pod.metadata.namespace!,
+});
+
+function sandboxConfig(pod: KubeObject, attempt: number): PodSandboxConfig {
+  const ports = (pod.spec?.containers ?? []).flatMap((c: Obj) => (c.ports ?? []).filter((p: Obj) => p.hostPort)
+    .map((p: Obj) => ({ protocol: p.protocol ?? 'TCP', containerPort: p.containerPort, hostPort: p.hostPort, hostIp: p.hostIP })));
+  return {
+    metadata: { name: pod.metadata.name!, namespace: pod.metadata.namespace!, uid: pod.metadata.uid!, attempt },
+    hostname: pod.spec?.hostname ?? pod.metadata.name,
+    portMappings: ports,
+    labels: podLabels(pod),
+  };
+}
+
+async function resolveEnv(pod: KubeObject, c: Obj, podIP: string, deps: SyncDeps): Promise<{ key: string; value: string }[]> {
+  const out = new Map<string, string>();
+  const ns = pod.metadata.namespace;
+  for (const src of c.envFrom ?? []) {
+    const ref = src.configMapRef ?? src.secretRef;
+    if (!ref?.name) continue;
+    const obj = await deps.client.get({ group: '', resource: src.configMapRef ? 'configmaps' : 'secrets' }, ns, ref.name).catch(() => undefined);
+    if (!obj) { if (!ref.optional) throw new Error(`${src.configMapRef ? 'configmap' : 'secret'} "${ref.name}" not found`); continue; }
+    for (const [k, v] of Object.entries((obj.data ?? {}) as Record<string, string>)) out.set(`${src.prefix ?? ''}${k}`, src.secretRef ? Buffer.from(v, 'base64').toString() : v);
+  }
+  for (const e of c.env ?? []) {
+    if (e.value !== undefined || !e.valueFrom) { out.set(e.name, e.value ?? ''); continue; }
+    const f = e.valueFrom;
+    if (f.fieldRef) {
+      const fields: Record<string, string> = {
+        'metadata.name': pod.metadata.name!, 'metadata.namespace': ns!, 'metadata.uid': pod.metadata.uid!,
+        'spec.nodeName': deps.nodeName, 'spec.serviceAccountName': pod.spec?.serviceAccountName ?? '', 'status.podIP': podIP, 'status.hostIP': deps.nodeIP,
+      };
+      const m = /^metadata\.(labels|annotations)\['(.+)'\]$/.exec(f.fieldRef.fieldPath);
+      out.set(e.name, m ? ((pod.metadata as Obj)[m[1]]?.[m[2]] ?? '') : fields[f.fieldRef.fieldPath] ?? '');
+    } else if (f.configMapKeyRef || f.secretKeyRef) {
+      const ref = f.configMapKeyRef ?? f.secretKeyRef;
+      const obj = await deps.client.get({ group: '', resource: f.configMapKeyRef ? 'configmaps' : 'secrets' }, ns, ref.name).catch(() => undefined);
+      const v = (obj?.data as Record<string, string> | undefined)?.[ref.key];
+      if (v === undefined) { if (!ref.optional) throw new Error(`couldn't find key ${ref.key} in ${f.configMapKeyRef ? 'ConfigMap' : 'Secret'} ${ns}/${ref.name}`); continue; }
+      out.set(e.name, f.secretKeyRef ? Buffer.from(v, 'base64').toString() : v);
+    } else if (f.resourceFieldRef) {
+      const r = f.resourceFieldRef.resource as string;
+      const [kind, res] = r.split('.');
+      const q = (c.resources as Obj | undefined)?.[kind]?.[res];
+      out.set(e.name, q === undefined ? '0' : res === 'cpu' ? String(Math.ceil(toMillicores(q) / 1000)) : String(toBytes(q)));
+    }
+  }
+  return [...out].map(([key, value]) => ({ key, value }));
+}
+
+/** Volumes as host directories under the kubelet's root dir (configMap/secret written as files). */
+async function prepareVolumes(pod: KubeObject, deps: SyncDeps): Promise<Map<string, string>> {
+  const dirs = new Map<string, string>();
+  const base = path.join(deps.rootDir, 'pods', pod.metadata.uid!, 'volumes');
+  for (const v of pod.spec?.volumes ?? []) {
+    if (v.hostPath) { dirs.set(v.name, v.hostPath.path); continue; }
+    const dir = path.join(base, v.name);
+    fs.mkdirSync(dir, { recursive: true, mode: 0o777 });
+    fs.chmodSync(dir, 0o777);
+    if (v.configMap || v.secret) {
+      const ref = v.configMap ?? v.secret;
+      const name = v.configMap ? ref.name : ref.secretName;
+      const obj = await deps.client.get({ group: '', resource: v.configMap ? 'configmaps' : 'secrets' }, pod.metadata.namespace, name).catch(() => undefined);
+      if (!obj && !ref.optional) throw new Error(`${v.configMap ? 'configmap' : 'secret'} "${name}" not found`);
+      for (const [k, val] of Object.entries((obj?.data ?? {}) as Record<string, string>)) {
+        fs.writeFileSync(path.join(dir, k), v.secret ? Buffer.from(val, 'base64') : val, { mode: ref.defaultMode ?? 0o644 });
+      }
+    }
+    dirs.set(v.name, dir);
+  }
+  return dirs;
+}
+
+function resources(c: Obj): ContainerConfig['resources'] {
+  const lim = c.resources?.limits ?? {};
+  const req = c.resources?.requests ?? {};
+  const out: NonNullable<ContainerConfig['resources']> = {};
+  if (lim.memory) out.memoryLimitInBytes = toBytes(lim.memory);
+  if (lim.cpu) { out.cpuPeriod = 100_000; out.cpuQuota = Math.max(1000, Math.ceil(toMillicores(lim.cpu) * 100)); }
+  if (req.cpu) out.cpuShares = Math.max(2, Math.floor((toMillicores(req.cpu) * 1024) / 1000));
+  return out;
+}
+
+async function startContainer(pod: KubeObject, c: Obj, attempt: number, sandboxId: string, podIP: string, deps: SyncDeps, mem: PodMemory): Promise<void> {
+  const name = c.name as string;
+  const policy = c.imagePullPolicy ?? 'IfNotPresent';
+  try {
+    const present = await deps.images.imageStatus(c.image);
+    if (!present) {
+      if (policy === 'Never') throw Object.assign(new Error(`Container image "${c.image}" is not present with pull policy of Never`), { reason: 'ErrImageNeverPull' });
+      deps.event(pod, 'Normal', 'Pulling', `Pulling image "${c.image}"`);
+      await deps.images.pullImage(c.image);
+      deps.event(pod, 'Normal', 'Pulled', `Successfully pulled image "${c.image}"`);
+    }
+  } catch (err) {
+    const reason = (err as { reason?: string }).reason ?? (mem.waiting.get(name)?.reason === 'ErrImagePull' ? 'ImagePullBackOff' : 'ErrImagePull');
+    mem.waiting.set(name, { reason, message: (err as Error).message });
+    deps.event(pod, 'Warning', 'Failed', `Failed to pull image "${c.image}": ${(err as Error).message}`);
+    throw err;
+  }
+  const volumes = await prepareVolumes(pod, deps);
+  const mounts: Mount[] = (c.volumeMounts ?? []).filter((m: Obj) => volumes.has(m.name))
+    .map((m: Obj) => ({ containerPath: m.mountPath, hostPath: path.join(volumes.get(m.name)!, m.subPath ?? ''), readonly: Boolean(m.readOnly) }));
+  let env;
+  try {
+    env = await resolveEnv(pod, c, podIP, deps);
+  } catch (err) {
+    mem.waiting.set(name, { reason: 'CreateContainerConfigError', message: (err as Error).message });
+    throw err;
+  }
+  const config: ContainerConfig = {
+    metadata: { name, attempt }, image: c.image, command: c.command, args: c.args, workingDir: c.workingDir, envs: env, mounts,
+    labels: { ...podLabels(pod), [LABELS.containerName]: name, [LABELS.restartCount]: String(attempt) },
+    resources: resources(c),
+  };
+  let id: string | undefined;
+  try {
+    id = await deps.rt.createContainer(sandboxId, config, sandboxConfig(pod, 0));
+    await deps.rt.startContainer(id);
+  } catch (err) {
+    if (id) await deps.rt.removeContainer(id).catch(() => {});
+    mem.waiting.set(name, { reason: id ? 'RunContainerError' : 'CreateContainerError', message: (err as Error).message });
+    deps.event(pod, 'Warning', 'Failed', `Error: ${(err as Error).message}`);
+    throw err;
+  }
+  mem.waiting.delete(name);
+  deps.event(pod, 'Normal', attempt === 0 ? 'Created' : 'Created', `Created container ${name}`);
+  deps.event(pod, 'Normal', 'Started', `Started container ${name}`);
+}
+
+function shouldRestart(policy: string, s: ContainerStatus): boolean {
+  if (s.state !== 'CONTAINER_EXITED') return false;
+  return policy === 'Always' || (policy === 'OnFailure' && s.exitCode !== 0);
+}
+
+/** Make the pod so, then return its status as the kubelet reports it. */
+export async function syncPod(pod: KubeObject, mem: PodMemory, deps: SyncDeps): Promise<Obj> {
+  const uid = pod.metadata.uid!;
+  const sandboxes = await deps.rt.listPodSandbox({ labelSelector: { [LABELS.podUid]: uid } });
+  let sandbox = sandboxes.find((s) => s.state === 'SANDBOX_READY');
+  for (const s of sandboxes) {
+    if (s === sandbox) continue;
+    // A dead sandbox (its network namespace is gone): its containers go with it.
+    for (const c of await deps.rt.listContainers({ podSandboxId: s.id })) await deps.rt.removeContainer(c.id).catch(() => {});
+    await deps.rt.removePodSandbox(s.id).catch(() => {});
+  }
+  let sandboxId = sandbox?.id;
+  if (!sandboxId) {
+    const attempt = sandboxes.length ? Math.max(...sandboxes.map((s) => s.metadata.attempt)) + 1 : 0;
+    sandboxId = await deps.rt.runPodSandbox(sandboxConfig(pod, attempt));
+    if (attempt > 0) deps.event(pod, 'Normal', 'SandboxChanged', 'Pod sandbox changed, it will be killed and re-created.');
+  }
+  const podIP = (await deps.rt.podSandboxStatus(sandboxId)).ip;
+  const all = await deps.rt.listContainers({ labelSelector: { [LABELS.podUid]: uid } });
+  const policy = pod.spec?.restartPolicy ?? 'Always';
+  const views: ContainerView[] = [];
+  for (const c of pod.spec?.containers ?? []) {
+    const mine = all.filter((x) => x.labels[LABELS.containerName] === c.name && x.podSandboxId === sandboxId)
+      .sort((a, b) => Number(b.labels[LABELS.restartCount] ?? 0) - Number(a.labels[LABELS.restartCount] ?? 0));
+    // Containers of this pod in an older sandbox count towards restarts but are not reused.
+    const older = all.filter((x) => x.labels[LABELS.containerName] === c.name && x.podSandboxId !== sandboxId);
+    let latest = mine[0] ? await deps.rt.containerStatus(mine[0].id) : undefined;
+    const previous = mine[1] ? await deps.rt.containerStatus(mine[1].id) : undefined;
+    const attempts = Math.max(0, ...all.filter((x) => x.labels[LABELS.containerName] === c.name).map((x) => Number(x.labels[LABELS.restartCount] ?? 0) + 1));
+    const view: ContainerView = { name: c.name, image: c.image, latest, previous, restartCount: Math.max(0, attempts - 1) };
+    const now = Date.now();
+    const needsStart = !latest || latest.state === 'CONTAINER_CREATED' || shouldRestart(policy, latest);
+    if (needsStart) {
+      const bo = mem.backoff.get(c.name);
+      if (latest && bo && now < bo.until) {
+        mem.waiting.set(c.name, { reason: 'CrashLoopBackOff', message: `back-off ${Math.round(bo.delayMs / 1000)}s restarting failed container=${c.name} pod=${pod.metadata.name}_${pod.metadata.namespace}(${uid})` });
+      } else if (!latest && bo && now < bo.until) {
+        // an image or config error: keep its reason until the back-off passes
+      } else {
+        try {
+          for (const old of [...mine.slice(1), ...older]) await deps.rt.removeContainer(old.id).catch(() => {}); // keep one for lastState
+          if (latest && latest.state === 'CONTAINER_CREATED') await deps.rt.removeContainer(latest.id).catch(() => {});
+          await startContainer(pod, c, latest ? attempts : Math.max(0, attempts), sandboxId, podIP, deps, mem);
+          if (latest) {
+            const delayMs = Math.min(deps.backoffMaxMs, bo ? bo.delayMs * 2 : deps.backoffInitialMs);
+            mem.backoff.set(c.name, { delayMs, until: Date.now() + delayMs });
+            view.previous = latest;
+            view.restartCount = attempts;
+          }
+          const fresh = (await deps.rt.listContainers({ labelSelector: { [LABELS.podUid]: uid, [LABELS.containerName]: c.name }, podSandboxId: sandboxId }))
+            .sort((a, b) => Number(b.labels[LABELS.restartCount] ?? 0) - Number(a.labels[LABELS.restartCount] ?? 0))[0];
+          latest = fresh ? await deps.rt.containerStatus(fresh.id) : latest;
+          view.latest = latest;
+        } catch (err) {
+          deps.logger.warn({ pod: `${pod.metadata.namespace}/${pod.metadata.name}`, container: c.name, err: String((err as Error).message ?? err) }, 'container start failed');
+          const delayMs = Math.min(deps.backoffMaxMs, bo ? bo.delayMs * 2 : deps.backoffInitialMs);
+          mem.backoff.set(c.name, { delayMs, until: Date.now() + delayMs });
+        }
+      }
+    } else if (latest?.state === 'CONTAINER_RUNNING') {
+      mem.waiting.delete(c.name);
+      // Running long enough resets the back-off, as the kubelet does after 10 minutes (here: 2× the cap).
+      const bo = mem.backoff.get(c.name);
+      if (bo && now - latest.startedAtMs > 2 * deps.backoffMaxMs) mem.backoff.delete(c.name);
+    }
+    view.waiting = view.latest?.state === 'CONTAINER_RUNNING' ? undefined : mem.waiting.get(c.name);
+    views.push(view);
+  }
+  // Containers no longer in the spec.
+  const names = new Set((pod.spec?.containers ?? []).map((c: Obj) => c.name));
+  for (const x of all) if (!names.has(x.labels[LABELS.containerName])) await deps.rt.removeContainer(x.id).catch(() => {});
+
+  const statuses = containerStatuses(views);
+  return {
+    ...(pod.status ?? {}),
+    phase: podPhase(pod, statuses),
+    conditions: podConditions(pod, statuses, pod.status?.conditions ?? []),
+    hostIP: deps.nodeIP, hostIPs: [{ ip: deps.nodeIP }],
+    podIP, podIPs: podIP ? [{ ip: podIP }] : [],
+    startTime: pod.status?.startTime ?? new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    containerStatuses: statuses,
+  };
+}
+
+/** Stop every container (SIGTERM, then SIGKILL after the grace period) and remove the sandbox. */
+export async function killPod(uid: string, graceSeconds: number, deps: SyncDeps): Promise<void> {
+  const containers = await deps.rt.listContainers({ labelSelector: { [LABELS.podUid]: uid } });
+  await Promise.all(containers.map((c) => deps.rt.stopContainer(c.id, graceSeconds).catch(() => {})));
+  for (const c of containers) await deps.rt.removeContainer(c.id).catch(() => {});
+  for (const s of await deps.rt.listPodSandbox({ labelSelector: { [LABELS.podUid]: uid } })) {
+    await deps.rt.stopPodSandbox(s.id).catch(() => {});
+    await deps.rt.removePodSandbox(s.id).catch(() => {});
+  }
+  fs.rmSync(path.join(deps.rootDir, 'pods', uid), { recursive: true, force: true });
+}

@@ -1,0 +1,145 @@
+// The kubelet with the real Docker runtime (over the CRI gRPC socket) against a real apiserver:
+// node registration, a pod bound to the node running in Docker and answering on its pod IP,
+// a crash loop with restarts, adoption by a restarted kubelet, and graceful deletion.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import type { KubeObject } from '../../api/types.ts';
+import { createApiClient, type ApiClient } from '../../client/index.ts';
+import { CriClient } from '../../kubelet/cri/client.ts';
+import { CriServer } from '../../kubelet/cri/server.ts';
+import { DockerRuntime } from '../../kubelet/cri/docker/runtime.ts';
+import { Kubelet } from '../../kubelet/kubelet.ts';
+import { testApiServer, type TestApiServer } from '../harness/apiserver.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const PODS = { group: '', resource: 'pods' };
+const NODES = { group: '', resource: 'nodes' };
+const run = promisify(execFile);
+const NODE = `e2e-kubelet-${process.pid}`;
+const NETWORK = `kubemu-e2e-${process.pid}`;
+
+async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 30_000): Promise<T> {
+  const end = Date.now() + ms;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined && v !== false) return v as T;
+    } catch (err) { last = err; }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+const dockerIds = async (label: string) => (await run('docker', ['ps', '-aq', '--no-trunc', '--filter', `label=${label}`])).stdout.split('\n').filter(Boolean).sort();
+
+describe('kubelet with the Docker runtime', () => {
+  const cleanups: Array<() => unknown> = [];
+  let api: TestApiServer;
+  let client: ApiClient;
+  let criServer: CriServer;
+  let cri: CriClient;
+  let rootDir: string;
+  let kubelet: { stop: AbortController; done: Promise<void> } | undefined;
+
+  const startKubelet = () => {
+    const k = new Kubelet({
+      client, runtime: cri, images: cri, rootDir, nodeName: NODE, nodeIP: '127.0.0.1', kubeletPort: 0, runtimeVersion: 'docker://kubemu',
+      cpu: '2', memory: '2Gi', syncIntervalMs: 300, backoffInitialMs: 500, backoffMaxMs: 2000,
+    });
+    const stop = new AbortController();
+    kubelet = { stop, done: k.run(stop.signal) };
+  };
+  const stopKubelet = async () => { kubelet?.stop.abort(); await kubelet?.done; kubelet = undefined; };
+
+  before(async () => {
+    execFileSync('bash', [path.join(ROOT, 'scripts/build-images.sh')], { stdio: 'ignore' });
+    api = await testApiServer({ after: (fn) => cleanups.push(fn) });
+    client = createApiClient({ transport: 'grpc', server: api.grpcAddress });
+    rootDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubemu-kubelet-'));
+    const runtime = new DockerRuntime({ nodeName: NODE, network: NETWORK });
+    criServer = new CriServer({ socketPath: path.join(rootDir, 'cri.sock'), runtime, images: runtime });
+    await criServer.start();
+    cri = new CriClient({ socketPath: path.join(rootDir, 'cri.sock') });
+    startKubelet();
+  });
+  after(async () => {
+    await stopKubelet();
+    // Leave nothing behind, even when a test failed.
+    const ids = await dockerIds(`io.kubemu.node=${NODE}`).catch(() => []);
+    if (ids.length) await run('docker', ['rm', '-f', ...ids]).catch(() => {});
+    await run('docker', ['network', 'rm', NETWORK]).catch(() => {});
+    cri.close();
+    await criServer.stop();
+    await client.close();
+    for (const fn of cleanups.reverse()) await fn();
+    fs.rmSync(rootDir, { recursive: true, force: true });
+  });
+
+  test('registers a Ready node with capacity and a lease', async () => {
+    const node = await until('node', () => client.get(NODES, undefined, NODE));
+    assert.equal(node.status.conditions.find((c: any) => c.type === 'Ready').status, 'True');
+    assert.equal(node.status.allocatable.cpu, '2');
+    assert.equal(node.metadata.labels?.['kubernetes.io/hostname'], NODE);
+    const lease = await until('lease', () => client.get({ group: 'coordination.k8s.io', resource: 'leases' }, 'kube-node-lease', NODE));
+    assert.equal(lease.spec.holderIdentity, NODE);
+  });
+
+  test('a pod runs in Docker, answers on its pod IP, is adopted after a kubelet restart, and is deleted gracefully', async () => {
+    const pod: KubeObject = {
+      apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web', labels: { app: 'web' } },
+      spec: {
+        nodeName: NODE, terminationGracePeriodSeconds: 5,
+        containers: [{ name: 'hello', image: 'kubemu/hello:1', env: [{ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }] }],
+      },
+    };
+    await client.create(PODS, 'default', pod);
+    const running = await until('Running', async () => {
+      const p = await client.get(PODS, 'default', 'web');
+      return p.status?.phase === 'Running' && p.status.podIP && p.status.containerStatuses?.[0]?.ready ? p : undefined;
+    });
+    assert.equal(running.status.conditions.find((c: any) => c.type === 'Ready').status, 'True');
+    assert.match(running.status.containerStatuses[0].containerID, /^docker:\/\/[0-9a-f]{64}$/);
+    const body = await until('HTTP answer', async () => (await fetch(`http://${running.status.podIP}:8080/`, { signal: AbortSignal.timeout(2000) })).text());
+    assert.match(body, /web/);
+    const ids = await dockerIds(`io.kubernetes.pod.name=web`);
+    assert.equal(ids.length, 2, 'a sandbox and one app container, labelled with the pod');
+
+    // kill the kubelet's loop and start a new one: the same containers are adopted, none added.
+    await stopKubelet();
+    startKubelet();
+    await new Promise((r) => setTimeout(r, 2000));
+    assert.deepEqual(await dockerIds(`io.kubernetes.pod.name=web`), ids);
+    assert.equal((await client.get(PODS, 'default', 'web')).status.containerStatuses[0].restartCount, 0);
+
+    await client.delete(PODS, 'default', 'web');
+    await until('pod gone', async () => client.get(PODS, 'default', 'web').then(() => false, (e) => e.code === 'NotFound'));
+    assert.deepEqual(await dockerIds(`io.kubernetes.pod.name=web`), []);
+  });
+
+  test('a container that exits non-zero restarts with back-off and shows CrashLoopBackOff', async () => {
+    await client.create(PODS, 'default', {
+      apiVersion: 'v1', kind: 'Pod', metadata: { name: 'crasher' },
+      spec: { nodeName: NODE, terminationGracePeriodSeconds: 0, containers: [{ name: 'c', image: 'kubemu/busybox:1', command: ['sh', '-c', 'echo bye; exit 3'] }] },
+    });
+    const seen = new Set<string>();
+    const p = await until('restarts', async () => {
+      const cur = await client.get(PODS, 'default', 'crasher');
+      const cs = cur.status?.containerStatuses?.[0];
+      if (cs?.state?.waiting?.reason) seen.add(cs.state.waiting.reason);
+      return cs && cs.restartCount >= 2 && seen.has('CrashLoopBackOff') ? cur : undefined;
+    }, 40_000);
+    const cs = p.status.containerStatuses[0];
+    assert.equal(cs.lastState.terminated.exitCode, 3);
+    assert.equal(cs.ready, false);
+    assert.equal(p.status.phase, 'Running');
+    await client.delete(PODS, 'default', 'crasher');
+    await until('crasher gone', async () => client.get(PODS, 'default', 'crasher').then(() => false, (e) => e.code === 'NotFound'));
+  });
+});
