@@ -5,16 +5,17 @@ import { CliError } from './commands.ts';
 export const USAGE = `usage: kubemu <command> [flags]
 
 commands:
-  up      start a cluster: etcd, apiserver and scheduler as separate processes; writes <dir>/kubeconfig
-  down    stop the cluster started from <dir> (--purge also deletes its data)
+  up      start a cluster: etcd, apiserver, scheduler and one kubelet per node, each its own process;
+          waits until every node is Ready; writes <dir>/kubeconfig
+  down    stop the cluster started from <dir> and remove its pod containers (--purge also deletes its data)
   status  show each component and whether the apiserver is ready
 
 flags:
   --dir DIR          state, data and logs (default .kubemu)
   --port N           apiserver REST port (default 6443)
   --grpc-port N      apiserver gRPC port (default 6444)
-  --nodes N          nodes to start (default 2; nodes arrive with a later part of kubemu)
-  --runtime R        docker | fake (default docker)
+  --nodes N          nodes (kubelets) to start, node-1 … node-N on 127.0.1.1 … (default 2)
+  --runtime R        docker (pods are Docker containers) | fake (in-memory hollow nodes) (default docker)
   --log-level L      component log level (default info)
   --purge            with down: remove <dir>
 `;

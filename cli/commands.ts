@@ -4,7 +4,8 @@ import net from 'node:net';
 import path from 'node:path';
 import { kubeconfigYaml } from '../client/kubeconfig.ts';
 import { ETCD_MISSING, etcdBinary } from '../lib/etcd-process.ts';
-import { startApiServerComponent, startEtcdComponent, startSchedulerComponent, type Started, type UpOptions } from './components.ts';
+import { startApiServerComponent, startEtcdComponent, startKubeletComponent, startSchedulerComponent, type Started, type UpOptions } from './components.ts';
+import { removeNodeContainers } from './docker-cleanup.ts';
 import { isAlive, readState, statePath, tailFile, writeState, type ClusterState, type ComponentState } from './state.ts';
 
 export class CliError extends Error {
@@ -39,6 +40,9 @@ export async function up(opts: UpOptions & { nodes: number; runtime: string }): 
     throw new CliError(`a cluster is already running from ${dir} (apiserver ${existing.apiserver}). Stop it first: kubemu down --dir ${opts.dir}`);
   }
   if (!etcdBinary()) throw new CliError(ETCD_MISSING);
+  if (opts.runtime === 'docker' && opts.nodes > 0 && !fs.existsSync('/var/run/docker.sock')) {
+    throw new CliError('the Docker engine is not running (no /var/run/docker.sock). On Debian/Ubuntu: apt-get install -y docker.io and start dockerd (npm start does both when run as root), or use --runtime fake');
+  }
   for (const [flag, port] of [['--port', opts.port], ['--grpc-port', opts.grpcPort]] as const) {
     if (!(await portFree(port))) throw new CliError(`port ${port} (${flag}) is in use on 127.0.0.1: pick another with ${flag}`);
   }
@@ -84,10 +88,18 @@ export async function up(opts: UpOptions & { nodes: number; runtime: string }): 
   record();
   await waitFor(scheduler, `/healthz at ${scheduler.url}`);
 
+  const kubelets = [];
+  for (let n = 1; n <= opts.nodes; n++) {
+    const k = startKubeletComponent({ ...opts, dir }, n);
+    started.push(k);
+    kubelets.push(k);
+  }
+  record({ nodes: kubelets.map((k) => k.nodeName), runtime: opts.runtime });
+  for (const k of kubelets) await waitFor(k, `(node ${k.nodeName} Ready)`);
+
   const kubeconfig = path.join(dir, 'kubeconfig');
   fs.writeFileSync(kubeconfig, kubeconfigYaml({ server: apiserver.url! }));
   record();
-  if (opts.nodes > 0) say(`note: --nodes ${opts.nodes} --runtime ${opts.runtime}: nodes (kubelets) arrive with a later part of kubemu; this cluster runs the control plane (etcd, apiserver, scheduler), so pods stay Pending.`);
   say(`
 kubemu is up (${secs(t0)}).
   export KUBECONFIG=${kubeconfig}
@@ -102,7 +114,14 @@ export async function down(opts: { dir: string; purge: boolean }): Promise<void>
   const dir = path.resolve(opts.dir);
   const state = readState(dir);
   if (!state) say(`no cluster state in ${dir}: nothing to stop`);
-  else await stopAll(state.components);
+  else {
+    await stopAll(state.components);
+    // Pods outlive their kubelets (a restarted kubelet adopts them); a cluster going down takes them along.
+    if (state.runtime === 'docker' && state.nodes?.length) {
+      const removed = await removeNodeContainers(state.nodes).catch((err) => { say(`could not remove pod containers: ${(err as Error).message}`); return 0; });
+      if (removed) say(`removed ${removed} pod container(s)`);
+    }
+  }
   fs.rmSync(statePath(dir), { force: true });
   if (opts.purge && fs.existsSync(dir)) {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -121,7 +140,7 @@ export async function status(opts: { dir: string }): Promise<number> {
   for (const c of state.components) {
     const alive = isAlive(c.pid);
     healthy &&= alive;
-    say(`${c.name.padEnd(12)} pid ${String(c.pid).padEnd(8)} ${alive ? 'running' : 'NOT RUNNING'}  ${c.url ?? ''}  log ${c.log}`);
+    say(`${c.name.padEnd(16)} pid ${String(c.pid).padEnd(8)} ${alive ? 'running' : 'NOT RUNNING'}  ${c.url ?? ''}  log ${c.log}`);
   }
   try {
     const res = await fetch(`${state.apiserver}/readyz`, { signal: AbortSignal.timeout(2000) });

@@ -72,3 +72,28 @@ export async function startSchedulerComponent(opts: UpOptions): Promise<Started>
   const url = `http://127.0.0.1:${port}`;
   return { ...c, url, ready: () => waitHttp('scheduler', c.pid, `${url}/healthz`) };
 }
+
+/** Kubelet N: node name node-N, node IP 127.0.1.N (its own loopback address), pods in Docker or fake. */
+export function startKubeletComponent(opts: UpOptions & { runtime: string }, n: number): Started & { nodeName: string } {
+  const nodeName = `node-${n}`;
+  const nodeIP = `127.0.1.${n}`;
+  const log = path.join(opts.dir, 'logs', `kubelet-${nodeName}.log`);
+  const c = spawnNode(`kubelet-${nodeName}`, 'kubelet/main.ts', [
+    '--server', `127.0.0.1:${opts.grpcPort}`, '--transport', 'grpc', '--node-name', nodeName, '--node-ip', nodeIP,
+    '--runtime', opts.runtime, '--root-dir', path.join(opts.dir, 'kubelet', nodeName), '--port', '10250', '--log-level', opts.logLevel,
+  ], log);
+  const nodeUrl = `http://127.0.0.1:${opts.port}/api/v1/nodes/${nodeName}`;
+  const ready = async () => {
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      if (!isAlive(c.pid)) throw new Error(`kubelet ${nodeName} exited while starting`);
+      try {
+        const node = await (await fetch(nodeUrl, { signal: AbortSignal.timeout(1000) })).json() as { status?: { conditions?: Array<{ type: string; status: string }> } };
+        if (node.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True')) return;
+      } catch { /* not registered yet */ }
+      if (Date.now() > deadline) throw new Error(`node ${nodeName} did not become Ready within 60 s`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  };
+  return { ...c, url: `http://${nodeIP}:10250`, nodeName, ready };
+}

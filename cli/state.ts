@@ -18,6 +18,9 @@ export interface ClusterState {
   etcd: string;
   kubeconfig: string;
   components: ComponentState[];
+  /** Node names of the kubelets, and their runtime (docker: pod containers to remove on down). */
+  nodes?: string[];
+  runtime?: string;
 }
 
 export const statePath = (dir: string) => path.join(dir, 'state.json');

@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/ensure-deps.sh
+scripts/build-images.sh
 mapfile -t files < <(find api client apiserver scheduler controller-manager kubelet kube-proxy cli lib test examples \
   -name '*.test.ts' -not -path '*/node_modules/*' 2>/dev/null | sort)
 echo "[kubemu test] ${#files[@]} test files"

@@ -1,34 +1,52 @@
-// The real `kubemu up` / `status` / `down` in a temp dir: separate processes, a kubeconfig the
-// real kubectl uses, refusal of a second cluster, and nothing left running after `down`.
+// The real `kubemu up` / `status` / `down` in a temp dir: every component its own process, a node
+// running a real pod in Docker, a kubeconfig the real kubectl uses, refusal of a second cluster,
+// and nothing left running (processes or pod containers) after `down`.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../lib/free-port.ts';
 import { isAlive, readState } from '../../cli/state.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const kubemu = (args: string[]) => spawnSync(process.execPath, [path.join(ROOT, 'bin/kubemu.js'), ...args], { cwd: ROOT, encoding: 'utf8', timeout: 90_000 });
+const kubemu = (args: string[]) => spawnSync(process.execPath, [path.join(ROOT, 'bin/kubemu.js'), ...args], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+const run = promisify(execFile);
 
-test('kubemu up, status, kubectl, down', async (t) => {
+test('kubemu up (1 Docker node), a pod runs, status, down leaves nothing', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubemu-cli-'));
   const ports = ['--port', String(await freePort()), '--grpc-port', String(await freePort())];
   t.after(() => { kubemu(['down', '--dir', dir, '--purge']); fs.rmSync(dir, { recursive: true, force: true }); });
+  const kubectl = async (...args: string[]) => (await run('kubectl', ['--kubeconfig', path.join(dir, 'kubeconfig'), ...args], { encoding: 'utf8', env: { ...process.env, HOME: dir } })).stdout;
 
-  const up = kubemu(['up', '--dir', dir, ...ports]);
+  const up = kubemu(['up', '--dir', dir, '--nodes', '1', ...ports]);
   assert.equal(up.status, 0, up.stderr + up.stdout);
   assert.match(up.stdout, /etcd healthy at http:\/\/127\.0\.0\.1:\d+ \(\d+\.\d s\)/);
   assert.match(up.stdout, /waiting for apiserver \/readyz/);
+  assert.match(up.stdout, /kubelet-node-1 ready/);
   assert.match(up.stdout, new RegExp(`export KUBECONFIG=${dir}/kubeconfig`));
   const state = readState(dir)!;
-  assert.deepEqual(state.components.map((c) => c.name), ['etcd', 'apiserver']);
+  assert.deepEqual(state.components.map((c) => c.name), ['etcd', 'apiserver', 'scheduler', 'kubelet-node-1']);
   assert.ok(state.components.every((c) => isAlive(c.pid) && c.pid !== process.pid));
 
-  const ns = execFileSync('kubectl', ['--kubeconfig', path.join(dir, 'kubeconfig'), 'get', 'ns', '-o', 'name'], { encoding: 'utf8', env: { ...process.env, HOME: dir } });
+  const ns = await kubectl('get', 'ns', '-o', 'name');
   for (const n of ['default', 'kube-system', 'kube-node-lease']) assert.match(ns, new RegExp(`^namespace/${n}$`, 'm'));
+  assert.match(await kubectl('get', 'nodes'), /^node-1\s+Ready\s/m);
+
+  // A pod from the examples is scheduled onto node-1 and runs as a Docker container.
+  await kubectl('apply', '-f', path.join(ROOT, 'examples/pod.yaml'));
+  let pod: any;
+  for (let i = 0; i < 100; i++) {
+    pod = JSON.parse(await kubectl('get', 'pod', 'hello-pod', '-o', 'json'));
+    if (pod.status?.phase === 'Running' && pod.status.podIP) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.equal(pod.status.phase, 'Running');
+  assert.equal(pod.spec.nodeName, 'node-1');
+  assert.match(await (await fetch(`http://${pod.status.podIP}:8080/`)).text(), /hello-pod/);
 
   const st = kubemu(['status', '--dir', dir]);
   assert.equal(st.status, 0, st.stdout);
@@ -41,8 +59,10 @@ test('kubemu up, status, kubectl, down', async (t) => {
 
   const down = kubemu(['down', '--dir', dir]);
   assert.equal(down.status, 0, down.stderr);
-  assert.match(down.stdout, /stopped apiserver[\s\S]*stopped etcd/);
+  assert.match(down.stdout, /stopped kubelet-node-1[\s\S]*stopped scheduler[\s\S]*stopped apiserver[\s\S]*stopped etcd[\s\S]*removed 2 pod container/);
   for (const c of state.components) assert.equal(isAlive(c.pid), false, `${c.name} still running`);
+  const left = (await run('docker', ['ps', '-aq', '--filter', 'label=io.kubemu.node=node-1', '--filter', `label=io.kubernetes.pod.uid=${pod.metadata.uid}`])).stdout.trim();
+  assert.equal(left, '', 'no pod container left');
   assert.equal(kubemu(['down', '--dir', dir]).status, 0, 'down is idempotent');
   assert.equal(kubemu(['status', '--dir', dir]).status, 1);
 });
