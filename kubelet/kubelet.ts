@@ -24,6 +24,7 @@ export interface KubeletOptions extends NodeConfig {
   leaseDurationSeconds?: number;
   backoffInitialMs?: number;
   backoffMaxMs?: number;
+  allowRemotePull?: boolean;
 }
 
 export class Kubelet {
@@ -43,7 +44,7 @@ export class Kubelet {
     this.pods = new Informer(opts.client, PODS, { fieldSelector: `spec.nodeName=${opts.nodeName}`, logger: this.logger });
     this.deps = {
       rt: opts.runtime, images: opts.images, client: opts.client, nodeName: opts.nodeName, nodeIP: opts.nodeIP, rootDir: opts.rootDir,
-      logger: this.logger, backoffInitialMs: opts.backoffInitialMs ?? 10_000, backoffMaxMs: opts.backoffMaxMs ?? 300_000,
+      logger: this.logger, allowRemotePull: opts.allowRemotePull, backoffInitialMs: opts.backoffInitialMs ?? 10_000, backoffMaxMs: opts.backoffMaxMs ?? 300_000,
       event: (pod, type, reason, message) => recordEvent(opts.client, this.logger, { component: 'kubelet', host: opts.nodeName }, { ...pod, kind: 'Pod', apiVersion: 'v1' }, type, reason, message),
     };
   }

@@ -15,7 +15,7 @@ import { Kubelet } from './kubelet.ts';
 const USAGE = `usage: kubelet (--server URL|HOST:PORT | --kubeconfig FILE) --node-name NAME [--node-ip 127.0.0.1]
                [--transport grpc|http] [--token T] [--runtime docker|fake] [--cri-socket PATH] [--root-dir DIR]
                [--network kubemu] [--cpu N] [--memory 4Gi] [--max-pods 110] [--port 10250]
-               [--backoff-max-seconds 300] [--log-level info]`;
+               [--backoff-max-seconds 300] [--allow-remote-pull] [--log-level info]`;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -24,7 +24,7 @@ async function main(): Promise<void> {
       'node-name': { type: 'string' }, 'node-ip': { type: 'string', default: '127.0.0.1' }, runtime: { type: 'string', default: 'docker' },
       'cri-socket': { type: 'string' }, 'root-dir': { type: 'string' }, network: { type: 'string', default: 'kubemu' },
       cpu: { type: 'string' }, memory: { type: 'string' }, 'max-pods': { type: 'string', default: '110' }, port: { type: 'string', default: '10250' },
-      'backoff-max-seconds': { type: 'string', default: '300' }, 'log-level': { type: 'string', default: 'info' }, help: { type: 'boolean' },
+      'backoff-max-seconds': { type: 'string', default: '300' }, 'allow-remote-pull': { type: 'boolean', default: false }, 'log-level': { type: 'string', default: 'info' }, help: { type: 'boolean' },
     },
   });
   if (values.help) { console.log(USAGE); return; }
@@ -59,6 +59,7 @@ async function main(): Promise<void> {
     client, runtime: cri, images: cri, rootDir, logger, nodeName, nodeIP: values['node-ip']!,
     cpu: values.cpu, memory: values.memory, maxPods: Number(values['max-pods']), kubeletPort: port,
     runtimeVersion: values.runtime === 'docker' ? 'docker://kubemu' : 'fake://kubemu',
+    allowRemotePull: values['allow-remote-pull'],
     backoffMaxMs: Number(values['backoff-max-seconds']) * 1000, backoffInitialMs: Math.min(10_000, Number(values['backoff-max-seconds']) * 1000),
   });
   const stop = new AbortController();

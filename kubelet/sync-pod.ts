@@ -13,7 +13,17 @@ import { toBytes, toMillicores } from '../api/quantity.ts';
 
 type Obj = Record<string, any>;
 
+/** An image reference whose registry is this machine (localhost[:port] or 127.x.x.x[:port]). */
+export function isLocalRegistry(image: string): boolean {
+  const first = image.split('/')[0];
+  if (!image.includes('/') || !(first.includes('.') || first.includes(':') || first === 'localhost')) return false; // Docker Hub
+  const host = first.replace(/:\d+$/, '');
+  return host === 'localhost' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
 export interface SyncDeps {
+  /** Pull from registries off this machine too (default: only local registries). */
+  allowRemotePull?: boolean;
   rt: RuntimeService;
   images: ImageService;
   client: ApiClient;
@@ -124,6 +134,10 @@ async function startContainer(pod: KubeObject, c: Obj, attempt: number, sandboxI
     const present = await deps.images.imageStatus(c.image);
     if (!present) {
       if (policy === 'Never') throw Object.assign(new Error(`Container image "${c.image}" is not present with pull policy of Never`), { reason: 'ErrImageNeverPull' });
+      if (!deps.allowRemotePull && !isLocalRegistry(c.image)) {
+        // Offline by default: a pull from a registry off this machine is never attempted.
+        throw Object.assign(new Error(`image "${c.image}" is not present on the node and kubemu only pulls from registries on this machine (start the kubelet with --allow-remote-pull to change that)`), { reason: mem.waiting.get(name)?.reason === 'ErrImagePull' || mem.waiting.get(name)?.reason === 'ImagePullBackOff' ? 'ImagePullBackOff' : 'ErrImagePull' });
+      }
       deps.event(pod, 'Normal', 'Pulling', `Pulling image "${c.image}"`);
       await deps.images.pullImage(c.image);
       deps.event(pod, 'Normal', 'Pulled', `Successfully pulled image "${c.image}"`);

@@ -142,4 +142,49 @@ describe('kubelet with the Docker runtime', () => {
     await client.delete(PODS, 'default', 'crasher');
     await until('crasher gone', async () => client.get(PODS, 'default', 'crasher').then(() => false, (e) => e.code === 'NotFound'));
   });
+
+  test('two containers share localhost and an emptyDir', async () => {
+    await client.create(PODS, 'default', {
+      apiVersion: 'v1', kind: 'Pod', metadata: { name: 'duo' },
+      spec: {
+        nodeName: NODE, terminationGracePeriodSeconds: 0,
+        volumes: [{ name: 'shared', emptyDir: {} }],
+        containers: [
+          { name: 'web', image: 'kubemu/hello:1', env: [{ name: 'POD_NAME', value: 'duo-web' }], volumeMounts: [{ name: 'shared', mountPath: '/shared' }] },
+          { name: 'side', image: 'kubemu/busybox:1', volumeMounts: [{ name: 'shared', mountPath: '/data' }],
+            command: ['sh', '-c', 'echo from-side > /data/note; while true; do wget -q -O /data/fetched http://127.0.0.1:8080/ && break; sleep 0.2; done; sleep 3600'] },
+        ],
+      },
+    });
+    const p = await until('both running', async () => {
+      const cur = await client.get(PODS, 'default', 'duo');
+      return cur.status?.containerStatuses?.every((c: any) => c.ready) ? cur : undefined;
+    });
+    const id = (name: string) => p.status.containerStatuses.find((c: any) => c.name === name).containerID.replace('docker://', '');
+    const fetched = await until('side fetched web over localhost', async () => {
+      const r = await cri.execSync(id('web'), ['cat', '/shared/fetched'], 5);
+      return r.exitCode === 0 ? r.stdout.toString() : undefined;
+    });
+    assert.match(fetched, /duo-web/);
+    assert.equal((await cri.execSync(id('web'), ['cat', '/shared/note'], 5)).stdout.toString().trim(), 'from-side');
+    await client.delete(PODS, 'default', 'duo');
+    await until('duo gone', async () => client.get(PODS, 'default', 'duo').then(() => false, (e) => e.code === 'NotFound'));
+  });
+
+  test('an image that is not there: ErrImagePull/ImagePullBackOff with the reason, no remote pull, nothing else disturbed', async () => {
+    await client.create(PODS, 'default', {
+      apiVersion: 'v1', kind: 'Pod', metadata: { name: 'noimage' },
+      spec: { nodeName: NODE, terminationGracePeriodSeconds: 0, containers: [{ name: 'c', image: 'registry.example.invalid/nope:1' }] },
+    });
+    const waiting = await until('image pull failure', async () => {
+      const cur = await client.get(PODS, 'default', 'noimage');
+      const w = cur.status?.containerStatuses?.[0]?.state?.waiting;
+      return w && ['ErrImagePull', 'ImagePullBackOff'].includes(w.reason) ? w : undefined;
+    });
+    assert.match(waiting.message, /registry.example.invalid\/nope:1.*not present on the node/);
+    assert.equal((await client.get(PODS, 'default', 'noimage')).status.phase, 'Pending');
+    assert.equal((await client.get(NODES, undefined, NODE)).status.conditions.find((c: any) => c.type === 'Ready').status, 'True');
+    await client.delete(PODS, 'default', 'noimage');
+    await until('noimage gone', async () => client.get(PODS, 'default', 'noimage').then(() => false, (e) => e.code === 'NotFound'));
+  });
 });
