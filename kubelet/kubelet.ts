@@ -49,6 +49,9 @@ export class Kubelet {
     };
   }
 
+  /** The pods bound to this node, as last seen. */
+  podList(): KubeObject[] { return this.pods.list(); }
+
   private node(): KubeObject {
     return nodeObject(this.o);
   }

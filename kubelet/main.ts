@@ -1,7 +1,6 @@
 // kubemu kubelet: flags → the CRI runtime (Docker or fake) served on a unix socket in-process
 // and reached over gRPC → Kubelet. Serves /healthz and /pods on --port. Runs until SIGTERM/SIGINT.
 import fs from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createApiClient, readKubeconfig, type Transport } from '../client/index.ts';
@@ -11,6 +10,7 @@ import { CriServer } from './cri/server.ts';
 import { DockerRuntime } from './cri/docker/runtime.ts';
 import { FakeRuntime } from './cri/fake/runtime.ts';
 import { Kubelet } from './kubelet.ts';
+import { createKubeletServer } from './server.ts';
 
 const USAGE = `usage: kubelet (--server URL|HOST:PORT | --kubeconfig FILE) --node-name NAME [--node-ip 127.0.0.1]
                [--transport grpc|http] [--token T] [--runtime docker|fake] [--cri-socket PATH] [--root-dir DIR]
@@ -63,9 +63,7 @@ async function main(): Promise<void> {
     backoffMaxMs: Number(values['backoff-max-seconds']) * 1000, backoffInitialMs: Math.min(10_000, Number(values['backoff-max-seconds']) * 1000),
   });
   const stop = new AbortController();
-  const health = http.createServer((req, res) => {
-    res.writeHead(req.url === '/healthz' || req.url === '/readyz' ? 200 : 404, { 'Content-Type': 'text/plain' }).end('ok');
-  });
+  const health = createKubeletServer({ runtime: cri, pods: () => kubelet.podList(), logger });
   health.listen(port, values['node-ip']);
   const shutdown = (signal: string) => { logger.info({ signal }, 'shutting down (pods keep running; a restarted kubelet adopts them)'); stop.abort(); health.close(); };
   process.once('SIGTERM', () => shutdown('SIGTERM'));

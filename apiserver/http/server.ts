@@ -134,9 +134,10 @@ export function createHttpServer(opts: HttpServerOptions): http.Server {
     setLabel(route.subresource ? `${route.info.resource}/${route.subresource}` : route.info.resource);
     if (route.subresource && KUBELET_SUBRESOURCES.has(route.subresource)) {
       // The object must exist and the verb fit, as with any request; then say plainly what is missing.
-      await registry.get(ctx, { info: route.info, namespace: route.namespace, name: route.name });
+      const target = await registry.get(ctx, { info: route.info, namespace: route.namespace, name: route.name });
       const verbs = route.subresource === 'log' ? ['GET'] : route.subresource === 'proxy' ? ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] : ['GET', 'POST'];
       if (!verbs.includes(method)) throw new ApiError('MethodNotAllowed', `the server does not allow this method on the requested resource (${route.info.resource}/${route.subresource})`);
+      if (route.info.resource === 'pods' && route.subresource === 'log') return proxyLogs(res, ctx, target, q);
       throw new ApiError('ServiceUnavailable', `${route.info.resource}/${route.subresource} is served by the kubelet, which this kubemu cluster does not run yet`);
     }
     const ref: ResourceRef = { info: route.info, namespace: route.namespace, name: route.name, subresource: route.subresource };
@@ -184,6 +185,40 @@ export function createHttpServer(opts: HttpServerOptions): http.Server {
       default:
         throw new ApiError('MethodNotAllowed', `the server does not allow this method on the requested resource`);
     }
+  }
+
+  /** pods/<name>/log: ask the pod's kubelet (its node's InternalIP and kubelet port) and stream the answer. */
+  async function proxyLogs(res: http.ServerResponse, ctx: RequestContext, pod: KubeObject, q: URLSearchParams): Promise<void> {
+    const name = pod.metadata.name!;
+    const containers: string[] = (pod.spec?.containers ?? []).map((c: { name: string }) => c.name);
+    const container = q.get('container') || (containers.length === 1 ? containers[0] : undefined);
+    if (!container) throw new ApiError('BadRequest', `a container name must be specified for pod ${name}, choose one of: [${containers.join(' ')}]`);
+    if (!containers.includes(container)) throw new ApiError('BadRequest', `container ${container} is not valid for pod ${name}`);
+    if (!pod.spec?.nodeName) throw new ApiError('BadRequest', `container "${container}" in pod "${name}" is waiting to start: the pod is not scheduled yet`);
+    const node = await registry.get(ctx, { info: findResource('', 'nodes')!, name: pod.spec.nodeName });
+    const ip = (node.status?.addresses ?? []).find((a: { type: string }) => a.type === 'InternalIP')?.address;
+    const port = node.status?.daemonEndpoints?.kubeletEndpoint?.Port;
+    if (!ip || !port) throw new ApiError('ServiceUnavailable', `node ${pod.spec.nodeName} has no kubelet endpoint`);
+    const params = new URLSearchParams();
+    for (const k of ['follow', 'previous', 'tailLines', 'timestamps', 'limitBytes', 'sinceSeconds']) { const v = q.get(k); if (v !== null) params.set(k, v); }
+    const abort = new AbortController();
+    res.on('close', () => abort.abort());
+    let upstream: Response;
+    try {
+      upstream = await fetch(`http://${ip.includes(':') ? `[${ip}]` : ip}:${port}/containerLogs/${encodeURIComponent(pod.metadata.namespace!)}/${encodeURIComponent(name)}/${encodeURIComponent(container)}?${params}`, { signal: abort.signal });
+    } catch (err) {
+      throw new ApiError('ServiceUnavailable', `the kubelet of node ${pod.spec.nodeName} at ${ip}:${port} is not answering: ${(err as Error).message}`);
+    }
+    if (!upstream.ok) throw new ApiError(upstream.status === 404 ? 'NotFound' : 'BadRequest', (await upstream.text()).trim());
+    res.writeHead(200, { 'Content-Type': 'text/plain', 'Transfer-Encoding': 'chunked' });
+    res.flushHeaders();
+    try {
+      for await (const chunk of upstream.body as unknown as AsyncIterable<Uint8Array>) {
+        if (!res.write(chunk)) await new Promise<void>((r) => { res.once('drain', r); res.once('close', r); });
+        if (res.destroyed) break;
+      }
+    } catch { /* client or kubelet went away */ }
+    if (!res.destroyed) res.end();
   }
 
   async function watch(req: http.IncomingMessage, res: http.ServerResponse, ctx: RequestContext, route: ResourceRoute, q: URLSearchParams): Promise<void> {

@@ -15,6 +15,11 @@ import { CriClient } from '../../kubelet/cri/client.ts';
 import { CriServer } from '../../kubelet/cri/server.ts';
 import { DockerRuntime } from '../../kubelet/cri/docker/runtime.ts';
 import { Kubelet } from '../../kubelet/kubelet.ts';
+import { createKubeletServer } from '../../kubelet/server.ts';
+import { freePort } from '../../lib/free-port.ts';
+import { silentLogger } from '../../lib/logger.ts';
+import { kubeconfigYaml } from '../../client/kubeconfig.ts';
+import http from 'node:http';
 import { testApiServer, type TestApiServer } from '../harness/apiserver.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -46,15 +51,17 @@ describe('kubelet with the Docker runtime', () => {
   let criServer: CriServer;
   let cri: CriClient;
   let rootDir: string;
-  let kubelet: { stop: AbortController; done: Promise<void> } | undefined;
+  let kubelet: { stop: AbortController; done: Promise<void>; k: Kubelet } | undefined;
+  let kubeletPort = 0;
+  let kubeletServer: http.Server;
 
   const startKubelet = () => {
     const k = new Kubelet({
-      client, runtime: cri, images: cri, rootDir, nodeName: NODE, nodeIP: '127.0.0.1', kubeletPort: 0, runtimeVersion: 'docker://kubemu',
+      client, runtime: cri, images: cri, rootDir, nodeName: NODE, nodeIP: '127.0.0.1', kubeletPort, runtimeVersion: 'docker://kubemu',
       cpu: '2', memory: '2Gi', syncIntervalMs: 300, backoffInitialMs: 500, backoffMaxMs: 2000,
     });
     const stop = new AbortController();
-    kubelet = { stop, done: k.run(stop.signal) };
+    kubelet = { stop, done: k.run(stop.signal), k };
   };
   const stopKubelet = async () => { kubelet?.stop.abort(); await kubelet?.done; kubelet = undefined; };
 
@@ -67,10 +74,15 @@ describe('kubelet with the Docker runtime', () => {
     criServer = new CriServer({ socketPath: path.join(rootDir, 'cri.sock'), runtime, images: runtime });
     await criServer.start();
     cri = new CriClient({ socketPath: path.join(rootDir, 'cri.sock') });
+    kubeletPort = await freePort();
+    kubeletServer = createKubeletServer({ runtime: cri, pods: () => kubelet?.k.podList() ?? [], logger: silentLogger() });
+    await new Promise<void>((r) => kubeletServer.listen(kubeletPort, '127.0.0.1', () => r()));
     startKubelet();
   });
   after(async () => {
     await stopKubelet();
+    kubeletServer.closeAllConnections();
+    await new Promise((r) => kubeletServer.close(r));
     // Leave nothing behind, even when a test failed.
     const ids = await dockerIds(`io.kubemu.node=${NODE}`).catch(() => []);
     if (ids.length) await run('docker', ['rm', '-f', ...ids]).catch(() => {});
@@ -141,6 +153,31 @@ describe('kubelet with the Docker runtime', () => {
     assert.equal(p.status.phase, 'Running');
     await client.delete(PODS, 'default', 'crasher');
     await until('crasher gone', async () => client.get(PODS, 'default', 'crasher').then(() => false, (e) => e.code === 'NotFound'));
+  });
+
+  test('kubectl logs (also --tail and --previous) through the apiserver and the kubelet', async () => {
+    const kubeconfig = path.join(rootDir, 'kubeconfig');
+    fs.writeFileSync(kubeconfig, kubeconfigYaml({ server: api.url }));
+    const kubectl = async (...args: string[]) => (await run('kubectl', ['--kubeconfig', kubeconfig, ...args], { encoding: 'utf8', env: { ...process.env, HOME: rootDir } })).stdout;
+    await client.create(PODS, 'default', {
+      apiVersion: 'v1', kind: 'Pod', metadata: { name: 'talker' },
+      spec: {
+        nodeName: NODE, terminationGracePeriodSeconds: 0, restartPolicy: 'OnFailure', volumes: [{ name: 'state', emptyDir: {} }],
+        // Fails once (the marker survives the restart in the emptyDir), then keeps running.
+        containers: [{ name: 'c', image: 'kubemu/busybox:1', volumeMounts: [{ name: 'state', mountPath: '/state' }], command: ['sh', '-c', 'echo line-$(cat /proc/uptime | cut -d. -f1); echo second; [ -e /state/x ] || { touch /state/x; exit 1; }; sleep 3600'] }],
+      },
+    });
+    await until('talker restarted once and running', async () => {
+      const cs = (await client.get(PODS, 'default', 'talker')).status?.containerStatuses?.[0];
+      return cs?.restartCount >= 1 && cs.state?.running ? cs : undefined;
+    });
+    const out = await until('logs', async () => { const o = await kubectl('logs', 'talker'); return o.includes('second') ? o : undefined; });
+    assert.match(out, /^line-\d+\nsecond\n$/);
+    assert.equal(await kubectl('logs', 'talker', '--tail=1'), 'second\n');
+    assert.match(await kubectl('logs', 'talker', '--previous'), /^line-\d+\nsecond\n$/);
+    const missing = await run('kubectl', ['--kubeconfig', kubeconfig, 'logs', 'nope'], { env: { ...process.env, HOME: rootDir } }).catch((e) => e);
+    assert.match(String(missing.stderr), /pods "nope" not found/);
+    await client.delete(PODS, 'default', 'talker');
   });
 
   test('two containers share localhost and an emptyDir', async () => {

@@ -1,0 +1,58 @@
+// The kubelet's HTTP API (port 10250 in Kubernetes): health, the pods it runs, and container
+// logs, which the apiserver proxies for `kubectl logs` (GET /containerLogs/<ns>/<pod>/<container>).
+import http from 'node:http';
+import type { Logger } from '../lib/logger.ts';
+import { LABELS, type RuntimeService } from './cri/types.ts';
+
+export interface KubeletServerDeps {
+  runtime: RuntimeService;
+  /** The pods bound to this node, as the kubelet last saw them. */
+  pods(): Array<{ metadata: { name?: string; namespace?: string; uid?: string }; spec?: any }>;
+  logger: Logger;
+}
+
+function fail(res: http.ServerResponse, code: number, message: string): void {
+  if (res.headersSent) { res.destroy(); return; }
+  res.writeHead(code, { 'Content-Type': 'text/plain; charset=utf-8' }).end(message);
+}
+
+export function createKubeletServer(deps: KubeletServerDeps): http.Server {
+  return http.createServer((req, res) => {
+    handle(req, res).catch((err) => { deps.logger.warn({ err: String(err), path: req.url }, 'kubelet request failed'); fail(res, 500, String((err as Error).message ?? err)); });
+  });
+
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://kubelet');
+    if (url.pathname === '/healthz' || url.pathname === '/readyz') return void res.writeHead(200, { 'Content-Type': 'text/plain' }).end('ok');
+    if (url.pathname === '/pods') {
+      const body = JSON.stringify({ kind: 'PodList', apiVersion: 'v1', metadata: {}, items: deps.pods() });
+      return void res.writeHead(200, { 'Content-Type': 'application/json' }).end(body);
+    }
+    const m = /^\/containerLogs\/([^/]+)\/([^/]+)\/([^/]+)$/.exec(url.pathname);
+    if (!m || req.method !== 'GET') return fail(res, 404, 'not found');
+    const [ns, podName, container] = m.slice(1).map(decodeURIComponent);
+    const pod = deps.pods().find((p) => p.metadata.namespace === ns && p.metadata.name === podName);
+    if (!pod) return fail(res, 404, `pod ${ns}/${podName} is not on this node`);
+    const all = (await deps.runtime.listContainers({ labelSelector: { [LABELS.podUid]: pod.metadata.uid!, [LABELS.containerName]: container } }))
+      .sort((a, b) => Number(b.labels[LABELS.restartCount] ?? 0) - Number(a.labels[LABELS.restartCount] ?? 0));
+    const previous = url.searchParams.get('previous') === 'true';
+    const target = previous ? all[1] : all[0];
+    if (!target) {
+      return fail(res, 400, previous ? `previous terminated container "${container}" in pod "${podName}" not found`
+        : `container "${container}" in pod "${podName}" is waiting to start: ContainerCreating`);
+    }
+    const tail = url.searchParams.get('tailLines');
+    const follow = url.searchParams.get('follow') === 'true';
+    res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', ...(follow ? { 'Transfer-Encoding': 'chunked' } : {}) });
+    const logs = deps.runtime.containerLogs(target.id, { follow, tail: tail ? Number(tail) : undefined, timestamps: url.searchParams.get('timestamps') === 'true' });
+    const it = logs[Symbol.asyncIterator]();
+    // When the client goes (kubectl logs -f interrupted), stop following.
+    res.on('close', () => { void it.return?.(); });
+    for (;;) {
+      const r = await it.next();
+      if (r.done || res.destroyed) break;
+      res.write(r.value.data);
+    }
+    res.end();
+  }
+}
