@@ -17,6 +17,9 @@ export interface ContainerView {
   restartCount: number;
   /** Why it is not running (ErrImagePull, CrashLoopBackOff, …). */
   waiting?: { reason: string; message?: string };
+  /** From the readiness and startup probes (default: ready when running). */
+  ready?: boolean;
+  started?: boolean;
 }
 
 function stateOf(s: ContainerStatus | undefined, waiting?: { reason: string; message?: string }): Obj {
@@ -36,11 +39,11 @@ export function containerStatuses(views: ContainerView[]): Obj[] {
       name: v.name,
       state: stateOf(v.latest, v.waiting),
       lastState: v.previous ? stateOf(v.previous) : {},
-      ready: running,
+      ready: running && (v.ready ?? true),
       restartCount: v.restartCount,
       image: v.image,
       imageID: v.latest ? `docker-pullable://${v.latest.image}` : '',
-      started: running,
+      started: running && (v.started ?? true),
       ...(v.latest ? { containerID: `docker://${v.latest.id}` } : {}),
     };
   });

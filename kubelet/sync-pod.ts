@@ -10,6 +10,7 @@ import type { Logger } from '../lib/logger.ts';
 import { LABELS, type ContainerConfig, type ContainerStatus, type ImageService, type Mount, type PodSandboxConfig, type RuntimeService } from './cri/types.ts';
 import { containerStatuses, podConditions, podPhase, type ContainerView } from './pod-status.ts';
 import { toBytes, toMillicores } from '../api/quantity.ts';
+import { runProbe, tickProbe, type ProbeKind, type ProbeState } from './probes.ts';
 
 type Obj = Record<string, any>;
 
@@ -40,8 +41,40 @@ export interface SyncDeps {
 export interface PodMemory {
   backoff: Map<string, { delayMs: number; until: number }>;
   waiting: Map<string, { reason: string; message?: string }>;
+  /** Probe state per "<containerId>/<kind>". */
+  probes: Map<string, ProbeState>;
 }
-export const newMemory = (): PodMemory => ({ backoff: new Map(), waiting: new Map() });
+export const newMemory = (): PodMemory => ({ backoff: new Map(), waiting: new Map(), probes: new Map() });
+
+/** Run the container's probes that are due: a failed liveness (or startup) probe kills it so it restarts. */
+async function probeContainer(pod: KubeObject, c: Obj, s: ContainerStatus, podIP: string, deps: SyncDeps, mem: PodMemory): Promise<{ ready: boolean; started: boolean }> {
+  const state = (kind: ProbeKind): ProbeState => {
+    const key = `${s.id}/${kind}`;
+    let st = mem.probes.get(key);
+    if (!st) mem.probes.set(key, st = { lastRunAt: 0, successes: 0, failures: 0 });
+    return st;
+  };
+  const run = (probe: Obj) => () => runProbe(probe, c, podIP, s.id, deps.rt);
+  const kill = async (why: string, message: string) => {
+    deps.event(pod, 'Warning', 'Unhealthy', `${why} probe failed: ${message}`);
+    deps.event(pod, 'Normal', 'Killing', `Container ${c.name} failed ${why.toLowerCase()} probe, will be restarted`);
+    for (const k of mem.probes.keys()) if (k.startsWith(`${s.id}/`)) mem.probes.delete(k);
+    await deps.rt.stopContainer(s.id, pod.spec?.terminationGracePeriodSeconds ?? 30);
+  };
+  if (c.startupProbe) {
+    const st = await tickProbe(state('startup'), c.startupProbe, s.startedAtMs, run(c.startupProbe));
+    if (st.result === false) { await kill('Startup', st.message ?? ''); return { ready: false, started: false }; }
+    if (st.result !== true) return { ready: false, started: false };
+  }
+  if (c.livenessProbe) {
+    const st = await tickProbe(state('liveness'), c.livenessProbe, s.startedAtMs, run(c.livenessProbe));
+    if (st.result === false) { await kill('Liveness', st.message ?? ''); return { ready: false, started: true }; }
+  }
+  if (!c.readinessProbe) return { ready: true, started: true };
+  const st = await tickProbe(state('readiness'), c.readinessProbe, s.startedAtMs, run(c.readinessProbe));
+  if (st.result === false && st.failures === (c.readinessProbe.failureThreshold ?? 3)) deps.event(pod, 'Warning', 'Unhealthy', `Readiness probe failed: ${st.message}`);
+  return { ready: st.result === true, started: true };
+}
 
 const podLabels = (pod: KubeObject) => ({
   [LABELS.podUid]: pod.metadata.uid!, [LABELS.podName]: pod.metadata.name!, [LABELS.podNamespace]: pod.metadata.namespace!,
@@ -247,6 +280,9 @@ export async function syncPod(pod: KubeObject, mem: PodMemory, deps: SyncDeps): 
       // Running long enough resets the back-off, as the kubelet does after 10 minutes (here: 2× the cap).
       const bo = mem.backoff.get(c.name);
       if (bo && now - latest.startedAtMs > 2 * deps.backoffMaxMs) mem.backoff.delete(c.name);
+      const probed = await probeContainer(pod, c, latest, podIP, deps, mem);
+      view.ready = probed.ready;
+      view.started = probed.started;
     }
     view.waiting = view.latest?.state === 'CONTAINER_RUNNING' ? undefined : mem.waiting.get(c.name);
     views.push(view);

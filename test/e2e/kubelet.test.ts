@@ -180,6 +180,35 @@ describe('kubelet with the Docker runtime', () => {
     await client.delete(PODS, 'default', 'talker');
   });
 
+  test('probes: a failing readiness probe keeps Ready=False, a failing liveness probe restarts the container', async () => {
+    const probe = { httpGet: { path: '/cgi-bin/healthz', port: 8080 }, periodSeconds: 1, failureThreshold: 2, timeoutSeconds: 1 };
+    const mk = (name: string, kind: 'readinessProbe' | 'livenessProbe') => client.create(PODS, 'default', {
+      apiVersion: 'v1', kind: 'Pod', metadata: { name },
+      spec: { nodeName: NODE, terminationGracePeriodSeconds: 1, containers: [{ name: 'web', image: 'kubemu/hello:1', env: [{ name: 'FAIL_PROBES', value: '1' }], [kind]: probe }] },
+    });
+    await mk('unready', 'readinessProbe');
+    await mk('unlive', 'livenessProbe');
+    const unready = await until('unready Running but not Ready', async () => {
+      const p = await client.get(PODS, 'default', 'unready');
+      return p.status?.phase === 'Running' && p.status.containerStatuses?.[0]?.state?.running && p.status.containerStatuses[0].started ? p : undefined;
+    });
+    await new Promise((r) => setTimeout(r, 3000));
+    const later = await client.get(PODS, 'default', 'unready');
+    assert.equal(later.status.containerStatuses[0].ready, false);
+    assert.equal(later.status.containerStatuses[0].restartCount, 0);
+    assert.equal(later.status.conditions.find((c: any) => c.type === 'Ready').status, 'False');
+    assert.ok(unready);
+    const restarted = await until('unlive restarted by its liveness probe', async () => {
+      const p = await client.get(PODS, 'default', 'unlive');
+      return p.status?.containerStatuses?.[0]?.restartCount >= 1 ? p : undefined;
+    }, 40_000);
+    assert.ok(restarted);
+    const events = (await client.list({ group: '', resource: 'events' }, 'default')).items as any[];
+    assert.ok(events.some((e) => e.involvedObject.name === 'unready' && e.reason === 'Unhealthy' && /^Readiness probe failed: HTTP probe failed with statuscode: 500/.test(e.message)));
+    assert.ok(events.some((e) => e.involvedObject.name === 'unlive' && e.reason === 'Killing' && e.message === 'Container web failed liveness probe, will be restarted'));
+    for (const n of ['unready', 'unlive']) await client.delete(PODS, 'default', n, { gracePeriodSeconds: 0 });
+  });
+
   test('two containers share localhost and an emptyDir', async () => {
     await client.create(PODS, 'default', {
       apiVersion: 'v1', kind: 'Pod', metadata: { name: 'duo' },
