@@ -47,9 +47,11 @@ async function main(): Promise<void> {
 
   // The runtime sits behind the CRI gRPC API on a unix socket, as a real kubelet's does.
   let criServer: CriServer | undefined;
+  let streaming: DockerRuntime | FakeRuntime | undefined;
   const socketPath = values['cri-socket'] ?? path.join(rootDir, 'cri.sock');
   if (!values['cri-socket']) {
     const runtime = values.runtime === 'docker' ? new DockerRuntime({ nodeName, network: values.network }) : new FakeRuntime();
+    streaming = runtime;
     criServer = new CriServer({ socketPath, runtime, images: runtime, logger: logger.child({ part: 'cri' }) });
     await criServer.start();
   }
@@ -63,7 +65,7 @@ async function main(): Promise<void> {
     backoffMaxMs: Number(values['backoff-max-seconds']) * 1000, backoffInitialMs: Math.min(10_000, Number(values['backoff-max-seconds']) * 1000),
   });
   const stop = new AbortController();
-  const health = createKubeletServer({ runtime: cri, pods: () => kubelet.podList(), logger });
+  const health = createKubeletServer({ runtime: cri, streaming, pods: () => kubelet.podList(), logger });
   health.listen(port, values['node-ip']);
   const shutdown = (signal: string) => { logger.info({ signal }, 'shutting down (pods keep running; a restarted kubelet adopts them)'); stop.abort(); health.close(); };
   process.once('SIGTERM', () => shutdown('SIGTERM'));

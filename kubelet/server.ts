@@ -3,9 +3,12 @@
 import http from 'node:http';
 import type { Logger } from '../lib/logger.ts';
 import { LABELS, type RuntimeService } from './cri/types.ts';
+import { attachExec } from './exec.ts';
 
 export interface KubeletServerDeps {
   runtime: RuntimeService;
+  /** The in-process runtime, if it can stream exec (kubectl exec -i). */
+  streaming?: RuntimeService;
   /** The pods bound to this node, as the kubelet last saw them. */
   pods(): Array<{ metadata: { name?: string; namespace?: string; uid?: string }; spec?: any }>;
   logger: Logger;
@@ -17,9 +20,11 @@ function fail(res: http.ServerResponse, code: number, message: string): void {
 }
 
 export function createKubeletServer(deps: KubeletServerDeps): http.Server {
-  return http.createServer((req, res) => {
+  const server = http.createServer((req, res) => {
     handle(req, res).catch((err) => { deps.logger.warn({ err: String(err), path: req.url }, 'kubelet request failed'); fail(res, 500, String((err as Error).message ?? err)); });
   });
+  attachExec(server, deps);
+  return server;
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://kubelet');

@@ -82,7 +82,7 @@ export function createHttpServer(opts: HttpServerOptions): http.Server {
       if (apiErr.code === 'RequestEntityTooLarge') res.on('finish', () => req.socket.destroy());
     });
   });
-  server.on('upgrade', (req, socket) => handleUpgrade(req, socket));
+  server.on('upgrade', (req, socket, head) => handleUpgrade(req, socket, head, { registry, authenticator }));
   server.on('clientError', (_err, socket) => { if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n'); });
   return server;
 

@@ -50,6 +50,7 @@ describe('kubelet with the Docker runtime', () => {
   let client: ApiClient;
   let criServer: CriServer;
   let cri: CriClient;
+  let dockerRuntime: DockerRuntime;
   let rootDir: string;
   let kubelet: { stop: AbortController; done: Promise<void>; k: Kubelet } | undefined;
   let kubeletPort = 0;
@@ -70,12 +71,12 @@ describe('kubelet with the Docker runtime', () => {
     api = await testApiServer({ after: (fn) => cleanups.push(fn) });
     client = createApiClient({ transport: 'grpc', server: api.grpcAddress });
     rootDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubemu-kubelet-'));
-    const runtime = new DockerRuntime({ nodeName: NODE, network: NETWORK });
+    const runtime = dockerRuntime = new DockerRuntime({ nodeName: NODE, network: NETWORK });
     criServer = new CriServer({ socketPath: path.join(rootDir, 'cri.sock'), runtime, images: runtime });
     await criServer.start();
     cri = new CriClient({ socketPath: path.join(rootDir, 'cri.sock') });
     kubeletPort = await freePort();
-    kubeletServer = createKubeletServer({ runtime: cri, pods: () => kubelet?.k.podList() ?? [], logger: silentLogger() });
+    kubeletServer = createKubeletServer({ runtime: cri, streaming: dockerRuntime, pods: () => kubelet?.k.podList() ?? [], logger: silentLogger() });
     await new Promise<void>((r) => kubeletServer.listen(kubeletPort, '127.0.0.1', () => r()));
     startKubelet();
   });
@@ -207,6 +208,32 @@ describe('kubelet with the Docker runtime', () => {
     assert.ok(events.some((e) => e.involvedObject.name === 'unready' && e.reason === 'Unhealthy' && /^Readiness probe failed: HTTP probe failed with statuscode: 500/.test(e.message)));
     assert.ok(events.some((e) => e.involvedObject.name === 'unlive' && e.reason === 'Killing' && e.message === 'Container web failed liveness probe, will be restarted'));
     for (const n of ['unready', 'unlive']) await client.delete(PODS, 'default', n, { gracePeriodSeconds: 0 });
+  });
+
+  test('kubectl exec: output, exit codes, and stdin with -i (WebSocket v5 through the apiserver)', async () => {
+    const kubeconfig = path.join(rootDir, 'kubeconfig');
+    fs.writeFileSync(kubeconfig, kubeconfigYaml({ server: api.url }));
+    const kubectl = (args: string[], input?: string) => new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      const child = execFile('kubectl', ['--kubeconfig', kubeconfig, ...args], { encoding: 'utf8', env: { ...process.env, HOME: rootDir }, timeout: 30_000 },
+        (err, stdout, stderr) => resolve({ code: err ? Number((err as any).code ?? 1) : 0, stdout, stderr }));
+      if (input !== undefined) child.stdin!.end(input);
+    });
+    await client.create(PODS, 'default', {
+      apiVersion: 'v1', kind: 'Pod', metadata: { name: 'shell' },
+      spec: { nodeName: NODE, terminationGracePeriodSeconds: 0, containers: [{ name: 'sh', image: 'kubemu/busybox:1', command: ['sleep', '3600'] }] },
+    });
+    await until('shell running', async () => (await client.get(PODS, 'default', 'shell')).status?.containerStatuses?.[0]?.state?.running);
+    const hi = await kubectl(['exec', 'shell', '--', 'echo', 'hi']);
+    assert.equal(hi.code, 0, hi.stderr);
+    assert.equal(hi.stdout, 'hi\n');
+    const fail = await kubectl(['exec', 'shell', '--', 'sh', '-c', 'echo oops >&2; exit 3']);
+    assert.equal(fail.code, 3);
+    assert.match(fail.stderr, /oops/);
+    assert.match(fail.stderr, /command terminated with exit code 3/);
+    const piped = await kubectl(['exec', '-i', 'shell', '--', 'cat'], 'through stdin\n');
+    assert.equal(piped.code, 0, piped.stderr);
+    assert.equal(piped.stdout, 'through stdin\n');
+    await client.delete(PODS, 'default', 'shell');
   });
 
   test('two containers share localhost and an emptyDir', async () => {
