@@ -104,7 +104,7 @@ describe('kubelet with the Docker runtime', () => {
     assert.equal(lease.spec.holderIdentity, NODE);
   });
 
-  test('a pod runs in Docker, answers on its pod IP, is adopted after a kubelet restart, and is deleted gracefully', async () => {
+  test('a pod runs in Docker, answers on its pod IP, is adopted after a kubelet restart, is recreated when its containers are killed behind the kubelet, and is deleted gracefully', async () => {
     const pod: KubeObject = {
       apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web', labels: { app: 'web' } },
       spec: {
@@ -130,6 +130,23 @@ describe('kubelet with the Docker runtime', () => {
     await new Promise((r) => setTimeout(r, 2000));
     assert.deepEqual(await dockerIds(`io.kubernetes.pod.name=web`), ids);
     assert.equal((await client.get(PODS, 'default', 'web')).status.containerStatuses[0].restartCount, 0);
+
+    // Containers stopped behind the kubelet's back are brought back: the app container, then the whole sandbox.
+    const appId = (await client.get(PODS, 'default', 'web')).status.containerStatuses[0].containerID.replace('docker://', '');
+    await run('docker', ['kill', appId]);
+    await until('app container restarted', async () => {
+      const cs = (await client.get(PODS, 'default', 'web')).status?.containerStatuses?.[0];
+      return cs?.restartCount >= 1 && cs.state?.running ? cs : undefined;
+    });
+    const sandboxIds = (await dockerIds('io.kubernetes.pod.name=web')).filter((id) => !id.startsWith(appId));
+    await run('docker', ['rm', '-f', ...sandboxIds]);
+    const back = await until('pod running again in a new sandbox', async () => {
+      const p = await client.get(PODS, 'default', 'web');
+      const cs = p.status?.containerStatuses?.[0];
+      return cs?.state?.running && cs.ready && !sandboxIds.some((id) => cs.containerID.includes(id)) ? p : undefined;
+    });
+    assert.match(await (await fetch(`http://${back.status.podIP}:8080/`)).text(), /web/);
+    assert.equal((await dockerIds('io.kubernetes.pod.name=web')).length, 2, 'no duplicate containers');
 
     await client.delete(PODS, 'default', 'web');
     await until('pod gone', async () => client.get(PODS, 'default', 'web').then(() => false, (e) => e.code === 'NotFound'));
