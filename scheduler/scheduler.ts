@@ -129,20 +129,34 @@ export class Scheduler {
       await this.setUnschedulable(pod, message);
       return;
     }
+    // Assume the pod is on the node and bind in the background, as kube-scheduler's binding cycle
+    // does: the next pod is scheduled against the assumed state meanwhile.
     this.assumed.set(key, { ...pod, spec: { ...pod.spec, nodeName: node } });
+    void this.bind(key, pod, node).catch((err) => {
+      this.assumed.delete(key);
+      this.metrics.attempts.error++;
+      this.logger.warn({ pod: key, node, err: String(err) }, 'binding failed; retrying after back-off');
+      this.queue.requeueBackoff(key, pod);
+    });
+  }
+
+  private async bind(key: string, pod: KubeObject, node: string): Promise<void> {
+    const [ns, name] = key.split('/');
     try {
       await this.client.bind(ns, name, node, pod.metadata.uid);
     } catch (err) {
-      this.assumed.delete(key);
       const code = (err as { code?: string }).code;
-      if (code === 'NotFound') { this.queue.remove(key); return; }
-      if (code === 'Conflict') { this.queue.remove(key); return; } // bound by someone else, or being deleted
+      if (code === 'NotFound' || code === 'Conflict') { // gone, bound by someone else, or being deleted
+        this.assumed.delete(key);
+        this.queue.remove(key);
+        return;
+      }
       throw err;
     }
     this.queue.done(key);
     this.metrics.attempts.scheduled++;
     this.logger.info({ pod: key, node }, 'pod bound');
-    recordEvent(this.client, this.logger, source, pod, 'Normal', 'Scheduled', `Successfully assigned ${key} to ${node}`);
+    recordEvent(this.client, this.logger, { component: this.name }, pod, 'Normal', 'Scheduled', `Successfully assigned ${key} to ${node}`);
   }
 
   private async setUnschedulable(pod: KubeObject, message: string): Promise<void> {
