@@ -120,6 +120,7 @@ export class Kubelet {
     if (this.lastStatus.get(uid) === text) return;
     await this.o.client.patch(PODS, pod.metadata.namespace, pod.metadata.name!, { status }, { type: 'merge', subresource: 'status' });
     this.lastStatus.set(uid, text);
+    this.logger.info({ pod: key, phase: status.phase, podIP: status.podIP, ready: status.conditions.find((c: { type: string }) => c.type === 'Ready')?.status }, 'pod status updated');
   }
 
   /** Remove containers of pods this node no longer has. */

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createApiClient, readKubeconfig, type Transport } from '../client/index.ts';
 import { createLogger } from '../lib/logger.ts';
-import { CriClient } from './cri/client.ts';
+import { CriClient, withCallLogging } from './cri/client.ts';
 import { CriServer } from './cri/server.ts';
 import { DockerRuntime } from './cri/docker/runtime.ts';
 import { FakeRuntime } from './cri/fake/runtime.ts';
@@ -55,7 +55,8 @@ async function main(): Promise<void> {
     criServer = new CriServer({ socketPath, runtime, images: runtime, logger: logger.child({ part: 'cri' }) });
     await criServer.start();
   }
-  const cri = new CriClient({ socketPath });
+  // Every CRI call is logged at debug level with its duration (what the kubelet asked the runtime).
+  const cri = withCallLogging(new CriClient({ socketPath }), logger.child({ part: 'cri-client' }));
   const client = createApiClient({ transport: values.transport as Transport, server: server!, token });
   const kubelet = new Kubelet({
     client, runtime: cri, images: cri, rootDir, logger, nodeName, nodeIP: values['node-ip']!,

@@ -207,7 +207,8 @@ async function startContainer(pod: KubeObject, c: Obj, attempt: number, sandboxI
     throw err;
   }
   mem.waiting.delete(name);
-  deps.event(pod, 'Normal', attempt === 0 ? 'Created' : 'Created', `Created container ${name}`);
+  deps.logger.info({ pod: `${pod.metadata.namespace}/${pod.metadata.name}`, container: name, id: id.slice(0, 12), attempt }, 'container started');
+  deps.event(pod, 'Normal', 'Created', `Created container ${name}`);
   deps.event(pod, 'Normal', 'Started', `Started container ${name}`);
 }
 
@@ -231,6 +232,7 @@ export async function syncPod(pod: KubeObject, mem: PodMemory, deps: SyncDeps): 
   if (!sandboxId) {
     const attempt = sandboxes.length ? Math.max(...sandboxes.map((s) => s.metadata.attempt)) + 1 : 0;
     sandboxId = await deps.rt.runPodSandbox(sandboxConfig(pod, attempt));
+    deps.logger.info({ pod: `${pod.metadata.namespace}/${pod.metadata.name}`, sandbox: sandboxId.slice(0, 12), attempt }, 'pod sandbox started');
     if (attempt > 0) deps.event(pod, 'Normal', 'SandboxChanged', 'Pod sandbox changed, it will be killed and re-created.');
   }
   const podIP = (await deps.rt.podSandboxStatus(sandboxId)).ip;

@@ -63,8 +63,13 @@ export function createGrpcServer(opts: { registry: Registry; authenticator: Auth
 
   const unary = (fn: (ctx: RequestContext, req: any) => Promise<unknown>) =>
     (call: grpc.ServerUnaryCall<any, any>, cb: grpc.sendUnaryData<any>) => {
+      const started = performance.now();
       Promise.resolve().then(() => fn(context(call), call.request))
-        .then((obj) => cb(null, { json: Buffer.from(JSON.stringify(obj)) }))
+        .then((obj) => {
+          const r = call.request?.ref ?? {};
+          logger.debug({ method: call.getPath().split('/').pop(), resource: r.resource, namespace: r.namespace || undefined, name: r.name || undefined, ms: +(performance.now() - started).toFixed(1) }, 'grpc call');
+          cb(null, { json: Buffer.from(JSON.stringify(obj)) });
+        })
         .catch((err) => { logger.debug({ err }, 'grpc call failed'); cb(toServiceError(err) as grpc.ServiceError); });
     };
 
