@@ -2,7 +2,7 @@
 import { DockerEngine } from '../kubelet/cri/docker/engine.ts';
 import { LABELS } from '../kubelet/cri/types.ts';
 
-export async function removeNodeContainers(nodes: string[]): Promise<number> {
+export async function removeNodeContainers(nodes: string[], network = 'kubemu'): Promise<number> {
   const engine = new DockerEngine({});
   let removed = 0;
   try {
@@ -14,6 +14,8 @@ export async function removeNodeContainers(nodes: string[]): Promise<number> {
       removed++;
     }
     }
+    // The cluster's Docker network goes too, unless something else still uses it.
+    await engine.json('DELETE', `/networks/${encodeURIComponent(network)}`, undefined, [403, 404, 409]).catch(() => {});
   } finally {
     await engine.pool.close();
   }
