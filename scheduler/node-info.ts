@@ -5,8 +5,17 @@ import type { KubeObject } from '../api/types.ts';
 
 export interface Resources { milliCPU: number; memory: number; pods: number }
 
+// Informer objects are replaced, never mutated, so a pod's parsed requests can be remembered by identity.
+const requestsCache = new WeakMap<KubeObject, Resources>();
+
 /** A pod's effective requests: the sum over its containers, or the largest init container if bigger. */
 export function podRequests(pod: KubeObject): Resources {
+  let r = requestsCache.get(pod);
+  if (!r) requestsCache.set(pod, r = computeRequests(pod));
+  return r;
+}
+
+function computeRequests(pod: KubeObject): Resources {
   const sum = { milliCPU: 0, memory: 0, pods: 1 };
   for (const c of pod.spec?.containers ?? []) {
     sum.milliCPU += toMillicores(c.resources?.requests?.cpu ?? 0);

@@ -21,7 +21,7 @@ const labelFilter = (labels: Record<string, string>) =>
 export class DockerRuntime implements RuntimeService, ImageService {
   private readonly opts: Required<Omit<DockerRuntimeOptions, 'socketPath'>>;
   private readonly engine: DockerEngine;
-  private networkReady = false;
+  private networkId: string | undefined;
 
   constructor(opts: DockerRuntimeOptions) {
     if (!opts?.nodeName) throw new Error('DockerRuntime: nodeName is required');
@@ -33,18 +33,29 @@ export class DockerRuntime implements RuntimeService, ImageService {
 
   private mine(): Record<string, string> { return { [LABELS.managed]: 'true', [LABELS.node]: this.opts.nodeName }; }
 
-  private async ensureNetwork(): Promise<void> {
-    if (this.networkReady) return;
-    // 409 = another node on this Docker host created it first.
-    const net = await this.engine.json('GET', `/networks/${encodeURIComponent(this.opts.network)}`, undefined, [404]);
-    if (!net) await this.engine.json('POST', '/networks/create', { Name: this.opts.network, Driver: 'bridge', Labels: { [LABELS.managed]: 'true' } }, [409]);
-    this.networkReady = true;
+  /** The cluster network's id. Docker allows duplicate names, so kubelets starting together may each
+   *  create one: all of them then settle on the oldest and remove the rest. */
+  private async ensureNetwork(): Promise<string> {
+    if (this.networkId) return this.networkId;
+    const named = async () => {
+      const filters = encodeURIComponent(JSON.stringify({ name: [this.opts.network] }));
+      const list: Array<{ Id: string; Name: string; Created: string }> = await this.engine.json('GET', `/networks?filters=${filters}`);
+      return list.filter((n) => n.Name === this.opts.network).sort((a, b) => a.Created.localeCompare(b.Created) || a.Id.localeCompare(b.Id));
+    };
+    let nets = await named();
+    if (!nets.length) {
+      await this.engine.json('POST', '/networks/create', { Name: this.opts.network, Driver: 'bridge', Labels: { [LABELS.managed]: 'true' } }, [409]);
+      nets = await named();
+    }
+    for (const extra of nets.slice(1)) await this.engine.json('DELETE', `/networks/${extra.Id}`, undefined, [403, 404, 409]).catch(() => {});
+    this.networkId = nets[0].Id;
+    return this.networkId;
   }
 
   async runPodSandbox(config: PodSandboxConfig): Promise<string> {
     const md = config?.metadata;
     if (!md?.name || !md.uid) throw new CriError('InvalidArgument', 'sandbox metadata.name and uid are required');
-    await this.ensureNetwork();
+    const networkId = await this.ensureNetwork();
     const labels = { ...config.labels, ...this.mine(), [LABELS.podUid]: md.uid, [LABELS.podNamespace]: md.namespace, [LABELS.podName]: md.name,
       [LABELS.containerName]: 'POD', [LABELS.restartCount]: String(md.attempt ?? 0), 'io.kubemu.annotations': JSON.stringify(config.annotations ?? {}) };
     const ports = config.portMappings ?? [];
@@ -52,7 +63,7 @@ export class DockerRuntime implements RuntimeService, ImageService {
       Image: this.opts.sandboxImage, Cmd: ['/bin/pause'], Hostname: config.hostname || md.name, Labels: labels,
       ExposedPorts: Object.fromEntries(ports.map((p) => [`${p.containerPort}/${p.protocol.toLowerCase()}`, {}])),
       HostConfig: {
-        NetworkMode: this.opts.network, Dns: config.dnsConfig?.servers ?? [], DnsSearch: config.dnsConfig?.searches ?? [],
+        NetworkMode: networkId, Dns: config.dnsConfig?.servers ?? [], DnsSearch: config.dnsConfig?.searches ?? [],
         DnsOptions: config.dnsConfig?.options ?? [],
         PortBindings: Object.fromEntries(ports.filter((p) => p.hostPort).map((p) =>
           [`${p.containerPort}/${p.protocol.toLowerCase()}`, [{ HostIp: p.hostIp ?? '', HostPort: String(p.hostPort) }]])),
