@@ -12,6 +12,7 @@ import { EtcdStore } from './storage/etcd-store.ts';
 import { createRegistry } from './registry/index.ts';
 import { createHttpServer } from './http/server.ts';
 import { createGrpcServer } from './grpc/server.ts';
+import { closeServer, trackSockets } from '../lib/close-server.ts';
 
 export interface ApiServerOptions {
   etcdEndpoints: string[];
@@ -52,7 +53,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
   });
   await registry.bootstrap();
 
-  const httpServer: http.Server = createHttpServer({ registry, authenticator, logger: logger.child({ part: 'http' }) });
+  const httpServer: http.Server = trackSockets(createHttpServer({ registry, authenticator, logger: logger.child({ part: 'http' }) }));
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
     httpServer.listen(opts.port ?? 0, host, () => resolve());
@@ -72,8 +73,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     grpcAddress: `${urlHost}:${grpcPort}`,
     async close() {
       grpcServer.forceShutdown();
-      httpServer.closeAllConnections();
-      await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+      await closeServer(httpServer);
       registry.close();
       await store.close();
     },

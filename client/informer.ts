@@ -129,6 +129,8 @@ export class Informer<T extends KubeObject = KubeObject> {
         const w = await this.client.watch(this.res, this.opts.namespace, {
           resourceVersion: rv, labelSelector: this.opts.labelSelector, fieldSelector: this.opts.fieldSelector, allowWatchBookmarks: true,
         });
+        // The signal may have fired while the watch was being opened: its listener would never run.
+        if (signal.aborted) { w.close(); break; }
         const onAbort = () => w.close();
         signal.addEventListener('abort', onAbort, { once: true });
         try {

@@ -8,4 +8,8 @@ scripts/build-images.sh
 mapfile -t files < <(find api client apiserver scheduler controller-manager kubelet kube-proxy cli lib test examples \
   -name '*.test.ts' -not -path '*/node_modules/*' 2>/dev/null | sort)
 echo "[kubemu test] ${#files[@]} test files"
-exec node --import tsx --test --test-concurrency=2 --test-reporter=spec "${files[@]}"
+# No test may hang CI: each test has a time limit, a file's process exits when its tests are
+# done even if a handle leaked, and the whole run is bounded.
+exec timeout --kill-after=30s "${KUBEMU_TEST_TIMEOUT:-40m}" \
+  node --import tsx --test --test-concurrency=2 --test-timeout=300000 --test-force-exit \
+  --test-reporter=spec "${files[@]}"

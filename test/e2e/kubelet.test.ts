@@ -17,6 +17,7 @@ import { DockerRuntime } from '../../kubelet/cri/docker/runtime.ts';
 import { Kubelet } from '../../kubelet/kubelet.ts';
 import { createKubeletServer } from '../../kubelet/server.ts';
 import { freePort } from '../../lib/free-port.ts';
+import { closeServer, trackSockets } from '../../lib/close-server.ts';
 import { silentLogger } from '../../lib/logger.ts';
 import { kubeconfigYaml } from '../../client/kubeconfig.ts';
 import http from 'node:http';
@@ -76,14 +77,13 @@ describe('kubelet with the Docker runtime', () => {
     await criServer.start();
     cri = new CriClient({ socketPath: path.join(rootDir, 'cri.sock') });
     kubeletPort = await freePort();
-    kubeletServer = createKubeletServer({ runtime: cri, streaming: dockerRuntime, pods: () => kubelet?.k.podList() ?? [], logger: silentLogger() });
+    kubeletServer = trackSockets(createKubeletServer({ runtime: cri, streaming: dockerRuntime, pods: () => kubelet?.k.podList() ?? [], logger: silentLogger() }));
     await new Promise<void>((r) => kubeletServer.listen(kubeletPort, '127.0.0.1', () => r()));
     startKubelet();
   });
   after(async () => {
     await stopKubelet();
-    kubeletServer.closeAllConnections();
-    await new Promise((r) => kubeletServer.close(r));
+    await closeServer(kubeletServer);
     // Leave nothing behind, even when a test failed.
     const ids = await dockerIds(`io.kubemu.node=${NODE}`).catch(() => []);
     if (ids.length) await run('docker', ['rm', '-f', ...ids]).catch(() => {});
