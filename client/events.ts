@@ -2,7 +2,7 @@
 // no aggregation of repeats).
 import { randomBytes } from 'node:crypto';
 import { now, type KubeObject } from '../api/types.ts';
-import type { ApiClient } from '../client/api-client.ts';
+import type { ApiClient } from './api-client.ts';
 import type { Logger } from '../lib/logger.ts';
 
 const EVENTS = { group: '', resource: 'events' };

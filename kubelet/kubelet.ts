@@ -6,7 +6,7 @@ import type { KubeObject } from '../api/types.ts';
 import type { ApiClient } from '../client/api-client.ts';
 import { Informer, keyOf } from '../client/informer.ts';
 import { silentLogger, type Logger } from '../lib/logger.ts';
-import { recordEvent } from '../scheduler/events.ts';
+import { recordEvent } from '../client/events.ts';
 import { LABELS, type ImageService, type RuntimeService } from './cri/types.ts';
 import { nodeObject, registerNode, renewLease, updateNodeStatus, type NodeConfig } from './node-status.ts';
 import { killPod, newMemory, syncPod, type PodMemory, type SyncDeps } from './sync-pod.ts';

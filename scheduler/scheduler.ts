@@ -6,7 +6,7 @@ import { now, type KubeObject } from '../api/types.ts';
 import type { ApiClient } from '../client/api-client.ts';
 import { Informer, keyOf } from '../client/informer.ts';
 import { silentLogger, type Logger } from '../lib/logger.ts';
-import { recordEvent } from './events.ts';
+import { recordEvent } from '../client/events.ts';
 import { NodeInfo } from './node-info.ts';
 import { FILTERS, SCORES, unschedulableMessage } from './plugins.ts';
 import { SchedulingQueue, type QueueOptions } from './queue.ts';
