@@ -435,9 +435,11 @@ export class GenericRegistry implements Registry {
       try {
         if (info.resource === 'namespaces') return await this.deleteNamespace(stored, dryRun);
         const grace = gracePeriodFor(info, stored, opts.gracePeriodSeconds);
+        // Foreground and Orphan propagation are finalizers the garbage collector acts on and removes.
+        const gcFinalizer = propagationFinalizer(opts);
         const finalizers = stored.metadata.finalizers ?? [];
-        if (grace > 0 || finalizers.length > 0) {
-          return { object: await this.markDeleting(info, stored, grace, dryRun), deleted: false };
+        if (grace > 0 || finalizers.length > 0 || gcFinalizer) {
+          return { object: await this.markDeleting(info, stored, grace, dryRun, gcFinalizer), deleted: false };
         }
         if (dryRun) return { object: this.decorate(info, stored), deleted: true };
         const gone = await this.store.delete(this.key(info, ns, name), Number(stored.metadata.resourceVersion));
@@ -450,12 +452,18 @@ export class GenericRegistry implements Registry {
   }
 
   /** Graceful deletion: set deletionTimestamp (now + grace) and leave the object for its owner to finish. */
-  private async markDeleting(info: ResourceInfo, stored: KubeObject, grace: number, dryRun: boolean): Promise<KubeObject> {
+  private async markDeleting(info: ResourceInfo, stored: KubeObject, grace: number, dryRun: boolean, gcFinalizer?: string): Promise<KubeObject> {
     const m = stored.metadata;
-    if (m.deletionTimestamp && (m.deletionGracePeriodSeconds ?? 0) <= grace) return this.decorate(info, stored);
+    const addFinalizer = gcFinalizer && !m.finalizers?.includes(gcFinalizer);
+    if (m.deletionTimestamp && (m.deletionGracePeriodSeconds ?? 0) <= grace && !addFinalizer) return this.decorate(info, stored);
     const next = structuredClone(stored);
-    next.metadata.deletionTimestamp = new Date(Date.now() + grace * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
-    next.metadata.deletionGracePeriodSeconds = grace;
+    if (!m.deletionTimestamp || (m.deletionGracePeriodSeconds ?? 0) > grace) {
+      next.metadata.deletionTimestamp = new Date(Date.now() + grace * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+      next.metadata.deletionGracePeriodSeconds = grace;
+    }
+    if (addFinalizer) {
+      next.metadata.finalizers = [...(m.finalizers ?? []).filter((f) => f !== 'orphan' && f !== 'foregroundDeletion'), gcFinalizer];
+    }
     if (dryRun) return this.decorate(info, next);
     const written = await this.store.update(this.key(info, m.namespace, m.name!), next, Number(m.resourceVersion));
     return this.decorate(info, written);
@@ -664,4 +672,12 @@ export class GenericRegistry implements Registry {
 
 export function createRegistry(opts: RegistryOptions): Registry & { bootstrap(): Promise<void>; close(): void } {
   return new GenericRegistry(opts);
+}
+
+/** The finalizer a DELETE's propagation policy asks for (orphanDependents is the old spelling). */
+function propagationFinalizer(opts: DeleteOptions): string | undefined {
+  const policy = opts.propagationPolicy ?? (opts.orphanDependents === true ? 'Orphan' : undefined);
+  if (policy === 'Foreground') return 'foregroundDeletion';
+  if (policy === 'Orphan') return 'orphan';
+  return undefined;
 }

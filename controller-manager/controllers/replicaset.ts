@@ -1,0 +1,135 @@
+// ReplicaSet and ReplicationController: keep exactly spec.replicas active pods that match the
+// selector. Orphans that match are adopted, owned pods that stop matching are released; creates
+// and deletes in flight are remembered (Expectations) so a stale cache never doubles them.
+import type { KubeObject } from '../../api/types.ts';
+import { selectorFromLabelSelector, type Selector } from '../../api/selectors.ts';
+import { keyOf } from '../../client/informer.ts';
+import { recordEvent } from '../../client/events.ts';
+import { newQueue, splitKey, type Controller, type ControllerContext } from '../controller.ts';
+import { R } from '../informers.ts';
+import { claimPods, controllerRef, deletionOrder, Expectations, ignoreGone, inBatches, isPodActive, isPodAvailable, isPodReady, ownerRefTo } from '../pods.ts';
+
+interface Kind { name: string; res: typeof R.replicasets; apiVersion: string; kind: string; selector(o: KubeObject): Selector }
+
+const RS: Kind = { name: 'replicaset', res: R.replicasets, apiVersion: 'apps/v1', kind: 'ReplicaSet', selector: (o) => selectorFromLabelSelector(o.spec?.selector) };
+const RC: Kind = {
+  name: 'replicationcontroller', res: R.replicationcontrollers, apiVersion: 'v1', kind: 'ReplicationController',
+  selector: (o) => selectorFromLabelSelector({ matchLabels: o.spec?.selector ?? o.spec?.template?.metadata?.labels ?? {} }),
+};
+
+export const newReplicaSetController = (ctx: ControllerContext): Controller => newController(ctx, RS);
+export const newReplicationController = (ctx: ControllerContext): Controller => newController(ctx, RC);
+
+/** How many pods to create or delete at once. */
+const BURST = 50;
+
+function newController(ctx: ControllerContext, k: Kind): Controller {
+  const { client, logger } = ctx;
+  const owners = ctx.informers.get(k.res === R.replicasets ? 'replicasets' : 'replicationcontrollers');
+  const pods = ctx.informers.get('pods');
+  const queue = newQueue();
+  const expectations = new Expectations();
+  const source = { component: 'replicaset-controller' };
+
+  owners.addHandlers({
+    onAdd: (o) => queue.add(keyOf(o)),
+    onUpdate: (_o, n) => queue.add(keyOf(n)),
+    onDelete: (o) => { expectations.forget(keyOf(o)); queue.add(keyOf(o)); },
+  });
+  const ownerKey = (p: KubeObject): string | undefined => {
+    const ref = controllerRef(p);
+    return ref?.kind === k.kind ? `${p.metadata.namespace}/${ref.name}` : undefined;
+  };
+  // An orphan may be adopted by any owner in its namespace whose selector matches.
+  const enqueueMatchingOwners = (p: KubeObject) => {
+    for (const o of owners.byIndex('byNamespace', p.metadata.namespace ?? '')) {
+      try { if (k.selector(o).matches(p.metadata.labels)) queue.add(keyOf(o)); } catch { /* bad selector: ignored */ }
+    }
+  };
+  pods.addHandlers({
+    onAdd: (p) => {
+      const key = ownerKey(p);
+      if (key) { expectations.observedAdd(key); queue.add(key); } else if (!controllerRef(p)) enqueueMatchingOwners(p);
+    },
+    onUpdate: (old, p) => {
+      const key = ownerKey(p);
+      if (key && p.metadata.deletionTimestamp && !old.metadata.deletionTimestamp) expectations.observedDelete(key);
+      if (key) queue.add(key);
+      const oldKey = ownerKey(old);
+      if (oldKey && oldKey !== key) queue.add(oldKey);
+      if (!controllerRef(p)) enqueueMatchingOwners(p);
+    },
+    onDelete: (p) => {
+      const key = ownerKey(p);
+      if (key) { if (!p.metadata.deletionTimestamp) expectations.observedDelete(key); queue.add(key); }
+    },
+  });
+
+  async function reconcile(key: string): Promise<void> {
+    const owner = owners.get(splitKey(key).name, splitKey(key).namespace);
+    if (!owner) { expectations.forget(key); return; }
+    const ns = owner.metadata.namespace!;
+    let selector: Selector;
+    try { selector = k.selector(owner); } catch (err) { logger.warn({ key, err: String(err) }, 'invalid selector; skipped'); return; }
+    if (selector.empty() && k === RS) { logger.warn({ key }, 'an empty selector would match every pod; skipped'); return; }
+    const ref = ownerRefTo(owner, k.apiVersion, k.kind);
+    const candidates = pods.byIndex('byNamespace', ns);
+    const claimed = await claimPods(client, owner, ref, selector, candidates);
+    const active = claimed.filter(isPodActive);
+    const want = owner.spec?.replicas ?? 1;
+
+    if (expectations.satisfied(key) && !owner.metadata.deletionTimestamp) {
+      const diff = active.length - want;
+      if (diff < 0) {
+        const n = -diff;
+        expectations.expect(key, n, 0);
+        const template = owner.spec?.template;
+        let failed = 0;
+        await inBatches([...Array(n).keys()], BURST, async () => {
+          const pod = { ...structuredClone(template ?? {}), apiVersion: 'v1', kind: 'Pod' } as KubeObject;
+          pod.metadata = { ...(pod.metadata ?? {}), generateName: `${owner.metadata.name}-`, namespace: ns, ownerReferences: [ref] };
+          delete pod.metadata.name;
+          try { await client.create(R.pods, ns, pod); } catch (err) { failed++; expectations.lowerAdd(key); throw err; }
+        }).catch((err) => {
+          recordEvent(client, logger, source, owner, 'Warning', 'FailedCreate', `Error creating: ${(err as Error).message}`);
+          throw err;
+        }).finally(() => { if (n - failed > 0) recordEvent(client, logger, source, owner, 'Normal', 'SuccessfulCreate', `Created ${n - failed} pod(s)`); });
+      } else if (diff > 0) {
+        const victims = [...active].sort(deletionOrder).slice(0, diff);
+        expectations.expect(key, 0, diff);
+        await inBatches(victims, BURST, async (p) => {
+          try { await client.delete(R.pods, ns, p.metadata.name!, { preconditions: { uid: p.metadata.uid } }); }
+          catch (err) { expectations.lowerDelete(key); ignoreGone(err as { code?: string }); }
+        });
+        recordEvent(client, logger, source, owner, 'Normal', 'SuccessfulDelete', `Deleted ${diff} pod(s): ${victims.map((p) => p.metadata.name).join(', ')}`);
+      }
+    }
+    await updateStatus(owner, active);
+  }
+
+  async function updateStatus(owner: KubeObject, active: KubeObject[]): Promise<void> {
+    const templateLabels = owner.spec?.template?.metadata?.labels ?? {};
+    const minReady = owner.spec?.minReadySeconds ?? 0;
+    const status = {
+      ...(owner.status ?? {}),
+      replicas: active.length,
+      fullyLabeledReplicas: active.filter((p) => Object.entries(templateLabels).every(([l, v]) => p.metadata.labels?.[l] === v)).length,
+      readyReplicas: active.filter(isPodReady).length,
+      availableReplicas: active.filter((p) => isPodAvailable(p, minReady)).length,
+      observedGeneration: owner.metadata.generation,
+    };
+    if (JSON.stringify(status) === JSON.stringify(owner.status ?? {})) {
+      requeueForAvailability(owner, active, minReady);
+      return;
+    }
+    await client.updateStatus(k.res, owner.metadata.namespace, { ...owner, status });
+    requeueForAvailability(owner, active, minReady);
+  }
+
+  // A pod ready but not yet minReadySeconds old becomes available with no event: look again then.
+  function requeueForAvailability(owner: KubeObject, active: KubeObject[], minReady: number): void {
+    if (minReady > 0 && active.some((p) => isPodReady(p) && !isPodAvailable(p, minReady))) queue.addAfter(keyOf(owner), minReady * 1000);
+  }
+
+  return { name: k.name, queue, reconcile, workers: 4 };
+}

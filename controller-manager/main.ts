@@ -1,0 +1,91 @@
+// kubemu controller-manager: flags → client → (leader election) → ControllerManager. Serves
+// /healthz, /readyz and /metrics on --port. Runs until SIGTERM/SIGINT.
+import http from 'node:http';
+import os from 'node:os';
+import { parseArgs } from 'node:util';
+import { createApiClient, readKubeconfig, type Transport } from '../client/index.ts';
+import { LeaderElector } from '../client/leader-election.ts';
+import { createLogger } from '../lib/logger.ts';
+import { ControllerManager } from './manager.ts';
+
+const USAGE = `usage: controller-manager (--server URL|HOST:PORT | --kubeconfig FILE) [--transport grpc|http] [--token T]
+         [--leader-elect] [--leader-elect-lease-duration 15] [--controllers a,b,…] [--port 10257] [--log-level info]
+         [--node-monitor-grace-period 40] [--node-monitor-period 5] [--default-toleration-seconds 300]
+         [--cronjob-check-period 10]          (periods in seconds)`;
+
+function seconds(errors: string[], flag: string, v: string | undefined): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) errors.push(`--${flag}: want a positive number of seconds, got ${v}`);
+  return n;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      server: { type: 'string' }, kubeconfig: { type: 'string' }, transport: { type: 'string', default: 'grpc' },
+      token: { type: 'string' }, 'leader-elect': { type: 'boolean', default: false },
+      'leader-elect-lease-duration': { type: 'string', default: '15' }, controllers: { type: 'string' },
+      port: { type: 'string', default: '10257' }, 'log-level': { type: 'string', default: 'info' },
+      'node-monitor-grace-period': { type: 'string', default: '40' }, 'node-monitor-period': { type: 'string', default: '5' },
+      'default-toleration-seconds': { type: 'string', default: '300' }, 'cronjob-check-period': { type: 'string', default: '10' },
+      help: { type: 'boolean' },
+    },
+  });
+  if (values.help) { console.log(USAGE); return; }
+  const transport = values.transport as Transport;
+  let server = values.server;
+  let token = values.token;
+  if (!server && values.kubeconfig) ({ server, token = token } = readKubeconfig(values.kubeconfig));
+  const errors: string[] = [];
+  if (!server) errors.push('--server or --kubeconfig is required');
+  if (transport !== 'grpc' && transport !== 'http') errors.push(`--transport: want grpc or http, got ${transport}`);
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) errors.push(`--port: not a port: ${values.port}`);
+  const timings = {
+    nodeMonitorGracePeriodMs: seconds(errors, 'node-monitor-grace-period', values['node-monitor-grace-period']) * 1000,
+    nodeMonitorPeriodMs: seconds(errors, 'node-monitor-period', values['node-monitor-period']) * 1000,
+    defaultTolerationSeconds: Number(values['default-toleration-seconds']),
+    cronJobCheckPeriodMs: seconds(errors, 'cronjob-check-period', values['cronjob-check-period']) * 1000,
+  };
+  if (!Number.isInteger(timings.defaultTolerationSeconds) || timings.defaultTolerationSeconds < 0) errors.push(`--default-toleration-seconds: want a whole number ≥ 0, got ${values['default-toleration-seconds']}`);
+  const leaseSeconds = seconds(errors, 'leader-elect-lease-duration', values['leader-elect-lease-duration']);
+  const controllers = values.controllers?.split(',').map((s) => s.trim()).filter(Boolean);
+  if (errors.length) { console.error(`${errors.join('\n')}\n${USAGE}`); process.exit(2); }
+
+  const logger = createLogger('controller-manager', { level: values['log-level'] });
+  const client = createApiClient({ transport, server: server!, token });
+  let manager: ControllerManager;
+  try { manager = new ControllerManager({ client, logger, controllers, timings }); } catch (err) { console.error((err as Error).message); process.exit(2); }
+  const stop = new AbortController();
+  let leading = !values['leader-elect'];
+
+  const health = http.createServer((req, res) => {
+    if (req.url === '/metrics') {
+      res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4' }).end(
+        `# TYPE leader_election_master_status gauge\nleader_election_master_status ${leading ? 1 : 0}\n` +
+        `# TYPE workqueue_depth gauge\n` + manager.controllers.map((c) => `workqueue_depth{name="${c.name}"} ${c.queue.len()}`).join('\n') + '\n');
+      return;
+    }
+    res.writeHead(req.url === '/healthz' || req.url === '/readyz' || req.url === '/livez' ? 200 : 404, { 'Content-Type': 'text/plain' }).end('ok');
+  });
+  health.listen(port, '127.0.0.1');
+
+  const shutdown = (signal: string) => { logger.info({ signal }, 'shutting down'); stop.abort(); health.close(); };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+
+  if (values['leader-elect']) {
+    const elector = new LeaderElector({
+      client, namespace: 'kube-system', name: 'kube-controller-manager', identity: `${os.hostname()}_${process.pid}`, logger,
+      leaseDurationSeconds: leaseSeconds, renewDeadlineMs: leaseSeconds * 1000 * 2 / 3, retryPeriodMs: Math.max(200, leaseSeconds * 1000 / 7.5),
+      onStartedLeading: (signal) => { leading = true; return manager.run(AbortSignal.any([signal, stop.signal])); },
+      onStoppedLeading: () => { leading = false; logger.error('lost the leader lease: exiting so a fresh process campaigns again'); process.exit(1); },
+    });
+    await elector.run(stop.signal);
+  } else {
+    await manager.run(stop.signal);
+  }
+  await client.close();
+}
+
+main().catch((err) => { console.error(err); process.exit(1); });

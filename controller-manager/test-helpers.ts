@@ -1,0 +1,48 @@
+// For controller tests without kubelets: a real apiserver, the controller manager in-process,
+// and a stand-in for the kubelets that marks pods Running and Ready after a short delay.
+import type { KubeObject } from '../api/types.ts';
+import { now } from '../api/types.ts';
+import type { ApiClient } from '../client/api-client.ts';
+import { Informer } from '../client/informer.ts';
+import { R } from './informers.ts';
+
+let ipCounter = 1;
+
+/** Marks each new pod Running+Ready after `delayMs` (as a kubelet would), and finishes deleting pods. Stop with the signal. */
+export function fakeKubelets(client: ApiClient, signal: AbortSignal, opts: { delayMs?: number; ready?: (pod: KubeObject) => boolean } = {}): Informer {
+  const inf = new Informer(client, R.pods);
+  const seen = new Set<string>();
+  const handle = (p: KubeObject) => {
+    if (p.metadata.deletionTimestamp) {
+      void client.delete(R.pods, p.metadata.namespace, p.metadata.name!, { gracePeriodSeconds: 0, preconditions: { uid: p.metadata.uid } }).catch(() => {});
+      return;
+    }
+    if (p.status?.phase === 'Running' || seen.has(p.metadata.uid!)) return;
+    seen.add(p.metadata.uid!);
+    setTimeout(() => {
+      if (signal.aborted) return;
+      const ready = opts.ready?.(p) ?? true;
+      const t = now();
+      const ip = `10.244.${(ipCounter >> 8) & 255}.${ipCounter++ & 255}`;
+      void client.patch(R.pods, p.metadata.namespace, p.metadata.name!, {
+        status: {
+          phase: 'Running', podIP: ip, podIPs: [{ ip }], startTime: t,
+          conditions: [{ type: 'Ready', status: ready ? 'True' : 'False', lastTransitionTime: t }, { type: 'ContainersReady', status: ready ? 'True' : 'False', lastTransitionTime: t }],
+        },
+      }, { subresource: 'status' }).catch(() => {});
+    }, opts.delayMs ?? 50);
+  };
+  inf.addHandlers({ onAdd: handle, onUpdate: (_o, n) => handle(n) });
+  void inf.run(signal);
+  return inf;
+}
+
+export async function until<T>(what: string, fn: () => T | Promise<T>, ms = 10_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
