@@ -91,7 +91,7 @@ async function main(): Promise<void> {
   const kubelets: AbortController[] = [];
   let client: ApiClient | undefined;
   try {
-    const opts = { dir, port: await freePort(), grpcPort: await freePort(), logLevel: 'warn', runtime: 'docker' };
+    const opts = { dir, port: await freePort(), grpcPort: await freePort(), logLevel: 'warn', runtime: 'docker', nodeMonitorGracePeriod: 40, podEvictionTimeout: 300, leaderLeaseSeconds: 15, name: 'bench-pods' };
     const etcd = await startEtcdComponent(opts);
     started.push(etcd);
     const api = startApiServerComponent(opts, etcd.endpoint);
@@ -112,7 +112,7 @@ async function main(): Promise<void> {
     for (const p of (await client.list(PODS, 'bench-docker')).items) await client.delete(PODS, 'bench-docker', p.metadata.name!);
     // Stop the Docker kubelets once their pods are gone; cordon their nodes so hollow pods land elsewhere.
     for (let i = 0; i < 300 && (await client.list(PODS, 'bench-docker')).items.length; i++) await new Promise((r) => setTimeout(r, 100));
-    for (const n of ['node-1', 'node-2']) await client.patch({ group: '', resource: 'nodes' }, undefined, n, { spec: { unschedulable: true } });
+    for (const n of ['bench-pods-node-1', 'bench-pods-node-2']) await client.patch({ group: '', resource: 'nodes' }, undefined, n, { spec: { unschedulable: true } });
 
     log(`fake runtime: ${HOLLOW_NODES} hollow nodes in this process, ${HOLLOW_PODS} pods …`);
     for (let i = 0; i < HOLLOW_NODES; i++) {
@@ -155,7 +155,7 @@ async function main(): Promise<void> {
     await client?.close();
     await stopAll(started);
     const engine = new DockerEngine({});
-    for (const node of ['node-1', 'node-2']) {
+    for (const node of ['bench-pods-node-1', 'bench-pods-node-2']) {
       const filters = encodeURIComponent(JSON.stringify({ label: [`io.kubemu.node=${node}`] }));
       const list: Array<{ Id: string }> = await engine.json('GET', `/containers/json?all=true&filters=${filters}`).catch(() => []);
       for (const c of list) await engine.json('DELETE', `/containers/${c.Id}?force=true`, undefined, [404]).catch(() => {});

@@ -5,30 +5,52 @@ import { CliError } from './commands.ts';
 export const USAGE = `usage: kubemu <command> [flags]
 
 commands:
-  up      start a cluster: etcd, apiserver, scheduler and one kubelet per node, each its own process;
+  up      start a cluster: etcd, apiserver, scheduler, controller manager and one kubelet per node, each its own process;
           waits until every node is Ready; writes <dir>/kubeconfig
   down    stop the cluster started from <dir> and remove its pod containers (--purge also deletes its data)
   status  show each component and whether the apiserver is ready
 
 flags:
   --dir DIR          state, data and logs (default .kubemu)
+  --name NAME        cluster name (default kubemu: nodes node-1 … on 127.0.1.1 …); another name gets
+                     nodes <name>-node-1 … on their own addresses and Docker network, so clusters coexist
   --port N           apiserver REST port (default 6443)
   --grpc-port N      apiserver gRPC port (default 6444)
   --nodes N          nodes (kubelets) to start, node-1 … node-N on 127.0.1.1 … (default 2)
   --runtime R        docker (pods are Docker containers) | fake (in-memory hollow nodes) (default docker)
   --log-level L      component log level (default info)
+  --control-plane-replicas N
+                     schedulers and controller managers to run, with leader election (default 1)
+  --node-monitor-grace-period S
+                     seconds without a kubelet heartbeat before a node is Unknown (default 40)
+  --pod-eviction-timeout S
+                     seconds pods stay on an unreachable node before they are evicted (default 300)
+  --leader-lease-seconds S
+                     leader lease of the scheduler and controller manager (default 15)
   --purge            with down: remove <dir>
 `;
 
 export interface CliArgs {
   command: 'up' | 'down' | 'status' | 'help';
   dir: string; port: number; grpcPort: number; nodes: number; runtime: string; logLevel: string; purge: boolean;
+  name: string; controlPlaneReplicas: number; nodeMonitorGracePeriod: number; podEvictionTimeout: number; leaderLeaseSeconds: number;
+}
+
+function wholeNumber(flag: string, v: string, min: number, max: number): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < min || n > max) throw new CliError(`${flag}: want a whole number from ${min} to ${max}, got ${v}`, 2);
+  return n;
 }
 
 function portOf(flag: string, v: string): number {
   const n = Number(v);
   if (!/^\d+$/.test(v) || n < 1 || n > 65535) throw new CliError(`${flag}: not a port: ${v}`, 2);
   return n;
+}
+
+function clusterName(v: string): string {
+  if (!/^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/.test(v)) throw new CliError(`--name: want lower-case letters, digits and '-' (at most 32), got ${JSON.stringify(v)}`, 2);
+  return v;
 }
 
 export function parseCli(argv: string[]): CliArgs {
@@ -40,7 +62,9 @@ export function parseCli(argv: string[]): CliArgs {
         dir: { type: 'string', default: '.kubemu' }, port: { type: 'string', default: '6443' },
         'grpc-port': { type: 'string', default: '6444' }, nodes: { type: 'string', default: '2' },
         runtime: { type: 'string', default: 'docker' }, 'log-level': { type: 'string', default: 'info' },
-        purge: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false },
+        purge: { type: 'boolean', default: false }, name: { type: 'string', default: 'kubemu' }, 'control-plane-replicas': { type: 'string', default: '1' },
+        'node-monitor-grace-period': { type: 'string', default: '40' }, 'pod-eviction-timeout': { type: 'string', default: '300' },
+        'leader-lease-seconds': { type: 'string', default: '15' }, help: { type: 'boolean', short: 'h', default: false },
       },
     });
   } catch (err) {
@@ -56,6 +80,11 @@ export function parseCli(argv: string[]): CliArgs {
   return {
     command: command as CliArgs['command'], dir: values.dir!, port: portOf('--port', values.port!), grpcPort: portOf('--grpc-port', values['grpc-port']!),
     nodes, runtime: values.runtime!, logLevel: values['log-level']!, purge: values.purge!,
+    name: clusterName(values.name!),
+    controlPlaneReplicas: wholeNumber('--control-plane-replicas', values['control-plane-replicas']!, 1, 3),
+    nodeMonitorGracePeriod: wholeNumber('--node-monitor-grace-period', values['node-monitor-grace-period']!, 2, 3600),
+    podEvictionTimeout: wholeNumber('--pod-eviction-timeout', values['pod-eviction-timeout']!, 0, 86400),
+    leaderLeaseSeconds: wholeNumber('--leader-lease-seconds', values['leader-lease-seconds']!, 2, 600),
   };
 }
 

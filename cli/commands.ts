@@ -4,7 +4,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { kubeconfigYaml } from '../client/kubeconfig.ts';
 import { ETCD_MISSING, etcdBinary } from '../lib/etcd-process.ts';
-import { startApiServerComponent, startEtcdComponent, startKubeletComponent, startSchedulerComponent, type Started, type UpOptions } from './components.ts';
+import { startApiServerComponent, startEtcdComponent, startKubeletComponent, startSchedulerComponent, startControllerManagerComponent, nodeIdentity, type Started, type UpOptions } from './components.ts';
 import { removeNodeContainers } from './docker-cleanup.ts';
 import { isAlive, readState, statePath, tailFile, writeState, type ClusterState, type ComponentState } from './state.ts';
 
@@ -33,7 +33,7 @@ async function stopAll(components: ComponentState[], graceMs = 5000): Promise<vo
   }
 }
 
-export async function up(opts: UpOptions & { nodes: number; runtime: string }): Promise<void> {
+export async function up(opts: UpOptions & { nodes: number; runtime: string; controlPlaneReplicas: number }): Promise<void> {
   const dir = path.resolve(opts.dir);
   const existing = readState(dir);
   if (existing && existing.components.some((c) => isAlive(c.pid))) {
@@ -83,10 +83,16 @@ export async function up(opts: UpOptions & { nodes: number; runtime: string }): 
   record();
   await waitFor(apiserver, `/readyz at ${apiserver.url}`);
 
-  const scheduler = await startSchedulerComponent({ ...opts, dir });
-  started.push(scheduler);
-  record();
-  await waitFor(scheduler, `/healthz at ${scheduler.url}`);
+  for (let n = 1; n <= opts.controlPlaneReplicas; n++) {
+    const scheduler = await startSchedulerComponent({ ...opts, dir }, n);
+    started.push(scheduler);
+    record();
+    await waitFor(scheduler, `/healthz at ${scheduler.url}`);
+    const cm = await startControllerManagerComponent({ ...opts, dir }, n);
+    started.push(cm);
+    record();
+    await waitFor(cm, `/healthz at ${cm.url}`);
+  }
 
   const kubelets = [];
   for (let n = 1; n <= opts.nodes; n++) {
@@ -94,7 +100,7 @@ export async function up(opts: UpOptions & { nodes: number; runtime: string }): 
     started.push(k);
     kubelets.push(k);
   }
-  record({ nodes: kubelets.map((k) => k.nodeName), runtime: opts.runtime });
+  record({ nodes: kubelets.map((k) => k.nodeName), runtime: opts.runtime, network: nodeIdentity(opts.name, 1).network });
   for (const k of kubelets) await waitFor(k, `(node ${k.nodeName} Ready)`);
 
   const kubeconfig = path.join(dir, 'kubeconfig');
@@ -118,7 +124,7 @@ export async function down(opts: { dir: string; purge: boolean }): Promise<void>
     await stopAll(state.components);
     // Pods outlive their kubelets (a restarted kubelet adopts them); a cluster going down takes them along.
     if (state.runtime === 'docker' && state.nodes?.length) {
-      const removed = await removeNodeContainers(state.nodes).catch((err) => { say(`could not remove pod containers: ${(err as Error).message}`); return 0; });
+      const removed = await removeNodeContainers(state.nodes, state.network).catch((err) => { say(`could not remove pod containers: ${(err as Error).message}`); return 0; });
       if (removed) say(`removed ${removed} pod container(s)`);
     }
   }

@@ -16,6 +16,22 @@ export interface UpOptions {
   port: number;
   grpcPort: number;
   logLevel: string;
+  /** Seconds without a kubelet heartbeat before its node is Unknown (kubelets renew every quarter of it). */
+  nodeMonitorGracePeriod: number;
+  /** Seconds pods stay on an unreachable or not-ready node before they are evicted. */
+  podEvictionTimeout: number;
+  /** Leader lease of the scheduler and controller manager, in seconds. */
+  leaderLeaseSeconds: number;
+  /** Cluster name: keeps node names, node IPs and the Docker network of clusters on one machine apart. */
+  name: string;
+}
+
+/** Node N of a cluster: the default cluster has node-N on 127.0.1.N; another gets <name>-node-N on its own 127.0.K.0/24. */
+export function nodeIdentity(name: string, n: number): { nodeName: string; nodeIP: string; network: string } {
+  if (name === 'kubemu') return { nodeName: `node-${n}`, nodeIP: `127.0.1.${n}`, network: 'kubemu' };
+  let h = 0x811c9dc5;
+  for (const ch of name) h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193) >>> 0;
+  return { nodeName: `${name}-node-${n}`, nodeIP: `127.0.${2 + (h % 250)}.${n}`, network: `kubemu-${name}` };
 }
 
 export interface Started extends ComponentState {
@@ -63,24 +79,41 @@ export function startApiServerComponent(opts: UpOptions, etcdEndpoint: string): 
   return { ...c, url, ready: () => waitHttp('apiserver', c.pid, `${url}/readyz`) };
 }
 
-export async function startSchedulerComponent(opts: UpOptions): Promise<Started> {
-  const log = path.join(opts.dir, 'logs', 'scheduler.log');
+/** Scheduler number `n` (1, 2, …): all run with leader election, so one acts and the others stand by. */
+export async function startSchedulerComponent(opts: UpOptions, n = 1): Promise<Started> {
+  const name = n === 1 ? 'scheduler' : `scheduler-${n}`;
+  const log = path.join(opts.dir, 'logs', `${name}.log`);
   const port = await freePort();
-  const c = spawnNode('scheduler', 'scheduler/main.ts', [
-    '--server', `127.0.0.1:${opts.grpcPort}`, '--transport', 'grpc', '--leader-elect', '--port', String(port), '--log-level', opts.logLevel,
+  const c = spawnNode(name, 'scheduler/main.ts', [
+    '--server', `127.0.0.1:${opts.grpcPort}`, '--transport', 'grpc', '--leader-elect', '--leader-elect-lease-duration', String(opts.leaderLeaseSeconds),
+    '--port', String(port), '--log-level', opts.logLevel,
   ], log);
   const url = `http://127.0.0.1:${port}`;
-  return { ...c, url, ready: () => waitHttp('scheduler', c.pid, `${url}/healthz`) };
+  return { ...c, url, ready: () => waitHttp(name, c.pid, `${url}/healthz`) };
+}
+
+/** Controller manager number `n`, with leader election like the scheduler. */
+export async function startControllerManagerComponent(opts: UpOptions, n = 1): Promise<Started> {
+  const name = n === 1 ? 'controller-manager' : `controller-manager-${n}`;
+  const log = path.join(opts.dir, 'logs', `${name}.log`);
+  const port = await freePort();
+  const c = spawnNode(name, 'controller-manager/main.ts', [
+    '--server', `127.0.0.1:${opts.grpcPort}`, '--transport', 'grpc', '--leader-elect', '--leader-elect-lease-duration', String(opts.leaderLeaseSeconds),
+    '--node-monitor-grace-period', String(opts.nodeMonitorGracePeriod), '--node-monitor-period', String(Math.max(1, Math.min(5, opts.nodeMonitorGracePeriod / 4))),
+    '--default-toleration-seconds', String(opts.podEvictionTimeout), '--port', String(port), '--log-level', opts.logLevel,
+  ], log);
+  const url = `http://127.0.0.1:${port}`;
+  return { ...c, url, ready: () => waitHttp(name, c.pid, `${url}/healthz`) };
 }
 
 /** Kubelet N: node name node-N, node IP 127.0.1.N (its own loopback address), pods in Docker or fake. */
 export function startKubeletComponent(opts: UpOptions & { runtime: string }, n: number): Started & { nodeName: string } {
-  const nodeName = `node-${n}`;
-  const nodeIP = `127.0.1.${n}`;
+  const { nodeName, nodeIP, network } = nodeIdentity(opts.name, n);
   const log = path.join(opts.dir, 'logs', `kubelet-${nodeName}.log`);
   const c = spawnNode(`kubelet-${nodeName}`, 'kubelet/main.ts', [
     '--server', `127.0.0.1:${opts.grpcPort}`, '--transport', 'grpc', '--node-name', nodeName, '--node-ip', nodeIP,
-    '--runtime', opts.runtime, '--root-dir', path.join(opts.dir, 'kubelet', nodeName), '--port', '10250', '--log-level', opts.logLevel,
+    '--runtime', opts.runtime, '--network', network, '--root-dir', path.join(opts.dir, 'kubelet', nodeName), '--port', '10250', '--log-level', opts.logLevel,
+    '--node-lease-duration-seconds', String(opts.nodeMonitorGracePeriod),
   ], log);
   const nodeUrl = `http://127.0.0.1:${opts.port}/api/v1/nodes/${nodeName}`;
   const ready = async () => {

@@ -21,6 +21,8 @@ export interface ClusterState {
   /** Node names of the kubelets, and their runtime (docker: pod containers to remove on down). */
   nodes?: string[];
   runtime?: string;
+  /** The cluster's Docker network. */
+  network?: string;
 }
 
 export const statePath = (dir: string) => path.join(dir, 'state.json');

@@ -61,7 +61,7 @@ export class Kubelet {
     await renewLease(this.o.client, this.o.nodeName, this.o.leaseDurationSeconds ?? 40, this.logger);
     this.logger.info({ node: this.o.nodeName }, 'node registered');
     const timers = [
-      setInterval(() => void renewLease(this.o.client, this.o.nodeName, this.o.leaseDurationSeconds ?? 40, this.logger), 10_000),
+      setInterval(() => void renewLease(this.o.client, this.o.nodeName, this.o.leaseDurationSeconds ?? 40, this.logger), Math.min(10_000, (this.o.leaseDurationSeconds ?? 40) * 250)),
       setInterval(() => void updateNodeStatus(this.o.client, this.node()).catch((err) => this.logger.warn({ err: String(err) }, 'node status update failed')), this.o.statusIntervalMs ?? 10_000),
       setInterval(() => { for (const p of this.pods.list()) this.kick(p); void this.housekeeping(); }, this.o.syncIntervalMs ?? 1000),
     ];

@@ -9,14 +9,14 @@ import { createLogger } from '../lib/logger.ts';
 import { Scheduler } from './scheduler.ts';
 
 const USAGE = `usage: scheduler (--server URL|HOST:PORT | --kubeconfig FILE) [--transport grpc|http] [--token T]
-                 [--scheduler-name default-scheduler] [--leader-elect] [--port 10259] [--log-level info]`;
+                 [--scheduler-name default-scheduler] [--leader-elect] [--leader-elect-lease-duration 15] [--port 10259] [--log-level info]`;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       server: { type: 'string' }, kubeconfig: { type: 'string' }, transport: { type: 'string', default: 'grpc' },
       token: { type: 'string' }, 'scheduler-name': { type: 'string', default: 'default-scheduler' },
-      'leader-elect': { type: 'boolean', default: false }, port: { type: 'string', default: '10259' },
+      'leader-elect': { type: 'boolean', default: false }, 'leader-elect-lease-duration': { type: 'string', default: '15' }, port: { type: 'string', default: '10259' },
       'log-level': { type: 'string', default: 'info' }, help: { type: 'boolean' },
     },
   });
@@ -30,6 +30,8 @@ async function main(): Promise<void> {
   if (transport !== 'grpc' && transport !== 'http') errors.push(`--transport: want grpc or http, got ${transport}`);
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) errors.push(`--port: not a port: ${values.port}`);
+  const leaseSeconds = Number(values['leader-elect-lease-duration']);
+  if (!(leaseSeconds > 0)) errors.push(`--leader-elect-lease-duration: want a positive number of seconds, got ${values['leader-elect-lease-duration']}`);
   if (errors.length) { console.error(`${errors.join('\n')}\n${USAGE}`); process.exit(2); }
 
   const logger = createLogger('scheduler', { level: values['log-level'] });
@@ -59,6 +61,7 @@ async function main(): Promise<void> {
     const elector = new LeaderElector({
       client, namespace: 'kube-system', name: values['scheduler-name']!.replace('default-scheduler', 'kube-scheduler'),
       identity: `${os.hostname()}_${process.pid}`, logger,
+      leaseDurationSeconds: leaseSeconds, renewDeadlineMs: leaseSeconds * 1000 * 2 / 3, retryPeriodMs: Math.max(200, leaseSeconds * 1000 / 7.5),
       onStartedLeading: (signal) => { leading = true; const s = AbortSignal.any([signal, stop.signal]); return scheduler.run(s); },
       onStoppedLeading: () => { leading = false; logger.error('lost the leader lease: exiting so a fresh process campaigns again'); process.exit(1); },
     });

@@ -21,3 +21,5 @@ build() { # name dir [base image whose id is an input]
 
 build kubemu/busybox:1 busybox
 build kubemu/hello:1 hello kubemu/busybox:1
+# A second tag of the same image, so a rollout can "change the image" (kubectl set image … kubemu/hello:2).
+docker tag kubemu/hello:1 kubemu/hello:2

@@ -29,7 +29,7 @@ test('kubemu up (1 Docker node), a pod runs, status, down leaves nothing', async
   assert.match(up.stdout, /kubelet-node-1 ready/);
   assert.match(up.stdout, new RegExp(`export KUBECONFIG=${dir}/kubeconfig`));
   const state = readState(dir)!;
-  assert.deepEqual(state.components.map((c) => c.name), ['etcd', 'apiserver', 'scheduler', 'kubelet-node-1']);
+  assert.deepEqual(state.components.map((c) => c.name), ['etcd', 'apiserver', 'scheduler', 'controller-manager', 'kubelet-node-1']);
   assert.ok(state.components.every((c) => isAlive(c.pid) && c.pid !== process.pid));
 
   const ns = await kubectl('get', 'ns', '-o', 'name');
