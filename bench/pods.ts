@@ -10,11 +10,9 @@ import os from 'node:os';
 import path from 'node:path';
 import type { KubeObject } from '../api/types.ts';
 import { startApiServerComponent, startEtcdComponent, startKubeletComponent, startSchedulerComponent, type Started } from '../cli/components.ts';
-import { isAlive } from '../cli/state.ts';
 import { createApiClient, type ApiClient } from '../client/index.ts';
 import { DockerEngine } from '../kubelet/cri/docker/engine.ts';
-import { FakeRuntime } from '../kubelet/cri/fake/runtime.ts';
-import { Kubelet } from '../kubelet/kubelet.ts';
+import { startHollowNodes, stopAll } from './cluster.ts';
 import { freePort } from '../lib/free-port.ts';
 
 const PODS = { group: '', resource: 'pods' };
@@ -25,15 +23,6 @@ const IMAGE = 'kubemu/hello:1';
 
 const pct = (xs: number[], p: number) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]; };
 const log = (m: string) => process.stderr.write(`${m}\n`);
-
-async function stopAll(cs: Started[]): Promise<void> {
-  for (const c of [...cs].reverse()) {
-    if (!isAlive(c.pid)) continue;
-    process.kill(c.pid, 'SIGTERM');
-    for (let i = 0; i < 100 && isAlive(c.pid); i++) await new Promise((r) => setTimeout(r, 50));
-    if (isAlive(c.pid)) process.kill(c.pid, 'SIGKILL');
-  }
-}
 
 /** Raw Docker: create+start N containers at once; per-container latency. */
 async function rawDocker(n: number): Promise<number[]> {
@@ -115,23 +104,9 @@ async function main(): Promise<void> {
     for (const n of ['bench-pods-node-1', 'bench-pods-node-2']) await client.patch({ group: '', resource: 'nodes' }, undefined, n, { spec: { unschedulable: true } });
 
     log(`fake runtime: ${HOLLOW_NODES} hollow nodes in this process, ${HOLLOW_PODS} pods …`);
-    for (let i = 0; i < HOLLOW_NODES; i++) {
-      const rt = new FakeRuntime({ podIpPrefix: `10.${100 + Math.floor(i / 250)}` });
-      const k = new Kubelet({
-        client, runtime: rt, images: rt, rootDir: path.join(dir, 'hollow', String(i)), nodeName: `hollow-${i}`, nodeIP: '127.0.0.1',
-        // The fake runtime "pulls" in memory: no registry is contacted.
-        allowRemotePull: true,
-        kubeletPort: 0, runtimeVersion: 'fake://kubemu', cpu: '32', memory: '64Gi', maxPods: 110, syncIntervalMs: 5000, statusIntervalMs: 60_000,
-      });
-      const stop = new AbortController();
-      kubelets.push(stop);
-      void k.run(stop.signal);
-    }
-    for (let i = 0; i < 600; i++) {
-      const nodes = await client.list({ group: '', resource: 'nodes' }, undefined);
-      if (nodes.items.filter((n) => n.metadata.name!.startsWith('hollow-')).length === HOLLOW_NODES) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const hollowStop = new AbortController();
+    kubelets.push(hollowStop);
+    await startHollowNodes(client, HOLLOW_NODES, dir, hollowStop.signal);
     await client.create({ group: '', resource: 'namespaces' }, undefined, { metadata: { name: 'bench-hollow' } });
     const hollow = await podsToRunning(client, 'bench-hollow', HOLLOW_PODS, { containers: [{ name: 'c', image: 'fake/app:1' }] });
     const hollowRate = HOLLOW_PODS / (hollow.wallMs / 1000);
