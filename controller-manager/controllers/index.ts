@@ -2,9 +2,13 @@
 import type { Controller, ControllerContext } from '../controller.ts';
 import { newReplicaSetController, newReplicationController } from './replicaset.ts';
 import { newDeploymentController } from './deployment.ts';
+import { newJobController } from './job.ts';
+import { newCronJobController } from './cronjob.ts';
 
 export const CONTROLLERS: Record<string, (ctx: ControllerContext) => Controller> = {
   replicaset: newReplicaSetController,
   replicationcontroller: newReplicationController,
   deployment: newDeploymentController,
+  job: (ctx) => newJobController(ctx),
+  cronjob: (ctx) => newCronJobController(ctx),
 };

@@ -190,6 +190,17 @@ describe('workloads on a kubemu cluster (real kubectl, real Docker)', () => {
     assert.equal((await pods('app=ha')).filter(isReady).length, 4);
   });
 
+  test('kill -9 the leading scheduler: the standby schedules the next pod', async () => {
+    const lease = JSON.parse(await kubectl('get', 'lease', '-n', 'kube-system', 'kube-scheduler', '-o', 'json'));
+    const leaderPid = Number(String(lease.spec.holderIdentity).split('_').pop());
+    assert.ok(readState(dir)!.components.some((c) => c.name.startsWith('scheduler') && c.pid === leaderPid));
+    process.kill(leaderPid, 'SIGKILL');
+    await kubectl('run', 'after-failover', '--image=kubemu/hello:1', '--restart=Never');
+    await until('the pod scheduled and running', async () => (await client.get(PODS, 'default', 'after-failover')).status?.phase === 'Running', 60_000);
+    const now = JSON.parse(await kubectl('get', 'lease', '-n', 'kube-system', 'kube-scheduler', '-o', 'json'));
+    assert.notEqual(now.spec.holderIdentity, lease.spec.holderIdentity);
+  });
+
   test('the CronJob created a Job named <cronjob>-<minutes since epoch>', async () => {
     const jobs = await until('a Job from the CronJob', async () => {
       const list = JSON.parse(await kubectl('get', 'jobs', '-o', 'json')).items.filter((j: KubeObject) => j.metadata.ownerReferences?.[0]?.name === 'tick');
