@@ -43,9 +43,16 @@ export function sameTemplate(a: KubeObject | undefined, b: KubeObject | undefine
     const c = structuredClone(t ?? { metadata: {} });
     if (c.metadata?.labels) { delete c.metadata.labels[HASH_LABEL]; if (!Object.keys(c.metadata.labels).length) delete c.metadata.labels; }
     if (c.metadata && !Object.keys(c.metadata).length) delete (c as Partial<KubeObject>).metadata;
-    return stableJson(c);
+    return stableJson(dropNulls(c));
   };
   return strip(a) === strip(b);
+}
+
+/** kubectl sends `creationTimestamp: null` inside templates; Kubernetes reads a null as absent. */
+function dropNulls(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(dropNulls);
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).filter(([, x]) => x !== null).map(([k, x]) => [k, dropNulls(x)]));
+  return v;
 }
 
 /** Annotations the new ReplicaSet carries: the Deployment's own (change-cause…) plus bookkeeping. */

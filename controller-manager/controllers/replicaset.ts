@@ -84,24 +84,28 @@ function newController(ctx: ControllerContext, k: Kind): Controller {
         const n = -diff;
         expectations.expect(key, n, 0);
         const template = owner.spec?.template;
-        let failed = 0;
         await inBatches([...Array(n).keys()], BURST, async () => {
           const pod = { ...structuredClone(template ?? {}), apiVersion: 'v1', kind: 'Pod' } as KubeObject;
           pod.metadata = { ...(pod.metadata ?? {}), generateName: `${owner.metadata.name}-`, namespace: ns, ownerReferences: [ref] };
           delete pod.metadata.name;
-          try { await client.create(R.pods, ns, pod); } catch (err) { failed++; expectations.lowerAdd(key); throw err; }
-        }).catch((err) => {
-          recordEvent(client, logger, source, owner, 'Warning', 'FailedCreate', `Error creating: ${(err as Error).message}`);
-          throw err;
-        }).finally(() => { if (n - failed > 0) recordEvent(client, logger, source, owner, 'Normal', 'SuccessfulCreate', `Created ${n - failed} pod(s)`); });
+          try {
+            const made = await client.create(R.pods, ns, pod);
+            recordEvent(client, logger, source, owner, 'Normal', 'SuccessfulCreate', `Created pod: ${made.metadata.name}`);
+          } catch (err) {
+            expectations.lowerAdd(key);
+            recordEvent(client, logger, source, owner, 'Warning', 'FailedCreate', `Error creating: ${(err as Error).message}`);
+            throw err;
+          }
+        });
       } else if (diff > 0) {
         const victims = [...active].sort(deletionOrder).slice(0, diff);
         expectations.expect(key, 0, diff);
         await inBatches(victims, BURST, async (p) => {
-          try { await client.delete(R.pods, ns, p.metadata.name!, { preconditions: { uid: p.metadata.uid } }); }
-          catch (err) { expectations.lowerDelete(key); ignoreGone(err as { code?: string }); }
+          try {
+            await client.delete(R.pods, ns, p.metadata.name!, { preconditions: { uid: p.metadata.uid } });
+            recordEvent(client, logger, source, owner, 'Normal', 'SuccessfulDelete', `Deleted pod: ${p.metadata.name}`);
+          } catch (err) { expectations.lowerDelete(key); ignoreGone(err as { code?: string }); }
         });
-        recordEvent(client, logger, source, owner, 'Normal', 'SuccessfulDelete', `Deleted ${diff} pod(s): ${victims.map((p) => p.metadata.name).join(', ')}`);
       }
     }
     await updateStatus(owner, active);

@@ -98,6 +98,8 @@ describe('workloads on a kubemu cluster (real kubectl, real Docker)', () => {
     assert.equal(back.length, 5);
     assert.ok(back.every((p) => p.spec.containers[0].image === 'kubemu/hello:1'), 'undo brought the old template back');
     assert.match(await kubectl('rollout', 'history', 'deployment/web'), /^3\s/m);
+    const rss = JSON.parse(await kubectl('get', 'rs', '-l', 'app=web', '-o', 'json')).items;
+    assert.equal(rss.length, 2, 'the undo reused the first ReplicaSet instead of making a third');
   });
 
   test('a deleted pod of a ReplicaSet is replaced; deleting the Deployment takes its ReplicaSets and pods', async () => {
