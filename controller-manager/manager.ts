@@ -1,5 +1,6 @@
 // The controller manager: builds every controller over one set of shared informers, starts
 // the informers, and once they have synced runs each controller's workers until stopped.
+import { setMaxListeners } from 'node:events';
 import type { ApiClient } from '../client/api-client.ts';
 import type { Logger } from '../lib/logger.ts';
 import { DEFAULT_TIMINGS, runWorkers, type Controller, type ControllerContext, type ControllerManagerTimings } from './controller.ts';
@@ -28,6 +29,7 @@ export class ControllerManager {
   }
 
   async run(signal: AbortSignal): Promise<void> {
+    setMaxListeners(0, signal); // every informer and worker listens on it
     for (const [name, make] of Object.entries(CONTROLLERS)) {
       if (this.o.controllers && !this.o.controllers.includes(name)) continue;
       this.controllers.push(make({ ...this.ctx, logger: this.o.logger.child({ controller: name }) }));

@@ -4,6 +4,11 @@ import { newReplicaSetController, newReplicationController } from './replicaset.
 import { newDeploymentController } from './deployment.ts';
 import { newJobController } from './job.ts';
 import { newCronJobController } from './cronjob.ts';
+import { newDaemonSetController } from './daemonset.ts';
+import { newStatefulSetController } from './statefulset.ts';
+import { newEndpointsController } from './endpoints.ts';
+import { newNodeLifecycleController } from './node-lifecycle.ts';
+import { newGarbageCollector } from './garbage-collector.ts';
 
 export const CONTROLLERS: Record<string, (ctx: ControllerContext) => Controller> = {
   replicaset: newReplicaSetController,
@@ -11,4 +16,9 @@ export const CONTROLLERS: Record<string, (ctx: ControllerContext) => Controller>
   deployment: newDeploymentController,
   job: (ctx) => newJobController(ctx),
   cronjob: (ctx) => newCronJobController(ctx),
+  daemonset: newDaemonSetController,
+  statefulset: newStatefulSetController,
+  endpoint: newEndpointsController,
+  nodelifecycle: newNodeLifecycleController,
+  garbagecollector: newGarbageCollector,
 };

@@ -1,0 +1,124 @@
+// The Endpoints controller against a real apiserver. No kubelet: the test writes pod IPs and
+// Ready conditions itself through the status subresource.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { KubeObject } from '../../api/types.ts';
+import { createApiClient, type ApiClient } from '../../client/index.ts';
+import { silentLogger } from '../../lib/logger.ts';
+import { testApiServer } from '../../test/harness/apiserver.ts';
+import { DEFAULT_TIMINGS, runWorkers } from '../controller.ts';
+import { R, SharedInformers } from '../informers.ts';
+import { until as poll } from '../test-helpers.ts';
+import { computeSubsets, LAST_CHANGE_TRIGGER_TIME, newEndpointsController } from './endpoints.ts';
+
+const ns = 'default';
+/** Poll until `fn` gives something truthy, and return it. */
+const until = <T>(what: string, fn: () => Promise<T | undefined | null | false | ''>, ms?: number): Promise<T> => poll(what, fn, ms) as Promise<T>;
+
+const pod = (name: string, app: string, portName = 'http', containerPort = 8080): KubeObject => ({
+  apiVersion: 'v1', kind: 'Pod', metadata: { name, labels: { app } },
+  spec: { containers: [{ name: 'c', image: 'nginx', ports: [{ name: portName, containerPort }] }] },
+});
+
+describe('Endpoints controller', () => {
+  const cleanups: Array<() => unknown> = [];
+  const stop = new AbortController();
+  let c: ApiClient;
+
+  const setStatus = (name: string, ip: string, ready: boolean) => c.patch(R.pods, ns, name, {
+    status: { phase: 'Running', podIP: ip, podIPs: [{ ip }], conditions: [{ type: 'Ready', status: ready ? 'True' : 'False', lastTransitionTime: new Date().toISOString() }] },
+  }, { subresource: 'status' });
+  // Endpoints' subsets are untyped in KubeObject.
+  const getEp = (name: string): Promise<any> => c.get(R.endpoints, ns, name).catch(() => undefined);
+
+  before(async () => {
+    const api = await testApiServer({ after: (fn) => cleanups.push(fn) });
+    c = createApiClient({ transport: 'grpc', server: api.grpcAddress });
+    const informers = new SharedInformers(c, silentLogger());
+    const ctrl = newEndpointsController({ client: c, informers, logger: silentLogger(), options: { ...DEFAULT_TIMINGS } });
+    void informers.start(stop.signal);
+    void runWorkers(ctrl, stop.signal, silentLogger());
+  });
+  after(async () => {
+    stop.abort();
+    await c.close();
+    for (const fn of cleanups.reverse()) await fn();
+  });
+
+  test('named targetPort resolved per pod; readiness moves addresses; deletes follow', async () => {
+    await c.create(R.services, ns, {
+      apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', labels: { tier: 'front' } },
+      spec: { selector: { app: 'web' }, ports: [{ name: 'web', port: 80, targetPort: 'http' }] },
+    });
+    await c.create(R.pods, ns, pod('web-a', 'web'));
+    await c.create(R.pods, ns, pod('web-b', 'web'));
+    await c.create(R.pods, ns, pod('other', 'other'));
+    await setStatus('web-a', '10.0.0.1', true);
+    await setStatus('web-b', '10.0.0.2', true);
+    await setStatus('other', '10.0.0.9', true);
+
+    const ep = await until('2 ready addresses', async () => {
+      const e = await getEp('web');
+      return e?.subsets?.[0]?.addresses?.length === 2 && e;
+    });
+    assert.equal(ep.subsets.length, 1);
+    assert.deepEqual(ep.subsets[0].ports, [{ name: 'web', port: 8080, protocol: 'TCP' }]);
+    assert.deepEqual(ep.subsets[0].addresses.map((a: { ip: string }) => a.ip), ['10.0.0.1', '10.0.0.2']);
+    assert.equal(ep.subsets[0].notReadyAddresses, undefined);
+    const a = ep.subsets[0].addresses[0];
+    assert.deepEqual(a.targetRef, { kind: 'Pod', namespace: ns, name: 'web-a', uid: (await c.get(R.pods, ns, 'web-a')).metadata.uid });
+    assert.equal(ep.metadata.labels.tier, 'front');
+    assert.ok(ep.metadata.annotations[LAST_CHANGE_TRIGGER_TIME]);
+
+    await setStatus('web-b', '10.0.0.2', false);
+    const moved = await until('web-b not ready', async () => {
+      const e = await getEp('web');
+      return e?.subsets?.[0]?.notReadyAddresses?.length === 1 && e;
+    });
+    assert.deepEqual(moved.subsets[0].addresses.map((x: { ip: string }) => x.ip), ['10.0.0.1']);
+    assert.equal(moved.subsets[0].notReadyAddresses[0].targetRef.name, 'web-b');
+
+    // Unchanged inputs write nothing: the resourceVersion stays.
+    await c.patch(R.services, ns, 'web', { metadata: { annotations: { touched: 'yes' } } });
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal((await getEp('web'))!.metadata.resourceVersion, moved.metadata.resourceVersion);
+
+    await c.delete(R.pods, ns, 'web-b', { gracePeriodSeconds: 0 });
+    const gone = await until('web-b gone', async () => {
+      const e = await getEp('web');
+      return e && !e.subsets?.[0]?.notReadyAddresses && e;
+    });
+    assert.deepEqual(gone.subsets[0].addresses.map((x: { targetRef: { name: string } }) => x.targetRef.name), ['web-a']);
+
+    await c.delete(R.services, ns, 'web');
+    await until('endpoints deleted with the service', async () => !(await getEp('web')));
+  });
+
+  test('a selectorless service keeps the Endpoints its user writes', async () => {
+    await c.create(R.services, ns, { apiVersion: 'v1', kind: 'Service', metadata: { name: 'ext' }, spec: { ports: [{ port: 5432 }] } });
+    const mine = { apiVersion: 'v1', kind: 'Endpoints', metadata: { name: 'ext' }, subsets: [{ addresses: [{ ip: '192.0.2.7' }], ports: [{ port: 5432, protocol: 'TCP' }] }] };
+    const made = await c.create(R.endpoints, ns, mine);
+    await new Promise((r) => setTimeout(r, 300));
+    const now = await getEp('ext');
+    assert.equal(now!.metadata.resourceVersion, made.metadata.resourceVersion);
+    assert.equal(now!.subsets[0].addresses[0].ip, '192.0.2.7');
+  });
+
+  test('computeSubsets: pods without the named port are left out; publishNotReadyAddresses lists everyone as ready', () => {
+    const mk = (name: string, ip: string, ready: boolean, portName: string): KubeObject => ({
+      ...pod(name, 'x', portName), metadata: { name, namespace: ns, uid: name },
+      status: { phase: 'Running', podIP: ip, conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }] },
+    });
+    const svc = { apiVersion: 'v1', kind: 'Service', metadata: { name: 's' }, spec: { selector: { app: 'x' }, ports: [{ name: 'a', port: 80, targetPort: 'http', protocol: 'TCP' }, { name: 'b', port: 81, targetPort: 9090, protocol: 'TCP' }] } };
+    const pods = [mk('p1', '10.0.0.1', true, 'http'), mk('p2', '10.0.0.2', false, 'grpc'), { ...mk('p3', '10.0.0.3', true, 'http'), status: { phase: 'Succeeded', podIP: '10.0.0.3' } }];
+    const subsets = computeSubsets(svc, pods);
+    // p1 serves both ports, p2 only the numeric one: two subsets; p3 has finished.
+    assert.equal(subsets.length, 2);
+    assert.deepEqual(subsets[0].ports.map((p: { port: number }) => p.port), [8080, 9090]);
+    assert.deepEqual(subsets[0].addresses.map((x: { ip: string }) => x.ip), ['10.0.0.1']);
+    assert.deepEqual(subsets[1].ports.map((p: { port: number }) => p.port), [9090]);
+    assert.deepEqual(subsets[1].notReadyAddresses.map((x: { ip: string }) => x.ip), ['10.0.0.2']);
+    const published = computeSubsets({ ...svc, spec: { ...svc.spec, publishNotReadyAddresses: true } }, pods);
+    assert.deepEqual(published[1].addresses.map((x: { ip: string }) => x.ip), ['10.0.0.2']);
+  });
+});
