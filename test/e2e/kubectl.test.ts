@@ -7,6 +7,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { testApiServer, type TestApiServer } from '../harness/apiserver.ts';
+import { createApiClient } from '../../client/index.ts';
+import { ControllerManager } from '../../controller-manager/manager.ts';
+import { silentLogger } from '../../lib/logger.ts';
 
 const KUBECTL_DIR = path.dirname(fs.realpathSync(process.env.KUBECTL ?? whichKubectl()));
 
@@ -28,6 +31,11 @@ describe('kubectl against kubemu', () => {
 
   before(async () => {
     api = await testApiServer({ after: (fn) => cleanups.push(fn) });
+    // --cascade=foreground/orphan leave a finalizer that the garbage collector removes, as on any cluster.
+    const gcClient = createApiClient({ transport: 'grpc', server: api.grpcAddress });
+    const gcStop = new AbortController();
+    void new ControllerManager({ client: gcClient, logger: silentLogger(), controllers: ['garbagecollector'] }).run(gcStop.signal);
+    cleanups.push(async () => { gcStop.abort(); await gcClient.close(); });
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubemu-kubectl-'));
     kubeconfig = path.join(dir, 'kubeconfig');
     fs.writeFileSync(kubeconfig, [
