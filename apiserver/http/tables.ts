@@ -93,9 +93,10 @@ export function podStatus(pod: Obj): { status: string; ready: string; restarts: 
   };
 }
 
-function nodeStatus(node: Obj): string {
+export function nodeStatus(node: Obj): string {
   const ready = (node.status?.conditions ?? []).find((c: Obj) => c.type === 'Ready');
-  let s = !ready ? 'Unknown' : ready.status === 'True' ? 'Ready' : ready.status === 'False' ? 'NotReady' : 'Unknown';
+  // As Kubernetes' printer: any Ready status but True (False or Unknown) reads NotReady.
+  let s = !ready ? 'Unknown' : ready.status === 'True' ? 'Ready' : 'NotReady';
   if (node.spec?.unschedulable) s += ',SchedulingDisabled';
   return s;
 }

@@ -144,8 +144,8 @@ describe('Job controller', () => {
     assert.equal((await podsOf('later')).length, 0);
     await c.patch(R.jobs, ns, 'later', { spec: { suspend: false } });
     await until('2 pods', async () => (await podsOf('later')).length === 2);
-    j = await c.get(R.jobs, ns, 'later');
-    assert.equal(cond(j, 'Suspended').status, 'False');
+    // The pods are created before the status is written: wait for the status too.
+    j = await until('resumed status', async () => { const j = await c.get(R.jobs, ns, 'later'); return cond(j, 'Suspended')?.status === 'False' && j; });
     assert.equal(cond(j, 'Suspended').reason, 'JobResumed');
     assert.ok(j.status.startTime);
     await c.patch(R.jobs, ns, 'later', { spec: { suspend: true } });
