@@ -26,6 +26,8 @@ export interface ControllerManagerTimings {
   defaultTolerationSeconds: number;
   /** How often CronJob schedules are checked. */
   cronJobCheckPeriodMs: number;
+  /** Addresses for Services of type LoadBalancer (FIRST-LAST or a CIDR). */
+  loadBalancerPool?: string;
 }
 
 export const DEFAULT_TIMINGS: ControllerManagerTimings = {

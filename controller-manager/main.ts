@@ -1,5 +1,6 @@
 // kubemu controller-manager: flags → client → (leader election) → ControllerManager. Serves
 // /healthz, /readyz and /metrics on --port. Runs until SIGTERM/SIGINT.
+import { DEFAULT_LOAD_BALANCER_POOL, parsePool } from './controllers/service-lb.ts';
 import http from 'node:http';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
@@ -11,7 +12,8 @@ import { ControllerManager } from './manager.ts';
 const USAGE = `usage: controller-manager (--server URL|HOST:PORT | --kubeconfig FILE) [--transport grpc|http] [--token T]
          [--leader-elect] [--leader-elect-lease-duration 15] [--controllers a,b,…] [--port 10257] [--log-level info]
          [--node-monitor-grace-period 40] [--node-monitor-period 5] [--default-toleration-seconds 300]
-         [--cronjob-check-period 10]          (periods in seconds)`;
+         [--cronjob-check-period 10]          (periods in seconds)
+         [--load-balancer-pool 127.0.255.1-127.0.255.254]   (addresses for Services of type LoadBalancer)`;
 
 function seconds(errors: string[], flag: string, v: string | undefined): number {
   const n = Number(v);
@@ -28,6 +30,7 @@ async function main(): Promise<void> {
       port: { type: 'string', default: '10257' }, 'log-level': { type: 'string', default: 'info' },
       'node-monitor-grace-period': { type: 'string', default: '40' }, 'node-monitor-period': { type: 'string', default: '5' },
       'default-toleration-seconds': { type: 'string', default: '300' }, 'cronjob-check-period': { type: 'string', default: '10' },
+      'load-balancer-pool': { type: 'string', default: DEFAULT_LOAD_BALANCER_POOL },
       help: { type: 'boolean' },
     },
   });
@@ -46,7 +49,9 @@ async function main(): Promise<void> {
     nodeMonitorPeriodMs: seconds(errors, 'node-monitor-period', values['node-monitor-period']) * 1000,
     defaultTolerationSeconds: Number(values['default-toleration-seconds']),
     cronJobCheckPeriodMs: seconds(errors, 'cronjob-check-period', values['cronjob-check-period']) * 1000,
+    loadBalancerPool: values['load-balancer-pool'],
   };
+  try { parsePool(timings.loadBalancerPool!); } catch (err) { errors.push(`--load-balancer-pool: ${(err as Error).message}`); }
   if (!Number.isInteger(timings.defaultTolerationSeconds) || timings.defaultTolerationSeconds < 0) errors.push(`--default-toleration-seconds: want a whole number ≥ 0, got ${values['default-toleration-seconds']}`);
   const leaseSeconds = seconds(errors, 'leader-elect-lease-duration', values['leader-elect-lease-duration']);
   const controllers = values.controllers?.split(',').map((s) => s.trim()).filter(Boolean);

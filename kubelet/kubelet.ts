@@ -2,6 +2,7 @@
 // pod runs syncPod (serialized per pod, every second and on every change) and writes the status
 // through the status subresource when it changed; a pod being deleted is stopped within its
 // grace period and then removed from the API; containers of pods that are gone are removed.
+import type { ClusterDNS } from './dns-config.ts';
 import type { KubeObject } from '../api/types.ts';
 import type { ApiClient } from '../client/api-client.ts';
 import { Informer, keyOf } from '../client/informer.ts';
@@ -25,6 +26,7 @@ export interface KubeletOptions extends NodeConfig {
   backoffInitialMs?: number;
   backoffMaxMs?: number;
   allowRemotePull?: boolean;
+  clusterDNS?: ClusterDNS;
 }
 
 export class Kubelet {
@@ -43,7 +45,7 @@ export class Kubelet {
     this.logger = opts.logger ?? silentLogger();
     this.pods = new Informer(opts.client, PODS, { fieldSelector: `spec.nodeName=${opts.nodeName}`, logger: this.logger });
     this.deps = {
-      rt: opts.runtime, images: opts.images, client: opts.client, nodeName: opts.nodeName, nodeIP: opts.nodeIP, rootDir: opts.rootDir,
+      rt: opts.runtime, images: opts.images, client: opts.client, nodeName: opts.nodeName, nodeIP: opts.nodeIP, clusterDNS: opts.clusterDNS, rootDir: opts.rootDir,
       logger: this.logger, allowRemotePull: opts.allowRemotePull, backoffInitialMs: opts.backoffInitialMs ?? 10_000, backoffMaxMs: opts.backoffMaxMs ?? 300_000,
       event: (pod, type, reason, message) => recordEvent(opts.client, this.logger, { component: 'kubelet', host: opts.nodeName }, { ...pod, kind: 'Pod', apiVersion: 'v1' }, type, reason, message),
     };

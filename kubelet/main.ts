@@ -1,5 +1,6 @@
 // kubemu kubelet: flags → the CRI runtime (Docker or fake) served on a unix socket in-process
 // and reached over gRPC → Kubelet. Serves /healthz and /pods on --port. Runs until SIGTERM/SIGINT.
+import net from 'node:net';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -15,7 +16,8 @@ import { createKubeletServer } from './server.ts';
 const USAGE = `usage: kubelet (--server URL|HOST:PORT | --kubeconfig FILE) --node-name NAME [--node-ip 127.0.0.1]
                [--transport grpc|http] [--token T] [--runtime docker|fake] [--cri-socket PATH] [--root-dir DIR]
                [--network kubemu] [--cpu N] [--memory 4Gi] [--max-pods 110] [--port 10250]
-               [--backoff-max-seconds 300] [--node-lease-duration-seconds 40] [--allow-remote-pull] [--log-level info]`;
+               [--backoff-max-seconds 300] [--node-lease-duration-seconds 40] [--allow-remote-pull] [--log-level info]
+               [--cluster-dns IP[,IP]] [--cluster-domain cluster.local]`;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -24,7 +26,7 @@ async function main(): Promise<void> {
       'node-name': { type: 'string' }, 'node-ip': { type: 'string', default: '127.0.0.1' }, runtime: { type: 'string', default: 'docker' },
       'cri-socket': { type: 'string' }, 'root-dir': { type: 'string' }, network: { type: 'string', default: 'kubemu' },
       cpu: { type: 'string' }, memory: { type: 'string' }, 'max-pods': { type: 'string', default: '110' }, port: { type: 'string', default: '10250' },
-      'backoff-max-seconds': { type: 'string', default: '300' }, 'node-lease-duration-seconds': { type: 'string', default: '40' }, 'allow-remote-pull': { type: 'boolean', default: false }, 'log-level': { type: 'string', default: 'info' }, help: { type: 'boolean' },
+      'backoff-max-seconds': { type: 'string', default: '300' }, 'node-lease-duration-seconds': { type: 'string', default: '40' }, 'allow-remote-pull': { type: 'boolean', default: false }, 'cluster-dns': { type: 'string' }, 'cluster-domain': { type: 'string', default: 'cluster.local' }, 'log-level': { type: 'string', default: 'info' }, help: { type: 'boolean' },
     },
   });
   if (values.help) { console.log(USAGE); return; }
@@ -40,6 +42,8 @@ async function main(): Promise<void> {
   const leaseSeconds = Number(values['node-lease-duration-seconds']);
   if (!Number.isInteger(leaseSeconds) || leaseSeconds < 1) errors.push(`--node-lease-duration-seconds: want a whole number ≥ 1, got ${values['node-lease-duration-seconds']}`);
   if (!Number.isInteger(port) || port < 0 || port > 65535) errors.push(`--port: not a port: ${values.port}`);
+  const clusterDNS = values['cluster-dns'] ? values['cluster-dns'].split(',').map((s) => s.trim()).filter(Boolean) : [];
+  for (const ip of clusterDNS) if (net.isIPv4(ip) === false) errors.push(`--cluster-dns: not an IPv4 address: ${ip}`);
   if (errors.length) { console.error(`${errors.join('\n')}\n${USAGE}`); process.exit(2); }
 
   const nodeName = values['node-name']!;
@@ -65,6 +69,7 @@ async function main(): Promise<void> {
     cpu: values.cpu, memory: values.memory, maxPods: Number(values['max-pods']), kubeletPort: port,
     runtimeVersion: values.runtime === 'docker' ? 'docker://kubemu' : 'fake://kubemu',
     allowRemotePull: values['allow-remote-pull'], leaseDurationSeconds: leaseSeconds,
+    clusterDNS: clusterDNS.length ? { servers: clusterDNS, domain: values['cluster-domain']! } : undefined,
     // As the kubelet: renew the lease every quarter of its duration; post status as often (at most every 10 s).
     statusIntervalMs: Math.min(10_000, leaseSeconds * 250),
     backoffMaxMs: Number(values['backoff-max-seconds']) * 1000, backoffInitialMs: Math.min(10_000, Number(values['backoff-max-seconds']) * 1000),

@@ -2,6 +2,7 @@
 // reports (found by the pod-uid labels, so a restarted kubelet adopts what already runs), make
 // it so: one ready sandbox, each container running or restarted per restartPolicy with
 // CrashLoopBackOff, then compute the status. killPod stops and removes everything.
+import { podDNSConfig, type ClusterDNS } from './dns-config.ts';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { KubeObject } from '../api/types.ts';
@@ -30,6 +31,8 @@ export interface SyncDeps {
   client: ApiClient;
   nodeName: string;
   nodeIP: string;
+  /** The cluster DNS pods resolve with under dnsPolicy ClusterFirst (none: the runtime default). */
+  clusterDNS?: ClusterDNS;
   rootDir: string;
   logger: Logger;
   backoffInitialMs: number;
@@ -80,7 +83,7 @@ const podLabels = (pod: KubeObject) => ({
   [LABELS.podUid]: pod.metadata.uid!, [LABELS.podName]: pod.metadata.name!, [LABELS.podNamespace]: pod.metadata.namespace!,
 });
 
-function sandboxConfig(pod: KubeObject, attempt: number): PodSandboxConfig {
+function sandboxConfig(pod: KubeObject, attempt: number, deps: SyncDeps): PodSandboxConfig {
   const ports = (pod.spec?.containers ?? []).flatMap((c: Obj) => (c.ports ?? []).filter((p: Obj) => p.hostPort)
     .map((p: Obj) => ({ protocol: p.protocol ?? 'TCP', containerPort: p.containerPort, hostPort: p.hostPort, hostIp: p.hostIP })));
   return {
@@ -88,6 +91,7 @@ function sandboxConfig(pod: KubeObject, attempt: number): PodSandboxConfig {
     hostname: pod.spec?.hostname ?? pod.metadata.name,
     portMappings: ports,
     labels: podLabels(pod),
+    dnsConfig: podDNSConfig(pod, deps.clusterDNS),
   };
 }
 
@@ -198,7 +202,7 @@ async function startContainer(pod: KubeObject, c: Obj, attempt: number, sandboxI
   };
   let id: string | undefined;
   try {
-    id = await deps.rt.createContainer(sandboxId, config, sandboxConfig(pod, 0));
+    id = await deps.rt.createContainer(sandboxId, config, sandboxConfig(pod, 0, deps));
     await deps.rt.startContainer(id);
   } catch (err) {
     if (id) await deps.rt.removeContainer(id).catch(() => {});
@@ -231,7 +235,7 @@ export async function syncPod(pod: KubeObject, mem: PodMemory, deps: SyncDeps): 
   let sandboxId = sandbox?.id;
   if (!sandboxId) {
     const attempt = sandboxes.length ? Math.max(...sandboxes.map((s) => s.metadata.attempt)) + 1 : 0;
-    sandboxId = await deps.rt.runPodSandbox(sandboxConfig(pod, attempt));
+    sandboxId = await deps.rt.runPodSandbox(sandboxConfig(pod, attempt, deps));
     deps.logger.info({ pod: `${pod.metadata.namespace}/${pod.metadata.name}`, sandbox: sandboxId.slice(0, 12), attempt }, 'pod sandbox started');
     if (attempt > 0) deps.event(pod, 'Normal', 'SandboxChanged', 'Pod sandbox changed, it will be killed and re-created.');
   }

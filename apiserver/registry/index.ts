@@ -21,7 +21,7 @@ import { applyPatch } from '../patch/index.ts';
 import type { Store, StoreWatchEvent } from '../storage/store.ts';
 import { ServiceAllocator } from './allocator.ts';
 import { toScale } from './scale.ts';
-import { allocateForCreate, allocateForUpdate, releaseAll, releaseAllocation } from './services.ts';
+import { allocateForCreate, allocateForUpdate, dropTypeDependentFields, releaseAll, releaseAllocation } from './services.ts';
 import {
   gracePeriodFor, hasStatus, mergeStatusUpdate, prepareForCreate, specOf, tracksGeneration,
 } from './strategies.ts';
@@ -330,6 +330,7 @@ export class GenericRegistry implements Registry {
       for (const k of ['deletionTimestamp', 'deletionGracePeriodSeconds', 'generation'] as const) if (next.metadata[k] === undefined) delete next.metadata[k];
       if (hasStatus(info)) next.status = stored.status;
       else if (info.resource === 'namespaces') next.status = stored.status;
+      if (info.resource === 'services') dropTypeDependentFields(next, stored);
       applyDefaults(info, next);
       errors = validateUpdate(info, next, stored);
       if (tracksGeneration(info) && specOf(next) !== specOf(stored)) next.metadata.generation = (sm.generation ?? 0) + 1;

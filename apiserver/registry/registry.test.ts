@@ -211,6 +211,13 @@ describe('registry over a real etcd', () => {
     assert.equal(reuse.spec.clusterIP, ips[0]);
     const headless = await reg.create(ctx, { info: svcs, namespace: 'default' }, svc('headless', { clusterIP: 'None' }));
     assert.deepEqual(headless.spec.clusterIPs, ['None']);
+    // Type NodePort → ClusterIP by a patch that leaves nodePort as it was: the port is dropped and freed.
+    const back = await reg.patch(ctx, { info: svcs, namespace: 'default', name: 'reuse' }, 'merge', { spec: { type: 'ClusterIP' } });
+    assert.equal(back.object.spec.ports[0].nodePort, undefined);
+    await assert.rejects(reg.patch(ctx, { info: svcs, namespace: 'default', name: 's2' }, 'merge', { spec: { type: 'ClusterIP', ports: [{ port: 80, nodePort: ports[2] }] } }),
+      { code: 'Invalid', message: /nodePort/ }, 'a nodePort the user set on a ClusterIP service is still refused');
+    const again = await reg.create(ctx, { info: svcs, namespace: 'default' }, svc('again', { type: 'NodePort', ports: [{ port: 80, nodePort: ports[0] }] }));
+    assert.equal(again.spec.ports[0].nodePort, ports[0], 'the freed port can be taken again');
   });
 
   test('deleting a namespace marks it Terminating, removes its contents, then it goes', async () => {

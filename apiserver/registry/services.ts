@@ -39,6 +39,24 @@ async function allocateNodePorts(alloc: ServiceAllocator, svc: KubeObject, a: Al
   }
 }
 
+/**
+ * As Kubernetes' dropTypeDependentFields: when an update changes the type, fields the new type
+ * cannot have are cleared if the user left them as they were (so `kubectl patch svc x -p
+ * '{"spec":{"type":"ClusterIP"}}'` works on a NodePort service); a value the user changed still
+ * fails validation.
+ */
+export function dropTypeDependentFields(svc: KubeObject, old: KubeObject): void {
+  const spec = svc.spec;
+  if (!spec || spec.type === old.spec?.type) return;
+  const oldPorts = new Map<string, number>((old.spec?.ports ?? []).map((p: any) => [portKey(p), p.nodePort]));
+  if (!needsNodePorts(svc)) for (const p of spec.ports ?? []) if (p.nodePort && p.nodePort === oldPorts.get(portKey(p))) delete p.nodePort;
+  if (spec.type !== 'LoadBalancer') {
+    if (spec.loadBalancerIP === old.spec?.loadBalancerIP) delete spec.loadBalancerIP;
+    if (spec.externalTrafficPolicy === old.spec?.externalTrafficPolicy && spec.type !== 'NodePort') delete spec.externalTrafficPolicy;
+  }
+  if (spec.type === 'ExternalName' && spec.clusterIP === old.spec?.clusterIP) { delete spec.clusterIP; delete spec.clusterIPs; }
+}
+
 /** Before a Service is first stored. Returns what to release if the write then fails. */
 export async function allocateForCreate(alloc: ServiceAllocator, svc: KubeObject, dryRun: boolean): Promise<Allocation> {
   const a: Allocation = { ips: [], ports: [] };

@@ -9,6 +9,7 @@ import { newStatefulSetController } from './statefulset.ts';
 import { newEndpointsController } from './endpoints.ts';
 import { newNodeLifecycleController } from './node-lifecycle.ts';
 import { newGarbageCollector } from './garbage-collector.ts';
+import { newServiceLoadBalancerController } from './service-lb.ts';
 
 export const CONTROLLERS: Record<string, (ctx: ControllerContext) => Controller> = {
   replicaset: newReplicaSetController,
@@ -21,4 +22,5 @@ export const CONTROLLERS: Record<string, (ctx: ControllerContext) => Controller>
   endpoint: newEndpointsController,
   nodelifecycle: newNodeLifecycleController,
   garbagecollector: newGarbageCollector,
+  'service-lb-controller': newServiceLoadBalancerController,
 };
