@@ -5,7 +5,8 @@ import { CliError } from './commands.ts';
 export const USAGE = `usage: kubemu <command> [flags]
 
 commands:
-  up      start a cluster: etcd, apiserver, scheduler, controller manager and one kubelet per node, each its own process;
+  up      start a cluster: etcd, apiserver, scheduler, controller manager, cluster DNS, and a kubelet and a kube-proxy
+          per node, each its own process;
           waits until every node is Ready; writes <dir>/kubeconfig
   down    stop the cluster started from <dir> and remove its pod containers (--purge also deletes its data)
   status  show each component and whether the apiserver is ready
@@ -27,6 +28,8 @@ flags:
                      seconds pods stay on an unreachable node before they are evicted (default 300)
   --leader-lease-seconds S
                      leader lease of the scheduler and controller manager (default 15)
+  --proxy-mode M     kube-proxy data path: userspace (a Node process forwards each connection) |
+                     iptables (kube-proxy writes kernel NAT rules; faster) (default userspace)
   --purge            with down: remove <dir>
 `;
 
@@ -34,6 +37,7 @@ export interface CliArgs {
   command: 'up' | 'down' | 'status' | 'help';
   dir: string; port: number; grpcPort: number; nodes: number; runtime: string; logLevel: string; purge: boolean;
   name: string; controlPlaneReplicas: number; nodeMonitorGracePeriod: number; podEvictionTimeout: number; leaderLeaseSeconds: number;
+  proxyMode: string;
 }
 
 function wholeNumber(flag: string, v: string, min: number, max: number): number {
@@ -64,7 +68,7 @@ export function parseCli(argv: string[]): CliArgs {
         runtime: { type: 'string', default: 'docker' }, 'log-level': { type: 'string', default: 'info' },
         purge: { type: 'boolean', default: false }, name: { type: 'string', default: 'kubemu' }, 'control-plane-replicas': { type: 'string', default: '1' },
         'node-monitor-grace-period': { type: 'string', default: '40' }, 'pod-eviction-timeout': { type: 'string', default: '300' },
-        'leader-lease-seconds': { type: 'string', default: '15' }, help: { type: 'boolean', short: 'h', default: false },
+        'leader-lease-seconds': { type: 'string', default: '15' }, 'proxy-mode': { type: 'string', default: 'userspace' }, help: { type: 'boolean', short: 'h', default: false },
       },
     });
   } catch (err) {
@@ -77,6 +81,7 @@ export function parseCli(argv: string[]): CliArgs {
   const nodes = Number(values.nodes);
   if (!/^\d+$/.test(values.nodes!) || nodes > 500) throw new CliError(`--nodes: want a number from 0 to 500, got ${values.nodes}`, 2);
   if (!['docker', 'fake'].includes(values.runtime!)) throw new CliError(`--runtime: want docker or fake, got ${values.runtime}`, 2);
+  if (!['userspace', 'iptables'].includes(values['proxy-mode']!)) throw new CliError(`--proxy-mode: want userspace or iptables, got ${values['proxy-mode']}`, 2);
   return {
     command: command as CliArgs['command'], dir: values.dir!, port: portOf('--port', values.port!), grpcPort: portOf('--grpc-port', values['grpc-port']!),
     nodes, runtime: values.runtime!, logLevel: values['log-level']!, purge: values.purge!,
@@ -85,6 +90,7 @@ export function parseCli(argv: string[]): CliArgs {
     nodeMonitorGracePeriod: wholeNumber('--node-monitor-grace-period', values['node-monitor-grace-period']!, 2, 3600),
     podEvictionTimeout: wholeNumber('--pod-eviction-timeout', values['pod-eviction-timeout']!, 0, 86400),
     leaderLeaseSeconds: wholeNumber('--leader-lease-seconds', values['leader-lease-seconds']!, 2, 600),
+    proxyMode: values['proxy-mode']!,
   };
 }
 

@@ -4,7 +4,12 @@ import net from 'node:net';
 import path from 'node:path';
 import { kubeconfigYaml } from '../client/kubeconfig.ts';
 import { ETCD_MISSING, etcdBinary } from '../lib/etcd-process.ts';
-import { startApiServerComponent, startEtcdComponent, startKubeletComponent, startSchedulerComponent, startControllerManagerComponent, nodeIdentity, type Started, type UpOptions } from './components.ts';
+import { ALL_SERVICE_CIDRS, clusterAddresses, startApiServerComponent, startControllerManagerComponent, startDnsComponent, startEtcdComponent, startKubeletComponent,
+  startKubeProxyComponent, startSchedulerComponent, nodeIdentity, type Started, type UpOptions } from './components.ts';
+import { ensureClusterNetwork } from './docker-network.ts';
+import { createKubeDns, waitForClusterIP } from './cluster-dns.ts';
+import { cleanupServiceNetwork } from './service-network.ts';
+import { ensureServiceNetwork, hasNetAdmin } from '../kube-proxy/host-net.ts';
 import { removeNodeContainers } from './docker-cleanup.ts';
 import { isAlive, readState, statePath, tailFile, writeState, type ClusterState, type ComponentState } from './state.ts';
 
@@ -68,6 +73,11 @@ export async function up(opts: UpOptions & { nodes: number; runtime: string; con
   };
 
   say(`starting kubemu in ${dir}`);
+  const addrs = clusterAddresses(opts.name);
+  const netAdmin = hasNetAdmin();
+  // Before any ClusterIP exists: the service range goes nowhere off this machine.
+  if (netAdmin) await ensureServiceNetwork({ cidr: ALL_SERVICE_CIDRS }).catch((err) => { throw new CliError(`the service network could not be set up: ${(err as Error).message}`); });
+  else say('not root (no CAP_NET_ADMIN): ClusterIPs will not be reachable; NodePorts and LoadBalancer addresses still work');
   let etcd;
   try {
     etcd = await startEtcdComponent({ ...opts, dir });
@@ -94,6 +104,15 @@ export async function up(opts: UpOptions & { nodes: number; runtime: string; con
     await waitFor(cm, `/healthz at ${cm.url}`);
   }
 
+  // The cluster DNS listens where pods reach it: the host's address on the pod network.
+  const docker = opts.runtime === 'docker' && opts.nodes > 0;
+  const podNet = docker ? await ensureClusterNetwork(nodeIdentity(opts.name, 1).network) : undefined;
+  const dns = await startDnsComponent({ ...opts, dir }, podNet?.gateway ?? '127.0.0.1');
+  started.push(dns);
+  record({ serviceCIDR: addrs.serviceCIDR });
+  await waitFor(dns, `/readyz at ${dns.url}`);
+  await createKubeDns(apiserver.url!, addrs.dnsIP, dns.listen);
+
   const kubelets = [];
   for (let n = 1; n <= opts.nodes; n++) {
     const k = startKubeletComponent({ ...opts, dir }, n);
@@ -102,6 +121,21 @@ export async function up(opts: UpOptions & { nodes: number; runtime: string; con
   }
   record({ nodes: kubelets.map((k) => k.nodeName), runtime: opts.runtime, network: nodeIdentity(opts.name, 1).network });
   for (const k of kubelets) await waitFor(k, `(node ${k.nodeName} Ready)`);
+
+  // Pods of the fake runtime have no real addresses: kube-proxies only forward for Docker pods.
+  if (docker) {
+    for (let n = 1; n <= opts.nodes; n++) {
+      const p = await startKubeProxyComponent({ ...opts, dir }, n);
+      started.push(p);
+      record();
+      await waitFor(p, `/healthz at ${p.url}`);
+    }
+    if (netAdmin) {
+      say(`waiting for the cluster DNS at ${addrs.dnsIP}:53 through kube-proxy …`);
+      await waitForClusterIP(addrs.dnsIP, 53, 30_000).catch(async (err) => { await stopAll(started); throw new CliError(String((err as Error).message)); });
+      say(`ClusterIPs served (${secs(t0)})`);
+    }
+  }
 
   const kubeconfig = path.join(dir, 'kubeconfig');
   fs.writeFileSync(kubeconfig, kubeconfigYaml({ server: apiserver.url! }));
@@ -122,6 +156,7 @@ export async function down(opts: { dir: string; purge: boolean }): Promise<void>
   if (!state) say(`no cluster state in ${dir}: nothing to stop`);
   else {
     await stopAll(state.components);
+    if (state.serviceCIDR) await cleanupServiceNetwork(state.serviceCIDR, state.nodes ?? []).catch((err) => say(`could not clean up the service network: ${(err as Error).message}`));
     // Pods outlive their kubelets (a restarted kubelet adopts them); a cluster going down takes them along.
     if (state.runtime === 'docker' && state.nodes?.length) {
       const removed = await removeNodeContainers(state.nodes, state.network).catch((err) => { say(`could not remove pod containers: ${(err as Error).message}`); return 0; });

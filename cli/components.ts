@@ -24,6 +24,8 @@ export interface UpOptions {
   leaderLeaseSeconds: number;
   /** Cluster name: keeps node names, node IPs and the Docker network of clusters on one machine apart. */
   name: string;
+  /** kube-proxy data path: userspace (a Node process forwards) or iptables (kernel NAT rules); default userspace. */
+  proxyMode?: string;
 }
 
 /** Node N of a cluster: the default cluster has node-N on 127.0.1.N; another gets <name>-node-N on its own 127.0.K.0/24. */
@@ -33,6 +35,19 @@ export function nodeIdentity(name: string, n: number): { nodeName: string; nodeI
   for (const ch of name) h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193) >>> 0;
   return { nodeName: `${name}-node-${n}`, nodeIP: `127.0.${2 + (h % 250)}.${n}`, network: `kubemu-${name}` };
 }
+
+/**
+ * A cluster's service addresses: its service CIDR (inside 10.96.0.0/12, which gets one unreachable
+ * route), the cluster DNS ClusterIP in it, and the LoadBalancer pool on the cluster's own
+ * loopback /24, above the node IPs. Distinct per cluster name, so clusters on one host never clash.
+ */
+export function clusterAddresses(name: string): { serviceCIDR: string; dnsIP: string; loadBalancerPool: string } {
+  const octet = nodeIdentity(name, 1).nodeIP.split('.')[2];
+  if (name === 'kubemu') return { serviceCIDR: '10.96.0.0/16', dnsIP: '10.96.0.10', loadBalancerPool: '127.0.1.200-127.0.1.254' };
+  return { serviceCIDR: `10.97.${octet}.0/24`, dnsIP: `10.97.${octet}.10`, loadBalancerPool: `127.0.${octet}.200-127.0.${octet}.254` };
+}
+/** The route that keeps every cluster's ClusterIPs on this machine. */
+export const ALL_SERVICE_CIDRS = '10.96.0.0/12';
 
 export interface Started extends ComponentState {
   /** Resolves when the component answers; rejects if its process dies first. */
@@ -74,6 +89,7 @@ export function startApiServerComponent(opts: UpOptions, etcdEndpoint: string): 
   const log = path.join(opts.dir, 'logs', 'apiserver.log');
   const c = spawnNode('apiserver', 'apiserver/main.ts', [
     '--etcd-servers', etcdEndpoint, '--port', String(opts.port), '--grpc-port', String(opts.grpcPort), '--log-level', opts.logLevel,
+    '--service-cluster-ip-range', clusterAddresses(opts.name).serviceCIDR,
   ], log);
   const url = `http://127.0.0.1:${opts.port}`;
   return { ...c, url, ready: () => waitHttp('apiserver', c.pid, `${url}/readyz`) };
@@ -101,6 +117,7 @@ export async function startControllerManagerComponent(opts: UpOptions, n = 1): P
     '--server', `127.0.0.1:${opts.grpcPort}`, '--transport', 'grpc', '--leader-elect', '--leader-elect-lease-duration', String(opts.leaderLeaseSeconds),
     '--node-monitor-grace-period', String(opts.nodeMonitorGracePeriod), '--node-monitor-period', String(Math.max(1, Math.min(5, opts.nodeMonitorGracePeriod / 4))),
     '--default-toleration-seconds', String(opts.podEvictionTimeout), '--port', String(port), '--log-level', opts.logLevel,
+    '--load-balancer-pool', clusterAddresses(opts.name).loadBalancerPool,
   ], log);
   const url = `http://127.0.0.1:${port}`;
   return { ...c, url, ready: () => waitHttp(name, c.pid, `${url}/healthz`) };
@@ -113,7 +130,7 @@ export function startKubeletComponent(opts: UpOptions & { runtime: string }, n: 
   const c = spawnNode(`kubelet-${nodeName}`, 'kubelet/main.ts', [
     '--server', `127.0.0.1:${opts.grpcPort}`, '--transport', 'grpc', '--node-name', nodeName, '--node-ip', nodeIP,
     '--runtime', opts.runtime, '--network', network, '--root-dir', path.join(opts.dir, 'kubelet', nodeName), '--port', '10250', '--log-level', opts.logLevel,
-    '--node-lease-duration-seconds', String(opts.nodeMonitorGracePeriod),
+    '--node-lease-duration-seconds', String(opts.nodeMonitorGracePeriod), '--cluster-dns', clusterAddresses(opts.name).dnsIP,
   ], log);
   const nodeUrl = `http://127.0.0.1:${opts.port}/api/v1/nodes/${nodeName}`;
   const ready = async () => {
@@ -129,4 +146,32 @@ export function startKubeletComponent(opts: UpOptions & { runtime: string }, n: 
     }
   };
   return { ...c, url: `http://${nodeIP}:10250`, nodeName, ready };
+}
+
+/** The cluster DNS, listening where pods reach it (the pod network's gateway on the host); kube-dns points there. */
+export async function startDnsComponent(opts: UpOptions, listenIP: string): Promise<Started & { listen: { ip: string; port: number } }> {
+  const log = path.join(opts.dir, 'logs', 'dns.log');
+  const port = await freePort();
+  const dnsPort = await freePort();
+  const c = spawnNode('dns', 'dns/main.ts', [
+    '--server', `127.0.0.1:${opts.grpcPort}`, '--transport', 'grpc', '--listen', `${listenIP}:${dnsPort}`, '--domain', 'cluster.local',
+    '--port', String(port), '--log-level', opts.logLevel,
+  ], log);
+  const url = `http://127.0.0.1:${port}`;
+  return { ...c, url, listen: { ip: listenIP, port: dnsPort }, ready: () => waitHttp('dns', c.pid, `${url}/readyz`) };
+}
+
+/** kube-proxy of node N: its NodePorts on the node IP; one of them serves the ClusterIPs (a lease). */
+export async function startKubeProxyComponent(opts: UpOptions, n: number): Promise<Started> {
+  const { nodeName, nodeIP } = nodeIdentity(opts.name, n);
+  const name = `kube-proxy-${nodeName}`;
+  const log = path.join(opts.dir, 'logs', `${name}.log`);
+  const port = await freePort();
+  const c = spawnNode(name, 'kube-proxy/main.ts', [
+    '--server', `127.0.0.1:${opts.grpcPort}`, '--transport', 'grpc', '--node-name', nodeName, '--node-ip', nodeIP,
+    '--proxy-mode', opts.proxyMode ?? 'userspace', '--service-cluster-ip-range', clusterAddresses(opts.name).serviceCIDR,
+    '--metrics-port', String(port), '--log-level', opts.logLevel,
+  ], log);
+  const url = `http://127.0.0.1:${port}`;
+  return { ...c, url, ready: () => waitHttp(name, c.pid, `${url}/healthz`) };
 }

@@ -23,6 +23,8 @@ export interface ClusterState {
   runtime?: string;
   /** The cluster's Docker network. */
   network?: string;
+  /** Its service CIDR: ClusterIPs on kubemu0 and kube-proxy chains to clean up on down. */
+  serviceCIDR?: string;
 }
 
 export const statePath = (dir: string) => path.join(dir, 'state.json');

@@ -1,0 +1,29 @@
+// The cluster's Docker network, created by `kubemu up` before the kubelets (which would create it
+// on their first pod) because the cluster DNS listens on its gateway: the host's own address on
+// the pod network, which pods reach directly.
+import { DockerEngine } from '../kubelet/cri/docker/engine.ts';
+import { LABELS } from '../kubelet/cri/types.ts';
+
+interface NetworkInfo { Id: string; Name: string; Created: string; IPAM?: { Config?: Array<{ Subnet?: string; Gateway?: string }> } }
+
+export async function ensureClusterNetwork(network: string): Promise<{ id: string; gateway: string; subnet: string }> {
+  const engine = new DockerEngine({});
+  try {
+    const named = async (): Promise<NetworkInfo[]> => {
+      const filters = encodeURIComponent(JSON.stringify({ name: [network] }));
+      const list: NetworkInfo[] = await engine.json('GET', `/networks?filters=${filters}`);
+      return list.filter((n) => n.Name === network).sort((a, b) => a.Created.localeCompare(b.Created) || a.Id.localeCompare(b.Id));
+    };
+    let nets = await named();
+    if (!nets.length) {
+      await engine.json('POST', '/networks/create', { Name: network, Driver: 'bridge', Labels: { [LABELS.managed]: 'true' } }, [409]);
+      nets = await named();
+    }
+    const info: NetworkInfo = await engine.json('GET', `/networks/${nets[0].Id}`);
+    const cfg = info.IPAM?.Config?.find((c) => c.Gateway && c.Subnet && !c.Subnet.includes(':'));
+    if (!cfg) throw new Error(`Docker network ${network} has no IPv4 gateway`);
+    return { id: info.Id, gateway: cfg.Gateway!, subnet: cfg.Subnet! };
+  } finally {
+    await engine.pool.close();
+  }
+}

@@ -1,0 +1,66 @@
+// The app the Service e2e tests send traffic to: 3 replicas of kubemu/hello (answers with its pod
+// name) with a readiness probe, behind a LoadBalancer Service (so it has a ClusterIP, a NodePort
+// and an external address at once), and a busybox client pod.
+import type { KubemuCluster } from './kubemu-cluster.ts';
+import { until } from './kubemu-cluster.ts';
+
+type Obj = Record<string, any>;
+
+export const WEB_APP = `
+apiVersion: apps/v1
+kind: Deployment
+metadata: { name: web }
+spec:
+  replicas: 3
+  selector: { matchLabels: { app: web } }
+  template:
+    metadata: { labels: { app: web } }
+    spec:
+      containers:
+        - name: hello
+          image: kubemu/hello:1
+          ports: [{ name: http, containerPort: 8080 }]
+          readinessProbe: { httpGet: { path: /cgi-bin/healthz, port: http }, periodSeconds: 1 }
+---
+apiVersion: v1
+kind: Service
+metadata: { name: web }
+spec:
+  type: LoadBalancer
+  selector: { app: web }
+  ports: [{ name: http, port: 80, targetPort: http }]
+---
+apiVersion: v1
+kind: Pod
+metadata: { name: client }
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+    - { name: sh, image: "kubemu/busybox:1", command: ["sleep", "3600"] }
+`;
+
+export interface WebService { clusterIP: string; nodePort: number; lbIP: string }
+
+/** Ready pod names behind the web Service, from its Endpoints. */
+export async function readyBackends(c: KubemuCluster, svc = 'web'): Promise<string[]> {
+  const ep: Obj = JSON.parse(await c.kubectl('get', 'endpoints', svc, '-o', 'json'));
+  return (ep.subsets ?? []).flatMap((s: Obj) => (s.addresses ?? []).map((a: Obj) => a.targetRef?.name)).sort();
+}
+
+export async function deployWebApp(c: KubemuCluster, file: string): Promise<WebService> {
+  await c.kubectl('apply', '-f', file);
+  await c.kubectl('rollout', 'status', 'deployment/web', '--timeout=120s');
+  await until('3 ready endpoints', async () => (await readyBackends(c)).length === 3, 60_000);
+  await c.kubectl('wait', '--for=condition=Ready', 'pod/client', '--timeout=120s');
+  const svc: Obj = await until('a LoadBalancer address', async () => {
+    const s = JSON.parse(await c.kubectl('get', 'svc', 'web', '-o', 'json'));
+    return s.status?.loadBalancer?.ingress?.[0]?.ip && s;
+  });
+  return { clusterIP: svc.spec.clusterIP, nodePort: svc.spec.ports[0].nodePort, lbIP: svc.status.loadBalancer.ingress[0].ip };
+}
+
+/** n wget's in a row from inside the client pod, each a new connection. */
+export async function podHits(c: KubemuCluster, url: string, n: number): Promise<string[]> {
+  const out = await c.kubectl('exec', 'client', '--', 'sh', '-c', `for i in $(seq 1 ${n}); do timeout 5 wget -qO- ${url} || echo FAILED; done`);
+  return out.split('\n').map((l) => l.trim()).filter(Boolean);
+}
