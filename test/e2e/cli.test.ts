@@ -29,7 +29,8 @@ test('kubemu up (1 Docker node), a pod runs, status, down leaves nothing', async
   assert.match(up.stdout, /kubelet-node-1 ready/);
   assert.match(up.stdout, new RegExp(`export KUBECONFIG=${dir}/kubeconfig`));
   const state = readState(dir)!;
-  assert.deepEqual(state.components.map((c) => c.name), ['etcd', 'apiserver', 'scheduler', 'controller-manager', 'kubelet-node-1']);
+  assert.deepEqual(state.components.map((c) => c.name), ['etcd', 'apiserver', 'scheduler', 'controller-manager', 'dns', 'kubelet-node-1', 'kube-proxy-node-1']);
+  assert.match(up.stdout, /ClusterIPs served/);
   assert.ok(state.components.every((c) => isAlive(c.pid) && c.pid !== process.pid));
 
   const ns = await kubectl('get', 'ns', '-o', 'name');
@@ -39,14 +40,20 @@ test('kubemu up (1 Docker node), a pod runs, status, down leaves nothing', async
   // A pod from the examples is scheduled onto node-1 and runs as a Docker container.
   await kubectl('apply', '-f', path.join(ROOT, 'examples/pod.yaml'));
   let pod: any;
-  for (let i = 0; i < 100; i++) {
+  for (const end = Date.now() + 60_000; Date.now() < end;) {
     pod = JSON.parse(await kubectl('get', 'pod', 'hello-pod', '-o', 'json'));
     if (pod.status?.phase === 'Running' && pod.status.podIP) break;
     await new Promise((r) => setTimeout(r, 200));
   }
   assert.equal(pod.status.phase, 'Running');
   assert.equal(pod.spec.nodeName, 'node-1');
-  assert.match(await (await fetch(`http://${pod.status.podIP}:8080/`)).text(), /hello-pod/);
+  // Running is not listening yet: the server in the container may take a moment to bind.
+  let body = '';
+  for (const end = Date.now() + 30_000; !body && Date.now() < end;) {
+    body = await fetch(`http://${pod.status.podIP}:8080/`, { signal: AbortSignal.timeout(2000) }).then((r) => r.text(), () => '');
+    if (!body) await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.match(body, /hello-pod/);
 
   const st = kubemu(['status', '--dir', dir]);
   assert.equal(st.status, 0, st.stdout);
@@ -59,10 +66,12 @@ test('kubemu up (1 Docker node), a pod runs, status, down leaves nothing', async
 
   const down = kubemu(['down', '--dir', dir]);
   assert.equal(down.status, 0, down.stderr);
-  assert.match(down.stdout, /stopped kubelet-node-1[\s\S]*stopped scheduler[\s\S]*stopped apiserver[\s\S]*stopped etcd[\s\S]*removed 2 pod container/);
+  assert.match(down.stdout, /stopped kube-proxy-node-1[\s\S]*stopped kubelet-node-1[\s\S]*stopped scheduler[\s\S]*stopped apiserver[\s\S]*stopped etcd[\s\S]*removed 2 pod container/);
   for (const c of state.components) assert.equal(isAlive(c.pid), false, `${c.name} still running`);
   const left = (await run('docker', ['ps', '-aq', '--filter', 'label=io.kubemu.node=node-1', '--filter', `label=io.kubernetes.pod.uid=${pod.metadata.uid}`])).stdout.trim();
   assert.equal(left, '', 'no pod container left');
+  const addrs = (await run('ip', ['-4', '-o', 'addr', 'show', 'dev', 'kubemu0'])).stdout;
+  assert.doesNotMatch(addrs, /inet 10\.96\./, 'the cluster\'s ClusterIPs are gone from kubemu0');
   assert.equal(kubemu(['down', '--dir', dir]).status, 0, 'down is idempotent');
   assert.equal(kubemu(['status', '--dir', dir]).status, 1);
 });
