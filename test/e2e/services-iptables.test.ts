@@ -1,0 +1,67 @@
+// Services with kube-proxy in iptables mode: the kernel forwards, and the rotation over ready pods
+// is still exact (one nth-statistic rule per endpoint). Its own `kubemu up` cluster (2 Docker nodes).
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import dns from 'node:dns';
+import fs from 'node:fs';
+import path from 'node:path';
+import { nodeIdentity, clusterAddresses } from '../../cli/components.ts';
+import { chainPrefix } from '../../kube-proxy/chain-names.ts';
+import { assertRotation, getOnce, hits, startCluster, until, type KubemuCluster } from '../harness/kubemu-cluster.ts';
+import { deployWebApp, podHits, readyBackends, WEB_APP, type WebService } from '../harness/web-app.ts';
+
+const NAME = `ipt${process.pid % 10000}`;
+
+describe('Services through kube-proxy in iptables mode, real kubectl, real Docker', () => {
+  let c: KubemuCluster;
+  let web: WebService;
+
+  before(async () => {
+    c = await startCluster(NAME, ['--nodes', '2', '--proxy-mode', 'iptables']);
+    const file = path.join(c.dir, 'web.yaml');
+    fs.writeFileSync(file, WEB_APP);
+    web = await deployWebApp(c, file);
+  });
+  after(() => c?.down());
+
+  test('kube-proxy wrote kernel rules for the cluster and for each node', () => {
+    const nat = execFileSync('iptables-save', ['-t', 'nat'], { encoding: 'utf8' });
+    for (const prefix of [chainPrefix('C', clusterAddresses(NAME).serviceCIDR), chainPrefix('N', nodeIdentity(NAME, 1).nodeName), chainPrefix('N', nodeIdentity(NAME, 2).nodeName)]) {
+      assert.match(nat, new RegExp(`^:${prefix}-SERVICES`, 'm'), `chains of ${prefix}`);
+    }
+    assert.match(nat, new RegExp(`-d ${web.clusterIP.replace(/\./g, '\\.')}/32 .*--dport 80`), 'a rule for the web ClusterIP');
+  });
+
+  test('DNS through the kernel path; 30 requests from a pod by name and 30 from the host by ClusterIP rotate exactly', async () => {
+    const r = new dns.promises.Resolver({ timeout: 2000, tries: 2 });
+    r.setServers([`${clusterAddresses(NAME).dnsIP}:53`]);
+    assert.deepEqual(await r.resolve4('web.default.svc.cluster.local'), [web.clusterIP]);
+    const pods = await readyBackends(c);
+    assertRotation(await podHits(c, 'http://web:80/', 30), pods, 'pod → web');
+    assertRotation(await hits(`http://${web.clusterIP}:80/`, 30), pods, 'host → ClusterIP');
+  });
+
+  test('the NodePort of every node and the LoadBalancer address rotate exactly', async () => {
+    const pods = await readyBackends(c);
+    for (let n = 1; n <= 2; n++) {
+      const { nodeIP } = nodeIdentity(NAME, n);
+      assertRotation(await hits(`http://${nodeIP}:${web.nodePort}/`, 30), pods, `NodePort on ${nodeIP}`);
+    }
+    assertRotation(await hits(`http://${web.lbIP}:80/`, 30), pods, 'LoadBalancer address');
+  });
+
+  test('scaled to 0 the ClusterIP refuses at once; scaled back, it rotates over the new pods', async () => {
+    await c.kubectl('scale', 'deployment/web', '--replicas=0');
+    await until('no endpoints', async () => (await readyBackends(c)).length === 0, 60_000);
+    const err = await until('a refused connection', async () => {
+      try { await getOnce(`http://${web.clusterIP}:80/`, 5000); return undefined; } catch (e) { return e as NodeJS.ErrnoException; }
+    }, 15_000);
+    assert.equal(err.code, 'ECONNREFUSED', err.message);
+    await c.kubectl('scale', 'deployment/web', '--replicas=3');
+    await until('3 ready endpoints', async () => (await readyBackends(c)).length === 3, 120_000);
+    const pods = await readyBackends(c);
+    await until('the kernel rules following', async () => new Set(await hits(`http://${web.clusterIP}:80/`, 3)).size === 3, 15_000);
+    assertRotation(await hits(`http://${web.clusterIP}:80/`, 30), pods, 'scaled back');
+  });
+});
