@@ -1,15 +1,16 @@
 // kubemu controller-manager: flags → client → (leader election) → ControllerManager. Serves
 // /healthz, /readyz and /metrics on --port. Runs until SIGTERM/SIGINT.
-import { DEFAULT_LOAD_BALANCER_POOL, parsePool } from './controllers/service-lb.ts';
-import http from 'node:http';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import { createApiClient, readKubeconfig, type Transport } from '../client/index.ts';
+import { createApiClient } from '../client/index.ts';
 import { LeaderElector } from '../client/leader-election.ts';
+import { closeServer } from '../lib/close-server.ts';
+import { API_FLAGS, API_USAGE, apiConnection, portFlag, serveHealth, stopOnSignals } from '../lib/component.ts';
 import { createLogger } from '../lib/logger.ts';
+import { DEFAULT_LOAD_BALANCER_POOL, parsePool } from './controllers/service-lb.ts';
 import { ControllerManager } from './manager.ts';
 
-const USAGE = `usage: controller-manager (--server URL|HOST:PORT | --kubeconfig FILE) [--transport grpc|http] [--token T]
+const USAGE = `usage: controller-manager ${API_USAGE}
          [--leader-elect] [--leader-elect-lease-duration 15] [--controllers a,b,…] [--port 10257] [--log-level info]
          [--node-monitor-grace-period 40] [--node-monitor-period 5] [--default-toleration-seconds 300]
          [--cronjob-check-period 10]          (periods in seconds)
@@ -24,8 +25,7 @@ function seconds(errors: string[], flag: string, v: string | undefined): number 
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      server: { type: 'string' }, kubeconfig: { type: 'string' }, transport: { type: 'string', default: 'grpc' },
-      token: { type: 'string' }, 'leader-elect': { type: 'boolean', default: false },
+      ...API_FLAGS, 'leader-elect': { type: 'boolean', default: false },
       'leader-elect-lease-duration': { type: 'string', default: '15' }, controllers: { type: 'string' },
       port: { type: 'string', default: '10257' }, 'log-level': { type: 'string', default: 'info' },
       'node-monitor-grace-period': { type: 'string', default: '40' }, 'node-monitor-period': { type: 'string', default: '5' },
@@ -35,15 +35,9 @@ async function main(): Promise<void> {
     },
   });
   if (values.help) { console.log(USAGE); return; }
-  const transport = values.transport as Transport;
-  let server = values.server;
-  let token = values.token;
-  if (!server && values.kubeconfig) ({ server, token = token } = readKubeconfig(values.kubeconfig));
   const errors: string[] = [];
-  if (!server) errors.push('--server or --kubeconfig is required');
-  if (transport !== 'grpc' && transport !== 'http') errors.push(`--transport: want grpc or http, got ${transport}`);
-  const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) errors.push(`--port: not a port: ${values.port}`);
+  const api = apiConnection(values, errors);
+  const port = portFlag('port', values.port, errors);
   const timings = {
     nodeMonitorGracePeriodMs: seconds(errors, 'node-monitor-grace-period', values['node-monitor-grace-period']) * 1000,
     nodeMonitorPeriodMs: seconds(errors, 'node-monitor-period', values['node-monitor-period']) * 1000,
@@ -58,26 +52,16 @@ async function main(): Promise<void> {
   if (errors.length) { console.error(`${errors.join('\n')}\n${USAGE}`); process.exit(2); }
 
   const logger = createLogger('controller-manager', { level: values['log-level'] });
-  const client = createApiClient({ transport, server: server!, token });
+  const client = createApiClient(api);
   let manager: ControllerManager;
   try { manager = new ControllerManager({ client, logger, controllers, timings }); } catch (err) { console.error((err as Error).message); process.exit(2); }
-  const stop = new AbortController();
   let leading = !values['leader-elect'];
-
-  const health = http.createServer((req, res) => {
-    if (req.url === '/metrics') {
-      res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4' }).end(
-        `# TYPE leader_election_master_status gauge\nleader_election_master_status ${leading ? 1 : 0}\n` +
-        `# TYPE workqueue_depth gauge\n` + manager.controllers.map((c) => `workqueue_depth{name="${c.name}"} ${c.queue.len()}`).join('\n') + '\n');
-      return;
-    }
-    res.writeHead(req.url === '/healthz' || req.url === '/readyz' || req.url === '/livez' ? 200 : 404, { 'Content-Type': 'text/plain' }).end('ok');
+  const health = serveHealth({
+    port, logger,
+    metrics: () => `# TYPE leader_election_master_status gauge\nleader_election_master_status ${leading ? 1 : 0}\n` +
+      `# TYPE workqueue_depth gauge\n` + manager.controllers.map((c) => `workqueue_depth{name="${c.name}"} ${c.queue.len()}`).join('\n') + '\n',
   });
-  health.listen(port, '127.0.0.1');
-
-  const shutdown = (signal: string) => { logger.info({ signal }, 'shutting down'); stop.abort(); health.close(); };
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
-  process.once('SIGINT', () => shutdown('SIGINT'));
+  const stop = stopOnSignals(logger, () => void closeServer(health));
 
   if (values['leader-elect']) {
     const elector = new LeaderElector({

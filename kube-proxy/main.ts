@@ -1,18 +1,19 @@
 // kubemu kube-proxy: flags → client → KubeProxy (NodePorts of this node) + a lease campaign for
 // serving the cluster's ClusterIPs and LoadBalancer addresses on this host. Serves /healthz and
 // /metrics (per-service connections, bytes, errors) on --metrics-port. Runs until SIGTERM/SIGINT.
-import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import { createApiClient, readKubeconfig, type Transport } from '../client/index.ts';
+import { createApiClient } from '../client/index.ts';
 import { LeaderElector } from '../client/leader-election.ts';
+import { closeServer } from '../lib/close-server.ts';
+import { API_FLAGS, API_USAGE, apiConnection, portFlag, serveHealth, stopOnSignals } from '../lib/component.ts';
 import { createLogger } from '../lib/logger.ts';
 import { chainPrefix } from './chain-names.ts';
 import { KubeProxy, type ProxyMode } from './kube-proxy.ts';
 
-const USAGE = `usage: kube-proxy (--server URL|HOST:PORT | --kubeconfig FILE) --node-name NAME [--node-ip 127.0.0.1]
-                  [--transport grpc|http] [--token T] [--proxy-mode userspace|iptables]
+const USAGE = `usage: kube-proxy ${API_USAGE} --node-name NAME
+                  [--node-ip 127.0.0.1] [--proxy-mode userspace|iptables]
                   [--service-cluster-ip-range 10.96.0.0/16] [--service-interface kubemu0]
                   [--cluster-ip-lease kube-proxy-cluster-ips] [--cluster-ip-lease-seconds 3]
                   [--metrics-port 10249] [--log-level info]`;
@@ -20,21 +21,16 @@ const USAGE = `usage: kube-proxy (--server URL|HOST:PORT | --kubeconfig FILE) --
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      server: { type: 'string' }, kubeconfig: { type: 'string' }, transport: { type: 'string', default: 'grpc' }, token: { type: 'string' },
-      'node-name': { type: 'string' }, 'node-ip': { type: 'string', default: '127.0.0.1' }, 'proxy-mode': { type: 'string', default: 'userspace' },
+      ...API_FLAGS, 'node-name': { type: 'string' }, 'node-ip': { type: 'string', default: '127.0.0.1' }, 'proxy-mode': { type: 'string', default: 'userspace' },
       'service-cluster-ip-range': { type: 'string', default: '10.96.0.0/16' }, 'service-interface': { type: 'string', default: 'kubemu0' },
       'cluster-ip-lease': { type: 'string', default: 'kube-proxy-cluster-ips' }, 'cluster-ip-lease-seconds': { type: 'string', default: '3' },
       'metrics-port': { type: 'string', default: '10249' }, 'log-level': { type: 'string', default: 'info' }, help: { type: 'boolean' },
     },
   });
   if (values.help) { console.log(USAGE); return; }
-  let server = values.server;
-  let token = values.token;
-  if (!server && values.kubeconfig) ({ server, token = token } = readKubeconfig(values.kubeconfig));
   const errors: string[] = [];
-  if (!server) errors.push('--server or --kubeconfig is required');
+  const api = apiConnection(values, errors);
   if (!values['node-name']) errors.push('--node-name is required');
-  if (!['grpc', 'http'].includes(values.transport!)) errors.push(`--transport: want grpc or http, got ${values.transport}`);
   if (!['userspace', 'iptables'].includes(values['proxy-mode']!)) errors.push(`--proxy-mode: want userspace or iptables, got ${values['proxy-mode']}`);
   if (!net.isIPv4(values['node-ip']!)) errors.push(`--node-ip: not an IPv4 address: ${values['node-ip']}`);
   const cidr = values['service-cluster-ip-range']!;
@@ -43,32 +39,22 @@ async function main(): Promise<void> {
   if (!/^[a-zA-Z0-9_.-]{1,15}$/.test(values['service-interface']!)) errors.push(`--service-interface: not an interface name: ${values['service-interface']}`);
   const leaseSeconds = Number(values['cluster-ip-lease-seconds']);
   if (!(leaseSeconds >= 1)) errors.push(`--cluster-ip-lease-seconds: want a number ≥ 1, got ${values['cluster-ip-lease-seconds']}`);
-  const metricsPort = Number(values['metrics-port']);
-  if (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535) errors.push(`--metrics-port: not a port: ${values['metrics-port']}`);
+  const metricsPort = portFlag('metrics-port', values['metrics-port'], errors);
   if (errors.length) { console.error(`${errors.join('\n')}\n${USAGE}`); process.exit(2); }
 
   const nodeName = values['node-name']!;
   const logger = createLogger('kube-proxy', { level: values['log-level'] }).child({ node: nodeName });
-  const client = createApiClient({ transport: values.transport as Transport, server: server!, token });
+  const client = createApiClient(api);
   const proxy = new KubeProxy({
     client, logger, nodeName, nodeIP: values['node-ip']!, mode: values['proxy-mode'] as ProxyMode,
     serviceCIDR: cidr, iface: values['service-interface']!,
     nodeChain: chainPrefix('N', nodeName), clusterChain: chainPrefix('C', cidr),
   });
-  const stop = new AbortController();
-
-  const health = http.createServer((req, res) => {
-    if (req.url === '/metrics') {
-      res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4' }).end(
-        proxy.metrics.render() + `# TYPE kubeproxy_cluster_ip_leader gauge\nkubeproxy_cluster_ip_leader ${proxy.leading ? 1 : 0}\n`);
-      return;
-    }
-    res.writeHead(req.url === '/healthz' || req.url === '/readyz' || req.url === '/livez' ? 200 : 404, { 'Content-Type': 'text/plain' }).end('ok');
+  const health = serveHealth({
+    port: metricsPort, logger,
+    metrics: () => proxy.metrics.render() + `# TYPE kubeproxy_cluster_ip_leader gauge\nkubeproxy_cluster_ip_leader ${proxy.leading ? 1 : 0}\n`,
   });
-  health.listen(metricsPort, '127.0.0.1');
-  const shutdown = (signal: string) => { logger.info({ signal }, 'shutting down'); stop.abort(); health.close(); };
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
-  process.once('SIGINT', () => shutdown('SIGINT'));
+  const stop = stopOnSignals(logger, () => void closeServer(health));
 
   // The lease is per host (ClusterIPs live on this host's service interface): every kube-proxy of
   // the cluster on this host campaigns, exactly one serves, another takes over within a lease.

@@ -1,0 +1,71 @@
+// What every component process shares: how it finds the apiserver (flags or a kubeconfig), its
+// health and metrics server on loopback, and stopping on SIGTERM/SIGINT.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { readKubeconfig, type Transport } from '../client/index.ts';
+import { trackSockets } from './close-server.ts';
+import type { Logger } from './logger.ts';
+
+/** The parseArgs options for reaching the apiserver. */
+export const API_FLAGS = {
+  server: { type: 'string' }, kubeconfig: { type: 'string' }, transport: { type: 'string', default: 'grpc' }, token: { type: 'string' },
+} as const;
+
+export interface ApiConnection { server: string; token?: string; transport: Transport }
+
+/** --server (or the kubeconfig's server) and --transport, checked; problems go to `errors`. */
+export function apiConnection(values: { server?: string; kubeconfig?: string; transport?: string; token?: string }, errors: string[]): ApiConnection {
+  let server = values.server;
+  let token = values.token;
+  if (!server && values.kubeconfig) {
+    try { ({ server, token = token } = readKubeconfig(values.kubeconfig)); } catch (err) { errors.push(`--kubeconfig: ${(err as Error).message}`); }
+  }
+  if (!server && !values.kubeconfig) errors.push('--server or --kubeconfig is required');
+  const transport = (values.transport ?? 'grpc') as Transport;
+  if (transport !== 'grpc' && transport !== 'http') errors.push(`--transport: want grpc or http, got ${transport}`);
+  return { server: server ?? '', token, transport };
+}
+
+/** A port flag: a whole number 0–65535 (0 picks a free one). */
+export function portFlag(name: string, v: string | undefined, errors: string[]): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v ?? '') || n > 65535) errors.push(`--${name}: not a port: ${v}`);
+  return n;
+}
+
+export interface HealthOptions {
+  port: number;
+  logger: Logger;
+  host?: string;
+  /** Prometheus text for /metrics. */
+  metrics?: () => string;
+  /** /readyz answers 503 until this is true (default: always ready). */
+  ready?: () => boolean;
+}
+
+/** /healthz, /livez, /readyz and /metrics. A port it cannot bind ends the process: a component without its health endpoint looks dead to `kubemu up`. */
+export function serveHealth(o: HealthOptions): http.Server {
+  const text = (res: http.ServerResponse, code: number, body: string, type = 'text/plain') => res.writeHead(code, { 'Content-Type': type }).end(body);
+  const server = trackSockets(http.createServer((req, res) => {
+    const url = (req.url ?? '').split('?')[0];
+    if (url === '/metrics') return text(res, 200, o.metrics?.() ?? '', 'text/plain; version=0.0.4');
+    if (url === '/readyz') { const ok = o.ready?.() ?? true; return text(res, ok ? 200 : 503, ok ? 'ok' : 'not ready'); }
+    if (url === '/healthz' || url === '/livez') return text(res, 200, 'ok');
+    return text(res, 404, 'not found');
+  }));
+  server.on('error', (err) => { o.logger.error({ err: err.message, port: o.port }, 'health server failed'); process.exit(1); });
+  server.listen(o.port, o.host ?? '127.0.0.1', () => o.logger.info({ port: (server.address() as AddressInfo).port }, 'health server listening'));
+  return server;
+}
+
+/** An AbortController aborted on SIGTERM or SIGINT (logged), after `onStop` ran. */
+export function stopOnSignals(logger: Logger, onStop?: () => void): AbortController {
+  const stop = new AbortController();
+  const shutdown = (signal: string) => { logger.info({ signal }, 'shutting down'); onStop?.(); stop.abort(); };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  return stop;
+}
+
+/** The usage line every component shares. */
+export const API_USAGE = '(--server URL|HOST:PORT | --kubeconfig FILE) [--transport grpc|http] [--token T]';
