@@ -1,11 +1,10 @@
 // kubemu controller-manager: flags → client → (leader election) → ControllerManager. Serves
 // /healthz, /readyz and /metrics on --port. Runs until SIGTERM/SIGINT.
 import os from 'node:os';
-import { parseArgs } from 'node:util';
 import { createApiClient } from '../client/index.ts';
 import { LeaderElector } from '../client/leader-election.ts';
 import { closeServer } from '../lib/close-server.ts';
-import { API_FLAGS, API_USAGE, apiConnection, portFlag, serveHealth, stopOnSignals } from '../lib/component.ts';
+import { parseFlags, API_FLAGS, API_USAGE, apiConnection, portFlag, serveHealth, stopOnSignals } from '../lib/component.ts';
 import { createLogger } from '../lib/logger.ts';
 import { DEFAULT_LOAD_BALANCER_POOL, parsePool } from './controllers/service-lb.ts';
 import { ControllerManager } from './manager.ts';
@@ -23,8 +22,7 @@ function seconds(errors: string[], flag: string, v: string | undefined): number 
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
+  const { values } = parseFlags({
       ...API_FLAGS, 'leader-elect': { type: 'boolean', default: false },
       'leader-elect-lease-duration': { type: 'string', default: '15' }, controllers: { type: 'string' },
       port: { type: 'string', default: '10257' }, 'log-level': { type: 'string', default: 'info' },
@@ -32,8 +30,7 @@ async function main(): Promise<void> {
       'default-toleration-seconds': { type: 'string', default: '300' }, 'cronjob-check-period': { type: 'string', default: '10' },
       'load-balancer-pool': { type: 'string', default: DEFAULT_LOAD_BALANCER_POOL },
       help: { type: 'boolean' },
-    },
-  });
+  }, USAGE);
   if (values.help) { console.log(USAGE); return; }
   const errors: string[] = [];
   const api = apiConnection(values, errors);

@@ -3,11 +3,10 @@
 // /readyz (200 once the caches have synced) and /metrics on 127.0.0.1:--port.
 // Runs until SIGTERM/SIGINT.
 import net from 'node:net';
-import { parseArgs } from 'node:util';
 import type { ResourceKey } from '../client/api-client.ts';
 import { createApiClient, Informer } from '../client/index.ts';
 import { closeServer } from '../lib/close-server.ts';
-import { API_FLAGS, API_USAGE, apiConnection, portFlag, serveHealth, stopOnSignals } from '../lib/component.ts';
+import { parseFlags, API_FLAGS, API_USAGE, apiConnection, portFlag, serveHealth, stopOnSignals } from '../lib/component.ts';
 import { createLogger } from '../lib/logger.ts';
 import { createLookup } from './records.ts';
 import { DnsServer } from './server.ts';
@@ -31,12 +30,10 @@ function parseHostPort(s: string): { host: string; port: number } | string {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
+  const { values } = parseFlags({
       ...API_FLAGS, listen: { type: 'string', default: '127.0.0.1:53' }, domain: { type: 'string', default: 'cluster.local' },
       port: { type: 'string', default: '10254' }, 'log-level': { type: 'string', default: 'info' }, help: { type: 'boolean' },
-    },
-  });
+  }, USAGE);
   if (values.help) { console.log(USAGE); return; }
   const errors: string[] = [];
   const api = apiConnection(values, errors);

@@ -3,11 +3,10 @@
 // /metrics (per-service connections, bytes, errors) on --metrics-port. Runs until SIGTERM/SIGINT.
 import net from 'node:net';
 import os from 'node:os';
-import { parseArgs } from 'node:util';
 import { createApiClient } from '../client/index.ts';
 import { LeaderElector } from '../client/leader-election.ts';
 import { closeServer } from '../lib/close-server.ts';
-import { API_FLAGS, API_USAGE, apiConnection, portFlag, serveHealth, stopOnSignals } from '../lib/component.ts';
+import { parseFlags, API_FLAGS, API_USAGE, apiConnection, portFlag, serveHealth, stopOnSignals } from '../lib/component.ts';
 import { createLogger } from '../lib/logger.ts';
 import { chainPrefix } from './chain-names.ts';
 import { KubeProxy, type ProxyMode } from './kube-proxy.ts';
@@ -19,14 +18,12 @@ const USAGE = `usage: kube-proxy ${API_USAGE} --node-name NAME
                   [--metrics-port 10249] [--log-level info]`;
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
+  const { values } = parseFlags({
       ...API_FLAGS, 'node-name': { type: 'string' }, 'node-ip': { type: 'string', default: '127.0.0.1' }, 'proxy-mode': { type: 'string', default: 'userspace' },
       'service-cluster-ip-range': { type: 'string', default: '10.96.0.0/16' }, 'service-interface': { type: 'string', default: 'kubemu0' },
       'cluster-ip-lease': { type: 'string', default: 'kube-proxy-cluster-ips' }, 'cluster-ip-lease-seconds': { type: 'string', default: '3' },
       'metrics-port': { type: 'string', default: '10249' }, 'log-level': { type: 'string', default: 'info' }, help: { type: 'boolean' },
-    },
-  });
+  }, USAGE);
   if (values.help) { console.log(USAGE); return; }
   const errors: string[] = [];
   const api = apiConnection(values, errors);

@@ -3,8 +3,8 @@
 import net from 'node:net';
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { createApiClient, readKubeconfig, type Transport } from '../client/index.ts';
+import { parseFlags } from '../lib/component.ts';
 import { createLogger } from '../lib/logger.ts';
 import { CriClient, withCallLogging } from './cri/client.ts';
 import { CriServer } from './cri/server.ts';
@@ -20,15 +20,13 @@ const USAGE = `usage: kubelet (--server URL|HOST:PORT | --kubeconfig FILE) --nod
                [--cluster-dns IP[,IP]] [--cluster-domain cluster.local]`;
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
+  const { values } = parseFlags({
       server: { type: 'string' }, kubeconfig: { type: 'string' }, transport: { type: 'string', default: 'grpc' }, token: { type: 'string' },
       'node-name': { type: 'string' }, 'node-ip': { type: 'string', default: '127.0.0.1' }, runtime: { type: 'string', default: 'docker' },
       'cri-socket': { type: 'string' }, 'root-dir': { type: 'string' }, network: { type: 'string', default: 'kubemu' },
       cpu: { type: 'string' }, memory: { type: 'string' }, 'max-pods': { type: 'string', default: '110' }, port: { type: 'string', default: '10250' },
       'backoff-max-seconds': { type: 'string', default: '300' }, 'node-lease-duration-seconds': { type: 'string', default: '40' }, 'allow-remote-pull': { type: 'boolean', default: false }, 'cluster-dns': { type: 'string' }, 'cluster-domain': { type: 'string', default: 'cluster.local' }, 'log-level': { type: 'string', default: 'info' }, help: { type: 'boolean' },
-    },
-  });
+  }, USAGE);
   if (values.help) { console.log(USAGE); return; }
   let server = values.server;
   let token = values.token;

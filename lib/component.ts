@@ -2,6 +2,7 @@
 // health and metrics server on loopback, and stopping on SIGTERM/SIGINT.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { readKubeconfig, type Transport } from '../client/index.ts';
 import { trackSockets } from './close-server.ts';
 import type { Logger } from './logger.ts';
@@ -69,3 +70,13 @@ export function stopOnSignals(logger: Logger, onStop?: () => void): AbortControl
 
 /** The usage line every component shares. */
 export const API_USAGE = '(--server URL|HOST:PORT | --kubeconfig FILE) [--transport grpc|http] [--token T]';
+
+/** parseArgs that answers an unknown or malformed flag with its message and the usage (exit 2), not a stack trace. */
+export function parseFlags<T extends ParseArgsConfig['options']>(options: T, usage: string) {
+  try {
+    return parseArgs({ options, strict: true, allowPositionals: false });
+  } catch (err) {
+    console.error(`${(err as Error).message}\n${usage}`);
+    process.exit(2);
+  }
+}

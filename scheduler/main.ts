@@ -1,11 +1,10 @@
 // kubemu scheduler: flags → client → (leader election) → Scheduler. Serves /healthz, /readyz
 // and /metrics on --port. Runs until SIGTERM/SIGINT.
 import os from 'node:os';
-import { parseArgs } from 'node:util';
 import { createApiClient } from '../client/index.ts';
 import { LeaderElector } from '../client/leader-election.ts';
 import { closeServer } from '../lib/close-server.ts';
-import { API_FLAGS, API_USAGE, apiConnection, portFlag, serveHealth, stopOnSignals } from '../lib/component.ts';
+import { parseFlags, API_FLAGS, API_USAGE, apiConnection, portFlag, serveHealth, stopOnSignals } from '../lib/component.ts';
 import { createLogger } from '../lib/logger.ts';
 import { Scheduler } from './scheduler.ts';
 
@@ -13,13 +12,11 @@ const USAGE = `usage: scheduler ${API_USAGE}
                  [--scheduler-name default-scheduler] [--leader-elect] [--leader-elect-lease-duration 15] [--port 10259] [--log-level info]`;
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
+  const { values } = parseFlags({
       ...API_FLAGS, 'scheduler-name': { type: 'string', default: 'default-scheduler' },
       'leader-elect': { type: 'boolean', default: false }, 'leader-elect-lease-duration': { type: 'string', default: '15' }, port: { type: 'string', default: '10259' },
       'log-level': { type: 'string', default: 'info' }, help: { type: 'boolean' },
-    },
-  });
+  }, USAGE);
   if (values.help) { console.log(USAGE); return; }
   const errors: string[] = [];
   const api = apiConnection(values, errors);
