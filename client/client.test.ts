@@ -15,7 +15,7 @@ const CM = { group: '', resource: 'configmaps' };
 const PODS = { group: '', resource: 'pods' };
 const cm = (name: string, data: Record<string, string> = {}): KubeObject => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name }, data });
 
-async function until(cond: () => boolean, ms = 5000): Promise<void> {
+async function until(cond: () => boolean, ms = 30_000): Promise<void> {
   const end = Date.now() + ms;
   while (!cond()) {
     if (Date.now() > end) throw new Error('condition not met in time');
@@ -134,7 +134,7 @@ describe('client package against a real apiserver', () => {
       await other.close();
       server = await startApiServer({ etcdEndpoints: [etcd.endpoint], port, grpcPort });
       // Resuming from its last resourceVersion gets 410 Expired; the informer re-lists and reports what it missed.
-      await until(() => events.includes('delete x') && events.includes('add y'), 15_000);
+      await until(() => events.includes('delete x') && events.includes('add y'), 60_000);
       assert.deepEqual(inf.list(ns).map((o) => o.metadata.name), ['y']);
       stop.abort();
       await running;
@@ -146,9 +146,11 @@ describe('client package against a real apiserver', () => {
   test('leader election: one leader; another takes over when it stops renewing', async () => {
     const c = clients.http;
     const leading: string[] = [];
+    // The leader renews every 100 ms; a 2 s lease lets it miss renewals for a while on a loaded
+    // machine without the other candidate rightly taking over while the test says it must not.
     const mk = (id: string) => new LeaderElector({
       client: id === 'a' ? clients.http : clients.grpc, namespace: 'kube-system', name: 'test-lock', identity: id,
-      leaseDurationSeconds: 1, renewDeadlineMs: 800, retryPeriodMs: 100,
+      leaseDurationSeconds: 2, renewDeadlineMs: 1500, retryPeriodMs: 100,
       onStartedLeading: () => { leading.push(id); },
     });
     const a = mk('a');
@@ -162,7 +164,7 @@ describe('client package against a real apiserver', () => {
     assert.equal(b.isLeader(), false);
     stopA.abort();
     await runA;
-    await until(() => b.isLeader(), 5000);
+    await until(() => b.isLeader());
     const lease = await c.get({ group: 'coordination.k8s.io', resource: 'leases' }, 'kube-system', 'test-lock');
     assert.equal(lease.spec.holderIdentity, 'b');
     assert.equal(lease.spec.leaseTransitions, 1);

@@ -17,7 +17,7 @@ const pods = R('pods'), cms = R('configmaps'), svcs = R('services'), deps = R('d
 const pod = (name: string, labels: Record<string, string> = {}, extra: Record<string, unknown> = {}): KubeObject =>
   ({ apiVersion: 'v1', kind: 'Pod', metadata: { name, labels }, spec: { containers: [{ name: 'c', image: 'kubemu/hello:1' }], ...extra } });
 
-async function next(w: ApiWatch, n: number, ms = 5000): Promise<WatchEvent[]> {
+async function next(w: ApiWatch, n: number, ms = 30_000): Promise<WatchEvent[]> {
   const out: WatchEvent[] = [];
   const it = w[Symbol.asyncIterator]();
   const t = setTimeout(() => w.close(), ms);
@@ -226,7 +226,7 @@ describe('registry over a real etcd', () => {
     const d = await reg.delete(ctx, { info: nss, name: 'doomed' });
     assert.equal(d.object.status.phase, 'Terminating');
     await assert.rejects(reg.create(ctx, { info: cms, namespace: 'doomed' }, { metadata: { name: 'y' } }), { code: 'Forbidden' });
-    for (let i = 0; i < 50; i++) {
+    for (const end = Date.now() + 30_000; Date.now() < end;) {
       try { await reg.get(ctx, { info: nss, name: 'doomed' }); } catch { break; }
       await new Promise((r) => setTimeout(r, 100));
     }

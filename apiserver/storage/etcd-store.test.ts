@@ -11,7 +11,7 @@ const cm = (name: string, data: Record<string, string> = {}, ns = 'default'): Ku
   ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: ns }, data });
 
 /** Take the next n events (bookmarks included) from a watcher, or fail after a while. */
-async function take(w: StoreWatcher, n: number, ms = 5000): Promise<StoreWatchEvent[]> {
+async function take(w: StoreWatcher, n: number, ms = 30_000): Promise<StoreWatchEvent[]> {
   const out: StoreWatchEvent[] = [];
   const it = w[Symbol.asyncIterator]();
   const deadline = setTimeout(() => w.close(), ms);
@@ -193,7 +193,12 @@ describe('EtcdStore on a real etcd', () => {
         const ops = Array.from({ length: 50 }, (_, i) => small.client.put(`/registry/events/slow/e${b}-${i}`).value('{"metadata":{}}'));
         await small.client.if('/registry/none', 'Version', '==', 0).then(...ops).commit();
       }
-      await new Promise((r) => setTimeout(r, 500));
+      // Wait for the store to cut it off (its watcher count drops), however long the events take
+      // to arrive; reading before that would drain the queue and keep it from overflowing.
+      for (const end = Date.now() + 30_000; small.metrics().watchers > 0;) {
+        assert.ok(Date.now() < end, 'the slow watcher was not cut off');
+        await new Promise((r) => setTimeout(r, 50));
+      }
       await assert.rejects(async () => { for await (const _ of w) { /* drain */ } }, { code: 'Expired' });
     } finally { await small.close(); }
   });

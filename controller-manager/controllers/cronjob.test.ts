@@ -15,7 +15,7 @@ import { mostRecentScheduleTime, newCronJobController } from './cronjob.ts';
 const ns = 'default';
 const MIN = 60_000;
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 5000): Promise<T> {
+async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 30_000): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
     const v = await fn();
@@ -50,8 +50,8 @@ describe('CronJob controller', () => {
     } }, { subresource: 'status' });
   };
 
-  /** A controller for this test on a clock starting at `start`; returns a way to set the clock. */
-  function startController(t: TestContext, start: number): { set(ms: number): void } {
+  /** A controller for this test on a clock starting at `start`; returns a way to set the clock, and its informers. */
+  function startController(t: TestContext, start: number): { set(ms: number): void; informers: SharedInformers } {
     let now = start;
     const stop = new AbortController();
     t.after(() => stop.abort());
@@ -59,7 +59,7 @@ describe('CronJob controller', () => {
     const ctrl = newCronJobController({ client: c, informers, logger: silentLogger(), options: { ...DEFAULT_TIMINGS, cronJobCheckPeriodMs: 50 } }, { now: () => new Date(now) });
     void informers.start(stop.signal);
     void runWorkers(ctrl, stop.signal, silentLogger());
-    return { set: (ms) => { now = ms; } };
+    return { set: (ms) => { now = ms; }, informers };
   }
 
   before(async () => {
@@ -103,6 +103,12 @@ describe('CronJob controller', () => {
     const first = (Math.floor(Date.parse(cj.metadata.creationTimestamp!) / MIN) + 1) * MIN;
     const clock = startController(t, first + 1000);
     const [job1] = await until('first job', async () => { const js = await jobsOf(cj); return js.length === 1 && js; });
+    // The status (written after the Job) must be in the controller's cache before the clock moves:
+    // a reconcile on a cache without it would not know the first run is active.
+    await until('the first run in the controller\'s cache', async () => {
+      const s = clock.informers.get('cronjobs').get('forbid', ns)?.status;
+      return s?.active?.length === 1 && Date.parse(s.lastScheduleTime) === first;
+    });
     clock.set(first + MIN + 1000);
     await settle();
     assert.equal((await jobsOf(cj)).length, 1, 'Forbid kept the second run from starting');
@@ -145,8 +151,8 @@ describe('CronJob controller', () => {
     await until('old jobs deleted', async () => (await jobsOf(cj)).length === 2);
     await settle();
     assert.deepEqual((await jobsOf(cj)).map((j) => j.metadata.name), [`hist-${first / MIN + 3}`, `hist-${first / MIN + 4}`]);
-    const s = (await c.get(R.cronjobs, ns, 'hist')).status;
-    assert.equal(s.active, undefined);
+    // The status is written after the deletions (same reconcile): wait for it.
+    const s = await until('no active run in the status', async () => { const s = (await c.get(R.cronjobs, ns, 'hist')).status; return s && s.active === undefined && s; });
     assert.equal(Date.parse(s.lastSuccessfulTime), first + 3 * MIN + 2000);
   });
 

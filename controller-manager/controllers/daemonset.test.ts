@@ -12,12 +12,14 @@ import { testApiServer } from '../../test/harness/apiserver.ts';
 import { DEFAULT_TIMINGS, runWorkers } from '../controller.ts';
 import { R, SharedInformers } from '../informers.ts';
 import { isPodReady } from '../pods.ts';
-import { fakeKubelets, until } from '../test-helpers.ts';
+import { fakeKubelets, until as poll } from '../test-helpers.ts';
 import { GENERATION_LABEL, HASH_LABEL, newDaemonSetController, nodeShouldRunDaemonPod, daemonTemplate, targetNode } from './daemonset.ts';
 
 type Obj = Record<string, any>;
 const ns = 'default';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Poll until `fn` gives something truthy (30 s by default: the controller may be slow under load). */
+const until = <T>(what: string, fn: () => T | Promise<T>, ms = 30_000): Promise<T> => poll(what, fn, ms);
 const live = (ps: KubeObject[]) => ps.filter((p) => !p.metadata.deletionTimestamp);
 const image = (p: KubeObject) => p.spec.containers[0].image;
 
@@ -94,15 +96,23 @@ describe('DaemonSet controller', () => {
     await c.delete(R.nodes, undefined, 'n2');
     await until('the pod on n2 is gone', async () => JSON.stringify(await nodesOf('agent')) === '["n1","n3"]');
     await addNode('n4');
-    await until('a pod on n4, all ready', async () => (await c.get(R.daemonsets, ns, 'agent')).status?.numberReady === 3 && (await podsOf('agent')).length === 3);
+    // numberReady may still be 3 from before n2 went: wait for the pods themselves to be ready too.
+    await until('a pod on n4, all ready', async () => {
+      const ps = await podsOf('agent');
+      return (await c.get(R.daemonsets, ns, 'agent')).status?.numberReady === 3 && ps.length === 3 && ps.every(isPodReady)
+        && JSON.stringify(ps.map((p) => targetNode(p)).sort()) === '["n1","n3","n4"]';
+    });
 
     // Roll: count, on every pod change, the eligible nodes without a ready pod.
     const eligible = ['n1', 'n3', 'n4'];
     let maxMissing = 0;
+    const readyNodes = (app: string) => new Set(live(watcher.list(ns)).filter((p) => p.metadata.labels?.app === app && isPodReady(p)).map((p) => targetNode(p)));
     const observe = () => {
-      const ready = new Set(live(watcher.list(ns)).filter((p) => p.metadata.labels?.app === 'agent' && isPodReady(p)).map((p) => targetNode(p)));
+      const ready = readyNodes('agent');
       maxMissing = Math.max(maxMissing, eligible.filter((n) => !ready.has(n)).length);
     };
+    // The watcher's cache may lag the apiserver: start counting once it has seen every node ready.
+    await until('the watcher sees a ready pod on every eligible node', () => eligible.every((n) => readyNodes('agent').has(n)));
     watcher.addHandlers({ onAdd: observe, onUpdate: observe, onDelete: observe });
     const oldHash = pod.metadata.labels![HASH_LABEL];
     await c.patch(R.daemonsets, ns, 'agent', { spec: { template: { spec: { containers: [{ name: 'c', image: 'agent:2' }] } } } });
@@ -111,7 +121,7 @@ describe('DaemonSet controller', () => {
       const s = (await c.get(R.daemonsets, ns, 'agent'));
       return ps.length === 3 && ps.every((p) => image(p) === 'agent:2' && isPodReady(p) && p.metadata.labels![HASH_LABEL] !== oldHash && p.metadata.labels![GENERATION_LABEL] === '2')
         && s.status.updatedNumberScheduled === 3 && s.status.numberAvailable === 3 && s.status.observedGeneration === s.metadata.generation;
-    }, 20_000);
+    }, 60_000);
     assert.equal(maxMissing, 1, 'exactly one node at a time lacked a ready pod (maxUnavailable 1)');
   });
 
@@ -151,6 +161,11 @@ describe('DaemonSet controller', () => {
   test('maxSurge 1: a new pod starts beside the old one, which goes once the new one is ready', async () => {
     await c.create(R.daemonsets, ns, daemonSet('surge', { updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } } }));
     await until('3 ready', async () => (await c.get(R.daemonsets, ns, 'surge')).status?.numberAvailable === 3);
+    // The watcher's cache may lag the apiserver: start counting once it has seen all three ready.
+    await until('the watcher sees 3 ready nodes', () => {
+      const ps = live(watcher.list(ns)).filter((p) => p.metadata.labels?.app === 'surge');
+      return ps.length === 3 && new Set(ps.filter(isPodReady).map((p) => targetNode(p))).size === 3;
+    });
     let minReadyNodes = Infinity;
     let maxPods = 0;
     const observe = () => {
@@ -163,7 +178,7 @@ describe('DaemonSet controller', () => {
     await until('all on agent:2', async () => {
       const ps = await podsOf('surge');
       return ps.length === 3 && ps.every((p) => image(p) === 'agent:2' && isPodReady(p));
-    }, 20_000);
+    }, 60_000);
     assert.equal(minReadyNodes, 3, 'every node kept a ready pod');
     assert.equal(maxPods, 4, 'one surge pod at a time');
   });

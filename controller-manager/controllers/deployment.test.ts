@@ -8,7 +8,10 @@ import { silentLogger } from '../../lib/logger.ts';
 import { testApiServer } from '../../test/harness/apiserver.ts';
 import { ControllerManager } from '../manager.ts';
 import { R } from '../informers.ts';
-import { fakeKubelets, until } from '../test-helpers.ts';
+import { fakeKubelets, until as poll } from '../test-helpers.ts';
+
+/** Poll until `fn` gives something truthy (30 s by default: the controllers may be slow under load). */
+const until = <T>(what: string, fn: () => T | Promise<T>, ms = 30_000): Promise<T> => poll(what, fn, ms);
 
 const deployment = (name: string, replicas: number, image: string, extra: Record<string, unknown> = {}): KubeObject => ({
   apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name },
@@ -71,9 +74,12 @@ describe('ReplicaSet and Deployment controllers', () => {
       minReady = Math.min(minReady, readyLive(ps).length);
       maxLive = Math.max(maxLive, live(ps).length);
       const d = await c.get(R.deployments, ns, 'web');
+      // The pods can be all new and Ready before the status says so, and the status can count 5
+      // available before the rollout is complete (NewReplicaSetAvailable): wait for that too.
       return live(ps).length === 5 && readyLive(ps).every((p) => p.spec.containers[0].image === 'img:2') && readyLive(ps).length === 5
-        && d.status?.updatedReplicas === 5 && d.status?.availableReplicas === 5 && d.status.observedGeneration === d.metadata.generation;
-    }, 20_000);
+        && d.status?.updatedReplicas === 5 && d.status?.availableReplicas === 5 && d.status.observedGeneration === d.metadata.generation
+        && d.status.conditions?.some((x: { type: string; reason: string }) => x.type === 'Progressing' && x.reason === 'NewReplicaSetAvailable');
+    }, 60_000);
     assert.ok(minReady >= 4, `available pods dropped to ${minReady}, below replicas - maxUnavailable = 4`);
     assert.ok(maxLive <= 6, `${maxLive} pods at once, more than replicas + maxSurge = 6`);
     const d = await c.get(R.deployments, ns, 'web');
@@ -91,7 +97,7 @@ describe('ReplicaSet and Deployment controllers', () => {
     await until('back on img:1', async () => {
       const ps = readyLive(await podsOf('web'));
       return ps.length === 5 && ps.every((p) => p.spec.containers[0].image === 'img:1') && live(await podsOf('web')).length === 5;
-    }, 20_000);
+    }, 60_000);
     const back = await c.get(R.replicasets, ns, old.metadata.name!);
     assert.equal(back.metadata.annotations?.['deployment.kubernetes.io/revision'], '3', 'the old ReplicaSet is revision 3 now');
     assert.equal(back.metadata.annotations?.['deployment.kubernetes.io/revision-history'], '1');
@@ -107,7 +113,7 @@ describe('ReplicaSet and Deployment controllers', () => {
         const ps = live(await podsOf('rec'));
         if (new Set(ps.map((p) => p.spec.containers[0].image)).size > 1) mixed = true;
         return readyLive(ps).length === 2 && ps.every((p) => p.spec.containers[0].image === img);
-      }, 20_000);
+      }, 60_000);
     }
     assert.equal(mixed, false, 'old and new pods never ran together');
     await until('history pruned to 1 old ReplicaSet', async () => (await c.list(R.replicasets, ns, { labelSelector: 'app=rec' })).items.length === 2);
@@ -121,6 +127,6 @@ describe('ReplicaSet and Deployment controllers', () => {
     await new Promise((r) => setTimeout(r, 300));
     assert.ok((await podsOf('p')).every((p) => p.spec.containers[0].image === 'img:1'));
     await c.patch(R.deployments, ns, 'p', { spec: { paused: false } });
-    await until('rolled', async () => { const ps = readyLive(await podsOf('p')); return ps.length === 2 && ps.every((p) => p.spec.containers[0].image === 'img:2'); }, 20_000);
+    await until('rolled', async () => { const ps = readyLive(await podsOf('p')); return ps.length === 2 && ps.every((p) => p.spec.containers[0].image === 'img:2'); }, 60_000);
   });
 });

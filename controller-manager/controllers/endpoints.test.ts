@@ -12,8 +12,8 @@ import { until as poll } from '../test-helpers.ts';
 import { computeSubsets, LAST_CHANGE_TRIGGER_TIME, newEndpointsController } from './endpoints.ts';
 
 const ns = 'default';
-/** Poll until `fn` gives something truthy, and return it. */
-const until = <T>(what: string, fn: () => Promise<T | undefined | null | false | ''>, ms?: number): Promise<T> => poll(what, fn, ms) as Promise<T>;
+/** Poll until `fn` gives something truthy, and return it (30 s by default: the controller may be slow under load). */
+const until = <T>(what: string, fn: () => Promise<T | undefined | null | false | ''>, ms = 30_000): Promise<T> => poll(what, fn, ms) as Promise<T>;
 
 const pod = (name: string, app: string, portName = 'http', containerPort = 8080): KubeObject => ({
   apiVersion: 'v1', kind: 'Pod', metadata: { name, labels: { app } },

@@ -15,8 +15,8 @@ import { until as poll } from '../test-helpers.ts';
 import { FINALIZER_FOREGROUND, FINALIZER_ORPHAN, newGarbageCollector } from './garbage-collector.ts';
 
 const ns = 'default';
-/** Poll until `fn` gives something truthy, and return it. */
-const until = <T>(what: string, fn: () => Promise<T | undefined | null | false | ''>, ms?: number): Promise<T> => poll(what, fn, ms) as Promise<T>;
+/** Poll until `fn` gives something truthy, and return it (30 s by default: the controller may be slow under load). */
+const until = <T>(what: string, fn: () => Promise<T | undefined | null | false | ''>, ms = 30_000): Promise<T> => poll(what, fn, ms) as Promise<T>;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const rs = (name: string, finalizers?: string[]): KubeObject => ({
@@ -29,9 +29,17 @@ describe('Garbage collector', () => {
   const cleanups: Array<() => unknown> = [];
   const stop = new AbortController();
   let c: ApiClient;
+  let informers: SharedInformers;
 
   const exists = (res: typeof R.pods, name: string) => c.get(res, ns, name).then((o) => o, () => undefined);
-  /** An owner and two pods it owns. */
+  /**
+   * Wait until the collector's cache holds these objects: the owner's deletion and its dependents
+   * come on different watches, and a collector that does not know a dependent yet would let the
+   * owner go without it (and then collect it as dangling).
+   */
+  const known = (res: 'pods' | 'replicasets', ...names: string[]) =>
+    until(`the collector's cache to have ${res} ${names.join(', ')}`, async () => names.every((n) => informers.get(res).get(n, ns)));
+  /** An owner and two pods it owns, known to the collector. */
   const family = async (name: string, finalizers?: string[]) => {
     const owner = await c.create(R.replicasets, ns, rs(name, finalizers));
     for (const i of [1, 2]) {
@@ -40,6 +48,7 @@ describe('Garbage collector', () => {
         spec: { containers: [{ name: 'c', image: 'busybox' }] },
       });
     }
+    await known('pods', `${name}-1`, `${name}-2`);
     return owner;
   };
 
@@ -47,7 +56,7 @@ describe('Garbage collector', () => {
     const api = await testApiServer({ after: (fn) => cleanups.push(fn) });
     c = createApiClient({ transport: 'grpc', server: api.grpcAddress });
     setMaxListeners(50, stop.signal); // eight informers and the workers all listen for the stop
-    const informers = new SharedInformers(c, silentLogger());
+    informers = new SharedInformers(c, silentLogger());
     const ctrl = newGarbageCollector({ client: c, informers, logger: silentLogger(), options: { ...DEFAULT_TIMINGS } });
     void informers.start(stop.signal);
     void runWorkers(ctrl, stop.signal, silentLogger());
@@ -106,6 +115,8 @@ describe('Garbage collector', () => {
     const owner = await c.create(R.replicasets, ns, { ...rs('chain'), metadata: { name: 'chain', ownerReferences: [refTo(d)] } });
     await c.create(R.pods, ns, { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'chain-1', ownerReferences: [refTo(owner)] }, spec: { containers: [{ name: 'c', image: 'busybox' }] } });
     await c.bind(ns, 'chain-1', 'node-a');
+    await known('replicasets', 'chain');
+    await known('pods', 'chain-1');
     await c.delete(R.deployments, ns, 'chain');
     // The ReplicaSet is deleted in the foreground too, since the Deployment waits for it and it has a dependent.
     const rsWaiting = await until('ReplicaSet deleting in the foreground', async () => {

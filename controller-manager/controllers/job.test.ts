@@ -13,7 +13,7 @@ import { newJobController } from './job.ts';
 
 const ns = 'default';
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 10_000): Promise<T> {
+async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 30_000): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
     const v = await fn();
@@ -106,16 +106,18 @@ describe('Job controller', () => {
     assert.equal((await podsOf('flaky')).length, 2, 'no pod after the Job failed');
   });
 
-  test('activeDeadlineSeconds 1: DeadlineExceeded, running pods deleted', async () => {
-    await c.create(R.jobs, ns, job('slow', { activeDeadlineSeconds: 1, parallelism: 2, completions: 4 }));
+  // status.startTime has whole-second precision, so a deadline of N seconds can come as early as
+  // N-1 seconds after the Job starts: 3 s leaves the test at least 2 s to mark the pods Running.
+  test('activeDeadlineSeconds 3: DeadlineExceeded, running pods deleted', async () => {
+    await c.create(R.jobs, ns, job('slow', { activeDeadlineSeconds: 3, parallelism: 2, completions: 4 }));
     await until('2 pods', async () => (await podsOf('slow')).length === 2);
     for (const p of await podsOf('slow')) await setPhase(p, 'Running');
     const j = await until('Job failed', async () => {
       const j = await c.get(R.jobs, ns, 'slow');
       return cond(j, 'Failed')?.status === 'True' && j;
-    }, 5000);
+    });
     assert.equal(cond(j, 'Failed').reason, 'DeadlineExceeded');
-    assert.ok(Date.parse(cond(j, 'Failed').lastTransitionTime) - Date.parse(j.status.startTime) >= 1000);
+    assert.ok(Date.parse(cond(j, 'Failed').lastTransitionTime) - Date.parse(j.status.startTime) >= 3000);
     assert.equal(j.status.active, undefined);
     assert.equal(j.status.failed, 2, 'the killed pods count as failed');
     await until('pods deleted', async () => (await podsOf('slow')).length === 0);

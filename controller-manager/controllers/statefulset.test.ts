@@ -17,8 +17,8 @@ import { newStatefulSetController, POD_INDEX_LABEL, POD_NAME_LABEL, REVISION_LAB
 
 type Obj = Record<string, any>;
 const ns = 'default';
-/** Poll until `fn` gives something truthy, and return it. */
-const until = <T>(what: string, fn: () => Promise<T | undefined | null | false | ''>, ms?: number): Promise<T> => poll(what, fn, ms) as Promise<T>;
+/** Poll until `fn` gives something truthy, and return it (30 s by default: the controller may be slow under load). */
+const until = <T>(what: string, fn: () => Promise<T | undefined | null | false | ''>, ms = 30_000): Promise<T> => poll(what, fn, ms) as Promise<T>;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const image = (p: KubeObject) => p.spec.containers[0].image;
 
@@ -109,6 +109,9 @@ describe('StatefulSet controller', () => {
     await c.create(R.statefulsets, ns, statefulSet('hold', 3));
     await until('3 ready', async () => (await c.get(R.statefulsets, ns, 'hold')).status?.readyReplicas === 3);
     await setPhase('hold-0', 'Running', false);
+    // The pod and the StatefulSet come on different watches: let the controller see hold-0 not
+    // Ready (its status says 2 ready) before the scale-down, or it may act on the older view.
+    await until('the controller saw hold-0 not Ready', async () => (await c.get(R.statefulsets, ns, 'hold')).status?.readyReplicas === 2);
     await c.patch(R.statefulsets, ns, 'hold', { spec: { replicas: 2 } });
     await sleep(400);
     assert.deepEqual(await names('hold'), ['hold-0', 'hold-1', 'hold-2'], 'hold-2 stays while hold-0 is not Ready');
@@ -123,17 +126,19 @@ describe('StatefulSet controller', () => {
     const oldRev = (await c.get(R.statefulsets, ns, 'db')).status.currentRevision;
     const replaced: string[] = [];
     let maxDown = 0;
-    const observe = () => {
-      const ps = watcher.list(ns).filter((p) => p.metadata.labels?.app === 'db' && !p.metadata.deletionTimestamp);
-      maxDown = Math.max(maxDown, 3 - ps.filter(isPodReady).length);
-    };
+    const readyInWatcher = () => watcher.list(ns).filter((p) => p.metadata.labels?.app === 'db' && !p.metadata.deletionTimestamp).filter(isPodReady).length;
+    const observe = () => { maxDown = Math.max(maxDown, 3 - readyInWatcher()); };
+    // The watcher's cache may lag the apiserver: start counting once it has seen all three Ready.
+    await until('the watcher sees 3 ready', async () => readyInWatcher() === 3);
     watcher.addHandlers({ onDelete: (p) => { if (p.metadata.labels?.app === 'db') replaced.push(p.metadata.name!); observe(); }, onAdd: observe, onUpdate: observe });
 
     await c.patch(R.statefulsets, ns, 'db', { spec: { updateStrategy: { type: 'RollingUpdate', rollingUpdate: { partition: 1 } }, template: { spec: { containers: [{ name: 'c', image: 'img:2' }] } } } });
     const s = await until('db-1 and db-2 updated', async () => {
       const st = await c.get(R.statefulsets, ns, 'db');
       return st.status?.updatedReplicas === 2 && st.status.readyReplicas === 3 && st.status.currentReplicas === 1 && st;
-    }, 15_000);
+    }, 60_000);
+    // The watcher may be behind the status just read: wait until it has seen both deletions.
+    await until('the watcher saw both replacements', async () => replaced.length >= 2);
     assert.deepEqual(replaced, ['db-2', 'db-1']);
     assert.equal(maxDown, 1, 'one pod at a time');
     assert.equal(s.status.currentRevision, oldRev);
@@ -151,7 +156,7 @@ describe('StatefulSet controller', () => {
     const done = await until('all updated, revision current', async () => {
       const st = await c.get(R.statefulsets, ns, 'db');
       return st.status?.updatedReplicas === 3 && st.status.readyReplicas === 3 && st.status.currentRevision === st.status.updateRevision && st;
-    }, 15_000);
+    }, 60_000);
     assert.equal(done.status.currentReplicas, 3);
     assert.equal(image(await get('db-0')), 'img:2');
   });

@@ -17,10 +17,10 @@ async function api(url: string, method: string, path: string, body?: unknown): P
 
 const configMap = (name: string, v: string) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name }, data: { v } });
 
-/** Read watch events until `count` non-bookmark events have arrived (or 10 s pass). */
+/** Read watch events until `count` non-bookmark events have arrived (or 30 s pass). */
 async function watchEvents(url: string, path: string, count: number): Promise<{ type: string; object: any }[]> {
   const ac = new AbortController();
-  const timer = setTimeout(() => ac.abort(), 10_000);
+  const timer = setTimeout(() => ac.abort(), 30_000);
   const events: { type: string; object: any }[] = [];
   try {
     const res = await fetch(url + path, { signal: ac.signal });

@@ -145,11 +145,27 @@ spec:
   });
 
   test('get -w streams changes', async () => {
-    const watching = kubectl(['-n', 'shop', 'get', 'cm', '-w'], { timeoutMs: 4000 });
-    await new Promise((r) => setTimeout(r, 1500));
-    await ok(['-n', 'shop', 'create', 'configmap', 'watched', '--from-literal=a=b']);
-    const r = await watching;
-    assert.match(r.stdout, /^watched\s+1\s+/m);
+    // The watch runs until the change shows (or 30 s pass), not for a fixed time: kubectl can be
+    // slow to start on a loaded machine.
+    const home = path.join(dir, 'home-kubectl');
+    fs.mkdirSync(home, { recursive: true });
+    const child = execFile('kubectl', ['--kubeconfig', kubeconfig, '-n', 'shop', 'get', 'cm', '-w'], {
+      env: { ...process.env, HOME: home }, timeout: 60_000, cwd: dir,
+    });
+    let stdout = '';
+    child.stdout!.on('data', (d) => { stdout += d; });
+    const exited = new Promise((r) => child.on('close', r));
+    try {
+      await new Promise((r) => setTimeout(r, 1500));
+      await ok(['-n', 'shop', 'create', 'configmap', 'watched', '--from-literal=a=b']);
+      for (const end = Date.now() + 30_000; !/^watched\s+1\s+/m.test(stdout) && child.exitCode === null && Date.now() < end;) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    } finally {
+      child.kill();
+      await exited;
+    }
+    assert.match(stdout, /^watched\s+1\s+/m);
   });
 
   test('create -f, AlreadyExists, validation errors, NotFound', async () => {
@@ -190,7 +206,7 @@ spec:
   });
 
   test('wait --for=condition and get events', async () => {
-    const waiting = kubectl(['-n', 'shop', 'wait', '--for=condition=Ready', 'pod/solo', '--timeout=20s']);
+    const waiting = kubectl(['-n', 'shop', 'wait', '--for=condition=Ready', 'pod/solo', '--timeout=60s'], { timeoutMs: 90_000 });
     await new Promise((r) => setTimeout(r, 1000));
     const res = await fetch(`${api.url}/api/v1/namespaces/shop/pods/solo/status`, {
       method: 'PATCH', headers: { 'Content-Type': 'application/merge-patch+json' },

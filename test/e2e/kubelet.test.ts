@@ -145,7 +145,9 @@ describe('kubelet with the Docker runtime', () => {
       const cs = p.status?.containerStatuses?.[0];
       return cs?.state?.running && cs.ready && !sandboxIds.some((id) => cs.containerID.includes(id)) ? p : undefined;
     });
-    assert.match(await (await fetch(`http://${back.status.podIP}:8080/`)).text(), /web/);
+    // Running is not listening yet: the new container's server may take a moment to bind.
+    const again = await until('HTTP answer from the new sandbox', async () => (await fetch(`http://${back.status.podIP}:8080/`, { signal: AbortSignal.timeout(2000) })).text());
+    assert.match(again, /web/);
     assert.equal((await dockerIds('io.kubernetes.pod.name=web')).length, 2, 'no duplicate containers');
 
     await client.delete(PODS, 'default', 'web');
@@ -221,9 +223,15 @@ describe('kubelet with the Docker runtime', () => {
       return p.status?.containerStatuses?.[0]?.restartCount >= 1 ? p : undefined;
     }, 40_000);
     assert.ok(restarted);
-    const events = (await client.list({ group: '', resource: 'events' }, 'default')).items as any[];
-    assert.ok(events.some((e) => e.involvedObject.name === 'unready' && e.reason === 'Unhealthy' && /^Readiness probe failed: HTTP probe failed with statuscode: 500/.test(e.message)));
-    assert.ok(events.some((e) => e.involvedObject.name === 'unlive' && e.reason === 'Killing' && e.message === 'Container web failed liveness probe, will be restarted'));
+    // Events are posted apart from the pod status: wait for them rather than read them once.
+    const unhealthy = (e: any) => e.involvedObject.name === 'unready' && e.reason === 'Unhealthy' && /^Readiness probe failed: HTTP probe failed with statuscode: 500/.test(e.message);
+    const killing = (e: any) => e.involvedObject.name === 'unlive' && e.reason === 'Killing' && e.message === 'Container web failed liveness probe, will be restarted';
+    const events = await until('the Unhealthy and Killing events', async () => {
+      const items = (await client.list({ group: '', resource: 'events' }, 'default')).items as any[];
+      return items.some(unhealthy) && items.some(killing) ? items : undefined;
+    });
+    assert.ok(events.some(unhealthy));
+    assert.ok(events.some(killing));
     for (const n of ['unready', 'unlive']) await client.delete(PODS, 'default', n, { gracePeriodSeconds: 0 });
   });
 

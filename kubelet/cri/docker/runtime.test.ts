@@ -42,8 +42,8 @@ test('docker runtime over gRPC: pod on the network, shared netns, labels, exec, 
   await cri.startContainer(cid);
   // Reachable on the sandbox IP from the host: the app shares the sandbox's network namespace.
   let body = '';
-  for (let i = 0; i < 50 && !body; i++) {
-    body = await fetch(`http://${st.ip}:8080/`).then((r) => r.text(), () => '');
+  for (const end = Date.now() + 30_000; !body && Date.now() < end;) {
+    body = await fetch(`http://${st.ip}:8080/`, { signal: AbortSignal.timeout(2000) }).then((r) => r.text(), () => '');
     if (!body) await new Promise((r) => setTimeout(r, 100));
   }
   assert.equal(body.trim(), 'web');
@@ -61,8 +61,13 @@ test('docker runtime over gRPC: pod on the network, shared netns, labels, exec, 
   assert.equal((await cri.execSync(cid, ['echo', 'hi'])).stdout.toString(), 'hi\n');
 
   await cri.execSync(cid, ['sh', '-c', 'echo logged > /proc/1/fd/1']);
+  // Docker writes the container's output to its log asynchronously: read until the line is there.
   let logs = '';
-  for await (const ch of cri.containerLogs(cid)) logs += ch.data.toString();
+  for (const end = Date.now() + 30_000; !/logged/.test(logs) && Date.now() < end;) {
+    logs = '';
+    for await (const ch of cri.containerLogs(cid)) logs += ch.data.toString();
+    if (!/logged/.test(logs)) await new Promise((r) => setTimeout(r, 100));
+  }
   assert.match(logs, /logged/);
 
   // Streaming exec with stdin (in-process API, not over gRPC).
