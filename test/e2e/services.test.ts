@@ -130,7 +130,7 @@ describe('Services through kube-proxy (userspace mode), real kubectl, real Docke
     const t0 = Date.now();
     process.kill(pid, 'SIGKILL');
     const pods = await readyBackends(c);
-    await until('the ClusterIP served again', async () => (await getOnce(`http://${web.clusterIP}:80/`, 1000).catch(() => '')) !== '', 30_000, 100);
+    await until('the ClusterIP served again', async () => (await getOnce(`http://${web.clusterIP}:80/`, 3000).catch(() => '')) !== '', 60_000, 100);
     const takeoverMs = Date.now() - t0;
     console.log(`# ClusterIP served again ${takeoverMs} ms after kill -9 of the serving kube-proxy`);
     assert.notEqual(await holder(), leader, 'another kube-proxy holds the lease');
@@ -149,6 +149,8 @@ describe('Services through kube-proxy (userspace mode), real kubectl, real Docke
     }, 30_000);
     assert.match(metrics, /kubeproxy_cluster_ip_leader 0/);
     const nodePortOf = argv[argv.indexOf('--node-ip') + 1];
+    // Answering /metrics comes before its first sync: wait until it serves its node's NodePort.
+    await until('the restarted kube-proxy serving its NodePort', async () => (await getOnce(`http://${nodePortOf}:${web.nodePort}/`, 3000).catch(() => '')) !== '', 30_000);
     assertRotation(await hits(`http://${nodePortOf}:${web.nodePort}/`, 30), pods, 'the restarted kube-proxy serves its NodePort');
     const listeners = execFileSync('ss', ['-Hltn', `src ${web.clusterIP}:80`], { encoding: 'utf8' }).trim().split('\n').filter(Boolean);
     assert.equal(listeners.length, 1, `one listener on ${web.clusterIP}:80: ${listeners.join(' | ')}`);
