@@ -18,6 +18,20 @@ test('kubemu flags: defaults, values, and clear errors (exit code 2)', () => {
   }
 });
 
+test('fault commands: their operands, -n and --signal, and usage errors (exit code 2)', () => {
+  const k = parseCli(['kill', 'scheduler', '--dir', '/tmp/c']);
+  assert.deepEqual([k.command, k.operands, k.dir, k.signal], ['kill', ['scheduler'], '/tmp/c', 'SIGKILL']);
+  assert.equal(parseCli(['kill', 'etcd', '--signal', 'SIGTERM']).signal, 'SIGTERM');
+  for (const cmd of ['restart', 'stop-node', 'start-node', 'partition', 'heal']) assert.deepEqual(parseCli([cmd, 'x']).operands, ['x']);
+  const p = parseCli(['pause', 'web-1', 'app', '-n', 'shop']);
+  assert.deepEqual([p.command, p.operands, p.namespace], ['pause', ['web-1', 'app'], 'shop']);
+  assert.equal(parseCli(['resume', 'web-1', 'app']).namespace, 'default');
+  for (const bad of [['kill'], ['partition'], ['pause', 'web-1'], ['heal', 'a', 'b'], ['kill', 'x', '--signal', 'SIGHUP'], ['status', 'x']]) {
+    assert.throws(() => parseCli(bad), (err: any) => err.exitCode === 2 && /missing|unexpected|--signal/.test(err.message), bad.join(' '));
+  }
+  assert.match((() => { try { parseCli(['pause', 'p']); } catch (err) { return (err as Error).message; } return ''; })(), /^pause: missing CONTAINER \(usage: kubemu pause POD CONTAINER \[--dir DIR\]\)/);
+});
+
 test('the kubeconfig kubemu writes is read back by kubemu and is valid for kubectl', () => {
   const text = kubeconfigYaml({ server: 'http://127.0.0.1:6443', token: 't0k' });
   const doc = YAML.parse(text);

@@ -11,6 +11,17 @@ commands:
   down    stop the cluster started from <dir> and remove its pod containers (--purge also deletes its data)
   status  show each component and whether the apiserver is ready
 
+faults (on the cluster started from --dir; each recorded in <dir>/faults.jsonl and as an Event):
+  kill COMPONENT            kill a component process (SIGKILL; --signal SIGTERM for a clean stop): etcd, apiserver,
+                            scheduler, controller-manager, dns, kubelet-NODE, kube-proxy-NODE (see: kubemu status)
+  restart COMPONENT         kill it if it runs, start it again with the same command line, wait until it answers
+  stop-node NODE            as if the machine died: SIGKILL its kubelet, kube-proxy and pod containers
+  start-node NODE           start its kubelet and kube-proxy again (the kubelet restarts its pods)
+  partition NODE            cut its kubelet and kube-proxy off from the apiserver (cgroup + iptables); pods keep running
+  heal NODE                 undo partition
+  pause POD CONTAINER       docker pause a pod's container behind the kubelet's back (-n NAMESPACE, default default)
+  resume POD CONTAINER      undo pause
+
 flags:
   --dir DIR          state, data and logs (default .kubemu)
   --name NAME        cluster name (default kubemu: nodes node-1 … on 127.0.1.1 …); another name gets
@@ -31,10 +42,25 @@ flags:
   --proxy-mode M     kube-proxy data path: userspace (a Node process forwards each connection) |
                      iptables (kube-proxy writes kernel NAT rules; faster) (default userspace)
   --purge            with down: remove <dir>
+  -n, --namespace NS with pause and resume: the pod's namespace (default default)
+  --signal SIG       with kill: SIGKILL (default) or SIGTERM
 `;
 
+/** Each command and the operands it takes after its name. */
+const COMMANDS = {
+  up: [], down: [], status: [], help: [],
+  kill: ['COMPONENT'], restart: ['COMPONENT'], 'stop-node': ['NODE'], 'start-node': ['NODE'], partition: ['NODE'], heal: ['NODE'],
+  pause: ['POD', 'CONTAINER'], resume: ['POD', 'CONTAINER'],
+} as const;
+
+export type Command = keyof typeof COMMANDS;
+
 export interface CliArgs {
-  command: 'up' | 'down' | 'status' | 'help';
+  command: Command;
+  /** The command's operands (COMPONENT, NODE, or POD CONTAINER). */
+  operands: string[];
+  namespace: string;
+  signal: 'SIGKILL' | 'SIGTERM';
   dir: string; port: number; grpcPort: number; nodes: number; runtime: string; logLevel: string; purge: boolean;
   name: string; controlPlaneReplicas: number; nodeMonitorGracePeriod: number; podEvictionTimeout: number; leaderLeaseSeconds: number;
   proxyMode: string;
@@ -68,7 +94,8 @@ export function parseCli(argv: string[]): CliArgs {
         runtime: { type: 'string', default: 'docker' }, 'log-level': { type: 'string', default: 'info' },
         purge: { type: 'boolean', default: false }, name: { type: 'string', default: 'kubemu' }, 'control-plane-replicas': { type: 'string', default: '1' },
         'node-monitor-grace-period': { type: 'string', default: '40' }, 'pod-eviction-timeout': { type: 'string', default: '300' },
-        'leader-lease-seconds': { type: 'string', default: '15' }, 'proxy-mode': { type: 'string', default: 'userspace' }, help: { type: 'boolean', short: 'h', default: false },
+        'leader-lease-seconds': { type: 'string', default: '15' }, 'proxy-mode': { type: 'string', default: 'userspace' },
+        namespace: { type: 'string', short: 'n', default: 'default' }, signal: { type: 'string', default: 'SIGKILL' }, help: { type: 'boolean', short: 'h', default: false },
       },
     });
   } catch (err) {
@@ -76,14 +103,18 @@ export function parseCli(argv: string[]): CliArgs {
   }
   const { values, positionals } = parsed;
   const command = values.help ? 'help' : positionals[0] ?? 'up';
-  if (!['up', 'down', 'status', 'help'].includes(command)) throw new CliError(`unknown command "${command}"\n\n${USAGE}`, 2);
-  if (positionals.length > 1) throw new CliError(`unexpected argument "${positionals[1]}"\n\n${USAGE}`, 2);
+  if (!Object.hasOwn(COMMANDS, command)) throw new CliError(`unknown command "${command}"\n\n${USAGE}`, 2);
+  const want: readonly string[] = COMMANDS[command as Command];
+  const operands = positionals.slice(1);
+  if (operands.length < want.length) throw new CliError(`${command}: missing ${want.slice(operands.length).join(' ')} (usage: kubemu ${command} ${want.join(' ')} [--dir DIR])\n\n${USAGE}`, 2);
+  if (operands.length > want.length) throw new CliError(`unexpected argument "${operands[want.length]}"\n\n${USAGE}`, 2);
+  if (values.signal !== 'SIGKILL' && values.signal !== 'SIGTERM') throw new CliError(`--signal: want SIGKILL or SIGTERM, got ${values.signal}`, 2);
   const nodes = Number(values.nodes);
   if (!/^\d+$/.test(values.nodes!) || nodes > 500) throw new CliError(`--nodes: want a number from 0 to 500, got ${values.nodes}`, 2);
   if (!['docker', 'fake'].includes(values.runtime!)) throw new CliError(`--runtime: want docker or fake, got ${values.runtime}`, 2);
   if (!['userspace', 'iptables'].includes(values['proxy-mode']!)) throw new CliError(`--proxy-mode: want userspace or iptables, got ${values['proxy-mode']}`, 2);
   return {
-    command: command as CliArgs['command'], dir: values.dir!, port: portOf('--port', values.port!), grpcPort: portOf('--grpc-port', values['grpc-port']!),
+    command: command as Command, operands, namespace: values.namespace!, signal: values.signal, dir: values.dir!, port: portOf('--port', values.port!), grpcPort: portOf('--grpc-port', values['grpc-port']!),
     nodes, runtime: values.runtime!, logLevel: values['log-level']!, purge: values.purge!,
     name: clusterName(values.name!),
     controlPlaneReplicas: wholeNumber('--control-plane-replicas', values['control-plane-replicas']!, 1, 3),

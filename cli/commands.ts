@@ -11,13 +11,17 @@ import { createKubeDns, waitForClusterIP } from './cluster-dns.ts';
 import { cleanupServiceNetwork } from './service-network.ts';
 import { ensureServiceNetwork, hasNetAdmin } from '../kube-proxy/host-net.ts';
 import { removeNodeContainers } from './docker-cleanup.ts';
-import { isAlive, readState, statePath, tailFile, writeState, type ClusterState, type ComponentState } from './state.ts';
+import { removePartitionCgroups, removePartitionRules } from '../cluster/partition.ts';
+import { isAlive, isRunning, readState, statePath, tailFile, writeState, type ClusterState, type ComponentState } from './state.ts';
 
 export class CliError extends Error {
   constructor(message: string, readonly exitCode = 1) { super(message); }
 }
 
-const say = (msg: string) => process.stdout.write(`${msg}\n`);
+/** Where up and down report progress, a line at a time: the CLI prints it, a Cluster passes it on or drops it. */
+export type Output = (line: string) => void;
+
+const defaultOutput: Output = (msg) => process.stdout.write(`${msg}\n`);
 const secs = (t0: number) => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
 
 function portFree(port: number): Promise<boolean> {
@@ -27,21 +31,21 @@ function portFree(port: number): Promise<boolean> {
 }
 
 /** Stop processes in reverse start order: SIGTERM, then SIGKILL after a grace period. */
-async function stopAll(components: ComponentState[], graceMs = 5000): Promise<void> {
+async function stopAll(components: ComponentState[], out: Output, graceMs = 5000): Promise<void> {
   for (const c of [...components].reverse()) {
-    if (!isAlive(c.pid)) continue;
+    if (!isRunning(c)) continue;
     try { process.kill(c.pid, 'SIGTERM'); } catch { continue; }
     const deadline = Date.now() + graceMs;
     while (isAlive(c.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     if (isAlive(c.pid)) { try { process.kill(c.pid, 'SIGKILL'); } catch { /* gone */ } }
-    say(`stopped ${c.name} (pid ${c.pid})`);
+    out(`stopped ${c.name} (pid ${c.pid})`);
   }
 }
 
-export async function up(opts: UpOptions & { nodes: number; runtime: string; controlPlaneReplicas: number }): Promise<void> {
+export async function up(opts: UpOptions & { nodes: number; runtime: string; controlPlaneReplicas: number }, say: Output = defaultOutput): Promise<void> {
   const dir = path.resolve(opts.dir);
   const existing = readState(dir);
-  if (existing && existing.components.some((c) => isAlive(c.pid))) {
+  if (existing && existing.components.some((c) => isRunning(c))) {
     throw new CliError(`a cluster is already running from ${dir} (apiserver ${existing.apiserver}). Stop it first: kubemu down --dir ${opts.dir}`);
   }
   if (!etcdBinary()) throw new CliError(ETCD_MISSING);
@@ -55,9 +59,9 @@ export async function up(opts: UpOptions & { nodes: number; runtime: string; con
   const t0 = Date.now();
   const started: Started[] = [];
   const record = (extra: Partial<ClusterState> = {}) => writeState({
-    dir, startedAt: new Date(t0).toISOString(), apiserver: `http://127.0.0.1:${opts.port}`, grpc: `127.0.0.1:${opts.grpcPort}`,
-    etcd: '', kubeconfig: path.join(dir, 'kubeconfig'), ...readState(dir), ...extra,
-    components: started.map(({ name, pid, log, url }) => ({ name, pid, log, url })),
+    dir, name: opts.name, startedAt: new Date(t0).toISOString(), apiserver: `http://127.0.0.1:${opts.port}`, grpc: `127.0.0.1:${opts.grpcPort}`,
+    etcd: '', kubeconfig: path.join(dir, 'kubeconfig'), ...readState(dir), partitioned: undefined, ...extra,
+    components: started.map(({ name, pid, log, url, argv, node, readyUrl }) => ({ name, pid, log, url, argv, node, readyUrl })),
   });
   const waitFor = async (c: Started, what: string) => {
     say(`waiting for ${c.name} ${what} …`);
@@ -65,7 +69,7 @@ export async function up(opts: UpOptions & { nodes: number; runtime: string; con
       await c.ready();
     } catch (err) {
       const msg = `${(err as Error).message}. Last lines of ${c.log}:\n${tailFile(c.log)}`;
-      await stopAll(started);
+      await stopAll(started, say);
       fs.rmSync(statePath(dir), { force: true });
       throw new CliError(msg);
     }
@@ -132,7 +136,7 @@ export async function up(opts: UpOptions & { nodes: number; runtime: string; con
     }
     if (netAdmin) {
       say(`waiting for the cluster DNS at ${addrs.dnsIP}:53 through kube-proxy …`);
-      await waitForClusterIP(addrs.dnsIP, 53, 30_000).catch(async (err) => { await stopAll(started); throw new CliError(String((err as Error).message)); });
+      await waitForClusterIP(addrs.dnsIP, 53, 30_000).catch(async (err) => { await stopAll(started, say); throw new CliError(String((err as Error).message)); });
       say(`ClusterIPs served (${secs(t0)})`);
     }
   }
@@ -150,12 +154,16 @@ logs: ${path.join(dir, 'logs')}/<component>.log  (readable with: npx pino-pretty
 stop: kubemu down --dir ${opts.dir}`);
 }
 
-export async function down(opts: { dir: string; purge: boolean }): Promise<void> {
+export async function down(opts: { dir: string; purge: boolean }, say: Output = defaultOutput): Promise<void> {
   const dir = path.resolve(opts.dir);
   const state = readState(dir);
   if (!state) say(`no cluster state in ${dir}: nothing to stop`);
   else {
-    await stopAll(state.components);
+    await stopAll(state.components, say);
+    // What `kubemu partition` put on the host goes with the cluster: its iptables rules, then (no process left in them) its cgroups.
+    const name = state.name ?? 'kubemu';
+    if (hasNetAdmin() && state.partitioned?.length) await removePartitionRules(name).catch((err) => say(`could not remove partition rules: ${(err as Error).message}`));
+    await removePartitionCgroups(name).catch((err) => say(`could not remove partition cgroups: ${(err as Error).message}`));
     if (state.serviceCIDR) await cleanupServiceNetwork(state.serviceCIDR, state.nodes ?? []).catch((err) => say(`could not clean up the service network: ${(err as Error).message}`));
     // Pods outlive their kubelets (a restarted kubelet adopts them); a cluster going down takes them along.
     if (state.runtime === 'docker' && state.nodes?.length) {
@@ -171,6 +179,7 @@ export async function down(opts: { dir: string; purge: boolean }): Promise<void>
 }
 
 export async function status(opts: { dir: string }): Promise<number> {
+  const say = defaultOutput;
   const dir = path.resolve(opts.dir);
   const state = readState(dir);
   if (!state) {
@@ -179,7 +188,7 @@ export async function status(opts: { dir: string }): Promise<number> {
   }
   let healthy = true;
   for (const c of state.components) {
-    const alive = isAlive(c.pid);
+    const alive = isRunning(c);
     healthy &&= alive;
     say(`${c.name.padEnd(16)} pid ${String(c.pid).padEnd(8)} ${alive ? 'running' : 'NOT RUNNING'}  ${c.url ?? ''}  log ${c.log}`);
   }

@@ -56,17 +56,30 @@ export interface Started extends ComponentState {
 
 /** Run a TypeScript entry point of this repo as a detached Node process logging to a file. */
 export function spawnNode(name: string, entry: string, args: string[], log: string): ComponentState {
+  const argv = [process.execPath, '--import', 'tsx', path.join(ROOT, entry), ...args];
+  return { name, pid: spawnDetached(name, argv, log), log, argv };
+}
+
+/** Start `argv` in its own process group, outliving this process, its output appended to `log`. */
+export function spawnDetached(name: string, argv: string[], log: string): number {
   const out = fs.openSync(log, 'a');
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, entry), ...args], {
-    cwd: ROOT, detached: true, stdio: ['ignore', out, out],
-  });
+  const child = spawn(argv[0], argv.slice(1), { cwd: ROOT, detached: true, stdio: ['ignore', out, out] });
   fs.closeSync(out);
   child.unref();
   if (!child.pid) throw new Error(`${name} did not start`);
-  return { name, pid: child.pid, log };
+  return child.pid;
 }
 
-async function waitHttp(name: string, pid: number, url: string, timeoutMs = 60_000): Promise<void> {
+/** The command line of a running process (etcd's: lib/etcd-process starts it), so it can be run again. */
+export function commandLineOf(pid: number): string[] | undefined {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').slice(0, -1);
+  } catch {
+    return undefined;
+  }
+}
+
+export async function waitHttp(name: string, pid: number, url: string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (!isAlive(pid)) throw new Error(`${name} exited while starting`);
@@ -79,10 +92,31 @@ async function waitHttp(name: string, pid: number, url: string, timeoutMs = 60_0
   }
 }
 
+/**
+ * Resolves when the Node is Ready; with `since` (ms), only once its kubelet has also renewed the node's Lease
+ * after that moment (a kubelet restarted within the grace period finds its Node still Ready from before).
+ */
+export async function waitNodeReady(apiserver: string, nodeName: string, pid: number, since?: number, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const get = async (p: string) => (await fetch(`${apiserver}${p}`, { signal: AbortSignal.timeout(1000) })).json() as Promise<any>;
+  for (;;) {
+    if (!isAlive(pid)) throw new Error(`kubelet ${nodeName} exited while starting`);
+    try {
+      const node = await get(`/api/v1/nodes/${nodeName}`);
+      const ready = node.status?.conditions?.some((x: { type: string; status: string }) => x.type === 'Ready' && x.status === 'True');
+      const renewed = since === undefined || Date.parse((await get(`/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${nodeName}`)).spec?.renewTime) >= since;
+      if (ready && renewed) return;
+    } catch { /* not registered yet */ }
+    if (Date.now() > deadline) throw new Error(`node ${nodeName} did not become Ready within ${timeoutMs / 1000} s`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 export async function startEtcdComponent(opts: UpOptions): Promise<Started & { endpoint: string }> {
   const log = path.join(opts.dir, 'logs', 'etcd.log');
   const etcd = await startEtcd({ dataDir: path.join(opts.dir, 'etcd'), logFile: log, detached: true, clientPort: await freePort(), peerPort: await freePort() });
-  return { name: 'etcd', pid: etcd.pid, log, url: etcd.endpoint, endpoint: etcd.endpoint, ready: () => Promise.resolve() };
+  return { name: 'etcd', pid: etcd.pid, log, url: etcd.endpoint, endpoint: etcd.endpoint, argv: commandLineOf(etcd.pid), readyUrl: `${etcd.endpoint}/health`,
+    ready: () => Promise.resolve() };
 }
 
 export function startApiServerComponent(opts: UpOptions, etcdEndpoint: string): Started {
@@ -92,7 +126,7 @@ export function startApiServerComponent(opts: UpOptions, etcdEndpoint: string): 
     '--service-cluster-ip-range', clusterAddresses(opts.name).serviceCIDR,
   ], log);
   const url = `http://127.0.0.1:${opts.port}`;
-  return { ...c, url, ready: () => waitHttp('apiserver', c.pid, `${url}/readyz`) };
+  return { ...c, url, readyUrl: `${url}/readyz`, ready: () => waitHttp('apiserver', c.pid, `${url}/readyz`) };
 }
 
 /** Scheduler number `n` (1, 2, …): all run with leader election, so one acts and the others stand by. */
@@ -105,7 +139,7 @@ export async function startSchedulerComponent(opts: UpOptions, n = 1): Promise<S
     '--port', String(port), '--log-level', opts.logLevel,
   ], log);
   const url = `http://127.0.0.1:${port}`;
-  return { ...c, url, ready: () => waitHttp(name, c.pid, `${url}/healthz`) };
+  return { ...c, url, readyUrl: `${url}/healthz`, ready: () => waitHttp(name, c.pid, `${url}/healthz`) };
 }
 
 /** Controller manager number `n`, with leader election like the scheduler. */
@@ -120,7 +154,7 @@ export async function startControllerManagerComponent(opts: UpOptions, n = 1): P
     '--load-balancer-pool', clusterAddresses(opts.name).loadBalancerPool,
   ], log);
   const url = `http://127.0.0.1:${port}`;
-  return { ...c, url, ready: () => waitHttp(name, c.pid, `${url}/healthz`) };
+  return { ...c, url, readyUrl: `${url}/healthz`, ready: () => waitHttp(name, c.pid, `${url}/healthz`) };
 }
 
 /** Kubelet N: node name node-N, node IP 127.0.1.N (its own loopback address), pods in Docker or fake. */
@@ -132,20 +166,8 @@ export function startKubeletComponent(opts: UpOptions & { runtime: string }, n: 
     '--runtime', opts.runtime, '--network', network, '--root-dir', path.join(opts.dir, 'kubelet', nodeName), '--port', '10250', '--log-level', opts.logLevel,
     '--node-lease-duration-seconds', String(opts.nodeMonitorGracePeriod), '--cluster-dns', clusterAddresses(opts.name).dnsIP,
   ], log);
-  const nodeUrl = `http://127.0.0.1:${opts.port}/api/v1/nodes/${nodeName}`;
-  const ready = async () => {
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      if (!isAlive(c.pid)) throw new Error(`kubelet ${nodeName} exited while starting`);
-      try {
-        const node = await (await fetch(nodeUrl, { signal: AbortSignal.timeout(1000) })).json() as { status?: { conditions?: Array<{ type: string; status: string }> } };
-        if (node.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True')) return;
-      } catch { /* not registered yet */ }
-      if (Date.now() > deadline) throw new Error(`node ${nodeName} did not become Ready within 60 s`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  };
-  return { ...c, url: `http://${nodeIP}:10250`, nodeName, ready };
+  const ready = () => waitNodeReady(`http://127.0.0.1:${opts.port}`, nodeName, c.pid);
+  return { ...c, url: `http://${nodeIP}:10250`, node: nodeName, readyUrl: `http://${nodeIP}:10250/healthz`, nodeName, ready };
 }
 
 /** The cluster DNS, listening where pods reach it (the pod network's gateway on the host); kube-dns points there. */
@@ -158,7 +180,7 @@ export async function startDnsComponent(opts: UpOptions, listenIP: string): Prom
     '--port', String(port), '--log-level', opts.logLevel,
   ], log);
   const url = `http://127.0.0.1:${port}`;
-  return { ...c, url, listen: { ip: listenIP, port: dnsPort }, ready: () => waitHttp('dns', c.pid, `${url}/readyz`) };
+  return { ...c, url, readyUrl: `${url}/readyz`, listen: { ip: listenIP, port: dnsPort }, ready: () => waitHttp('dns', c.pid, `${url}/readyz`) };
 }
 
 /** kube-proxy of node N: its NodePorts on the node IP; one of them serves the ClusterIPs (a lease). */
@@ -173,5 +195,5 @@ export async function startKubeProxyComponent(opts: UpOptions, n: number): Promi
     '--metrics-port', String(port), '--log-level', opts.logLevel,
   ], log);
   const url = `http://127.0.0.1:${port}`;
-  return { ...c, url, ready: () => waitHttp(name, c.pid, `${url}/healthz`) };
+  return { ...c, url, node: nodeName, readyUrl: `${url}/healthz`, ready: () => waitHttp(name, c.pid, `${url}/healthz`) };
 }

@@ -1,6 +1,7 @@
-// kubemu CLI entry point: `kubemu up | down | status` (also `npm start` = up).
+// kubemu CLI entry point: `kubemu up | down | status` (also `npm start` = up) and the fault commands.
 import { parseCli, USAGE } from './args.ts';
 import { CliError, down, status, up } from './commands.ts';
+import { fault } from './fault-commands.ts';
 
 async function main(): Promise<number> {
   const args = parseCli(process.argv.slice(2));
@@ -9,6 +10,7 @@ async function main(): Promise<number> {
     case 'up': await up(args); return 0;
     case 'down': await down(args); return 0;
     case 'status': return status(args);
+    default: await fault(args); return 0;
   }
 }
 

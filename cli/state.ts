@@ -8,6 +8,12 @@ export interface ComponentState {
   log: string;
   /** Where it answers, e.g. http://127.0.0.1:6443 */
   url?: string;
+  /** The command line it was started with: `kubemu restart` runs exactly this again. */
+  argv?: string[];
+  /** The node it belongs to (kubelets and kube-proxies): stop-node and partition act on it. */
+  node?: string;
+  /** Up once this answers 200 (a kubelet's own /healthz: it also waits for its Node to be Ready). */
+  readyUrl?: string;
 }
 
 export interface ClusterState {
@@ -25,6 +31,10 @@ export interface ClusterState {
   network?: string;
   /** Its service CIDR: ClusterIPs on kubemu0 and kube-proxy chains to clean up on down. */
   serviceCIDR?: string;
+  /** The cluster name (--name): node names, addresses and cgroups derive from it. */
+  name?: string;
+  /** Nodes cut off from the control plane by `kubemu partition`, until `kubemu heal`. */
+  partitioned?: string[];
 }
 
 export const statePath = (dir: string) => path.join(dir, 'state.json');
@@ -45,9 +55,30 @@ export function writeState(state: ClusterState): void {
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  // A zombie has exited; only its parent has not collected it yet (or no init reaps it).
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat[stat.lastIndexOf(')') + 2] !== 'Z';
+  } catch {
+    return true;
+  }
+}
+
+/** Whether the component still runs: its pid is alive and, where its command line is known, is still that
+ * command (so a pid the kernel has since given to another process is never signalled). */
+export function isRunning(c: ComponentState): boolean {
+  if (!isAlive(c.pid)) return false;
+  if (!c.argv) return true;
+  try {
+    if (fs.readFileSync(`/proc/${c.pid}/cmdline`, 'utf8') === c.argv.join('\0') + '\0') return true;
+    // Spawned a moment ago by this process and not yet exec'd: still this process's command line.
+    const stat = fs.readFileSync(`/proc/${c.pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === process.pid;
+  } catch {
+    return true; // no /proc: trust the pid
   }
 }
 
