@@ -63,17 +63,18 @@ export async function up(opts: UpOptions & { nodes: number; runtime: string; con
     etcd: '', kubeconfig: path.join(dir, 'kubeconfig'), ...readState(dir), partitioned: undefined, ...extra,
     components: started.map(({ name, pid, log, url, argv, node, readyUrl }) => ({ name, pid, log, url, argv, node, readyUrl })),
   });
-  const waitFor = async (c: Started, what: string) => {
-    say(`waiting for ${c.name} ${what} …`);
-    try {
-      await c.ready();
-    } catch (err) {
-      const msg = `${(err as Error).message}. Last lines of ${c.log}:\n${tailFile(c.log)}`;
-      await stopAll(started, say);
-      fs.rmSync(statePath(dir), { force: true });
-      throw new CliError(msg);
-    }
-    say(`${c.name} ready (${secs(t0)})`);
+  const fail = async (c: Started, err: unknown): Promise<never> => {
+    const msg = `${(err as Error).message}. Last lines of ${c.log}:\n${tailFile(c.log)}`;
+    await stopAll(started, say);
+    fs.rmSync(statePath(dir), { force: true });
+    throw new CliError(msg);
+  };
+  /** Wait for several components at once (they start in parallel); the first failure stops everything. */
+  const waitFor = async (...cs: Array<[Started, string]>) => {
+    for (const [c, what] of cs) say(`waiting for ${c.name} ${what} …`);
+    const results = await Promise.allSettled(cs.map(async ([c]) => { await c.ready(); say(`${c.name} ready (${secs(t0)})`); }));
+    const i = results.findIndex((r) => r.status === 'rejected');
+    if (i >= 0) await fail(cs[i][0], (results[i] as PromiseRejectedResult).reason);
   };
 
   say(`starting kubemu in ${dir}`);
@@ -95,50 +96,39 @@ export async function up(opts: UpOptions & { nodes: number; runtime: string; con
   const apiserver = startApiServerComponent({ ...opts, dir }, etcd.endpoint);
   started.push(apiserver);
   record();
-  await waitFor(apiserver, `/readyz at ${apiserver.url}`);
+  await waitFor([apiserver, `/readyz at ${apiserver.url}`]);
 
+  // Everything else only needs the apiserver: start it all at once, then wait for each.
+  const waits: Array<[Started, string]> = [];
   for (let n = 1; n <= opts.controlPlaneReplicas; n++) {
     const scheduler = await startSchedulerComponent({ ...opts, dir }, n);
-    started.push(scheduler);
-    record();
-    await waitFor(scheduler, `/healthz at ${scheduler.url}`);
     const cm = await startControllerManagerComponent({ ...opts, dir }, n);
-    started.push(cm);
-    record();
-    await waitFor(cm, `/healthz at ${cm.url}`);
+    started.push(scheduler, cm);
+    waits.push([scheduler, `/healthz at ${scheduler.url}`], [cm, `/healthz at ${cm.url}`]);
   }
-
   // The cluster DNS listens where pods reach it: the host's address on the pod network.
   const docker = opts.runtime === 'docker' && opts.nodes > 0;
   const podNet = docker ? await ensureClusterNetwork(nodeIdentity(opts.name, 1).network) : undefined;
   const dns = await startDnsComponent({ ...opts, dir }, podNet?.gateway ?? '127.0.0.1');
   started.push(dns);
-  record({ serviceCIDR: addrs.serviceCIDR });
-  await waitFor(dns, `/readyz at ${dns.url}`);
-  await createKubeDns(apiserver.url!, addrs.dnsIP, dns.listen);
-
+  waits.push([dns, `/readyz at ${dns.url}`]);
   const kubelets = [];
   for (let n = 1; n <= opts.nodes; n++) {
     const k = startKubeletComponent({ ...opts, dir }, n);
     started.push(k);
     kubelets.push(k);
   }
-  record({ nodes: kubelets.map((k) => k.nodeName), runtime: opts.runtime, network: nodeIdentity(opts.name, 1).network });
-  for (const k of kubelets) await waitFor(k, `(node ${k.nodeName} Ready)`);
-
   // Pods of the fake runtime have no real addresses: kube-proxies only forward for Docker pods.
-  if (docker) {
-    for (let n = 1; n <= opts.nodes; n++) {
-      const p = await startKubeProxyComponent({ ...opts, dir }, n);
-      started.push(p);
-      record();
-      await waitFor(p, `/healthz at ${p.url}`);
-    }
-    if (netAdmin) {
-      say(`waiting for the cluster DNS at ${addrs.dnsIP}:53 through kube-proxy …`);
-      await waitForClusterIP(addrs.dnsIP, 53, 30_000).catch(async (err) => { await stopAll(started, say); throw new CliError(String((err as Error).message)); });
-      say(`ClusterIPs served (${secs(t0)})`);
-    }
+  const proxies = [];
+  for (let n = 1; docker && n <= opts.nodes; n++) proxies.push(await startKubeProxyComponent({ ...opts, dir }, n));
+  started.push(...proxies);
+  record({ serviceCIDR: addrs.serviceCIDR, nodes: kubelets.map((k) => k.nodeName), runtime: opts.runtime, network: nodeIdentity(opts.name, 1).network });
+  await createKubeDns(apiserver.url!, addrs.dnsIP, dns.listen).catch((err) => fail(apiserver, err));
+  await waitFor(...waits, ...kubelets.map((k): [Started, string] => [k, `(node ${k.nodeName} Ready)`]), ...proxies.map((p): [Started, string] => [p, `/healthz at ${p.url}`]));
+  if (docker && netAdmin) {
+    say(`waiting for the cluster DNS at ${addrs.dnsIP}:53 through kube-proxy …`);
+    await waitForClusterIP(addrs.dnsIP, 53, 30_000).catch(async (err) => { await stopAll(started, say); throw new CliError(String((err as Error).message)); });
+    say(`ClusterIPs served (${secs(t0)})`);
   }
 
   const kubeconfig = path.join(dir, 'kubeconfig');

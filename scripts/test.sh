@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/ensure-deps.sh
 scripts/build-images.sh
-mapfile -t files < <(find api client apiserver scheduler controller-manager kubelet kube-proxy dns cli lib test examples \
+mapfile -t files < <(find api client apiserver scheduler controller-manager kubelet kube-proxy dns cluster cli lib test examples \
   -name '*.test.ts' -not -path '*/node_modules/*' 2>/dev/null | sort)
 echo "[kubemu test] ${#files[@]} test files"
 # No test may hang CI: each test has a time limit, a file's process exits when its tests are
