@@ -30,15 +30,28 @@ function portFree(port: number): Promise<boolean> {
   });
 }
 
-/** Stop processes in reverse start order: SIGTERM, then SIGKILL after a grace period. */
+/** Which wave a component stops in: the nodes' parts first, then the controllers, the apiserver, etcd last. */
+const stopWave = (name: string): number =>
+  name.startsWith('kube-proxy') || name === 'dns' ? 0 : name.startsWith('kubelet') ? 1 : name === 'apiserver' ? 3 : name === 'etcd' ? 4 : 2;
+
+/**
+ * Stop processes in waves (all of a wave at once: SIGTERM, then SIGKILL after a grace period), so
+ * nothing outlives what it depends on; report them in reverse start order.
+ */
 async function stopAll(components: ComponentState[], out: Output, graceMs = 5000): Promise<void> {
-  for (const c of [...components].reverse()) {
-    if (!isRunning(c)) continue;
-    try { process.kill(c.pid, 'SIGTERM'); } catch { continue; }
+  const stopOne = async (c: ComponentState): Promise<boolean> => {
+    if (!isRunning(c)) return false;
+    try { process.kill(c.pid, 'SIGTERM'); } catch { return false; }
     const deadline = Date.now() + graceMs;
-    while (isAlive(c.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    while (isAlive(c.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
     if (isAlive(c.pid)) { try { process.kill(c.pid, 'SIGKILL'); } catch { /* gone */ } }
-    out(`stopped ${c.name} (pid ${c.pid})`);
+    return true;
+  };
+  const ordered = [...components].reverse();
+  for (let wave = 0; wave <= 4; wave++) {
+    const these = ordered.filter((c) => stopWave(c.name) === wave);
+    const stopped = await Promise.all(these.map(stopOne));
+    these.forEach((c, i) => { if (stopped[i]) out(`stopped ${c.name} (pid ${c.pid})`); });
   }
 }
 
