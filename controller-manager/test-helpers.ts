@@ -2,9 +2,14 @@
 // and a stand-in for the kubelets that marks pods Running and Ready after a short delay.
 import type { KubeObject } from '../api/types.ts';
 import { now } from '../api/types.ts';
+import { setMaxListeners } from 'node:events';
 import type { ApiClient } from '../client/api-client.ts';
+import { createApiClient } from '../client/index.ts';
 import { Informer } from '../client/informer.ts';
-import { R } from './informers.ts';
+import { silentLogger } from '../lib/logger.ts';
+import { testApiServer } from '../test/harness/apiserver.ts';
+import { DEFAULT_TIMINGS, runWorkers, type Controller, type ControllerContext, type ControllerManagerTimings } from './controller.ts';
+import { R, SharedInformers } from './informers.ts';
 
 let ipCounter = 1;
 
@@ -45,4 +50,33 @@ export async function until<T>(what: string, fn: () => T | Promise<T>, ms = 10_0
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+export interface ControllerTestbed {
+  client: ApiClient;
+  informers: SharedInformers;
+  /** Aborted by stop(): for anything else the test runs beside the controller. */
+  signal: AbortSignal;
+  stop(): Promise<void>;
+}
+
+/** A real apiserver over a real etcd, and one controller running in this process against it. */
+export async function controllerTestbed(make: (ctx: ControllerContext) => Controller, options: Partial<ControllerManagerTimings> = {}): Promise<ControllerTestbed> {
+  const cleanups: Array<() => unknown> = [];
+  const stop = new AbortController();
+  setMaxListeners(0, stop.signal); // every informer and worker listens for the stop
+  const api = await testApiServer({ after: (fn) => cleanups.push(fn) });
+  const client = createApiClient({ transport: 'grpc', server: api.grpcAddress });
+  const informers = new SharedInformers(client, silentLogger());
+  const ctrl = make({ client, informers, logger: silentLogger(), options: { ...DEFAULT_TIMINGS, ...options } });
+  void informers.start(stop.signal);
+  void runWorkers(ctrl, stop.signal, silentLogger());
+  return {
+    client, informers, signal: stop.signal,
+    async stop() {
+      stop.abort();
+      await client.close();
+      for (const fn of cleanups.reverse()) await fn();
+    },
+  };
 }

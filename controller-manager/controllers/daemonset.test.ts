@@ -5,14 +5,11 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { KubeObject } from '../../api/types.ts';
 import { now } from '../../api/types.ts';
-import { createApiClient, type ApiClient } from '../../client/index.ts';
+import type { ApiClient } from '../../client/index.ts';
 import { Informer } from '../../client/informer.ts';
-import { silentLogger } from '../../lib/logger.ts';
-import { testApiServer } from '../../test/harness/apiserver.ts';
-import { DEFAULT_TIMINGS, runWorkers } from '../controller.ts';
-import { R, SharedInformers } from '../informers.ts';
+import { R } from '../informers.ts';
 import { isPodReady } from '../pods.ts';
-import { fakeKubelets, until as poll } from '../test-helpers.ts';
+import { fakeKubelets, until as poll, controllerTestbed, type ControllerTestbed } from '../test-helpers.ts';
 import { GENERATION_LABEL, HASH_LABEL, newDaemonSetController, nodeShouldRunDaemonPod, daemonTemplate, targetNode } from './daemonset.ts';
 
 type Obj = Record<string, any>;
@@ -29,8 +26,7 @@ const daemonSet = (name: string, extra: Obj = {}): KubeObject => ({
 });
 
 describe('DaemonSet controller', () => {
-  const cleanups: Array<() => unknown> = [];
-  const stop = new AbortController();
+  let bed: ControllerTestbed;
   let c: ApiClient;
   let watcher: Informer;
   const podsOf = async (app: string) => live((await c.list(R.pods, ns, { labelSelector: `app=${app}` })).items);
@@ -42,19 +38,11 @@ describe('DaemonSet controller', () => {
   };
 
   before(async () => {
-    const api = await testApiServer({ after: (fn) => cleanups.push(fn) });
-    c = createApiClient({ transport: 'grpc', server: api.grpcAddress });
-    const informers = new SharedInformers(c, silentLogger());
-    const ctrl = newDaemonSetController({ client: c, informers, logger: silentLogger(), options: { ...DEFAULT_TIMINGS } });
-    void informers.start(stop.signal);
-    void runWorkers(ctrl, stop.signal, silentLogger());
-    watcher = fakeKubelets(c, stop.signal, { delayMs: 100 });
+    bed = await controllerTestbed(newDaemonSetController);
+    c = bed.client;
+    watcher = fakeKubelets(c, bed.signal, { delayMs: 100 });
   });
-  after(async () => {
-    stop.abort();
-    await c.close();
-    for (const fn of cleanups.reverse()) await fn();
-  });
+  after(() => bed.stop());
 
   test('eligibility: selector, affinity and taints, with the daemon tolerations added', () => {
     const node = (taints: Obj[], labels: Obj = {}, ready = 'True') => ({ metadata: { name: 'n', labels }, spec: { taints }, status: { conditions: [{ type: 'Ready', status: ready }] } }) as KubeObject;

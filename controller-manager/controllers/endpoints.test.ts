@@ -3,12 +3,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { KubeObject } from '../../api/types.ts';
-import { createApiClient, type ApiClient } from '../../client/index.ts';
-import { silentLogger } from '../../lib/logger.ts';
-import { testApiServer } from '../../test/harness/apiserver.ts';
-import { DEFAULT_TIMINGS, runWorkers } from '../controller.ts';
-import { R, SharedInformers } from '../informers.ts';
-import { until as poll } from '../test-helpers.ts';
+import type { ApiClient } from '../../client/index.ts';
+import { R } from '../informers.ts';
+import { until as poll, controllerTestbed, type ControllerTestbed } from '../test-helpers.ts';
 import { computeSubsets, LAST_CHANGE_TRIGGER_TIME, newEndpointsController } from './endpoints.ts';
 
 const ns = 'default';
@@ -21,8 +18,7 @@ const pod = (name: string, app: string, portName = 'http', containerPort = 8080)
 });
 
 describe('Endpoints controller', () => {
-  const cleanups: Array<() => unknown> = [];
-  const stop = new AbortController();
+  let bed: ControllerTestbed;
   let c: ApiClient;
 
   const setStatus = (name: string, ip: string, ready: boolean) => c.patch(R.pods, ns, name, {
@@ -32,18 +28,10 @@ describe('Endpoints controller', () => {
   const getEp = (name: string): Promise<any> => c.get(R.endpoints, ns, name).catch(() => undefined);
 
   before(async () => {
-    const api = await testApiServer({ after: (fn) => cleanups.push(fn) });
-    c = createApiClient({ transport: 'grpc', server: api.grpcAddress });
-    const informers = new SharedInformers(c, silentLogger());
-    const ctrl = newEndpointsController({ client: c, informers, logger: silentLogger(), options: { ...DEFAULT_TIMINGS } });
-    void informers.start(stop.signal);
-    void runWorkers(ctrl, stop.signal, silentLogger());
+    bed = await controllerTestbed(newEndpointsController);
+    c = bed.client;
   });
-  after(async () => {
-    stop.abort();
-    await c.close();
-    for (const fn of cleanups.reverse()) await fn();
-  });
+  after(() => bed.stop());
 
   test('named targetPort resolved per pod; readiness moves addresses; deletes follow', async () => {
     await c.create(R.services, ns, {

@@ -2,16 +2,12 @@
 // the test makes the owner and its pods itself. Foreground and Orphan deletion are emulated as
 // the apiserver does them (the owner carries the finalizer and is kept, deletionTimestamp set,
 // until the collector removes it).
-import { setMaxListeners } from 'node:events';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { KubeObject } from '../../api/types.ts';
-import { createApiClient, type ApiClient } from '../../client/index.ts';
-import { silentLogger } from '../../lib/logger.ts';
-import { testApiServer } from '../../test/harness/apiserver.ts';
-import { DEFAULT_TIMINGS, runWorkers } from '../controller.ts';
+import type { ApiClient } from '../../client/index.ts';
 import { R, SharedInformers } from '../informers.ts';
-import { until as poll } from '../test-helpers.ts';
+import { until as poll, controllerTestbed, type ControllerTestbed } from '../test-helpers.ts';
 import { FINALIZER_FOREGROUND, FINALIZER_ORPHAN, newGarbageCollector } from './garbage-collector.ts';
 
 const ns = 'default';
@@ -26,8 +22,7 @@ const rs = (name: string, finalizers?: string[]): KubeObject => ({
 const refTo = (o: KubeObject) => ({ apiVersion: o.apiVersion!, kind: o.kind!, name: o.metadata.name!, uid: o.metadata.uid!, controller: true, blockOwnerDeletion: true });
 
 describe('Garbage collector', () => {
-  const cleanups: Array<() => unknown> = [];
-  const stop = new AbortController();
+  let bed: ControllerTestbed;
   let c: ApiClient;
   let informers: SharedInformers;
 
@@ -53,19 +48,11 @@ describe('Garbage collector', () => {
   };
 
   before(async () => {
-    const api = await testApiServer({ after: (fn) => cleanups.push(fn) });
-    c = createApiClient({ transport: 'grpc', server: api.grpcAddress });
-    setMaxListeners(50, stop.signal); // eight informers and the workers all listen for the stop
-    informers = new SharedInformers(c, silentLogger());
-    const ctrl = newGarbageCollector({ client: c, informers, logger: silentLogger(), options: { ...DEFAULT_TIMINGS } });
-    void informers.start(stop.signal);
-    void runWorkers(ctrl, stop.signal, silentLogger());
+    bed = await controllerTestbed(newGarbageCollector);
+    c = bed.client;
+    informers = bed.informers;
   });
-  after(async () => {
-    stop.abort();
-    await c.close();
-    for (const fn of cleanups.reverse()) await fn();
-  });
+  after(() => bed.stop());
 
   test('background: the owner goes at once, its pods follow', async () => {
     await family('bg');

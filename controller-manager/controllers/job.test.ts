@@ -3,13 +3,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { KubeObject } from '../../api/types.ts';
-import { createApiClient, type ApiClient } from '../../client/index.ts';
-import { silentLogger } from '../../lib/logger.ts';
-import { testApiServer } from '../../test/harness/apiserver.ts';
-import { DEFAULT_TIMINGS, runWorkers } from '../controller.ts';
+import type { ApiClient } from '../../client/index.ts';
 import { R, SharedInformers } from '../informers.ts';
 import { isPodActive } from '../pods.ts';
 import { newJobController } from './job.ts';
+import type { ControllerContext } from '../controller.ts';
+import { controllerTestbed, type ControllerTestbed } from '../test-helpers.ts';
 
 const ns = 'default';
 
@@ -30,8 +29,7 @@ const job = (name: string, spec: Record<string, unknown>): KubeObject => ({
 const cond = (j: KubeObject, type: string) => (j.status?.conditions ?? []).find((c: { type: string }) => c.type === type);
 
 describe('Job controller', () => {
-  const cleanups: Array<() => unknown> = [];
-  const stop = new AbortController();
+  let bed: ControllerTestbed;
   let c: ApiClient;
   let informers: SharedInformers;
   const podsOf = async (name: string) => (await c.list(R.pods, ns, { labelSelector: `batch.kubernetes.io/job-name=${name}` })).items;
@@ -40,18 +38,11 @@ describe('Job controller', () => {
   }, { subresource: 'status' });
 
   before(async () => {
-    const api = await testApiServer({ after: (fn) => cleanups.push(fn) });
-    c = createApiClient({ transport: 'grpc', server: api.grpcAddress });
-    informers = new SharedInformers(c, silentLogger());
-    const ctrl = newJobController({ client: c, informers, logger: silentLogger(), options: { ...DEFAULT_TIMINGS } }, { podFailureBackoffMs: 20 });
-    void informers.start(stop.signal);
-    void runWorkers(ctrl, stop.signal, silentLogger());
+    bed = await controllerTestbed((ctx: ControllerContext) => newJobController(ctx, { podFailureBackoffMs: 20 }));
+    c = bed.client;
+    informers = bed.informers;
   });
-  after(async () => {
-    stop.abort();
-    await c.close();
-    for (const fn of cleanups.reverse()) await fn();
-  });
+  after(() => bed.stop());
 
   test('completions 5, parallelism 2: never more than 2 running, then Complete with succeeded=5', async () => {
     const made = await c.create(R.jobs, ns, job('five', { completions: 5, parallelism: 2 }));

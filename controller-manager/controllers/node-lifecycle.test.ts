@@ -4,12 +4,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { KubeObject } from '../../api/types.ts';
 import { now } from '../../api/types.ts';
-import { createApiClient, type ApiClient } from '../../client/index.ts';
-import { silentLogger } from '../../lib/logger.ts';
-import { testApiServer } from '../../test/harness/apiserver.ts';
-import { DEFAULT_TIMINGS, runWorkers } from '../controller.ts';
-import { R, SharedInformers } from '../informers.ts';
-import { until as poll } from '../test-helpers.ts';
+import type { ApiClient } from '../../client/index.ts';
+import { R } from '../informers.ts';
+import { until as poll, controllerTestbed, type ControllerTestbed } from '../test-helpers.ts';
 import { effectiveTolerations, evictionTime, newNodeLifecycleController, NODE_LEASE_NAMESPACE, TAINT_NOT_READY, TAINT_UNREACHABLE } from './node-lifecycle.ts';
 
 type Obj = Record<string, any>;
@@ -26,8 +23,7 @@ const taint = (n: KubeObject, key: string): Obj | undefined => (n.spec?.taints ?
 const GRACE_MS = 3000;
 
 describe('Node lifecycle controller', () => {
-  const cleanups: Array<() => unknown> = [];
-  const stop = new AbortController();
+  let bed: ControllerTestbed;
   let c: ApiClient;
 
   const postReady = async (node: string, status: 'True' | 'False') => {
@@ -49,21 +45,10 @@ describe('Node lifecycle controller', () => {
   const podExists = (name: string) => c.get(R.pods, ns, name).then(() => true, () => false);
 
   before(async () => {
-    const api = await testApiServer({ after: (fn) => cleanups.push(fn) });
-    c = createApiClient({ transport: 'grpc', server: api.grpcAddress });
-    const informers = new SharedInformers(c, silentLogger());
-    const ctrl = newNodeLifecycleController({
-      client: c, informers, logger: silentLogger(),
-      options: { ...DEFAULT_TIMINGS, nodeMonitorGracePeriodMs: GRACE_MS, nodeMonitorPeriodMs: 200 },
-    });
-    void informers.start(stop.signal);
-    void runWorkers(ctrl, stop.signal, silentLogger());
+    bed = await controllerTestbed(newNodeLifecycleController, { nodeMonitorGracePeriodMs: GRACE_MS, nodeMonitorPeriodMs: 200 });
+    c = bed.client;
   });
-  after(async () => {
-    stop.abort();
-    await c.close();
-    for (const fn of cleanups.reverse()) await fn();
-  });
+  after(() => bed.stop());
 
   test('a node that stops heartbeating goes Unknown and tainted, its pods are evicted per toleration; it recovers', async () => {
     await c.create(R.nodes, undefined, { apiVersion: 'v1', kind: 'Node', metadata: { name: 'n1' }, spec: {} });

@@ -2,12 +2,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { KubeObject } from '../../api/types.ts';
-import { createApiClient, type ApiClient } from '../../client/index.ts';
-import { silentLogger } from '../../lib/logger.ts';
-import { testApiServer } from '../../test/harness/apiserver.ts';
-import { DEFAULT_TIMINGS, runWorkers } from '../controller.ts';
-import { R, SharedInformers } from '../informers.ts';
-import { until as poll } from '../test-helpers.ts';
+import type { ApiClient } from '../../client/index.ts';
+import { R } from '../informers.ts';
+import { until as poll, controllerTestbed, type ControllerTestbed } from '../test-helpers.ts';
 import { newServiceLoadBalancerController, parsePool } from './service-lb.ts';
 
 const ns = 'default';
@@ -26,24 +23,15 @@ test('pools: a range or a CIDR without its network and broadcast addresses; bad 
 });
 
 describe('Service LoadBalancer controller', () => {
-  const cleanups: Array<() => unknown> = [];
-  const stop = new AbortController();
+  let bed: ControllerTestbed;
   let c: ApiClient;
   const ingress = async (name: string): Promise<string | undefined> => (await c.get(R.services, ns, name)).status?.loadBalancer?.ingress?.[0]?.ip;
 
   before(async () => {
-    const api = await testApiServer({ after: (fn) => cleanups.push(fn) });
-    c = createApiClient({ transport: 'grpc', server: api.grpcAddress });
-    const informers = new SharedInformers(c, silentLogger());
-    const ctrl = newServiceLoadBalancerController({ client: c, informers, logger: silentLogger(), options: { ...DEFAULT_TIMINGS, loadBalancerPool: '127.0.9.200-127.0.9.201' } });
-    void informers.start(stop.signal);
-    void runWorkers(ctrl, stop.signal, silentLogger());
+    bed = await controllerTestbed(newServiceLoadBalancerController, { loadBalancerPool: '127.0.9.200-127.0.9.201' });
+    c = bed.client;
   });
-  after(async () => {
-    stop.abort();
-    await c.close();
-    for (const fn of cleanups.reverse()) await fn();
-  });
+  after(() => bed.stop());
 
   test('each LoadBalancer gets its own address; the pool runs out; a freed address goes to the one waiting; ClusterIP services get none', async () => {
     await c.create(R.services, ns, svc('plain', 'ClusterIP'));

@@ -5,14 +5,11 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { KubeObject } from '../../api/types.ts';
 import { now } from '../../api/types.ts';
-import { createApiClient, type ApiClient } from '../../client/index.ts';
+import type { ApiClient } from '../../client/index.ts';
 import { Informer } from '../../client/informer.ts';
-import { silentLogger } from '../../lib/logger.ts';
-import { testApiServer } from '../../test/harness/apiserver.ts';
-import { DEFAULT_TIMINGS, runWorkers } from '../controller.ts';
-import { R, SharedInformers } from '../informers.ts';
+import { R } from '../informers.ts';
 import { isPodReady } from '../pods.ts';
-import { until as poll } from '../test-helpers.ts';
+import { until as poll, controllerTestbed, type ControllerTestbed } from '../test-helpers.ts';
 import { newStatefulSetController, POD_INDEX_LABEL, POD_NAME_LABEL, REVISION_LABEL } from './statefulset.ts';
 
 type Obj = Record<string, any>;
@@ -31,8 +28,7 @@ const statefulSet = (name: string, replicas: number, extra: Obj = {}): KubeObjec
 });
 
 describe('StatefulSet controller', () => {
-  const cleanups: Array<() => unknown> = [];
-  const stop = new AbortController();
+  let bed: ControllerTestbed;
   let c: ApiClient;
   let watcher: Informer;
   const autoReady = new Set<string>();
@@ -44,12 +40,8 @@ describe('StatefulSet controller', () => {
   const get = (name: string) => c.get(R.pods, ns, name);
 
   before(async () => {
-    const api = await testApiServer({ after: (fn) => cleanups.push(fn) });
-    c = createApiClient({ transport: 'grpc', server: api.grpcAddress });
-    const informers = new SharedInformers(c, silentLogger());
-    const ctrl = newStatefulSetController({ client: c, informers, logger: silentLogger(), options: { ...DEFAULT_TIMINGS } });
-    void informers.start(stop.signal);
-    void runWorkers(ctrl, stop.signal, silentLogger());
+    bed = await controllerTestbed(newStatefulSetController);
+    c = bed.client;
     // The stand-in kubelet for sets in autoReady: Running and Ready 50 ms after creation.
     watcher = new Informer(c, R.pods);
     watcher.addHandlers({
@@ -57,14 +49,10 @@ describe('StatefulSet controller', () => {
         if (autoReady.has(p.metadata.labels?.app ?? '') && p.status?.phase === 'Pending') setTimeout(() => void markReady(p.metadata.name!).catch(() => {}), 50);
       },
     });
-    void watcher.run(stop.signal);
-    await watcher.waitForSync(stop.signal);
+    void watcher.run(bed.signal);
+    await watcher.waitForSync(bed.signal);
   });
-  after(async () => {
-    stop.abort();
-    await c.close();
-    for (const fn of cleanups.reverse()) await fn();
-  });
+  after(() => bed.stop());
 
   test('OrderedReady: web-0, web-1, web-2 one after another as each is Ready; scale down from the top; a lost pod comes back by name', async () => {
     await c.create(R.statefulsets, ns, statefulSet('web', 3));
