@@ -4,6 +4,8 @@
 import type { KubeObject, OwnerReference } from '../api/types.ts';
 import type { Selector } from '../api/selectors.ts';
 import type { ApiClient } from '../client/api-client.ts';
+import { keyOf, type Informer } from '../client/informer.ts';
+import type { WorkQueue } from '../client/workqueue.ts';
 import { R } from './informers.ts';
 
 export const controllerRef = (o: KubeObject): OwnerReference | undefined => o.metadata.ownerReferences?.find((r) => r.controller);
@@ -152,4 +154,48 @@ export async function inBatches<T, U>(items: T[], limit: number, fn: (t: T) => P
   await Promise.all([...Array(Math.min(limit, items.length))].map(worker));
   if (firstErr) throw firstErr;
   return out;
+}
+
+/**
+ * The event handlers of a controller that owns pods directly (ReplicaSet, ReplicationController,
+ * Job), as Kubernetes' controllers have them: the owner's own changes enqueue it; a pod's changes
+ * enqueue its controlling owner of `kind` and settle that owner's expectations; an orphan enqueues
+ * every owner in its namespace whose selector matches it, which may adopt it.
+ */
+export function watchOwnersAndPods(o: {
+  owners: Informer; pods: Informer; queue: WorkQueue<string>; expectations: Expectations; kind: string; selector: (owner: KubeObject) => Selector;
+}): void {
+  const { owners, pods, queue, expectations, kind } = o;
+  owners.addHandlers({
+    onAdd: (x) => queue.add(keyOf(x)),
+    onUpdate: (_old, x) => queue.add(keyOf(x)),
+    onDelete: (x) => { expectations.forget(keyOf(x)); queue.add(keyOf(x)); },
+  });
+  const ownerKey = (p: KubeObject): string | undefined => {
+    const ref = controllerRef(p);
+    return ref?.kind === kind ? `${p.metadata.namespace}/${ref.name}` : undefined;
+  };
+  const enqueueMatchingOwners = (p: KubeObject) => {
+    for (const owner of owners.byIndex('byNamespace', p.metadata.namespace ?? '')) {
+      try { if (o.selector(owner).matches(p.metadata.labels)) queue.add(keyOf(owner)); } catch { /* bad selector: ignored */ }
+    }
+  };
+  pods.addHandlers({
+    onAdd: (p) => {
+      const key = ownerKey(p);
+      if (key) { expectations.observedAdd(key); queue.add(key); } else if (!controllerRef(p)) enqueueMatchingOwners(p);
+    },
+    onUpdate: (old, p) => {
+      const key = ownerKey(p);
+      if (key && p.metadata.deletionTimestamp && !old.metadata.deletionTimestamp) expectations.observedDelete(key);
+      if (key) queue.add(key);
+      const oldKey = ownerKey(old);
+      if (oldKey && oldKey !== key) queue.add(oldKey);
+      if (!controllerRef(p)) enqueueMatchingOwners(p);
+    },
+    onDelete: (p) => {
+      const key = ownerKey(p);
+      if (key) { if (!p.metadata.deletionTimestamp) expectations.observedDelete(key); queue.add(key); }
+    },
+  });
 }

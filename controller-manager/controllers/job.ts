@@ -6,11 +6,10 @@
 // batch.kubernetes.io/job-tracking finalizer, so a finished pod deleted by hand is not counted.
 import type { KubeObject } from '../../api/types.ts';
 import { selectorFromLabelSelector, type Selector } from '../../api/selectors.ts';
-import { keyOf } from '../../client/informer.ts';
 import { recordEvent } from '../../client/events.ts';
 import { newQueue, splitKey, type Controller, type ControllerContext } from '../controller.ts';
 import { R } from '../informers.ts';
-import { claimPods, controllerRef, deletionOrder, Expectations, ignoreGone, inBatches, isPodActive, isPodReady, ownerRefTo, podFromTemplate } from '../pods.ts';
+import { claimPods, deletionOrder, Expectations, ignoreGone, inBatches, isPodActive, isPodReady, ownerRefTo, podFromTemplate, watchOwnersAndPods } from '../pods.ts';
 
 // The labels Kubernetes puts on a Job's pods (the API adds them to the template; ours does not).
 export const JOB_NAME_LABEL = 'batch.kubernetes.io/job-name';
@@ -45,39 +44,7 @@ export function newJobController(ctx: ControllerContext, opts: JobControllerOpti
   const event = (job: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string) =>
     recordEvent(client, logger, source, { ...job, apiVersion: 'batch/v1', kind: 'Job' }, type, reason, message);
 
-  jobs.addHandlers({
-    onAdd: (o) => queue.add(keyOf(o)),
-    onUpdate: (_o, n) => queue.add(keyOf(n)),
-    onDelete: (o) => { expectations.forget(keyOf(o)); queue.add(keyOf(o)); },
-  });
-  const ownerKey = (p: KubeObject): string | undefined => {
-    const ref = controllerRef(p);
-    return ref?.kind === 'Job' ? `${p.metadata.namespace}/${ref.name}` : undefined;
-  };
-  // An orphan may be adopted by a Job in its namespace whose selector matches it.
-  const enqueueMatchingJobs = (p: KubeObject) => {
-    for (const j of jobs.byIndex('byNamespace', p.metadata.namespace ?? '')) {
-      try { if (selectorOf(j).matches(p.metadata.labels)) queue.add(keyOf(j)); } catch { /* bad selector: ignored */ }
-    }
-  };
-  pods.addHandlers({
-    onAdd: (p) => {
-      const key = ownerKey(p);
-      if (key) { expectations.observedAdd(key); queue.add(key); } else if (!controllerRef(p)) enqueueMatchingJobs(p);
-    },
-    onUpdate: (old, p) => {
-      const key = ownerKey(p);
-      if (key && p.metadata.deletionTimestamp && !old.metadata.deletionTimestamp) expectations.observedDelete(key);
-      if (key) queue.add(key);
-      const oldKey = ownerKey(old);
-      if (oldKey && oldKey !== key) queue.add(oldKey);
-      if (!controllerRef(p)) enqueueMatchingJobs(p);
-    },
-    onDelete: (p) => {
-      const key = ownerKey(p);
-      if (key) { if (!p.metadata.deletionTimestamp) expectations.observedDelete(key); queue.add(key); }
-    },
-  });
+  watchOwnersAndPods({ owners: jobs, pods, queue, expectations, kind: 'Job', selector: selectorOf });
 
   async function reconcile(key: string): Promise<void> {
     const { name, namespace } = splitKey(key);

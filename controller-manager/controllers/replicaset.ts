@@ -7,7 +7,7 @@ import { keyOf } from '../../client/informer.ts';
 import { recordEvent } from '../../client/events.ts';
 import { newQueue, splitKey, type Controller, type ControllerContext } from '../controller.ts';
 import { R } from '../informers.ts';
-import { claimPods, controllerRef, deletionOrder, Expectations, ignoreGone, inBatches, isPodActive, isPodAvailable, isPodReady, ownerRefTo } from '../pods.ts';
+import { claimPods, deletionOrder, Expectations, ignoreGone, inBatches, isPodActive, isPodAvailable, isPodReady, ownerRefTo, watchOwnersAndPods } from '../pods.ts';
 
 interface Kind { name: string; res: typeof R.replicasets; apiVersion: string; kind: string; selector(o: KubeObject): Selector }
 
@@ -31,39 +31,7 @@ function newController(ctx: ControllerContext, k: Kind): Controller {
   const expectations = new Expectations();
   const source = { component: 'replicaset-controller' };
 
-  owners.addHandlers({
-    onAdd: (o) => queue.add(keyOf(o)),
-    onUpdate: (_o, n) => queue.add(keyOf(n)),
-    onDelete: (o) => { expectations.forget(keyOf(o)); queue.add(keyOf(o)); },
-  });
-  const ownerKey = (p: KubeObject): string | undefined => {
-    const ref = controllerRef(p);
-    return ref?.kind === k.kind ? `${p.metadata.namespace}/${ref.name}` : undefined;
-  };
-  // An orphan may be adopted by any owner in its namespace whose selector matches.
-  const enqueueMatchingOwners = (p: KubeObject) => {
-    for (const o of owners.byIndex('byNamespace', p.metadata.namespace ?? '')) {
-      try { if (k.selector(o).matches(p.metadata.labels)) queue.add(keyOf(o)); } catch { /* bad selector: ignored */ }
-    }
-  };
-  pods.addHandlers({
-    onAdd: (p) => {
-      const key = ownerKey(p);
-      if (key) { expectations.observedAdd(key); queue.add(key); } else if (!controllerRef(p)) enqueueMatchingOwners(p);
-    },
-    onUpdate: (old, p) => {
-      const key = ownerKey(p);
-      if (key && p.metadata.deletionTimestamp && !old.metadata.deletionTimestamp) expectations.observedDelete(key);
-      if (key) queue.add(key);
-      const oldKey = ownerKey(old);
-      if (oldKey && oldKey !== key) queue.add(oldKey);
-      if (!controllerRef(p)) enqueueMatchingOwners(p);
-    },
-    onDelete: (p) => {
-      const key = ownerKey(p);
-      if (key) { if (!p.metadata.deletionTimestamp) expectations.observedDelete(key); queue.add(key); }
-    },
-  });
+  watchOwnersAndPods({ owners, pods, queue, expectations, kind: k.kind, selector: k.selector });
 
   async function reconcile(key: string): Promise<void> {
     const owner = owners.get(splitKey(key).name, splitKey(key).namespace);
