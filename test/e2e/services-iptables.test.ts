@@ -8,8 +8,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { nodeIdentity, clusterAddresses } from '../../cli/components.ts';
 import { chainPrefix } from '../../kube-proxy/chain-names.ts';
-import { assertRotation, getOnce, hits, startCluster, until, type KubemuCluster } from '../harness/kubemu-cluster.ts';
-import { deployWebApp, podHits, readyBackends, WEB_APP, type WebService } from '../harness/web-app.ts';
+import { assertRotation, hits, startCluster, type KubemuCluster } from '../harness/kubemu-cluster.ts';
+import { deployWebApp, podHits, readyBackends, refusedAtOnce, scaleWeb, WEB_APP, type WebService } from '../harness/web-app.ts';
 
 const NAME = `ipt${process.pid % 10000}`;
 
@@ -52,16 +52,10 @@ describe('Services through kube-proxy in iptables mode, real kubectl, real Docke
   });
 
   test('scaled to 0 the ClusterIP refuses at once; scaled back, it rotates over the new pods', async () => {
-    await c.kubectl('scale', 'deployment/web', '--replicas=0');
-    await until('no endpoints', async () => (await readyBackends(c)).length === 0, 60_000);
-    await until('a refused connection', async () => {
-      try { await getOnce(`http://${web.clusterIP}:80/`, 5000); return false; } catch (e) { return (e as NodeJS.ErrnoException).code === 'ECONNREFUSED'; }
-    }, 30_000);
-    await assert.rejects(getOnce(`http://${web.clusterIP}:80/`, 5000), { code: 'ECONNREFUSED' }, 'refused, not hanging');
-    await c.kubectl('scale', 'deployment/web', '--replicas=3');
-    await until('3 ready endpoints', async () => (await readyBackends(c)).length === 3, 120_000);
-    const pods = await readyBackends(c);
-    await until('the kernel rules following', async () => new Set(await hits(`http://${web.clusterIP}:80/`, 3)).size === 3, 15_000);
+    const url = `http://${web.clusterIP}:80/`;
+    await scaleWeb(c, 0, url);
+    await refusedAtOnce(url);
+    const pods = await scaleWeb(c, 3, url);
     assertRotation(await hits(`http://${web.clusterIP}:80/`, 30), pods, 'scaled back');
   });
 });

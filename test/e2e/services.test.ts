@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { nodeIdentity, clusterAddresses } from '../../cli/components.ts';
 import { assertRotation, getOnce, hits, startCluster, until, ROOT, type KubemuCluster } from '../harness/kubemu-cluster.ts';
-import { deployWebApp, podHits, readyBackends, WEB_APP, type WebService } from '../harness/web-app.ts';
+import { deployWebApp, podHits, readyBackends, refusedAtOnce, scaleWeb, WEB_APP, type WebService } from '../harness/web-app.ts';
 
 const NAME = `svc${process.pid % 10000}`;
 type Obj = Record<string, any>;
@@ -100,23 +100,12 @@ describe('Services through kube-proxy (userspace mode), real kubectl, real Docke
   });
 
   test('scaled to 0 a Service refuses connections at once; scaled back, traffic flows again', async () => {
-    await c.kubectl('scale', 'deployment/web', '--replicas=0');
-    await until('no endpoints', async () => (await readyBackends(c)).length === 0, 60_000);
-    // Until kube-proxy has seen the empty Endpoints, a connection may still be accepted and then
-    // reset (its pods are gone); after that, every connection is refused at once.
-    await until('a refused connection', async () => {
-      try { await getOnce(`http://${web.clusterIP}:80/`, 5000); return false; } catch (e) { return (e as NodeJS.ErrnoException).code === 'ECONNREFUSED'; }
-    }, 30_000);
-    await assert.rejects(getOnce(`http://${web.clusterIP}:80/`, 5000), { code: 'ECONNREFUSED' }, 'refused, not hanging');
-    await until('the NodePort refused too', async () => {
-      try { await getOnce(`http://${nodeIdentity(NAME, 2).nodeIP}:${web.nodePort}/`, 5000); return false; } catch (e) { return (e as NodeJS.ErrnoException).code === 'ECONNREFUSED'; }
-    }, 30_000);
-    const fromPod = await podHits(c, 'http://web.default.svc.cluster.local:80/', 1);
-    assert.deepEqual(fromPod, ['FAILED']);
-    await c.kubectl('scale', 'deployment/web', '--replicas=3');
-    await until('3 ready endpoints', async () => (await readyBackends(c)).length === 3, 120_000);
-    const pods = await readyBackends(c);
-    await until('kube-proxy serving again', async () => new Set(await hits(`http://${web.clusterIP}:80/`, 3)).size === 3, 10_000);
+    const url = `http://${web.clusterIP}:80/`;
+    await scaleWeb(c, 0, url);
+    await refusedAtOnce(url);
+    await refusedAtOnce(`http://${nodeIdentity(NAME, 2).nodeIP}:${web.nodePort}/`);
+    assert.deepEqual(await podHits(c, 'http://web.default.svc.cluster.local:80/', 1), ['FAILED']);
+    const pods = await scaleWeb(c, 3, url);
     assertRotation(await hits(`http://${web.clusterIP}:80/`, 30), pods, 'scaled back');
   });
 

@@ -1,8 +1,9 @@
 // The app the Service e2e tests send traffic to: 3 replicas of kubemu/hello (answers with its pod
 // name) with a readiness probe, behind a LoadBalancer Service (so it has a ClusterIP, a NodePort
 // and an external address at once), and a busybox client pod.
+import assert from 'node:assert/strict';
 import type { KubemuCluster } from './kubemu-cluster.ts';
-import { until } from './kubemu-cluster.ts';
+import { getOnce, hits, until } from './kubemu-cluster.ts';
 
 type Obj = Record<string, any>;
 
@@ -63,4 +64,21 @@ export async function deployWebApp(c: KubemuCluster, file: string): Promise<WebS
 export async function podHits(c: KubemuCluster, url: string, n: number): Promise<string[]> {
   const out = await c.kubectl('exec', 'client', '--', 'sh', '-c', `for i in $(seq 1 ${n}); do timeout 5 wget -qO- ${url} || echo FAILED; done`);
   return out.split('\n').map((l) => l.trim()).filter(Boolean);
+}
+
+/** Resolves once a connection to `url` is refused (kube-proxy has seen the empty Endpoints), then checks the next is refused at once too. */
+export async function refusedAtOnce(url: string): Promise<void> {
+  const refused = async () => { try { await getOnce(url, 5000); return false; } catch (e) { return (e as NodeJS.ErrnoException).code === 'ECONNREFUSED'; } };
+  // Until kube-proxy has seen the empty Endpoints, a connection may still be accepted and then reset (its pods are gone).
+  await until(`${url} refusing connections`, refused, 30_000);
+  await assert.rejects(getOnce(url, 5000), { code: 'ECONNREFUSED' }, `${url} refused, not hanging`);
+}
+
+/** Scale web to n and wait until its Endpoints list n ready pods and `url` has answered from each of them. */
+export async function scaleWeb(c: KubemuCluster, n: number, url: string): Promise<string[]> {
+  await c.kubectl('scale', 'deployment/web', `--replicas=${n}`);
+  await until(`${n} ready endpoints`, async () => (await readyBackends(c)).length === n, 120_000);
+  const pods = await readyBackends(c);
+  if (n > 0) await until('kube-proxy following the endpoints', async () => new Set(await hits(url, n)).size === n, 15_000);
+  return pods;
 }
