@@ -219,6 +219,13 @@ test('host → ClusterIP: 30 connections rotate a,b,c… over the 3 backends, 10
   assert.deepEqual(await getMany(clusterIP, 80, 30), rotation(30));
 });
 
+test('counters(): each new connection counted once for its rule, as the kube-proxy metrics report them', async () => {
+  const count = async () => (await proxier!.counters([webRule()])).get('default/web:http/TCP')?.connections ?? 0;
+  const before = await count();
+  await getMany(clusterIP, 80, 6);
+  assert.equal(await count() - before, 6);
+});
+
 test('container → ClusterIP → container on the same bridge: 30 connections rotate likewise', async () => {
   // The host made exactly 30 connections, so the rotation is back at its start.
   assert.deepEqual(await getManyFromContainer(clusterIP, 80, 30), rotation(30));
@@ -253,8 +260,10 @@ test('a frontend without backends refuses connections at once, from the host and
   for (const [host, port] of [[emptyIP, 80], [nodeIP, nodePort + 1]] as const) {
     const r = await connectError(host, port);
     assert.equal(r.code, 'ECONNREFUSED', `${host}:${port}`);
-    assert.ok(r.ms < 1000, `${host}:${port} refused after ${r.ms} ms`);
+    assert.ok(r.ms < 3000, `${host}:${port} refused after ${r.ms} ms (not after a connect timeout)`);
   }
+  const rejected = (await proxier!.counters([webRule(), emptyRule()])).get(emptyRule().key)?.rejected ?? 0;
+  assert.ok(rejected >= 2, `the REJECT rules counted the refused connections (${rejected})`);
   assert.equal((await savedLines(`${emptyIP}/32`)).filter((l) => l.includes('-j REJECT --reject-with tcp-reset')).length, 1);
   const t0 = Date.now();
   const r = await sh('docker', ['exec', clientName, 'timeout', '5', 'wget', '-q', '-O', '-', `http://${emptyIP}:80/`]);

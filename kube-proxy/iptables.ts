@@ -315,6 +315,30 @@ export class IptablesProxier {
     return this.serialized(() => this.doSync(rules));
   }
 
+  /**
+   * What the kernel counted per rule since its rules were written: new connections (each passes
+   * exactly one jump into the rule's service chain) and connections rejected for lack of endpoints.
+   * A rewritten chain starts counting again from 0.
+   */
+  async counters(rules: ServicePortRule[]): Promise<Map<string, { connections: number; rejected: number }>> {
+    const out = new Map<string, { connections: number; rejected: number }>();
+    const bySvcChain = new Map(rules.map((r) => [this.names.svc(r), r.key]));
+    const rejectTag = new Map(rules.map((r) => [`"${r.key} `.replace(/[^A-Za-z0-9 ._:/>="-]/g, '_'), r.key]));
+    const text = await run('iptables-save', ['-c', '-t', 'nat']) + await run('iptables-save', ['-c', '-t', 'filter']);
+    for (const line of text.split('\n')) {
+      const m = /^\[(\d+):\d+\] -A (\S+) (.*)$/.exec(line);
+      if (!m || m[2] !== this.names.services) continue;
+      const packets = Number(m[1]);
+      const jump = / -j (\S+)/.exec(m[3])?.[1];
+      let key = jump ? bySvcChain.get(jump) : undefined;
+      if (key) { const c = out.get(key) ?? { connections: 0, rejected: 0 }; c.connections += packets; out.set(key, c); continue; }
+      if (jump !== 'REJECT') continue;
+      for (const [tag, k] of rejectTag) if (m[3].includes(`--comment ${tag}`)) key = k;
+      if (key) { const c = out.get(key) ?? { connections: 0, rejected: 0 }; c.rejected += packets; out.set(key, c); }
+    }
+    return out;
+  }
+
   /** Removes this instance's chains and the jumps to them; other instances' rules and Docker's stay. */
   close(): Promise<void> {
     return this.serialized(async () => {

@@ -115,8 +115,21 @@ export class KubeProxy {
     const rules = buildRules(services, this.endpoints.list() as KubeObject[], { nodeIP: this.o.nodeIP, serveClusterIPs: this.leading, loadBalancerIPs: this.leading });
     if (this.leading) await this.syncAddresses(services);
     if (this.o.mode === 'userspace') { await this.nodeProxier.sync(rules); return; }
-    await this.nodeProxier.sync(only(rules, (f) => f.kind === 'NodePort'));
-    if (this.clusterProxier) await this.clusterProxier.sync(only(rules, (f) => f.kind !== 'NodePort'));
+    const nodeRules = only(rules, (f) => f.kind === 'NodePort');
+    await this.nodeProxier.sync(nodeRules);
+    const clusterRules = only(rules, (f) => f.kind !== 'NodePort');
+    if (this.clusterProxier) await this.clusterProxier.sync(clusterRules);
+    // The kernel forwards, so the per-service counts come from its rule counters.
+    await this.readKernelCounts(this.nodeProxier as IptablesProxier, nodeRules, this.o.nodeChain);
+    if (this.clusterProxier) await this.readKernelCounts(this.clusterProxier as IptablesProxier, clusterRules, this.o.clusterChain);
+  }
+
+  private async readKernelCounts(proxier: IptablesProxier, rules: ServicePortRule[], source: string): Promise<void> {
+    const counts = await proxier.counters(rules);
+    for (const r of rules) {
+      const c = counts.get(r.key);
+      if (c) this.metrics.kernelCounts({ service: r.service, port: r.portName, protocol: r.protocol }, c, source);
+    }
   }
 
   /** Every ClusterIP of the cluster as a /32 on the service interface, and no stale ones. */

@@ -40,6 +40,23 @@ export class ProxyMetrics {
     e.set(reason, (e.get(reason) ?? 0) + 1);
   }
 
+  private readonly kernelSeen = new Map<string, { connections: number; rejected: number }>();
+
+  /**
+   * Counts the kernel keeps (iptables mode), per source of rules (one per chain prefix): added as they
+   * grow. A count that went down belongs to a rewritten rule, which started again from 0.
+   */
+  kernelCounts(l: ServiceLabels, now: { connections: number; rejected: number }, source = ''): void {
+    const key = `${source}|${labelText(l)}`;
+    const last = this.kernelSeen.get(key) ?? { connections: 0, rejected: 0 };
+    const grown = (cur: number, prev: number) => (cur >= prev ? cur - prev : cur);
+    const s = this.of(l);
+    s.connections += grown(now.connections, last.connections);
+    const rejected = grown(now.rejected, last.rejected);
+    if (rejected) s.errors.set('rejected', (s.errors.get('rejected') ?? 0) + rejected);
+    this.kernelSeen.set(key, now);
+  }
+
   /** A snapshot for tests and benchmarks. */
   get(l: ServiceLabels): Readonly<Omit<Series, 'errors'>> & { errors: Partial<Record<ErrorReason, number>> } {
     const s = this.of(l);

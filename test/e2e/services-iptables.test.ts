@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { nodeIdentity, clusterAddresses } from '../../cli/components.ts';
 import { chainPrefix } from '../../kube-proxy/chain-names.ts';
-import { assertRotation, hits, startCluster, type KubemuCluster } from '../harness/kubemu-cluster.ts';
+import { assertRotation, hits, startCluster, until, type KubemuCluster } from '../harness/kubemu-cluster.ts';
 import { deployWebApp, podHits, readyBackends, refusedAtOnce, scaleWeb, WEB_APP, type WebService } from '../harness/web-app.ts';
 
 const NAME = `ipt${process.pid % 10000}`;
@@ -49,6 +49,17 @@ describe('Services through kube-proxy in iptables mode, real kubectl, real Docke
       assertRotation(await hits(`http://${nodeIP}:${web.nodePort}/`, 30), pods, `NodePort on ${nodeIP}`);
     }
     assertRotation(await hits(`http://${web.lbIP}:80/`, 30), pods, 'LoadBalancer address');
+  });
+
+  test('/metrics of the kube-proxy serving ClusterIPs counts the connections the kernel forwarded', async () => {
+    const leases = JSON.parse(await c.kubectl('get', 'leases', '-n', 'kube-system', '-o', 'json')).items;
+    const holder: string = leases.find((l: { metadata: { name: string } }) => l.metadata.name.startsWith('kube-proxy-cluster-ips.')).spec.holderIdentity;
+    const leader = c.state().components.find((x) => x.pid === Number(holder.split('_').pop()))!;
+    const count = async () => Number(/kubeproxy_service_connections_total\{service="default\/web",port="http",protocol="TCP"\} (\d+)/.exec(await (await fetch(`${leader.url}/metrics`)).text())?.[1] ?? 0);
+    const before = await count();
+    await hits(`http://${web.clusterIP}:80/`, 9);
+    // Read at each sync (every 5 s at the latest).
+    await until('the 9 connections counted', async () => (await count()) - before >= 9, 30_000);
   });
 
   test('scaled to 0 the ClusterIP refuses at once; scaled back, it rotates over the new pods', async () => {
