@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { freePort } from '../../lib/free-port.ts';
 import { readState } from '../../cli/state.ts';
 import { nodeIdentity } from '../../cli/components.ts';
+import { removeNodeContainers } from '../../cli/docker-cleanup.ts';
 import { createApiClient, type ApiClient } from '../../client/index.ts';
 import type { KubeObject } from '../../api/types.ts';
 
@@ -51,6 +52,8 @@ describe('workloads on a kubemu cluster (real kubectl, real Docker)', () => {
   });
   after(async () => {
     for (const p of extra) p.kill('SIGKILL');
+    // The node that joined later is not in the cluster's state: take its pod containers here.
+    await removeNodeContainers([nodeIdentity(NAME, 4).nodeName], nodeIdentity(NAME, 4).network).catch(() => 0);
     await client?.close();
     const down = kubemu(['down', '--dir', dir, '--purge']);
     fs.rmSync(dir, { recursive: true, force: true });
