@@ -9,6 +9,9 @@
 import { readFileSync } from 'node:fs';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { execa } from 'execa';
+import { ipToInt, isIPv4, parseCidr } from '../lib/ipv4.ts';
+
+export { ipToInt, isIPv4, parseCidr };
 
 export const DEFAULT_SERVICE_IFACE = 'kubemu0';
 
@@ -43,26 +46,6 @@ async function ip(args: string[]): Promise<string> {
     throw err;
   }
   return String(r.stdout);
-}
-
-const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
-
-export function isIPv4(s: string): boolean {
-  return IPV4.test(s);
-}
-
-export function ipToInt(s: string): number {
-  return s.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
-}
-
-/** Parses `a.b.c.d/n` into its first address and size; throws on anything else. */
-export function parseCidr(cidr: string): { base: number; bits: number; size: number } {
-  const [addr, len, ...rest] = cidr.split('/');
-  const bits = Number(len);
-  if (rest.length || !isIPv4(addr ?? '') || !/^\d{1,2}$/.test(len ?? '') || bits > 32) throw new Error(`invalid IPv4 CIDR ${JSON.stringify(cidr)}`);
-  const size = 2 ** (32 - bits);
-  const base = ipToInt(addr!) - (ipToInt(addr!) % size);
-  return { base, bits, size };
 }
 
 export function cidrsOverlap(a: string, b: string): boolean {

@@ -11,7 +11,7 @@ import net from 'node:net';
 import { execa } from 'execa';
 import { silentLogger } from '../lib/logger.ts';
 import { addServiceAddress, ensureServiceNetwork, hasNetAdmin, overlappingRoutes, parseCidr, teardownServiceNetwork } from './host-net.ts';
-import { buildChains, chainNames, IptablesProxier } from './iptables.ts';
+import { buildChains, chainNames, IptablesProxier, savedCounters } from './iptables.ts';
 import type { Backend, ServicePortRule } from './service-map.ts';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -220,7 +220,7 @@ test('host → ClusterIP: 30 connections rotate a,b,c… over the 3 backends, 10
 });
 
 test('counters(): each new connection counted once for its rule, as the kube-proxy metrics report them', async () => {
-  const count = async () => (await proxier!.counters([webRule()])).get('default/web:http/TCP')?.connections ?? 0;
+  const count = async () => proxier!.counters([webRule()], await savedCounters()).get('default/web:http/TCP')?.connections ?? 0;
   const before = await count();
   await getMany(clusterIP, 80, 6);
   assert.equal(await count() - before, 6);
@@ -262,7 +262,7 @@ test('a frontend without backends refuses connections at once, from the host and
     assert.equal(r.code, 'ECONNREFUSED', `${host}:${port}`);
     assert.ok(r.ms < 3000, `${host}:${port} refused after ${r.ms} ms (not after a connect timeout)`);
   }
-  const rejected = (await proxier!.counters([webRule(), emptyRule()])).get(emptyRule().key)?.rejected ?? 0;
+  const rejected = proxier!.counters([webRule(), emptyRule()], await savedCounters()).get(emptyRule().key)?.rejected ?? 0;
   assert.ok(rejected >= 2, `the REJECT rules counted the refused connections (${rejected})`);
   assert.equal((await savedLines(`${emptyIP}/32`)).filter((l) => l.includes('-j REJECT --reject-with tcp-reset')).length, 1);
   const t0 = Date.now();

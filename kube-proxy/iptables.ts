@@ -45,6 +45,7 @@ import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import type { Logger } from '../lib/logger.ts';
+import { isIPv4 } from '../lib/ipv4.ts';
 import { enableHairpin } from './host-net.ts';
 import type { ServicePortRule } from './service-map.ts';
 
@@ -70,7 +71,6 @@ export type ChainSet = Record<Table, TableChains>;
 const MAX_CHAIN = 28; // XT_EXTENSION_MAXNAMELEN - 1
 const HASH_LEN = 12;
 const PREFIX_RE = /^[A-Z0-9][A-Z0-9-]{0,10}$/;
-const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
 const B32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 
 const SYSCTL_ROUTE_LOCALNET = '/proc/sys/net/ipv4/conf/all/route_localnet';
@@ -150,10 +150,10 @@ export function buildChains(prefix: string, rules: ServicePortRule[], opts: { ma
   for (const r of sorted) {
     const proto = r.protocol === 'UDP' ? 'udp' : 'tcp';
     const seen = new Set<string>();
-    const backends = r.backends.filter((b) => IPV4.test(b.ip) && !seen.has(`${b.ip}:${b.port}`) && seen.add(`${b.ip}:${b.port}`));
+    const backends = r.backends.filter((b) => isIPv4(b.ip) && !seen.has(`${b.ip}:${b.port}`) && seen.add(`${b.ip}:${b.port}`));
     const svc = names.svc(r);
     for (const f of r.frontends) {
-      if (!IPV4.test(f.ip)) continue; // IPv4 only (iptables, not ip6tables)
+      if (!isIPv4(f.ip)) continue; // IPv4 only (iptables, not ip6tables)
       const match = `-d ${f.ip}/32 -p ${proto} -m ${proto} --dport ${f.port}`;
       const what = `${r.key} ${f.kind === 'ClusterIP' ? 'cluster IP' : f.kind === 'NodePort' ? 'node port' : 'load balancer IP'}`;
       if (backends.length === 0) {
@@ -285,6 +285,11 @@ async function restore(payload: string, log?: Logger): Promise<void> {
   }
 }
 
+/** The nat and filter tables with their rule counters, for IptablesProxier.counters(). */
+export async function savedCounters(): Promise<string> {
+  return await run('iptables-save', ['-c', '-t', 'nat']) + await run('iptables-save', ['-c', '-t', 'filter']);
+}
+
 export class IptablesProxier {
   private readonly log: Logger;
   private readonly prefix: string;
@@ -318,14 +323,14 @@ export class IptablesProxier {
   /**
    * What the kernel counted per rule since its rules were written: new connections (each passes
    * exactly one jump into the rule's service chain) and connections rejected for lack of endpoints.
-   * A rewritten chain starts counting again from 0.
+   * A rewritten chain starts counting again from 0. `saved` is what savedCounters() read: one read
+   * serves every instance.
    */
-  async counters(rules: ServicePortRule[]): Promise<Map<string, { connections: number; rejected: number }>> {
+  counters(rules: ServicePortRule[], saved: string): Map<string, { connections: number; rejected: number }> {
     const out = new Map<string, { connections: number; rejected: number }>();
     const bySvcChain = new Map(rules.map((r) => [this.names.svc(r), r.key]));
     const rejectTag = new Map(rules.map((r) => [`"${r.key} `.replace(/[^A-Za-z0-9 ._:/>="-]/g, '_'), r.key]));
-    const text = await run('iptables-save', ['-c', '-t', 'nat']) + await run('iptables-save', ['-c', '-t', 'filter']);
-    for (const line of text.split('\n')) {
+    for (const line of saved.split('\n')) {
       const m = /^\[(\d+):\d+\] -A (\S+) (.*)$/.exec(line);
       if (!m || m[2] !== this.names.services) continue;
       const packets = Number(m[1]);

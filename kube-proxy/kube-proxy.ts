@@ -6,9 +6,10 @@
 import type { KubeObject } from '../api/types.ts';
 import type { ApiClient } from '../client/api-client.ts';
 import { Informer } from '../client/informer.ts';
+import { inCidr } from '../lib/ipv4.ts';
 import type { Logger } from '../lib/logger.ts';
 import { addServiceAddress, ensureServiceNetwork, hasNetAdmin, listServiceAddresses, removeServiceAddress } from './host-net.ts';
-import { IptablesProxier } from './iptables.ts';
+import { IptablesProxier, savedCounters } from './iptables.ts';
 import { ProxyMetrics } from './metrics.ts';
 import { buildRules, type Frontend, type ServicePortRule } from './service-map.ts';
 import { UserspaceProxier } from './userspace.ts';
@@ -32,13 +33,6 @@ export interface KubeProxyOptions {
 }
 
 interface Proxier { sync(rules: ServicePortRule[]): Promise<void>; close(): Promise<void> }
-
-export function inCIDR(ip: string, cidr: string): boolean {
-  const [base, bits] = cidr.split('/');
-  const n = (a: string) => a.split('.').reduce((x, o) => x * 256 + Number(o), 0);
-  const size = 2 ** (32 - Number(bits));
-  return Math.floor(n(ip) / size) === Math.floor(n(base) / size);
-}
 
 const only = (rules: ServicePortRule[], keep: (f: Frontend) => boolean): ServicePortRule[] =>
   rules.map((r) => ({ ...r, frontends: r.frontends.filter(keep) })).filter((r) => r.frontends.length > 0);
@@ -119,13 +113,14 @@ export class KubeProxy {
     await this.nodeProxier.sync(nodeRules);
     const clusterRules = only(rules, (f) => f.kind !== 'NodePort');
     if (this.clusterProxier) await this.clusterProxier.sync(clusterRules);
-    // The kernel forwards, so the per-service counts come from its rule counters.
-    await this.readKernelCounts(this.nodeProxier as IptablesProxier, nodeRules, this.o.nodeChain);
-    if (this.clusterProxier) await this.readKernelCounts(this.clusterProxier as IptablesProxier, clusterRules, this.o.clusterChain);
+    // The kernel forwards, so the per-service counts come from its rule counters (one read for both).
+    const saved = await savedCounters();
+    this.readKernelCounts(this.nodeProxier as IptablesProxier, nodeRules, this.o.nodeChain, saved);
+    if (this.clusterProxier) this.readKernelCounts(this.clusterProxier as IptablesProxier, clusterRules, this.o.clusterChain, saved);
   }
 
-  private async readKernelCounts(proxier: IptablesProxier, rules: ServicePortRule[], source: string): Promise<void> {
-    const counts = await proxier.counters(rules);
+  private readKernelCounts(proxier: IptablesProxier, rules: ServicePortRule[], source: string, saved: string): void {
+    const counts = proxier.counters(rules, saved);
     for (const r of rules) {
       const c = counts.get(r.key);
       if (c) this.metrics.kernelCounts({ service: r.service, port: r.portName, protocol: r.protocol }, c, source);
@@ -139,8 +134,8 @@ export class KubeProxy {
       this.warnedNoNetAdmin = true;
       return;
     }
-    const want = new Set(services.map((s) => s.spec?.clusterIP).filter((ip): ip is string => Boolean(ip) && ip !== 'None' && inCIDR(ip, this.o.serviceCIDR)));
-    const have = new Set((await listServiceAddresses(this.o.iface)).filter((ip) => inCIDR(ip, this.o.serviceCIDR)));
+    const want = new Set(services.map((s) => s.spec?.clusterIP).filter((ip): ip is string => Boolean(ip) && ip !== 'None' && inCidr(ip, this.o.serviceCIDR)));
+    const have = new Set((await listServiceAddresses(this.o.iface)).filter((ip) => inCidr(ip, this.o.serviceCIDR)));
     for (const ip of want) if (!have.has(ip)) await addServiceAddress(ip, this.o.iface);
     for (const ip of have) if (!want.has(ip)) await removeServiceAddress(ip, this.o.iface);
   }

@@ -1,17 +1,12 @@
 // Service ClusterIP and NodePort allocation. Each taken IP or port is one etcd key created
 // with "must not exist", so two apiservers on one etcd can never hand out the same one.
 import { ApiError } from '../../api/errors.ts';
+import { intToIp, ipToInt } from '../../lib/ipv4.ts';
 import type { Store } from '../storage/store.ts';
 
 const IP_PREFIX = '/registry/allocations/serviceips/';
 const PORT_PREFIX = '/registry/allocations/servicenodeports/';
 
-export function ipToInt(ip: string): number {
-  return ip.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
-}
-export function intToIp(n: number): string {
-  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
-}
 
 export interface Cidr { base: number; size: number; text: string }
 

@@ -6,6 +6,7 @@
 // address works from the host with no tunnel. A Service that stops being a LoadBalancer loses it.
 import type { KubeObject } from '../../api/types.ts';
 import { keyOf } from '../../client/informer.ts';
+import { intToIp, ipToInt, isIPv4 } from '../../lib/ipv4.ts';
 import { recordEvent } from '../../client/events.ts';
 import { newQueue, splitKey, type Controller, type ControllerContext } from '../controller.ts';
 import { R } from '../informers.ts';
@@ -13,28 +14,25 @@ import { R } from '../informers.ts';
 const source = { component: 'service-controller' };
 export const DEFAULT_LOAD_BALANCER_POOL = '127.0.255.1-127.0.255.254';
 
-const toInt = (ip: string) => ip.split('.').reduce((n, o) => n * 256 + Number(o), 0);
-const toIp = (n: number) => [24, 16, 8, 0].map((s) => (n >>> s) & 255).join('.');
-const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
 
 /** A pool as "a.b.c.d-e.f.g.h" or a CIDR "a.b.c.d/n" (network and broadcast left out), up to 65536 addresses. */
 export function parsePool(pool: string): string[] {
   const range = pool.trim().match(/^([\d.]+)-([\d.]+)$/);
   const cidr = pool.trim().match(/^([\d.]+)\/(\d+)$/);
   let first: number, last: number;
-  if (range && IPV4.test(range[1]) && IPV4.test(range[2])) {
-    [first, last] = [toInt(range[1]), toInt(range[2])];
-  } else if (cidr && IPV4.test(cidr[1]) && Number(cidr[2]) >= 16 && Number(cidr[2]) <= 32) {
+  if (range && isIPv4(range[1]) && isIPv4(range[2])) {
+    [first, last] = [ipToInt(range[1]), ipToInt(range[2])];
+  } else if (cidr && isIPv4(cidr[1]) && Number(cidr[2]) >= 16 && Number(cidr[2]) <= 32) {
     const bits = Number(cidr[2]);
     const size = 2 ** (32 - bits);
-    const base = toInt(cidr[1]) - (toInt(cidr[1]) % size);
+    const base = ipToInt(cidr[1]) - (ipToInt(cidr[1]) % size);
     [first, last] = bits >= 31 ? [base, base + size - 1] : [base + 1, base + size - 2];
   } else {
     throw new Error(`want FIRST-LAST or an IPv4 CIDR of /16 or smaller, got "${pool}"`);
   }
   if (last < first) throw new Error(`${pool} is empty (last before first)`);
   if (last - first >= 65536) throw new Error(`${pool} has more than 65536 addresses`);
-  return Array.from({ length: last - first + 1 }, (_, i) => toIp(first + i));
+  return Array.from({ length: last - first + 1 }, (_, i) => intToIp(first + i));
 }
 
 const ingressIPs = (svc: KubeObject): string[] => (svc.status?.loadBalancer?.ingress ?? []).map((i: { ip?: string }) => i.ip).filter(Boolean);
