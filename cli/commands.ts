@@ -135,9 +135,9 @@ export async function up(opts: UpOptions & { nodes: number; runtime: string; con
   const proxies = [];
   for (let n = 1; docker && n <= opts.nodes; n++) proxies.push(await startKubeProxyComponent({ ...opts, dir }, n));
   started.push(...proxies);
-  record({ serviceCIDR: addrs.serviceCIDR, nodes: kubelets.map((k) => k.nodeName), runtime: opts.runtime, network: nodeIdentity(opts.name, 1).network });
+  record({ serviceCIDR: addrs.serviceCIDR, nodes: kubelets.map((k) => k.node), runtime: opts.runtime, network: nodeIdentity(opts.name, 1).network });
   await createKubeDns(apiserver.url!, addrs.dnsIP, dns.listen).catch((err) => fail(apiserver, err));
-  await waitFor(...waits, ...kubelets.map((k): [Started, string] => [k, `(node ${k.nodeName} Ready)`]), ...proxies.map((p): [Started, string] => [p, `/healthz at ${p.url}`]));
+  await waitFor(...waits, ...kubelets.map((k): [Started, string] => [k, `(node ${k.node} Ready)`]), ...proxies.map((p): [Started, string] => [p, `/healthz at ${p.url}`]));
   if (docker && netAdmin) {
     say(`waiting for the cluster DNS at ${addrs.dnsIP}:53 through kube-proxy …`);
     await waitForClusterIP(addrs.dnsIP, 53, 30_000).catch(async (err) => { await stopAll(started, say); throw new CliError(String((err as Error).message)); });

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startEtcd } from '../lib/etcd-process.ts';
 import { freePort } from '../lib/free-port.ts';
-import { isAlive, type ComponentState } from './state.ts';
+import { commandLineOf, isAlive, type ComponentState } from './state.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -68,15 +68,6 @@ export function spawnDetached(name: string, argv: string[], log: string): number
   child.unref();
   if (!child.pid) throw new Error(`${name} did not start`);
   return child.pid;
-}
-
-/** The command line of a running process (etcd's: lib/etcd-process starts it), so it can be run again. */
-export function commandLineOf(pid: number): string[] | undefined {
-  try {
-    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').slice(0, -1);
-  } catch {
-    return undefined;
-  }
 }
 
 export async function waitHttp(name: string, pid: number, url: string, timeoutMs = 60_000): Promise<void> {
@@ -158,7 +149,7 @@ export async function startControllerManagerComponent(opts: UpOptions, n = 1): P
 }
 
 /** Kubelet N: node name node-N, node IP 127.0.1.N (its own loopback address), pods in Docker or fake. */
-export function startKubeletComponent(opts: UpOptions & { runtime: string }, n: number): Started & { nodeName: string } {
+export function startKubeletComponent(opts: UpOptions & { runtime: string }, n: number): Started & { node: string } {
   const { nodeName, nodeIP, network } = nodeIdentity(opts.name, n);
   const log = path.join(opts.dir, 'logs', `kubelet-${nodeName}.log`);
   const c = spawnNode(`kubelet-${nodeName}`, 'kubelet/main.ts', [
@@ -167,7 +158,7 @@ export function startKubeletComponent(opts: UpOptions & { runtime: string }, n: 
     '--node-lease-duration-seconds', String(opts.nodeMonitorGracePeriod), '--cluster-dns', clusterAddresses(opts.name).dnsIP,
   ], log);
   const ready = () => waitNodeReady(`http://127.0.0.1:${opts.port}`, nodeName, c.pid);
-  return { ...c, url: `http://${nodeIP}:10250`, node: nodeName, readyUrl: `http://${nodeIP}:10250/healthz`, nodeName, ready };
+  return { ...c, url: `http://${nodeIP}:10250`, node: nodeName, readyUrl: `http://${nodeIP}:10250/healthz`, ready };
 }
 
 /** The cluster DNS, listening where pods reach it (the pod network's gateway on the host); kube-dns points there. */

@@ -72,13 +72,24 @@ export function isAlive(pid: number): boolean {
 export function isRunning(c: ComponentState): boolean {
   if (!isAlive(c.pid)) return false;
   if (!c.argv) return true;
+  const cmd = commandLineOf(c.pid);
+  if (!cmd) return true; // no /proc: trust the pid
+  if (cmd.join('\0') === c.argv.join('\0')) return true;
   try {
-    if (fs.readFileSync(`/proc/${c.pid}/cmdline`, 'utf8') === c.argv.join('\0') + '\0') return true;
     // Spawned a moment ago by this process and not yet exec'd: still this process's command line.
     const stat = fs.readFileSync(`/proc/${c.pid}/stat`, 'utf8');
     return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === process.pid;
   } catch {
     return true; // no /proc: trust the pid
+  }
+}
+
+/** The command line of a running process (etcd's: lib/etcd-process starts it), so it can be run again. */
+export function commandLineOf(pid: number): string[] | undefined {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').slice(0, -1);
+  } catch {
+    return undefined;
   }
 }
 
