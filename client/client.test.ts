@@ -172,4 +172,41 @@ describe('client package against a real apiserver', () => {
     await runB;
     assert.deepEqual(leading, ['a', 'b']);
   });
+
+  test('leader election: a holder known to be gone frees the lease at once; keepLeadingUntilAnotherHolder rides out failed renewals', async () => {
+    const gone = new Set<string>();
+    let down = false;
+    // client.http whose calls fail while `down`, as while the apiserver restarts.
+    const flaky = new Proxy(clients.http, {
+      get: (t, k) => {
+        const v = (t as unknown as Record<string | symbol, unknown>)[k];
+        return typeof v !== 'function' ? v : (...args: unknown[]) => (down ? Promise.reject(new Error('connect ECONNREFUSED')) : v.apply(t, args));
+      },
+    });
+    const mk = (id: string, client: typeof clients.http) => new LeaderElector({
+      client, namespace: 'kube-system', name: 'test-lock-gone', identity: id,
+      leaseDurationSeconds: 60, renewDeadlineMs: 300, retryPeriodMs: 100,
+      holderGone: (h) => gone.has(h), keepLeadingUntilAnotherHolder: true, onStartedLeading: () => {},
+    });
+    const a = mk('a', flaky);
+    const stopA = new AbortController();
+    const runA = a.run(stopA.signal);
+    await until(() => a.isLeader());
+    down = true;
+    await new Promise((r) => setTimeout(r, 800));
+    assert.equal(a.isLeader(), true, 'still leading although no renewal got through for longer than renewDeadline');
+    down = false;
+    const b = mk('b', clients.grpc);
+    const stopB = new AbortController();
+    const runB = b.run(stopB.signal);
+    await new Promise((r) => setTimeout(r, 400));
+    assert.equal(b.isLeader(), false, 'a 60 s lease held by a live leader');
+    // a dies without a word; b knows it is gone and takes the lease now, not 60 s later.
+    stopA.abort();
+    await runA;
+    gone.add('a');
+    await until(() => b.isLeader(), 5000);
+    stopB.abort();
+    await runB;
+  });
 });

@@ -19,6 +19,13 @@ export interface LeaderElectorOptions {
   onStartedLeading(signal: AbortSignal): void | Promise<void>;
   onStoppedLeading?(): void;
   onNewLeader?(identity: string): void;
+  /** True when `identity` is known to be gone (kube-proxy: a dead process on this host): its lease is
+   *  free at once instead of after leaseDuration. */
+  holderGone?(identity: string): boolean;
+  /** Keep leading while renewals fail, until the lease is seen held by another identity. For work that
+   *  hurts when it stops and does no harm if a partitioned leader goes on with it (kube-proxy's
+   *  userspace listeners: stopping them while the apiserver restarts would refuse every connection). */
+  keepLeadingUntilAnotherHolder?: boolean;
   logger?: Logger;
 }
 
@@ -57,7 +64,8 @@ export class LeaderElector {
     const holder: string = spec.holderIdentity ?? '';
     if (holder !== this.observedHolder) { this.observedHolder = holder; if (holder) this.o.onNewLeader?.(holder); }
     const renewed = spec.renewTime ? Date.parse(spec.renewTime) : 0;
-    const expired = renewed + (spec.leaseDurationSeconds ?? this.duration) * 1000 < Date.now();
+    const expired = renewed + (spec.leaseDurationSeconds ?? this.duration) * 1000 < Date.now()
+      || (holder !== '' && holder !== identity && this.o.holderGone?.(holder) === true);
     if (holder && holder !== identity && !expired) return false;
     const next: KubeObject = {
       ...lease,
@@ -95,7 +103,7 @@ export class LeaderElector {
           leaderAbort = new AbortController();
           void Promise.resolve(this.o.onStartedLeading(leaderAbort.signal)).catch((err) => this.logger.error({ err: String(err) }, 'leader work failed'));
         }
-      } else if (this.leading && Date.now() - lastRenew > deadline) {
+      } else if (this.leading && !this.o.keepLeadingUntilAnotherHolder && Date.now() - lastRenew > deadline) {
         this.stepDown(leaderAbort);
       } else if (this.leading && !held) {
         // Someone else holds it now: step down at once.

@@ -47,6 +47,8 @@ export class KubeProxy {
   private syncing?: Promise<void>;
   private dirty = false;
   private warnedNoNetAdmin = false;
+  /** After a failed bind, the next try comes soon and then less often (250 ms doubling to 5 s). */
+  private bindRetryMs = 250;
 
   constructor(private readonly o: KubeProxyOptions) {
     this.services = new Informer(o.client, SERVICES, { logger: o.logger.child({ informer: 'services' }) });
@@ -108,7 +110,18 @@ export class KubeProxy {
     const services = this.services.list() as KubeObject[];
     const rules = buildRules(services, this.endpoints.list() as KubeObject[], { nodeIP: this.o.nodeIP, serveClusterIPs: this.leading, loadBalancerIPs: this.leading });
     if (this.leading) await this.syncAddresses(services);
-    if (this.o.mode === 'userspace') { await this.nodeProxier.sync(rules); return; }
+    if (this.o.mode === 'userspace') {
+      const proxier = this.nodeProxier as UserspaceProxier;
+      await proxier.sync(rules);
+      // A frontend still bound by another process (the previous leader handing over the ClusterIPs)
+      // is retried soon, not only at the next 5 s resync.
+      if (proxier.failingFrontends === 0) this.bindRetryMs = 250;
+      else {
+        setTimeout(() => this.requestSync(), this.bindRetryMs).unref();
+        this.bindRetryMs = Math.min(this.bindRetryMs * 2, 5000);
+      }
+      return;
+    }
     const nodeRules = only(rules, (f) => f.kind === 'NodePort');
     await this.nodeProxier.sync(nodeRules);
     const clusterRules = only(rules, (f) => f.kind !== 'NodePort');

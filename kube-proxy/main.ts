@@ -10,6 +10,7 @@ import { parseFlags, API_FLAGS, API_USAGE, apiConnection, portFlag, serveHealth,
 import { createLogger } from '../lib/logger.ts';
 import { chainPrefix } from './chain-names.ts';
 import { KubeProxy, type ProxyMode } from './kube-proxy.ts';
+import { deadOnThisHost } from './lease-holder.ts';
 
 const USAGE = `usage: kube-proxy ${API_USAGE} --node-name NAME
                   [--node-ip 127.0.0.1] [--proxy-mode userspace|iptables]
@@ -55,10 +56,13 @@ async function main(): Promise<void> {
 
   // The lease is per host (ClusterIPs live on this host's service interface): every kube-proxy of
   // the cluster on this host campaigns, exactly one serves, another takes over within a lease.
+  // A holder that is a dead process on this host (a kube-proxy killed with its node) frees the
+  // lease at once. In userspace mode the leader keeps its listeners through an apiserver outage.
   const elector = new LeaderElector({
     client, namespace: 'kube-system', name: `${values['cluster-ip-lease']}.${os.hostname().toLowerCase().replace(/[^a-z0-9-]/g, '-')}`,
     identity: `${os.hostname()}_${nodeName}_${process.pid}`, logger,
     leaseDurationSeconds: leaseSeconds, renewDeadlineMs: leaseSeconds * 1000 * 2 / 3, retryPeriodMs: Math.max(200, leaseSeconds * 1000 / 6),
+    holderGone: deadOnThisHost, keepLeadingUntilAnotherHolder: values['proxy-mode'] === 'userspace',
     onStartedLeading: (signal) => proxy.lead(AbortSignal.any([signal, stop.signal])),
   });
   await Promise.all([proxy.run(stop.signal), elector.run(stop.signal)]);

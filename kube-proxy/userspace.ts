@@ -40,6 +40,9 @@ export class UserspaceProxier {
     if (!opts?.logger || !opts.metrics) throw new Error('UserspaceProxier: logger and metrics are required');
   }
 
+  /** How many frontends the last sync could not bind (another process still holds the address). */
+  get failingFrontends(): number { return this.failing.size; }
+
   sync(rules: ServicePortRule[]): Promise<void> {
     const run = this.queue.then(() => this.apply(rules));
     this.queue = run.catch(() => {});
