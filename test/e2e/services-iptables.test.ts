@@ -65,7 +65,8 @@ describe('Services through kube-proxy in iptables mode, real kubectl, real Docke
   test('scaled to 0 the ClusterIP refuses at once; scaled back, it rotates over the new pods', async () => {
     const url = `http://${web.clusterIP}:80/`;
     await scaleWeb(c, 0, url);
-    await refusedAtOnce(url);
+    const rejectRule = new RegExp(`-d ${web.clusterIP.replace(/\./g, '\\.')}/32 .*--dport 80 .*-j REJECT`);
+    await refusedAtOnce(url, async () => rejectRule.test(execFileSync('iptables-save', ['-t', 'filter'], { encoding: 'utf8' })));
     const pods = await scaleWeb(c, 3, url);
     assertRotation(await hits(`http://${web.clusterIP}:80/`, 30), pods, 'scaled back');
   });

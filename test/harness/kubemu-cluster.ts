@@ -45,6 +45,8 @@ export async function startCluster(name: string, extra: string[]): Promise<Kubem
     state: () => readState(dir)!,
     kubectl: async (...args: string[]) => (await run('kubectl', ['--kubeconfig', path.join(dir, 'kubeconfig'), ...args], { encoding: 'utf8', env: { ...process.env, HOME: dir }, timeout: 180_000, maxBuffer: 16 << 20 })).stdout,
     down: () => {
+      // On failure, keep every component's log for a look afterwards (the cluster dir is removed).
+      if (process.exitCode || process.env.KUBEMU_KEEP_LOGS) fs.cpSync(path.join(dir, 'logs'), `/tmp/kubemu-e2e-logs-${name}`, { recursive: true, force: true });
       const down = kubemu(['down', '--dir', dir, '--purge']);
       fs.rmSync(dir, { recursive: true, force: true });
       assert.equal(down.status, 0, down.stderr);

@@ -66,12 +66,16 @@ export async function podHits(c: KubemuCluster, url: string, n: number): Promise
   return out.split('\n').map((l) => l.trim()).filter(Boolean);
 }
 
-/** Resolves once a connection to `url` is refused (kube-proxy has seen the empty Endpoints), then checks the next is refused at once too. */
-export async function refusedAtOnce(url: string): Promise<void> {
+/** Resolves once a connection to `url` is refused (kube-proxy has seen the empty Endpoints), then checks the
+ *  next is refused at once too. `proxySynced`, when given, is a surer sign that kube-proxy has written the
+ *  empty Endpoints: in iptables mode a connection DNATed to a pod that is still dying can be refused by that
+ *  pod (its server gone, its network not yet), and the next one, to a pod already gone, would hang. */
+export async function refusedAtOnce(url: string, proxySynced?: () => Promise<boolean>): Promise<void> {
   const refused = async () => { try { await getOnce(url, 5000); return false; } catch (e) { return (e as NodeJS.ErrnoException).code === 'ECONNREFUSED'; } };
+  if (proxySynced) await until('kube-proxy writing the empty Endpoints', proxySynced, 30_000);
   // Until kube-proxy has seen the empty Endpoints, a connection may still be accepted and then reset (its pods are gone).
   await until(`${url} refusing connections`, refused, 30_000);
-  await assert.rejects(getOnce(url, 5000), { code: 'ECONNREFUSED' }, `${url} refused, not hanging`);
+  for (let i = 0; i < 3; i++) await assert.rejects(getOnce(url, 5000), { code: 'ECONNREFUSED' }, `${url} refused, not hanging`);
 }
 
 /** Scale web to n and wait until its Endpoints list n ready pods and `url` has answered from each of them. */
