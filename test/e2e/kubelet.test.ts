@@ -305,4 +305,42 @@ describe('kubelet with the Docker runtime', () => {
     await client.delete(PODS, 'default', 'noimage');
     await until('noimage gone', async () => client.get(PODS, 'default', 'noimage').then(() => false, (e) => e.code === 'NotFound'));
   });
+
+  test('an invalid command and a probe on a closed port: each a clear reason in kubectl describe pod, nothing else disturbed', async () => {
+    const kubeconfig = path.join(rootDir, 'kubeconfig');
+    fs.writeFileSync(kubeconfig, kubeconfigYaml({ server: api.url }));
+    const describe = async (pod: string) => (await run('kubectl', ['--kubeconfig', kubeconfig, 'describe', 'pod', pod], { encoding: 'utf8', env: { ...process.env, HOME: rootDir } })).stdout;
+    await client.create(PODS, 'default', {
+      apiVersion: 'v1', kind: 'Pod', metadata: { name: 'badcmd' },
+      spec: { nodeName: NODE, terminationGracePeriodSeconds: 0, containers: [{ name: 'c', image: 'kubemu/busybox:1', command: ['/no/such/program'] }] },
+    });
+    await client.create(PODS, 'default', {
+      apiVersion: 'v1', kind: 'Pod', metadata: { name: 'closedport' },
+      spec: {
+        nodeName: NODE, terminationGracePeriodSeconds: 0,
+        containers: [{ name: 'c', image: 'kubemu/busybox:1', command: ['sleep', '3600'], livenessProbe: { tcpSocket: { port: 9999 }, periodSeconds: 1, failureThreshold: 2 } }],
+      },
+    });
+    // The runtime cannot start the program: the container waits with the runtime's reason, and restarts with back-off.
+    const bad = await until('badcmd failing to start', async () => {
+      const out = await describe('badcmd');
+      return /Reason:\s+(RunContainerError|CrashLoopBackOff|StartError|ContainerCannotRun)/.test(out) && /\/no\/such\/program/.test(out) ? out : undefined;
+    }, 60_000);
+    assert.match(bad, /no such file or directory/, bad);
+    // The liveness probe dials a closed port: connection refused, and the container is restarted.
+    const closed = await until('closedport restarted by its liveness probe', async () => {
+      const out = await describe('closedport');
+      return /Liveness probe failed: dial tcp [\d.]+:9999: .*(refused|ECONNREFUSED)/.test(out) && /Restart Count:\s+[1-9]/.test(out) ? out : undefined;
+    }, 60_000);
+    assert.match(closed, /Killing|Container c failed liveness probe/);
+    // Nothing else disturbed: the node stays Ready and a healthy pod still starts.
+    await client.create(PODS, 'default', {
+      apiVersion: 'v1', kind: 'Pod', metadata: { name: 'fine' },
+      spec: { nodeName: NODE, terminationGracePeriodSeconds: 0, containers: [{ name: 'c', image: 'kubemu/busybox:1', command: ['sleep', '3600'] }] },
+    });
+    await until('fine running', async () => (await client.get(PODS, 'default', 'fine')).status?.containerStatuses?.[0]?.state?.running);
+    assert.equal((await client.get(NODES, undefined, NODE)).status.conditions.find((c: any) => c.type === 'Ready').status, 'True');
+    for (const name of ['badcmd', 'closedport', 'fine']) await client.delete(PODS, 'default', name);
+    for (const name of ['badcmd', 'closedport', 'fine']) await until(`${name} gone`, async () => client.get(PODS, 'default', name).then(() => false, (e) => e.code === 'NotFound'));
+  });
 });
