@@ -12,7 +12,8 @@ import { cleanupServiceNetwork } from './service-network.ts';
 import { ensureServiceNetwork, hasNetAdmin } from '../kube-proxy/host-net.ts';
 import { removeNodeContainers } from './docker-cleanup.ts';
 import { removePartitionCgroups, removePartitionRules } from '../cluster/partition.ts';
-import { isAlive, isRunning, readState, statePath, tailFile, writeState, type ClusterState, type ComponentState } from './state.ts';
+import { stopProcess } from '../cluster/processes.ts';
+import { isRunning, readState, statePath, tailFile, writeState, type ClusterState, type ComponentState } from './state.ts';
 
 export class CliError extends Error {
   constructor(message: string, readonly exitCode = 1) { super(message); }
@@ -41,10 +42,7 @@ const stopWave = (name: string): number =>
 async function stopAll(components: ComponentState[], out: Output, graceMs = 5000): Promise<void> {
   const stopOne = async (c: ComponentState): Promise<boolean> => {
     if (!isRunning(c)) return false;
-    try { process.kill(c.pid, 'SIGTERM'); } catch { return false; }
-    const deadline = Date.now() + graceMs;
-    while (isAlive(c.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
-    if (isAlive(c.pid)) { try { process.kill(c.pid, 'SIGKILL'); } catch { /* gone */ } }
+    await stopProcess(c, 'SIGTERM', graceMs).catch((err) => out(`warning: ${(err as Error).message}`));
     return true;
   };
   const ordered = [...components].reverse();
