@@ -45,6 +45,7 @@ async function rawDocker(n: number): Promise<number[]> {
 /** Create `n` pods at once; resolve each pod's create → Running latency (ms). */
 async function podsToRunning(client: ApiClient, ns: string, n: number, spec: Record<string, unknown>): Promise<{ latencies: number[]; wallMs: number }> {
   const created = new Map<string, number>();
+  const bound = new Set<string>();
   const running = new Map<string, number>();
   const list = await client.list(PODS, ns);
   const w = await client.watch(PODS, ns, { resourceVersion: list.metadata.resourceVersion });
@@ -52,6 +53,7 @@ async function podsToRunning(client: ApiClient, ns: string, n: number, spec: Rec
     for await (const ev of w) {
       const p = ev.object as KubeObject;
       if (ev.type === 'ERROR') throw new Error(`watch error: ${JSON.stringify(ev.object)}`);
+      if (p.spec?.nodeName) bound.add(p.metadata.name!);
       if (p.status?.phase === 'Running' && !running.has(p.metadata.name!)) {
         running.set(p.metadata.name!, performance.now());
         if (running.size === n) break;
@@ -68,8 +70,14 @@ async function podsToRunning(client: ApiClient, ns: string, n: number, spec: Rec
       await client.create(PODS, ns, { apiVersion: 'v1', kind: 'Pod', metadata: { name }, spec });
     }
   }));
-  await Promise.race([done, new Promise((_, rej) => setTimeout(() => rej(new Error(`only ${running.size}/${n} pods Running after 120 s`)), 120_000))]);
-  w.close();
+  // Progress every 5 s: which stage lags (the apiserver taking creates, the scheduler binding, the kubelets starting).
+  const progress = setInterval(() => log(`  ${ns}: ${created.size} created, ${bound.size} bound, ${running.size} Running`), 5000);
+  try {
+    await Promise.race([done, new Promise((_, rej) => setTimeout(() => rej(new Error(`only ${running.size}/${n} pods Running after 180 s (${bound.size} bound)`)), 180_000))]);
+  } finally {
+    clearInterval(progress);
+    w.close();
+  }
   return { latencies: names.map((nm) => running.get(nm)! - created.get(nm)!), wallMs: Math.max(...running.values()) - t0 };
 }
 

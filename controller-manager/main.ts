@@ -65,7 +65,7 @@ async function main(): Promise<void> {
       client, namespace: 'kube-system', name: 'kube-controller-manager', identity: `${os.hostname()}_${process.pid}`, logger,
       leaseDurationSeconds: leaseSeconds, renewDeadlineMs: leaseSeconds * 1000 * 2 / 3, retryPeriodMs: Math.max(200, leaseSeconds * 1000 / 7.5),
       onStartedLeading: (signal) => { leading = true; return manager.run(AbortSignal.any([signal, stop.signal])); },
-      onStoppedLeading: () => { leading = false; logger.error('lost the leader lease: exiting so a fresh process campaigns again'); process.exit(1); },
+      onStoppedLeading: () => { leading = false; if (stop.signal.aborted) return; logger.error('lost the leader lease: exiting so a fresh process campaigns again'); process.exit(1); },
     });
     await elector.run(stop.signal);
   } else {

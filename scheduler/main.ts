@@ -43,7 +43,7 @@ async function main(): Promise<void> {
       identity: `${os.hostname()}_${process.pid}`, logger,
       leaseDurationSeconds: leaseSeconds, renewDeadlineMs: leaseSeconds * 1000 * 2 / 3, retryPeriodMs: Math.max(200, leaseSeconds * 1000 / 7.5),
       onStartedLeading: (signal) => { leading = true; const s = AbortSignal.any([signal, stop.signal]); return scheduler.run(s); },
-      onStoppedLeading: () => { leading = false; logger.error('lost the leader lease: exiting so a fresh process campaigns again'); process.exit(1); },
+      onStoppedLeading: () => { leading = false; if (stop.signal.aborted) return; logger.error('lost the leader lease: exiting so a fresh process campaigns again'); process.exit(1); },
     });
     await elector.run(stop.signal);
   } else {

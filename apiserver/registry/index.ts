@@ -6,6 +6,15 @@ import {
   ApiError, alreadyExists, conflict, errorToStatus, fieldRequired, invalid, notFound, toApiError,
 } from '../../api/errors.ts';
 import { objectFields, checkFieldSelectorSupported } from '../../api/fields.ts';
+
+// One watch event's object is matched by every watcher of its resource (100 hollow kubelets each
+// select spec.nodeName): its selectable fields are computed once per object, not once per watcher.
+const fieldsCache = new WeakMap<KubeObject, Record<string, string>>();
+function fieldsOf(info: ResourceInfo, obj: KubeObject): Record<string, string> {
+  let f = fieldsCache.get(obj);
+  if (!f) fieldsCache.set(obj, f = objectFields(info, obj));
+  return f;
+}
 import { applyDefaults } from '../../api/defaults/index.ts';
 import { parseFieldSelector, parseLabelSelector } from '../../api/selectors.ts';
 import {
@@ -171,7 +180,7 @@ export class GenericRegistry implements Registry {
     const fields = parseFieldSelector(fieldSel || undefined);
     checkFieldSelectorSupported(info, fields.requirements.map((r) => r.field));
     if (labels.empty() && fields.empty()) return () => true;
-    return (obj: KubeObject) => labels.matches(obj.metadata?.labels) && fields.matches(objectFields(info, obj));
+    return (obj: KubeObject) => labels.matches(obj.metadata?.labels) && (fields.empty() || fields.matches(fieldsOf(info, obj)));
   }
 
   // ---- reads ---------------------------------------------------------------------------
