@@ -4,12 +4,13 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startEtcd } from '../lib/etcd-process.ts';
 import { freePort } from '../lib/free-port.ts';
 import { commandLineOf, isAlive, type ComponentState } from './state.ts';
+import { ROOT } from '../lib/root.ts';
+import { bundledEntry } from './bundle.ts';
 
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export { ROOT };
 
 export interface UpOptions {
   dir: string;
@@ -54,9 +55,10 @@ export interface Started extends ComponentState {
   ready(): Promise<void>;
 }
 
-/** Run a TypeScript entry point of this repo as a detached Node process logging to a file. */
+/** Run a TypeScript entry point of this repo as a detached Node process logging to a file (from its bundle, see bundle.ts). */
 export function spawnNode(name: string, entry: string, args: string[], log: string): ComponentState {
-  const argv = [process.execPath, '--import', 'tsx', path.join(ROOT, entry), ...args];
+  const bundled = bundledEntry(entry);
+  const argv = bundled ? [process.execPath, bundled, ...args] : [process.execPath, '--import', 'tsx', path.join(ROOT, entry), ...args];
   return { name, pid: spawnDetached(name, argv, log), log, argv };
 }
 

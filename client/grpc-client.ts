@@ -2,13 +2,14 @@
 // same ApiError the REST path gives: the server puts the Status JSON in trailing metadata.
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { fileURLToPath } from 'node:url';
 import { ApiError, statusToError } from '../api/errors.ts';
 import type { DeleteOptions, KubeList, KubeObject, ListOptions, WatchEvent, WatchOptions } from '../api/types.ts';
 import type { ApiClient, ClientWatch, ResourceKey } from './api-client.ts';
 import { resourceInfo } from './paths.ts';
+import path from 'node:path';
+import { ROOT } from '../lib/root.ts';
 
-const PROTO = fileURLToPath(new URL('../proto/api.proto', import.meta.url));
+const PROTO = path.join(ROOT, 'proto/api.proto');
 const STATUS_METADATA_KEY = 'kubemu-status-bin';
 
 let ctor: grpc.ServiceClientConstructor | undefined;

@@ -2,14 +2,15 @@
 // errors as gRPC status codes with the full Status JSON in trailing metadata.
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { fileURLToPath } from 'node:url';
 import { ApiError, badRequest, errorToStatus, toApiError, type ErrorCode } from '../../api/errors.ts';
 import { findResource } from '../../api/resources.ts';
 import type { Authenticator } from '../auth/authenticator.ts';
 import type { Registry, RequestContext, ResourceRef, PatchType } from '../registry/types.ts';
 import type { Logger } from '../../lib/logger.ts';
+import path from 'node:path';
+import { ROOT } from '../../lib/root.ts';
 
-const PROTO = fileURLToPath(new URL('../../proto/api.proto', import.meta.url));
+const PROTO = path.join(ROOT, 'proto/api.proto');
 export const STATUS_METADATA_KEY = 'kubemu-status-bin';
 
 const GRPC_CODES: Partial<Record<ErrorCode, grpc.status>> = {

@@ -1,13 +1,13 @@
 // Decodes `application/vnd.kubernetes.protobuf` request bodies (kubectl 1.32+ `create <kind>`) into the JSON
 // object the REST path would have received. The .proto files in proto/k8s are loaded once, lazily.
-import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import protobuf from 'protobufjs';
 import { ApiError } from '../../api/errors.ts';
 import type { KubeObject } from '../../api/types.ts';
+import { ROOT } from '../../lib/root.ts';
 
 const MAGIC = Buffer.from([0x6b, 0x38, 0x73, 0x00]);
-const PROTO_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../proto/k8s');
+const PROTO_DIR = path.join(ROOT, 'proto/k8s');
 
 /** apiVersion/kind → message name. Kinds not listed here are rejected with BadRequest. */
 const KINDS: Record<string, string> = {

@@ -1,10 +1,11 @@
 // Loads proto/cri.proto and maps CriError codes to gRPC status codes and back (shared by server and client).
-import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { CriError, type CriErrorCode } from './types.ts';
+import path from 'node:path';
+import { ROOT } from '../../lib/root.ts';
 
-const protoPath = fileURLToPath(new URL('../../proto/cri.proto', import.meta.url));
+const protoPath = path.join(ROOT, 'proto/cri.proto');
 
 export function loadCri(): { RuntimeService: grpc.ServiceClientConstructor; ImageService: grpc.ServiceClientConstructor } {
   const def = protoLoader.loadSync(protoPath, { keepCase: false, longs: Number, enums: String, defaults: true, oneofs: true });
