@@ -1,4 +1,5 @@
 // Command-line parsing of `kubemu`: commands, flags, their checks and the usage text.
+import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import { CliError } from './commands.ts';
 
@@ -10,6 +11,9 @@ commands:
           waits until every node is Ready; writes <dir>/kubeconfig
   down    stop the cluster started from <dir> and remove its pod containers (--purge also deletes its data)
   status  show each component and whether the apiserver is ready
+  join    make this host a node of a control plane elsewhere (kubemu up --bind-address there prints the command):
+          kubemu join --apiserver http://HOST:PORT [--token T] [--name NODE] [--node-ip IP] [--network NET] [--dir DIR]
+          starts a kubelet and a kube-proxy here, waits until the node is Ready; kubemu down --dir DIR leaves
 
 faults (on the cluster started from --dir; each recorded in <dir>/faults.jsonl and as an Event):
   kill COMPONENT            kill a component process (SIGKILL; --signal SIGTERM for a clean stop): etcd, apiserver,
@@ -42,6 +46,17 @@ flags:
   --proxy-mode M     kube-proxy data path: userspace (a Node process forwards each connection) |
                      iptables (kube-proxy writes kernel NAT rules; faster) (default userspace)
   --purge            with down: remove <dir>
+  --bind-address A   with up: the apiserver listens on A (default 127.0.0.1; 0.0.0.0 = all addresses); a non-loopback
+                     address makes up print the join command for other hosts (without --token-auth anyone reaching it is admin)
+  --token-auth       with up: require bearer tokens (<dir>/tokens.csv; the kubeconfig and the join command carry them).
+                     kubectl never sends a token over plain HTTP: with it, use client-node, the Python client or curl
+  --advertise-address A
+                     with up: the address other hosts reach the apiserver at, in the join command (default: the bind address)
+  --apiserver URL    with join: the apiserver's REST URL, http://HOST:PORT
+  --token T          with join: the join token kubemu up printed
+  --node-ip IP       with join: this node's address (default: the one this host uses towards the apiserver)
+  --network NET      with join: the Docker network pods join (a swarm overlay across hosts; default kubemu)
+                     (with join, --name NODE is the node name, default this host's name)
   -n, --namespace NS with pause and resume: the pod's namespace (default default)
   --signal SIG       with kill: SIGKILL (default) or SIGTERM
 `;
@@ -50,7 +65,7 @@ flags:
 const COMMANDS = {
   up: [], down: [], status: [], help: [],
   kill: ['COMPONENT'], restart: ['COMPONENT'], 'stop-node': ['NODE'], 'start-node': ['NODE'], partition: ['NODE'], heal: ['NODE'],
-  pause: ['POD', 'CONTAINER'], resume: ['POD', 'CONTAINER'],
+  pause: ['POD', 'CONTAINER'], resume: ['POD', 'CONTAINER'], join: [],
 } as const;
 
 export type Command = keyof typeof COMMANDS;
@@ -64,6 +79,10 @@ export interface CliArgs {
   dir: string; port: number; grpcPort: number; nodes: number; runtime: string; logLevel: string; purge: boolean;
   name: string; controlPlaneReplicas: number; nodeMonitorGracePeriod: number; podEvictionTimeout: number; leaderLeaseSeconds: number;
   proxyMode: string;
+  /** up: where the apiserver listens, and the address the join command names. */
+  bindAddress?: string; advertiseAddress?: string; tokenAuth: boolean;
+  /** join: the apiserver URL, token, node name (--name), node IP and pod network. */
+  apiserver?: string; token?: string; nodeName?: string; nodeIP?: string; network?: string;
 }
 
 function wholeNumber(flag: string, v: string, min: number, max: number): number {
@@ -92,9 +111,11 @@ export function parseCli(argv: string[]): CliArgs {
         dir: { type: 'string', default: '.kubemu' }, port: { type: 'string', default: '6443' },
         'grpc-port': { type: 'string', default: '6444' }, nodes: { type: 'string', default: '2' },
         runtime: { type: 'string', default: 'docker' }, 'log-level': { type: 'string', default: 'info' },
-        purge: { type: 'boolean', default: false }, name: { type: 'string', default: 'kubemu' }, 'control-plane-replicas': { type: 'string', default: '1' },
+        purge: { type: 'boolean', default: false }, name: { type: 'string' }, 'control-plane-replicas': { type: 'string', default: '1' },
         'node-monitor-grace-period': { type: 'string', default: '40' }, 'pod-eviction-timeout': { type: 'string', default: '300' },
         'leader-lease-seconds': { type: 'string', default: '15' }, 'proxy-mode': { type: 'string', default: 'userspace' },
+        'bind-address': { type: 'string' }, 'token-auth': { type: 'boolean', default: false }, 'advertise-address': { type: 'string' }, apiserver: { type: 'string' }, token: { type: 'string' },
+        'node-ip': { type: 'string' }, network: { type: 'string' },
         namespace: { type: 'string', short: 'n', default: 'default' }, signal: { type: 'string', default: 'SIGKILL' }, help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -113,10 +134,14 @@ export function parseCli(argv: string[]): CliArgs {
   if (!/^\d+$/.test(values.nodes!) || nodes > 500) throw new CliError(`--nodes: want a number from 0 to 500, got ${values.nodes}`, 2);
   if (!['docker', 'fake'].includes(values.runtime!)) throw new CliError(`--runtime: want docker or fake, got ${values.runtime}`, 2);
   if (!['userspace', 'iptables'].includes(values['proxy-mode']!)) throw new CliError(`--proxy-mode: want userspace or iptables, got ${values['proxy-mode']}`, 2);
+  if (command === 'join' && !values.apiserver) throw new CliError(`join: --apiserver URL is required (kubemu up --bind-address on the control-plane host prints the whole command)\n\n${USAGE}`, 2);
+  for (const f of ['bind-address', 'advertise-address'] as const) if (values[f] !== undefined && !isIP(values[f]!)) throw new CliError(`--${f}: not an IP address: ${values[f]}`, 2);
   return {
     command: command as Command, operands, namespace: values.namespace!, signal: values.signal, dir: values.dir!, port: portOf('--port', values.port!), grpcPort: portOf('--grpc-port', values['grpc-port']!),
     nodes, runtime: values.runtime!, logLevel: values['log-level']!, purge: values.purge!,
-    name: clusterName(values.name!),
+    name: command === 'join' ? 'kubemu' : clusterName(values.name ?? 'kubemu'),
+    bindAddress: values['bind-address'], advertiseAddress: values['advertise-address'], tokenAuth: values['token-auth']!,
+    apiserver: values.apiserver, token: values.token, nodeName: command === 'join' ? values.name : undefined, nodeIP: values['node-ip'], network: values.network,
     controlPlaneReplicas: wholeNumber('--control-plane-replicas', values['control-plane-replicas']!, 1, 3),
     nodeMonitorGracePeriod: wholeNumber('--node-monitor-grace-period', values['node-monitor-grace-period']!, 2, 3600),
     podEvictionTimeout: wholeNumber('--pod-eviction-timeout', values['pod-eviction-timeout']!, 0, 86400),

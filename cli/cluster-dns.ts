@@ -7,8 +7,8 @@ import { createApiClient } from '../client/index.ts';
 const SERVICES = { group: '', resource: 'services' };
 const ENDPOINTS = { group: '', resource: 'endpoints' };
 
-export async function createKubeDns(apiserver: string, clusterIP: string, listen: { ip: string; port: number }): Promise<void> {
-  const client = createApiClient({ transport: 'http', server: apiserver });
+export async function createKubeDns(apiserver: string, clusterIP: string, listen: { ip: string; port: number }, token?: string): Promise<void> {
+  const client = createApiClient({ transport: 'http', server: apiserver, token });
   const labels = { 'k8s-app': 'kube-dns', 'kubernetes.io/name': 'CoreDNS' };
   try {
     await client.delete(SERVICES, 'kube-system', 'kube-dns').catch(() => {});

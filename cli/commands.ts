@@ -4,7 +4,8 @@ import net from 'node:net';
 import path from 'node:path';
 import { kubeconfigYaml } from '../client/kubeconfig.ts';
 import { ETCD_MISSING, etcdBinary } from '../lib/etcd-process.ts';
-import { ALL_SERVICE_CIDRS, clusterAddresses, startApiServerComponent, startControllerManagerComponent, startDnsComponent, startEtcdComponent, startKubeletComponent,
+import { advertiseAddressOf, ensureJoinTokens, isLoopback, joinCommand } from './join.ts';
+import { ALL_SERVICE_CIDRS, apiHost, clusterAddresses, startApiServerComponent, startControllerManagerComponent, startDnsComponent, startEtcdComponent, startKubeletComponent,
   startKubeProxyComponent, startSchedulerComponent, nodeIdentity, type Started, type UpOptions } from './components.ts';
 import { ensureClusterNetwork } from './docker-network.ts';
 import { createKubeDns, waitForClusterIP } from './cluster-dns.ts';
@@ -25,9 +26,9 @@ export type Output = (line: string) => void;
 const defaultOutput: Output = (msg) => process.stdout.write(`${msg}\n`);
 const secs = (t0: number) => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
 
-function portFree(port: number): Promise<boolean> {
+function portFree(port: number, host = '127.0.0.1'): Promise<boolean> {
   return new Promise((resolve) => {
-    const srv = net.createServer().once('error', () => resolve(false)).listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+    const srv = net.createServer().once('error', () => resolve(false)).listen(port, host, () => srv.close(() => resolve(true)));
   });
 }
 
@@ -53,7 +54,7 @@ async function stopAll(components: ComponentState[], out: Output, graceMs = 5000
   }
 }
 
-export async function up(opts: UpOptions & { nodes: number; runtime: string; controlPlaneReplicas: number }, say: Output = defaultOutput): Promise<void> {
+export async function up(opts: UpOptions & { nodes: number; runtime: string; controlPlaneReplicas: number; advertiseAddress?: string; tokenAuth?: boolean }, say: Output = defaultOutput): Promise<void> {
   const dir = path.resolve(opts.dir);
   const existing = readState(dir);
   if (existing && existing.components.some((c) => isRunning(c))) {
@@ -64,13 +65,16 @@ export async function up(opts: UpOptions & { nodes: number; runtime: string; con
     throw new CliError('the Docker engine is not running (no /var/run/docker.sock). On Debian/Ubuntu: apt-get install -y docker.io and start dockerd (npm start does both when run as root), or use --runtime fake');
   }
   for (const [flag, port] of [['--port', opts.port], ['--grpc-port', opts.grpcPort]] as const) {
-    if (!(await portFree(port))) throw new CliError(`port ${port} (${flag}) is in use on 127.0.0.1: pick another with ${flag}`);
+    if (!(await portFree(port, opts.bindAddress))) throw new CliError(`port ${port} (${flag}) is in use on ${opts.bindAddress ?? '127.0.0.1'}: pick another with ${flag}`);
   }
   fs.mkdirSync(path.join(dir, 'logs'), { recursive: true });
+  // --token-auth: bearer tokens (<dir>/tokens.csv), which the components, the kubeconfig and joining nodes present.
+  const tokens = opts.tokenAuth ? ensureJoinTokens(dir) : undefined;
+  if (tokens) opts = { ...opts, tokenFile: tokens.file, token: tokens.admin };
   const t0 = Date.now();
   const started: Started[] = [];
   const record = (extra: Partial<ClusterState> = {}) => writeState({
-    dir, name: opts.name, startedAt: new Date(t0).toISOString(), apiserver: `http://127.0.0.1:${opts.port}`, grpc: `127.0.0.1:${opts.grpcPort}`,
+    dir, name: opts.name, startedAt: new Date(t0).toISOString(), apiserver: `http://${apiHost(opts)}:${opts.port}`, grpc: `${apiHost(opts)}:${opts.grpcPort}`,
     etcd: '', kubeconfig: path.join(dir, 'kubeconfig'), ...readState(dir), partitioned: undefined, ...extra,
     components: started.map(({ name, pid, log, url, argv, node, readyUrl }) => ({ name, pid, log, url, argv, node, readyUrl })),
   });
@@ -134,7 +138,7 @@ export async function up(opts: UpOptions & { nodes: number; runtime: string; con
   for (let n = 1; docker && n <= opts.nodes; n++) proxies.push(await startKubeProxyComponent({ ...opts, dir }, n));
   started.push(...proxies);
   record({ serviceCIDR: addrs.serviceCIDR, nodes: kubelets.map((k) => k.node), runtime: opts.runtime, network: nodeIdentity(opts.name, 1).network });
-  await createKubeDns(apiserver.url!, addrs.dnsIP, dns.listen).catch((err) => fail(apiserver, err));
+  await createKubeDns(apiserver.url!, addrs.dnsIP, dns.listen, opts.token).catch((err) => fail(apiserver, err));
   await waitFor(...waits, ...kubelets.map((k): [Started, string] => [k, `(node ${k.node} Ready)`]), ...proxies.map((p): [Started, string] => [p, `/healthz at ${p.url}`]));
   if (docker && netAdmin) {
     say(`waiting for the cluster DNS at ${addrs.dnsIP}:53 through kube-proxy …`);
@@ -143,7 +147,7 @@ export async function up(opts: UpOptions & { nodes: number; runtime: string; con
   }
 
   const kubeconfig = path.join(dir, 'kubeconfig');
-  fs.writeFileSync(kubeconfig, kubeconfigYaml({ server: apiserver.url! }));
+  fs.writeFileSync(kubeconfig, kubeconfigYaml({ server: apiserver.url!, token: opts.token }), tokens ? { mode: 0o600 } : {});
   record();
   say(`
 kubemu is up (${secs(t0)}).
@@ -153,6 +157,15 @@ kubemu is up (${secs(t0)}).
   kubectl get all -A -w
 logs: ${path.join(dir, 'logs')}/<component>.log  (readable with: npx pino-pretty < ${path.join(dir, 'logs', 'apiserver.log')})
 stop: kubemu down --dir ${opts.dir}`);
+  if (opts.bindAddress && !isLoopback(opts.bindAddress)) {
+    const advertise = advertiseAddressOf(opts.bindAddress, opts.advertiseAddress);
+    const cmd = joinCommand({ advertise, port: opts.port, token: tokens?.join, nodeMonitorGracePeriod: opts.nodeMonitorGracePeriod });
+    fs.writeFileSync(path.join(dir, 'join-command'), `${cmd}\n`, { mode: 0o600 });
+    say(`join other hosts with: ${cmd} [--network OVERLAY]
+  (also in ${path.join(dir, 'join-command')}; open TCP ${opts.port} here and 10250 on every node: see docs/multi-host.md)`);
+    if (!tokens) say(`warning: the apiserver answers anyone who reaches ${opts.bindAddress}:${opts.port} as cluster admin (plain HTTP, no tokens): keep it on a lab network`);
+    else say('note: kubectl never sends a token over plain HTTP (kubernetes/kubectl#744): with --token-auth use client-node, the Python client or curl');
+  }
 }
 
 export async function down(opts: { dir: string; purge: boolean }, say: Output = defaultOutput): Promise<void> {

@@ -27,7 +27,17 @@ export interface UpOptions {
   name: string;
   /** kube-proxy data path: userspace (a Node process forwards) or iptables (kernel NAT rules); default userspace. */
   proxyMode?: string;
+  /** Where the apiserver listens (default 127.0.0.1); 0.0.0.0 = every address. */
+  bindAddress?: string;
+  /** The apiserver's bearer-token file (kube-apiserver's --token-auth-file) and the token the local components present. */
+  tokenFile?: string;
+  token?: string;
 }
+
+/** The address local components dial to reach the apiserver: its bind address, or loopback when it binds every address. */
+export const apiHost = (opts: { bindAddress?: string }): string =>
+  !opts.bindAddress || opts.bindAddress === '0.0.0.0' || opts.bindAddress === '::' ? '127.0.0.1' : opts.bindAddress;
+const tokenArgs = (opts: { token?: string }): string[] => (opts.token ? ['--token', opts.token] : []);
 
 /** Node N of a cluster: the default cluster has node-N on 127.0.1.N; another gets <name>-node-N on its own 127.0.K.0/24. */
 export function nodeIdentity(name: string, n: number): { nodeName: string; nodeIP: string; network: string } {
@@ -89,9 +99,10 @@ export async function waitHttp(name: string, pid: number, url: string, timeoutMs
  * Resolves when the Node is Ready; with `since` (ms), only once its kubelet has also renewed the node's Lease
  * after that moment (a kubelet restarted within the grace period finds its Node still Ready from before).
  */
-export async function waitNodeReady(apiserver: string, nodeName: string, pid: number, since?: number, timeoutMs = 60_000): Promise<void> {
+export async function waitNodeReady(apiserver: string, nodeName: string, pid: number, since?: number, timeoutMs = 60_000, token?: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  const get = async (p: string) => (await fetch(`${apiserver}${p}`, { signal: AbortSignal.timeout(1000) })).json() as Promise<any>;
+  const headers: Record<string, string> = token ? { Authorization: `Bearer ${token}` } : {};
+  const get = async (p: string) => (await fetch(`${apiserver}${p}`, { headers, signal: AbortSignal.timeout(1000) })).json() as Promise<any>;
   for (;;) {
     if (!isAlive(pid)) throw new Error(`kubelet ${nodeName} exited while starting`);
     try {
@@ -117,8 +128,9 @@ export function startApiServerComponent(opts: UpOptions, etcdEndpoint: string): 
   const c = spawnNode('apiserver', 'apiserver/main.ts', [
     '--etcd-servers', etcdEndpoint, '--port', String(opts.port), '--grpc-port', String(opts.grpcPort), '--log-level', opts.logLevel,
     '--service-cluster-ip-range', clusterAddresses(opts.name).serviceCIDR,
+    ...(opts.bindAddress ? ['--bind-address', opts.bindAddress] : []), ...(opts.tokenFile ? ['--token-auth-file', opts.tokenFile] : []),
   ], log);
-  const url = `http://127.0.0.1:${opts.port}`;
+  const url = `http://${apiHost(opts)}:${opts.port}`;
   return { ...c, url, readyUrl: `${url}/readyz`, ready: () => waitHttp('apiserver', c.pid, `${url}/readyz`) };
 }
 
@@ -128,7 +140,7 @@ export async function startSchedulerComponent(opts: UpOptions, n = 1): Promise<S
   const log = path.join(opts.dir, 'logs', `${name}.log`);
   const port = await freePort();
   const c = spawnNode(name, 'scheduler/main.ts', [
-    '--server', `127.0.0.1:${opts.grpcPort}`, '--transport', 'grpc', '--leader-elect', '--leader-elect-lease-duration', String(opts.leaderLeaseSeconds),
+    '--server', `${apiHost(opts)}:${opts.grpcPort}`, '--transport', 'grpc', ...tokenArgs(opts), '--leader-elect', '--leader-elect-lease-duration', String(opts.leaderLeaseSeconds),
     '--port', String(port), '--log-level', opts.logLevel,
   ], log);
   const url = `http://127.0.0.1:${port}`;
@@ -141,7 +153,7 @@ export async function startControllerManagerComponent(opts: UpOptions, n = 1): P
   const log = path.join(opts.dir, 'logs', `${name}.log`);
   const port = await freePort();
   const c = spawnNode(name, 'controller-manager/main.ts', [
-    '--server', `127.0.0.1:${opts.grpcPort}`, '--transport', 'grpc', '--leader-elect', '--leader-elect-lease-duration', String(opts.leaderLeaseSeconds),
+    '--server', `${apiHost(opts)}:${opts.grpcPort}`, '--transport', 'grpc', ...tokenArgs(opts), '--leader-elect', '--leader-elect-lease-duration', String(opts.leaderLeaseSeconds),
     '--node-monitor-grace-period', String(opts.nodeMonitorGracePeriod), '--node-monitor-period', String(Math.max(1, Math.min(5, opts.nodeMonitorGracePeriod / 4))),
     '--default-toleration-seconds', String(opts.podEvictionTimeout), '--port', String(port), '--log-level', opts.logLevel,
     '--load-balancer-pool', clusterAddresses(opts.name).loadBalancerPool,
@@ -155,11 +167,11 @@ export function startKubeletComponent(opts: UpOptions & { runtime: string }, n: 
   const { nodeName, nodeIP, network } = nodeIdentity(opts.name, n);
   const log = path.join(opts.dir, 'logs', `kubelet-${nodeName}.log`);
   const c = spawnNode(`kubelet-${nodeName}`, 'kubelet/main.ts', [
-    '--server', `127.0.0.1:${opts.grpcPort}`, '--transport', 'grpc', '--node-name', nodeName, '--node-ip', nodeIP,
+    '--server', `${apiHost(opts)}:${opts.grpcPort}`, '--transport', 'grpc', ...tokenArgs(opts), '--node-name', nodeName, '--node-ip', nodeIP,
     '--runtime', opts.runtime, '--network', network, '--root-dir', path.join(opts.dir, 'kubelet', nodeName), '--port', '10250', '--log-level', opts.logLevel,
     '--node-lease-duration-seconds', String(opts.nodeMonitorGracePeriod), '--cluster-dns', clusterAddresses(opts.name).dnsIP,
   ], log);
-  const ready = () => waitNodeReady(`http://127.0.0.1:${opts.port}`, nodeName, c.pid);
+  const ready = () => waitNodeReady(`http://${apiHost(opts)}:${opts.port}`, nodeName, c.pid, undefined, undefined, opts.token);
   return { ...c, url: `http://${nodeIP}:10250`, node: nodeName, readyUrl: `http://${nodeIP}:10250/healthz`, ready };
 }
 
@@ -169,7 +181,7 @@ export async function startDnsComponent(opts: UpOptions, listenIP: string): Prom
   const port = await freePort();
   const dnsPort = await freePort();
   const c = spawnNode('dns', 'dns/main.ts', [
-    '--server', `127.0.0.1:${opts.grpcPort}`, '--transport', 'grpc', '--listen', `${listenIP}:${dnsPort}`, '--domain', 'cluster.local',
+    '--server', `${apiHost(opts)}:${opts.grpcPort}`, '--transport', 'grpc', ...tokenArgs(opts), '--listen', `${listenIP}:${dnsPort}`, '--domain', 'cluster.local',
     '--port', String(port), '--log-level', opts.logLevel,
   ], log);
   const url = `http://127.0.0.1:${port}`;
@@ -183,7 +195,7 @@ export async function startKubeProxyComponent(opts: UpOptions, n: number): Promi
   const log = path.join(opts.dir, 'logs', `${name}.log`);
   const port = await freePort();
   const c = spawnNode(name, 'kube-proxy/main.ts', [
-    '--server', `127.0.0.1:${opts.grpcPort}`, '--transport', 'grpc', '--node-name', nodeName, '--node-ip', nodeIP,
+    '--server', `${apiHost(opts)}:${opts.grpcPort}`, '--transport', 'grpc', ...tokenArgs(opts), '--node-name', nodeName, '--node-ip', nodeIP,
     '--proxy-mode', opts.proxyMode ?? 'userspace', '--service-cluster-ip-range', clusterAddresses(opts.name).serviceCIDR,
     '--metrics-port', String(port), '--log-level', opts.logLevel,
   ], log);

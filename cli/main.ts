@@ -2,6 +2,7 @@
 import { parseCli, USAGE } from './args.ts';
 import { CliError, down, status, up } from './commands.ts';
 import { fault } from './fault-commands.ts';
+import { join } from './join.ts';
 
 async function main(): Promise<number> {
   const args = parseCli(process.argv.slice(2));
@@ -10,6 +11,7 @@ async function main(): Promise<number> {
     case 'up': await up(args); return 0;
     case 'down': await down(args); return 0;
     case 'status': return status(args);
+    case 'join': await join({ ...args, apiserver: args.apiserver! }); return 0;
     default: await fault(args); return 0;
   }
 }

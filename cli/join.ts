@@ -1,0 +1,288 @@
+// `kubemu join`: this host becomes a node of a control plane that runs elsewhere (as `kubeadm join`
+// does). It starts a kubelet and a kube-proxy here, both talking REST to the apiserver's URL with
+// the join token, records them in <dir>/state.json (so `kubemu down --dir DIR` stops them and
+// removes their pod containers), and waits until the Node is Ready. `kubemu up --bind-address`
+// on the first host prints the join command (with --token-auth: and writes the tokens it checks).
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { DockerEngine } from '../kubelet/cri/docker/engine.ts';
+import { freePort } from '../lib/free-port.ts';
+import { CliError, type Output } from './commands.ts';
+import { spawnNode, waitHttp, type Started } from './components.ts';
+import { isRunning, readState, statePath, tailFile, writeState } from './state.ts';
+import { stopProcess } from '../cluster/processes.ts';
+
+const defaultOutput: Output = (msg) => process.stdout.write(`${msg}\n`);
+
+// ---- the control-plane side: tokens and the join command `kubemu up` prints ----
+
+export interface JoinTokens { file: string; admin: string; join: string }
+
+/** Whether an address only this machine reaches (then `up` needs no tokens). */
+export const isLoopback = (addr: string): boolean => addr === 'localhost' || addr === '::1' || /^127\./.test(addr);
+
+/**
+ * <dir>/tokens.csv in kube-apiserver's --token-auth-file format: an admin token for the control plane's
+ * own components and the kubeconfig, and a join token for nodes. Kept across `down`/`up` (unless --purge),
+ * so joined nodes keep working when the control plane restarts. Mode 0600: whoever reads it owns the cluster.
+ */
+export function ensureJoinTokens(dir: string): JoinTokens {
+  const file = path.join(dir, 'tokens.csv');
+  const find = (text: string, user: string) => text.split('\n').find((l) => l.split(',')[1] === user)?.split(',')[0];
+  if (fs.existsSync(file)) {
+    const text = fs.readFileSync(file, 'utf8');
+    const admin = find(text, 'kubemu-admin');
+    const join = find(text, 'system:bootstrap:kubemu-join');
+    if (admin && join) return { file, admin, join };
+  }
+  // kubeadm's bootstrap-token shape: [a-z0-9]{6}.[a-z0-9]{16}.
+  const rand = (n: number) => Array.from(crypto.randomBytes(n), (b) => 'abcdefghijklmnopqrstuvwxyz0123456789'[b % 36]).join('');
+  const admin = `${rand(6)}.${rand(16)}`;
+  const join = `${rand(6)}.${rand(16)}`;
+  fs.writeFileSync(file, [
+    '# kubemu up: bearer tokens of this cluster (kube-apiserver --token-auth-file format: token,user,uid,"groups")',
+    `${admin},kubemu-admin,kubemu-admin,"system:masters,system:authenticated"`,
+    `${join},system:bootstrap:kubemu-join,kubemu-join,"system:bootstrappers,system:nodes,system:authenticated"`,
+    '',
+  ].join('\n'), { mode: 0o600 });
+  return { file, admin, join };
+}
+
+/** The address other hosts reach this one at: the given one, the bind address, else the first non-loopback IPv4 of a physical-looking interface. */
+export function advertiseAddressOf(bindAddress: string, advertise?: string): string {
+  if (advertise) return advertise;
+  if (bindAddress !== '0.0.0.0' && bindAddress !== '::') return bindAddress;
+  const skip = /^(lo|docker|br-|veth|kubemu|virbr|cni|flannel|cali|vxlan|tun|tap|ifb)/;
+  for (const [name, addrs] of Object.entries(os.networkInterfaces())) {
+    if (skip.test(name)) continue;
+    const a = addrs?.find((x) => x.family === 'IPv4' && !x.internal);
+    if (a) return a.address;
+  }
+  return '127.0.0.1';
+}
+
+/** What `kubemu up` prints for the other hosts. */
+export function joinCommand(o: { advertise: string; port: number; token?: string; nodeMonitorGracePeriod: number; network?: string }): string {
+  return `kubemu join --apiserver http://${o.advertise}:${o.port}` + (o.token ? ` --token ${o.token}` : '')
+    + (o.network ? ` --network ${o.network}` : '') + (o.nodeMonitorGracePeriod !== 40 ? ` --node-monitor-grace-period ${o.nodeMonitorGracePeriod}` : '');
+}
+
+// ---- the node side ----
+
+export interface JoinOptions {
+  dir: string;
+  /** The apiserver's REST URL, http://HOST:PORT. */
+  apiserver: string;
+  token?: string;
+  /** Node name (default: this host's name). */
+  nodeName?: string;
+  /** Node IP: where the kubelet API and NodePorts listen (default: this host's address towards the apiserver). */
+  nodeIP?: string;
+  /** The Docker network pods join: a swarm overlay (attachable) for pods across hosts. */
+  network?: string;
+  logLevel: string;
+  nodeMonitorGracePeriod: number;
+  proxyMode?: string;
+  /** How long to wait for Ready (ms). */
+  timeoutMs?: number;
+}
+
+const DNS1123 = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** Parse and check --apiserver: kubemu's apiserver serves plain HTTP. */
+export function apiserverUrl(raw: string): URL {
+  let u: URL;
+  try { u = new URL(/^[a-z]+:\/\//i.test(raw) ? raw : `http://${raw}`); } catch { throw new CliError(`--apiserver: not a URL: ${raw} (want http://HOST:PORT)`, 2); }
+  if (u.protocol === 'https:') throw new CliError(`--apiserver: kubemu's apiserver serves plain HTTP (no TLS yet): use http://${u.host}`, 2);
+  if (u.protocol !== 'http:') throw new CliError(`--apiserver: want http://HOST:PORT, got ${raw}`, 2);
+  if (!u.port) u.port = '6443';
+  return u;
+}
+
+/** Turn a failed fetch into what the user should check. */
+function unreachable(url: URL, err: unknown): CliError {
+  const e = err as Error & { cause?: { code?: string; message?: string } };
+  const code = e.cause?.code ?? (e.name === 'TimeoutError' ? 'ETIMEDOUT' : undefined);
+  const why = code === 'ECONNREFUSED' ? 'connection refused: nothing listens there'
+    : code === 'ETIMEDOUT' || code === 'UND_ERR_CONNECT_TIMEOUT' ? 'no answer (a firewall dropping the port, or a wrong address?)'
+    : code === 'EHOSTUNREACH' || code === 'ENETUNREACH' ? 'no route to that host'
+    : code === 'ENOTFOUND' ? 'unknown host name'
+    : e.cause?.message ?? e.message;
+  return new CliError(`cannot reach the apiserver at ${url.origin}: ${why}.\n`
+    + `  Is \`kubemu up --bind-address …\` running on that host (a default \`kubemu up\` listens on 127.0.0.1 only),\n`
+    + `  and is TCP port ${url.port} open in its firewall? Try: curl ${url.origin}/readyz`);
+}
+
+/** The address this host uses towards the apiserver (the kernel's route choice): the default node IP. */
+function localAddressTowards(url: URL): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port), timeout: 5000 }, () => { const a = s.localAddress!; s.destroy(); resolve(a.replace(/^::ffff:/, '')); });
+    s.once('error', reject).once('timeout', () => { s.destroy(); reject(Object.assign(new Error('timeout'), { name: 'TimeoutError' })); });
+  });
+}
+
+interface NodeInfo { ready: boolean; heartbeatAgeS?: number }
+
+export async function join(opts: JoinOptions, say: Output = defaultOutput): Promise<void> {
+  const dir = path.resolve(opts.dir);
+  const t0 = Date.now();
+  const secs = () => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
+  const existing = readState(dir);
+  if (existing?.components.some((c) => isRunning(c))) {
+    throw new CliError(`${dir} already runs ${existing.components.map((c) => c.name).join(', ')} (apiserver ${existing.apiserver}). Leave first: kubemu down --dir ${opts.dir}`);
+  }
+  if (!fs.existsSync('/var/run/docker.sock')) {
+    throw new CliError('the Docker engine is not running (no /var/run/docker.sock): a node runs its pods as Docker containers. On Debian/Ubuntu: apt-get install -y docker.io and start dockerd');
+  }
+  const url = apiserverUrl(opts.apiserver);
+  const server = url.origin;
+  const nodeName = (opts.nodeName ?? os.hostname()).toLowerCase();
+  if (!DNS1123.test(nodeName) || nodeName.length > 63) throw new CliError(`--name: a node name is lower-case letters, digits, '-' and '.' (at most 63), got ${JSON.stringify(nodeName)}`, 2);
+  const headers: Record<string, string> = opts.token ? { Authorization: `Bearer ${opts.token}` } : {};
+  const api = async (p: string): Promise<{ status: number; body: any }> => {
+    const res = await fetch(`${server}${p}`, { headers, signal: AbortSignal.timeout(5000) });
+    const text = await res.text();
+    let body: any;
+    try { body = JSON.parse(text); } catch { body = text; }
+    return { status: res.status, body };
+  };
+
+  // 1. The apiserver answers at all.
+  say(`joining ${server} as node ${nodeName}`);
+  try {
+    const res = await fetch(`${server}/readyz`, { signal: AbortSignal.timeout(5000) });
+    if (!res.ok) throw new CliError(`the apiserver at ${server} is not ready: /readyz answered ${res.status} ${(await res.text()).trim()}`);
+  } catch (err) {
+    if (err instanceof CliError) throw err;
+    throw unreachable(url, err);
+  }
+  // 2. It accepts the token; 3. no live node already has this name (kubeadm join refuses a Ready one too).
+  let node;
+  try { node = await api(`/api/v1/nodes/${nodeName}`); } catch (err) { throw unreachable(url, err); }
+  if (node.status === 401) {
+    throw new CliError(opts.token
+      ? `the apiserver at ${server} rejected the token (401 Unauthorized): use the one \`kubemu up\` printed (it is in <dir>/tokens.csv on the control-plane host, user system:bootstrap:kubemu-join)`
+      : `the apiserver at ${server} wants a token (401 Unauthorized): pass --token (\`kubemu up\` printed the join command)`);
+  }
+  if (node.status === 200) {
+    const info = nodeInfo(node.body, await api(`/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${nodeName}`).then((r) => r.body).catch(() => undefined));
+    if (info.ready && (info.heartbeatAgeS === undefined || info.heartbeatAgeS < Math.max(opts.nodeMonitorGracePeriod, 40))) {
+      throw new CliError(`a node named ${nodeName} is already in the cluster and Ready${info.heartbeatAgeS !== undefined ? ` (its kubelet renewed its lease ${info.heartbeatAgeS.toFixed(0)} s ago)` : ''}: `
+        + `join under another --name, or, if that machine is gone, remove it first: kubectl delete node ${nodeName}`);
+    }
+    say(`node ${nodeName} exists but is not Ready: this host takes it over`);
+  } else if (node.status !== 404) {
+    throw new CliError(`the apiserver at ${server} answered GET /api/v1/nodes/${nodeName} with ${node.status}: ${typeof node.body === 'string' ? node.body : node.body?.message ?? ''}`);
+  }
+  say(`apiserver ${server} reachable, token accepted (${secs()})`);
+
+  // What the node needs to know about the cluster: its DNS ClusterIP and service range (from kube-dns).
+  const dns = await api('/api/v1/namespaces/kube-system/services/kube-dns').catch(() => undefined);
+  const dnsIP: string | undefined = dns?.status === 200 ? dns.body?.spec?.clusterIP : undefined;
+  const serviceCIDR = serviceCidrOf(dnsIP);
+  let nodeIP = opts.nodeIP;
+  if (!nodeIP) {
+    try { nodeIP = await localAddressTowards(url); } catch (err) { throw unreachable(url, err); }
+    say(`node IP ${nodeIP} (this host's address towards the apiserver; set another with --node-ip)`);
+  }
+  if (!net.isIPv4(nodeIP)) throw new CliError(`--node-ip: not an IPv4 address: ${nodeIP}`, 2);
+  const network = opts.network ?? 'kubemu';
+  const scope = await dockerNetworkScope(network);
+  if (scope === undefined && opts.network) {
+    throw new CliError(`Docker network ${network} does not exist on this host. Pods of a multi-host lab share a swarm overlay network:\n`
+      + `  host 1: docker swarm init --advertise-addr <host-1 address>; docker network create -d overlay --attachable ${network}\n`
+      + `  other hosts: docker swarm join --token … <host-1 address>:2377, then make the network known here by starting one container on it:\n`
+      + `    docker run -d --name kubemu-anchor --network ${network} kubemu/busybox:1 sleep 1000000000\n`
+      + `  (on one machine a bridge is enough: docker network create ${network}). See docs/multi-host.md`);
+  }
+  say(`pods go on Docker network ${network} (${scope ?? 'bridge, created on the first pod'})`);
+
+  // Start the kubelet and the kube-proxy, detached: they outlive this command, like `kubemu up`'s.
+  fs.mkdirSync(path.join(dir, 'logs'), { recursive: true });
+  const auth = opts.token ? ['--token', opts.token] : [];
+  const started: Started[] = [];
+  const kubelet = spawnNode(`kubelet-${nodeName}`, 'kubelet/main.ts', [
+    '--server', server, '--transport', 'http', ...auth, '--node-name', nodeName, '--node-ip', nodeIP,
+    '--runtime', 'docker', '--network', network, '--root-dir', path.join(dir, 'kubelet', nodeName), '--port', '10250', '--log-level', opts.logLevel,
+    '--node-lease-duration-seconds', String(opts.nodeMonitorGracePeriod), ...(dnsIP ? ['--cluster-dns', dnsIP] : []),
+  ], path.join(dir, 'logs', `kubelet-${nodeName}.log`));
+  started.push({ ...kubelet, node: nodeName, url: `http://${nodeIP}:10250`, readyUrl: `http://${nodeIP}:10250/healthz`, ready: async () => {} });
+  const metricsPort = await freePort();
+  const proxyName = `kube-proxy-${nodeName}`;
+  const proxy = spawnNode(proxyName, 'kube-proxy/main.ts', [
+    '--server', server, '--transport', 'http', ...auth, '--node-name', nodeName, '--node-ip', nodeIP,
+    '--proxy-mode', opts.proxyMode ?? 'userspace', '--service-cluster-ip-range', serviceCIDR, '--metrics-port', String(metricsPort), '--log-level', opts.logLevel,
+  ], path.join(dir, 'logs', `${proxyName}.log`));
+  const proxyUrl = `http://127.0.0.1:${metricsPort}`;
+  started.push({ ...proxy, node: nodeName, url: proxyUrl, readyUrl: `${proxyUrl}/healthz`, ready: async () => {} });
+  writeState({
+    dir, name: 'joined', startedAt: new Date(t0).toISOString(), apiserver: server, grpc: '', etcd: '', kubeconfig: '',
+    components: started.map(({ name, pid, log, url: u, argv, node: n, readyUrl }) => ({ name, pid, log, url: u, argv, node: n, readyUrl })),
+    nodes: [nodeName], runtime: 'docker', serviceCIDR,
+    // `down` deletes the network when nothing uses it any more: a local bridge yes, the lab's swarm overlay never.
+    network: scope === 'swarm' ? '' : network,
+  });
+  const fail = async (who: { name: string; log: string }, err: unknown): Promise<never> => {
+    for (const c of started) if (isRunning(c)) await stopProcess(c, 'SIGTERM', 5000).catch(() => {});
+    fs.rmSync(statePath(dir), { force: true });
+    throw new CliError(`${(err as Error).message}. Last lines of ${who.log}:\n${tailFile(who.log)}`);
+  };
+  say(`started kubelet-${nodeName} (pid ${kubelet.pid}) and ${proxyName} (pid ${proxy.pid}); logs in ${path.join(dir, 'logs')}`);
+
+  // Progress: registered → Ready, and kube-proxy healthy.
+  const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
+  let registered = false;
+  for (;;) {
+    if (!isRunning(started[0])) await fail(kubelet, new Error(`kubelet-${nodeName} exited while joining`));
+    const n = await api(`/api/v1/nodes/${nodeName}`).catch(() => undefined);
+    if (n?.status === 200 && !registered && Date.parse(n.body?.metadata?.creationTimestamp) >= t0 - 1000) { registered = true; say(`node ${nodeName} registered (${secs()}), waiting for Ready …`); }
+    if (n?.status === 200) {
+      const lease = await api(`/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${nodeName}`).then((r) => r.body).catch(() => undefined);
+      const renewed = Date.parse(lease?.spec?.renewTime) >= t0 - 1000;
+      if (nodeInfo(n.body, lease).ready && renewed) break;
+    }
+    if (Date.now() > deadline) await fail(kubelet, new Error(`node ${nodeName} did not become Ready within ${(opts.timeoutMs ?? 120_000) / 1000} s`));
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  say(`node ${nodeName} Ready (${secs()})`);
+  await waitHttp(proxyName, proxy.pid, `${proxyUrl}/healthz`, 60_000).catch((err) => fail(proxy, err));
+  say(`${proxyName} healthy (${secs()})
+
+node ${nodeName} joined ${server} (${secs()}).
+  check on the control-plane host: kubectl get nodes -o wide
+logs: ${path.join(dir, 'logs')}/kubelet-${nodeName}.log, ${proxyName}.log
+leave: kubemu down --dir ${opts.dir}   (stops both and removes this node's pod containers; the Node object stays
+       NotReady until you run kubectl delete node ${nodeName})`);
+}
+
+function nodeInfo(node: any, lease: any): NodeInfo {
+  const ready = (node?.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True');
+  const renew = Date.parse(lease?.spec?.renewTime);
+  return { ready, heartbeatAgeS: Number.isFinite(renew) ? (Date.now() - renew) / 1000 : undefined };
+}
+
+/**
+ * The cluster's service range, for kube-proxy, from the kube-dns ClusterIP `kubemu up` gives out
+ * (cli/components.ts clusterAddresses): 10.96.0.10 → 10.96.0.0/16 (cluster "kubemu"), 10.97.K.10 → 10.97.K.0/24.
+ */
+export function serviceCidrOf(dnsIP: string | undefined): string {
+  if (!dnsIP || dnsIP.startsWith('10.96.')) return '10.96.0.0/16';
+  return `${dnsIP.split('.').slice(0, 3).join('.')}.0/24`;
+}
+
+/** The scope of a Docker network known to this engine (local, swarm), or undefined when it has none by that name. */
+async function dockerNetworkScope(name: string): Promise<string | undefined> {
+  const engine = new DockerEngine({});
+  try {
+    const filters = encodeURIComponent(JSON.stringify({ name: [name] }));
+    const list: Array<{ Name: string; Scope: string }> = await engine.json('GET', `/networks?filters=${filters}`);
+    return list.find((n) => n.Name === name)?.Scope;
+  } catch (err) {
+    throw new CliError(`cannot talk to the Docker engine: ${(err as Error).message}`);
+  } finally {
+    await engine.pool.close();
+  }
+}
