@@ -1,14 +1,25 @@
-// `kubectl exec` at the kubelet: a WebSocket with the v5.channel.k8s.io (or v4) subprotocol on
-// /exec/<ns>/<pod>/<container>?command=…&stdin=…. Each binary message starts with its channel:
-// 0 stdin, 1 stdout, 2 stderr, 3 status, 255 close-stream. The status on channel 3 carries the
-// exit code, then the socket is closed (kubectl waits for that). The apiserver proxies here.
+// `kubectl exec` at the kubelet: /exec/<ns>/<pod>/<container>?command=…&stdin=…, two transports.
+// - WebSocket, subprotocol v5.channel.k8s.io (or v4), kubectl 1.30+: each binary message starts with
+//   its channel: 0 stdin, 1 stdout, 2 stderr, 3 status, 255 close-stream. The status on channel 3
+//   carries the exit code, then the socket is closed (kubectl waits for that).
+// - SPDY/3.1 with v4.channel.k8s.io, kubectl 1.27–1.29 (and 1.30+ when the WebSocket fails): kubectl
+//   opens streams typed error, stdin (with -i), stdout, stderr; we FIN them at the end, with the Status
+//   JSON on the error stream when the exit code is not 0.
+// The apiserver proxies here.
 import type http from 'node:http';
+import { PassThrough, type Readable } from 'node:stream';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../lib/logger.ts';
+import type { SpdySession, SpdyStream } from '../lib/spdy.ts';
 import { LABELS, type RuntimeService } from './cri/types.ts';
+import { acceptSpdy, isWebSocket, negotiate, rejectUpgrade } from './spdy-upgrade.ts';
 
 const PROTOCOLS = ['v5.channel.k8s.io', 'v4.channel.k8s.io'];
+/** Over SPDY, v4 is what kubectl 1.27–1.33 all offer and what the Status-on-error-stream convention needs. */
+const SPDY_PROTOCOLS = ['v4.channel.k8s.io'];
+/** How long kubectl gets to open the streams it asked for in the query. */
+const STREAMS_TIMEOUT_MS = 30_000;
 
 export interface ExecDeps {
   runtime: RuntimeService;
@@ -16,6 +27,12 @@ export interface ExecDeps {
   streaming?: RuntimeService;
   pods(): Array<{ metadata: { name?: string; namespace?: string; uid?: string } }>;
   logger: Logger;
+}
+
+/** Where a command's input comes from and its output goes, whatever the transport. */
+interface ExecIO {
+  stdin?: Readable;
+  out(stream: 'stdout' | 'stderr', data: Buffer): void;
 }
 
 const frame = (channel: number, data: Buffer | string) => Buffer.concat([Buffer.from([channel]), Buffer.from(data)]);
@@ -27,68 +44,91 @@ function statusFor(code: number): string {
     reason: 'NonZeroExitCode', details: { causes: [{ reason: 'ExitCode', message: String(code) }] },
   });
 }
+const internalError = (err: unknown) => JSON.stringify({ metadata: {}, status: 'Failure', message: String((err as Error).message ?? err), reason: 'InternalError' });
 
-function reject(socket: Duplex, code: number, message: string): void {
-  socket.on('error', () => {});
-  socket.end(`HTTP/1.1 ${code} ${code === 404 ? 'Not Found' : 'Bad Request'}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(message)}\r\nConnection: close\r\n\r\n${message}`);
-}
-
-export function attachExec(server: http.Server, deps: ExecDeps): void {
+/** The handler for an upgrade on /exec/<ns>/<pod>/<container> (server.ts routes to it). */
+export function execHandler(deps: ExecDeps) {
   const wss = new WebSocketServer({
     noServer: true,
     handleProtocols: (offered) => PROTOCOLS.find((p) => offered.has(p)) ?? false,
   });
-  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
-    void (async () => {
-      const url = new URL(req.url ?? '/', 'http://kubelet');
-      const m = /^\/exec\/([^/]+)\/([^/]+)\/([^/]+)$/.exec(url.pathname);
-      if (!m) return reject(socket, 404, 'not found');
-      const [ns, podName, container] = m.slice(1).map(decodeURIComponent);
-      const pod = deps.pods().find((p) => p.metadata.namespace === ns && p.metadata.name === podName);
-      if (!pod) return reject(socket, 404, `pod ${ns}/${podName} is not on this node`);
-      const running = (await deps.runtime.listContainers({ labelSelector: { [LABELS.podUid]: pod.metadata.uid!, [LABELS.containerName]: container } }))
-        .filter((c) => c.state === 'CONTAINER_RUNNING');
-      if (!running.length) return reject(socket, 400, `container ${container} is not running`);
-      const command = url.searchParams.getAll('command');
-      if (!command.length) return reject(socket, 400, 'you must specify at least one command for the container');
-      const stdin = url.searchParams.get('stdin') === 'true';
-      const tty = url.searchParams.get('tty') === 'true';
-      wss.handleUpgrade(req, socket, head, (ws) => {
-        run(ws, running[0].id, command, stdin, tty).catch((err) => {
-          deps.logger.warn({ err: String(err), pod: `${ns}/${podName}` }, 'exec failed');
-          if (ws.readyState === ws.OPEN) {
-            ws.send(frame(3, JSON.stringify({ metadata: {}, status: 'Failure', message: String((err as Error).message ?? err), reason: 'InternalError' })));
-            ws.close(1000);
-          }
-        });
-      });
-    })().catch(() => reject(socket, 400, 'bad exec request'));
-  });
 
-  async function run(ws: WebSocket, id: string, command: string[], stdin: boolean, tty: boolean): Promise<void> {
-    let code: number;
-    if (stdin && deps.streaming?.execStream) {
-      // kubectl sends stdin right away: hold it until the exec has started.
-      const pending: Buffer[] = [];
-      let target: NodeJS.WritableStream | undefined;
-      const deliver = (data: Buffer) => {
-        if (data[0] === 0) target!.write(data.subarray(1));
-        else if (data[0] === 255 && data[1] === 0) target!.end();
-      };
-      ws.on('message', (data: Buffer) => { if (target) deliver(data); else pending.push(data); });
-      const es = await deps.streaming.execStream(id, command, { tty });
-      target = es.stdin;
-      for (const d of pending.splice(0)) deliver(d);
-      ws.on('close', () => es.stdin.end());
-      for await (const chunk of es.output) ws.send(frame(chunk.stream === 'stderr' ? 2 : 1, chunk.data));
-      code = await es.exitCode;
-    } else {
-      const r = await deps.runtime.execSync(id, command);
-      if (r.stdout.length) ws.send(frame(1, r.stdout));
-      if (r.stderr.length) ws.send(frame(2, r.stderr));
-      code = r.exitCode;
+  return async (req: http.IncomingMessage, socket: Duplex, head: Buffer, ns: string, podName: string, container: string): Promise<void> => {
+    const url = new URL(req.url ?? '/', 'http://kubelet');
+    const pod = deps.pods().find((p) => p.metadata.namespace === ns && p.metadata.name === podName);
+    if (!pod) return rejectUpgrade(socket, 404, `pod ${ns}/${podName} is not on this node`);
+    const running = (await deps.runtime.listContainers({ labelSelector: { [LABELS.podUid]: pod.metadata.uid!, [LABELS.containerName]: container } }))
+      .filter((c) => c.state === 'CONTAINER_RUNNING');
+    if (!running.length) return rejectUpgrade(socket, 400, `container ${container} is not running`);
+    const command = url.searchParams.getAll('command');
+    if (!command.length) return rejectUpgrade(socket, 400, 'you must specify at least one command for the container');
+    const q = (name: string) => url.searchParams.get(name) === 'true';
+    const opts = { stdin: q('stdin'), stdout: q('stdout'), stderr: q('stderr'), tty: q('tty') };
+    const log = (err: unknown) => deps.logger.warn({ err: String(err), pod: `${ns}/${podName}` }, 'exec failed');
+    if (isWebSocket(req)) {
+      wss.handleUpgrade(req, socket, head, (ws) => overWebSocket(ws, running[0].id, command, opts).catch((err) => {
+        log(err);
+        if (ws.readyState === ws.OPEN) { ws.send(frame(3, internalError(err))); ws.close(1000); }
+      }));
+      return;
     }
+    const protocol = negotiate(req, SPDY_PROTOCOLS);
+    if (!protocol) return rejectUpgrade(socket, 400, `exec needs a WebSocket (${PROTOCOLS.join(', ')}) or SPDY/3.1 with ${SPDY_PROTOCOLS.join(', ')}`);
+    const session = await acceptSpdy(req, socket, head, protocol, (m) => deps.logger.warn({ pod: `${ns}/${podName}` }, m));
+    await overSpdy(session, running[0].id, command, opts).catch(log);
+  };
+
+  async function execute(id: string, command: string[], tty: boolean, io: ExecIO): Promise<number> {
+    if (io.stdin && deps.streaming?.execStream) {
+      const es = await deps.streaming.execStream(id, command, { tty });
+      io.stdin.pipe(es.stdin); // what arrived before the exec started waits in io.stdin
+      for await (const chunk of es.output) io.out(chunk.stream, chunk.data);
+      return es.exitCode;
+    }
+    const r = await deps.runtime.execSync(id, command);
+    if (r.stdout.length) io.out('stdout', r.stdout);
+    if (r.stderr.length) io.out('stderr', r.stderr);
+    return r.exitCode;
+  }
+
+  async function overWebSocket(ws: WebSocket, id: string, command: string[], opts: { stdin: boolean; tty: boolean }): Promise<void> {
+    let stdin: PassThrough | undefined;
+    if (opts.stdin) {
+      const input = stdin = new PassThrough();
+      ws.on('message', (data: Buffer) => {
+        if (data[0] === 0) input.write(data.subarray(1));
+        else if (data[0] === 255 && data[1] === 0) input.end();
+      });
+      ws.on('close', () => input.end());
+    }
+    const code = await execute(id, command, opts.tty, { stdin, out: (s, data) => ws.send(frame(s === 'stderr' ? 2 : 1, data)) });
     ws.send(frame(3, statusFor(code)));
     ws.close(1000);
+  }
+
+  async function overSpdy(session: SpdySession, id: string, command: string[], opts: { stdin: boolean; stdout: boolean; stderr: boolean; tty: boolean }): Promise<void> {
+    const wanted = ['error', ...(opts.stdin ? ['stdin'] : []), ...(opts.stdout ? ['stdout'] : []), ...(opts.stderr && !opts.tty ? ['stderr'] : [])];
+    const streams = new Map<string, SpdyStream>();
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out waiting for streams ${wanted.join(', ')}`)), STREAMS_TIMEOUT_MS);
+      session.on('close', () => { clearTimeout(timer); reject(new Error('the client went away before opening its streams')); });
+      session.on('stream', (s) => {
+        s.on('error', () => {});
+        s.reply();
+        streams.set(s.headers.streamtype ?? '', s);
+        if (s.headers.streamtype !== 'stdin') s.resume(); // error and resize carry nothing we use
+        if (wanted.every((t) => streams.has(t))) { clearTimeout(timer); resolve(); }
+      });
+    });
+    const error = streams.get('error')!;
+    try {
+      const code = await execute(id, command, opts.tty, { stdin: streams.get('stdin'), out: (s, data) => streams.get(s)?.write(data) });
+      if (code !== 0) error.write(statusFor(code));
+    } catch (err) {
+      error.write(internalError(err));
+      throw err;
+    } finally {
+      for (const s of streams.values()) s.end();
+    }
   }
 }

@@ -1,16 +1,20 @@
 // The kubelet's HTTP API (port 10250 in Kubernetes): health, the pods it runs, and container
 // logs, which the apiserver proxies for `kubectl logs` (GET /containerLogs/<ns>/<pod>/<container>).
+// Upgrades, also proxied by the apiserver: /exec/<ns>/<pod>/<container> and /portForward/<ns>/<pod>.
 import http from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { Logger } from '../lib/logger.ts';
 import { LABELS, type RuntimeService } from './cri/types.ts';
-import { attachExec } from './exec.ts';
+import { execHandler } from './exec.ts';
+import { servePortForward } from './port-forward.ts';
+import { rejectUpgrade } from './spdy-upgrade.ts';
 
 export interface KubeletServerDeps {
   runtime: RuntimeService;
   /** The in-process runtime, if it can stream exec (kubectl exec -i). */
   streaming?: RuntimeService;
   /** The pods bound to this node, as the kubelet last saw them. */
-  pods(): Array<{ metadata: { name?: string; namespace?: string; uid?: string }; spec?: any }>;
+  pods(): Array<{ metadata: { name?: string; namespace?: string; uid?: string }; spec?: any; status?: any }>;
   logger: Logger;
 }
 
@@ -23,7 +27,20 @@ export function createKubeletServer(deps: KubeletServerDeps): http.Server {
   const server = http.createServer((req, res) => {
     handle(req, res).catch((err) => { deps.logger.warn({ err: String(err), path: req.url }, 'kubelet request failed'); fail(res, 500, String((err as Error).message ?? err)); });
   });
-  attachExec(server, deps);
+  const exec = execHandler(deps);
+  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    const path = new URL(req.url ?? '/', 'http://kubelet').pathname;
+    const reject = (code: number, message: string) => rejectUpgrade(socket, code, message);
+    const e = /^\/exec\/([^/]+)\/([^/]+)\/([^/]+)$/.exec(path);
+    const pf = /^\/portForward\/([^/]+)\/([^/]+)$/.exec(path);
+    const [ns, pod, container] = (e ?? pf ?? []).slice(1).map(decodeURIComponent);
+    const served = e ? exec(req, socket, head, ns, pod, container) : pf ? servePortForward(deps, req, socket, head, ns, pod) : undefined;
+    if (!served) return reject(404, 'not found');
+    served.catch((err) => {
+      deps.logger.warn({ err: String(err), path }, 'kubelet upgrade failed');
+      if (socket.writable) reject(400, String((err as Error).message ?? err));
+    });
+  });
   return server;
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {

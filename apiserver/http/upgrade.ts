@@ -1,12 +1,14 @@
-// Connection upgrades arrive here, not in the request handler. `kubectl exec` (WebSocket,
-// v5.channel.k8s.io) is proxied to the kubelet of the pod's node, as kube-apiserver does: the
-// upgrade request is replayed to the kubelet's /exec/<ns>/<pod>/<container> and the two sockets
-// are joined. SPDY (kubectl ≤ 1.29), attach and port-forward are not served yet: a clear Status.
+// Connection upgrades arrive here, not in the request handler. `kubectl exec` and `kubectl
+// port-forward` are proxied to the kubelet of the pod's node, as kube-apiserver does: the upgrade
+// request (WebSocket or SPDY/3.1, the kubelet speaks both) is replayed to the kubelet's
+// /exec/<ns>/<pod>/<container> or /portForward/<ns>/<pod> and the two sockets are joined.
+// attach is not served yet: a clear Status.
 import type http from 'node:http';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ApiError, errorToStatus, toApiError } from '../../api/errors.ts';
 import { findResource } from '../../api/resources.ts';
+import type { KubeObject, UserInfo } from '../../api/types.ts';
 import type { Authenticator } from '../auth/authenticator.ts';
 import type { Registry } from '../registry/types.ts';
 import { routeResource } from './router.ts';
@@ -25,6 +27,8 @@ export function handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: B
   proxy(req, socket, head, deps).catch((err) => answer(socket, toApiError(err)));
 }
 
+type Ctx = { user: UserInfo };
+
 async function proxy(req: http.IncomingMessage, socket: Duplex, head: Buffer, { registry, authenticator }: { registry: Registry; authenticator: Authenticator }): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://apiserver');
   const route = routeResource(url.pathname);
@@ -32,30 +36,55 @@ async function proxy(req: http.IncomingMessage, socket: Duplex, head: Buffer, { 
   const auth = req.headers.authorization;
   const user = authenticator.authenticate(auth?.startsWith('Bearer ') ? auth.slice(7).trim() : undefined);
   if (!user) throw new ApiError('Unauthorized', 'Unauthorized');
-  const ctx = { user };
+  const ctx: Ctx = { user };
   const pod = await registry.get(ctx, { info: route.info, namespace: route.namespace, name: route.name });
-  if (route.subresource !== 'exec') {
-    throw new ApiError('ServiceUnavailable', `pods/${route.subresource} is not served by kubemu yet (kubectl exec and logs are)`);
+  const upgrade = (req.headers.upgrade ?? '').toLowerCase();
+  if (upgrade !== 'websocket' && upgrade !== 'spdy/3.1') {
+    throw new ApiError('BadRequest', `pods/${route.subresource} needs a WebSocket or SPDY/3.1 upgrade, not ${JSON.stringify(req.headers.upgrade ?? '')}`);
   }
-  if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
-    throw new ApiError('BadRequest', 'kubemu serves exec over WebSocket (v5.channel.k8s.io, kubectl 1.30+); SPDY is not supported');
-  }
+  const ns = encodeURIComponent(route.namespace!);
+  const name = encodeURIComponent(route.name);
+  let path: string;
+  if (route.subresource === 'exec') path = `/exec/${ns}/${name}/${encodeURIComponent(execContainer(url, pod))}`;
+  else if (route.subresource === 'portforward') path = portForwardPath(pod, ns, name);
+  else throw new ApiError('ServiceUnavailable', `pods/${route.subresource} is not served by kubemu yet (exec, port-forward and logs are)`);
+  await replay(req, socket, head, await kubeletOf(ctx, registry, pod), path + url.search);
+}
+
+/** exec: the container named in the query, or the pod's only one. */
+function execContainer(url: URL, pod: KubeObject): string {
   const containers: string[] = (pod.spec?.containers ?? []).map((c: { name: string }) => c.name);
   const container = url.searchParams.get('container') || (containers.length === 1 ? containers[0] : undefined);
   if (!container || !containers.includes(container)) {
-    throw new ApiError('BadRequest', `a container name must be specified for pod ${route.name}, choose one of: [${containers.join(' ')}]`);
+    throw new ApiError('BadRequest', `a container name must be specified for pod ${pod.metadata.name}, choose one of: [${containers.join(' ')}]`);
   }
-  if (!pod.spec?.nodeName) throw new ApiError('BadRequest', `pod ${route.name} does not have a host assigned`);
-  const node = await registry.get(ctx, { info: findResource('', 'nodes')!, name: pod.spec.nodeName });
+  return container;
+}
+
+/** port-forward: the pod must be running, the kubelet dials its IP. */
+function portForwardPath(pod: KubeObject, ns: string, name: string): string {
+  const phase = pod.status?.phase ?? 'Pending';
+  if (phase !== 'Running') throw new ApiError('BadRequest', `unable to forward ports to pod ${pod.metadata.name}: it is not running (phase ${phase})`);
+  return `/portForward/${ns}/${name}`;
+}
+
+async function kubeletOf(ctx: Ctx, registry: Registry, pod: KubeObject): Promise<{ ip: string; port: number; node: string }> {
+  const nodeName: string | undefined = pod.spec?.nodeName;
+  if (!nodeName) throw new ApiError('BadRequest', `pod ${pod.metadata.name} does not have a host assigned`);
+  const node = await registry.get(ctx, { info: findResource('', 'nodes')!, name: nodeName });
   const ip = (node.status?.addresses ?? []).find((a: { type: string }) => a.type === 'InternalIP')?.address;
   const port = node.status?.daemonEndpoints?.kubeletEndpoint?.Port;
-  if (!ip || !port) throw new ApiError('ServiceUnavailable', `node ${pod.spec.nodeName} has no kubelet endpoint`);
+  if (!ip || !port) throw new ApiError('ServiceUnavailable', `node ${nodeName} has no kubelet endpoint`);
+  return { ip, port, node: nodeName };
+}
 
+/** Send the upgrade request on to the kubelet (without the client's credentials) and join the sockets. */
+async function replay(req: http.IncomingMessage, socket: Duplex, head: Buffer, kubelet: { ip: string; port: number; node: string }, path: string): Promise<void> {
+  const { ip, port } = kubelet;
   const upstream = net.connect({ host: ip, port });
   await new Promise<void>((resolve, reject) => { upstream.once('connect', resolve); upstream.once('error', reject); })
-    .catch((err) => { throw new ApiError('ServiceUnavailable', `the kubelet of node ${pod.spec.nodeName} at ${ip}:${port} is not answering: ${err.message}`); });
-  const path = `/exec/${encodeURIComponent(route.namespace!)}/${encodeURIComponent(route.name)}/${encodeURIComponent(container)}${url.search}`;
-  const lines = [`GET ${path} HTTP/1.1`, `Host: ${ip}:${port}`];
+    .catch((err) => { throw new ApiError('ServiceUnavailable', `the kubelet of node ${kubelet.node} at ${ip}:${port} is not answering: ${err.message}`); });
+  const lines = [`${req.method ?? 'GET'} ${path} HTTP/1.1`, `Host: ${ip}:${port}`];
   for (const [k, v] of Object.entries(req.headers)) {
     if (['host', 'authorization'].includes(k) || v === undefined) continue;
     for (const one of Array.isArray(v) ? v : [v]) lines.push(`${k}: ${one}`);

@@ -43,7 +43,8 @@ async function until<T>(what: string, fn: () => Promise<T | undefined | false>, 
   }
 }
 
-const dockerIds = async (label: string) => (await run('docker', ['ps', '-aq', '--no-trunc', '--filter', `label=${label}`])).stdout.split('\n').filter(Boolean).sort();
+/** Containers of this test's node with `label` (other suites running meanwhile have pods of the same names). */
+const dockerIds = async (label: string) => (await run('docker', ['ps', '-aq', '--no-trunc', '--filter', `label=io.kubemu.node=${NODE}`, '--filter', `label=${label}`])).stdout.split('\n').filter(Boolean).sort();
 
 describe('kubelet with the Docker runtime', () => {
   const cleanups: Array<() => unknown> = [];
