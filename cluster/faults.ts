@@ -111,13 +111,13 @@ export class FaultInjector {
     // Recorded first: a kubelet (re)started from now on joins the partition's cgroup.
     this.update((st) => { st.partitioned = [...(st.partitioned ?? []), node]; });
     try {
-      await partition(clusterName(s), node, pids, ports);
+      await partition(clusterName(s), node, pids, ports, new URL(s.apiserver).hostname);
     } catch (err) {
       await removePartitionRules(clusterName(s), node).catch(() => {});
       this.update((st) => { st.partitioned = (st.partitioned ?? []).filter((n) => n !== node); });
       throw err;
     }
-    return this.record('partitionNode', node, `partitioned node ${node} from the control plane: its kubelet and kube-proxy cannot reach the apiserver (127.0.0.1:${ports.join(', :')}); its pods keep running`,
+    return this.record('partitionNode', node, `partitioned node ${node} from the control plane: its kubelet and kube-proxy cannot reach the apiserver (${new URL(s.apiserver).hostname}:${ports.join(', :')}); its pods keep running`,
       { kind: 'Node', name: node });
   }
 

@@ -10,8 +10,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { connectionsTo } from './sockets.ts';
 
-const API_HOST = '127.0.0.1';
-
 /** Where the cgroup v2 hierarchy is mounted (/sys/fs/cgroup, or /sys/fs/cgroup/unified on hybrid hosts). */
 export function cgroup2Mount(): string {
   for (const line of fs.readFileSync('/proc/mounts', 'utf8').split('\n')) {
@@ -47,15 +45,15 @@ async function iptables(args: string[]): Promise<string> {
 }
 
 /** Cuts the node's processes off from the apiserver ports: new connections via their cgroup, open ones by their ports. */
-export async function partition(cluster: string, node: string, pids: number[], apiPorts: number[]): Promise<void> {
+export async function partition(cluster: string, node: string, pids: number[], apiPorts: number[], apiHost = '127.0.0.1'): Promise<void> {
   joinPartitionCgroup(cluster, node, pids);
   const tag = ['-m', 'comment', '--comment', comment(cluster, node), '-j', 'DROP'];
   for (const port of apiPorts) {
-    await iptables(['-I', 'OUTPUT', '-m', 'cgroup', '--path', partitionCgroup(cluster, node), '-p', 'tcp', '-d', API_HOST, '--dport', String(port), ...tag]);
+    await iptables(['-I', 'OUTPUT', '-m', 'cgroup', '--path', partitionCgroup(cluster, node), '-p', 'tcp', '-d', apiHost, '--dport', String(port), ...tag]);
   }
   // After the move: anything these processes open from now on is in the group, so this list is complete.
   for (const pid of pids) {
-    for (const c of connectionsTo(pid, API_HOST, apiPorts)) {
+    for (const c of connectionsTo(pid, apiHost, apiPorts)) {
       await iptables(['-I', 'OUTPUT', '-p', 'tcp', '-s', c.localIP, '--sport', String(c.localPort), '-d', c.remoteIP, '--dport', String(c.remotePort), ...tag]);
     }
   }
