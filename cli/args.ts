@@ -14,6 +14,10 @@ commands:
   join    make this host a node of a control plane elsewhere (kubemu up --bind-address there prints the command):
           kubemu join --apiserver http://HOST:PORT [--token T] [--name NODE] [--node-ip IP] [--network NET] [--dir DIR]
           starts a kubelet and a kube-proxy here, waits until the node is Ready; kubemu down --dir DIR leaves
+  images load IMAGE…
+          make images built on this machine runnable on every node, no registry (all nodes here share this host's
+          Docker engine: checks and records them); --docker-host tcp://HOST:PORT|ssh://USER@HOST (repeatable)
+          also streams them into the engines of other hosts (docker save | docker load)
 
 faults (on the cluster started from --dir; each recorded in <dir>/faults.jsonl and as an Event):
   kill COMPONENT            kill a component process (SIGKILL; --signal SIGTERM for a clean stop): etcd, apiserver,
@@ -65,7 +69,7 @@ flags:
 const COMMANDS = {
   up: [], down: [], status: [], help: [],
   kill: ['COMPONENT'], restart: ['COMPONENT'], 'stop-node': ['NODE'], 'start-node': ['NODE'], partition: ['NODE'], heal: ['NODE'],
-  pause: ['POD', 'CONTAINER'], resume: ['POD', 'CONTAINER'], join: [],
+  pause: ['POD', 'CONTAINER'], resume: ['POD', 'CONTAINER'], join: [], images: ['load', 'IMAGE'],
 } as const;
 
 export type Command = keyof typeof COMMANDS;
@@ -83,6 +87,8 @@ export interface CliArgs {
   bindAddress?: string; advertiseAddress?: string; tokenAuth: boolean;
   /** join: the apiserver URL, token, node name (--name), node IP and pod network. */
   apiserver?: string; token?: string; nodeName?: string; nodeIP?: string; network?: string;
+  /** images load: other hosts' Docker engines to load the images into. */
+  dockerHosts?: string[];
 }
 
 function wholeNumber(flag: string, v: string, min: number, max: number): number {
@@ -115,7 +121,7 @@ export function parseCli(argv: string[]): CliArgs {
         'node-monitor-grace-period': { type: 'string', default: '40' }, 'pod-eviction-timeout': { type: 'string', default: '300' },
         'leader-lease-seconds': { type: 'string', default: '15' }, 'proxy-mode': { type: 'string', default: 'userspace' },
         'bind-address': { type: 'string' }, 'token-auth': { type: 'boolean', default: false }, 'advertise-address': { type: 'string' }, apiserver: { type: 'string' }, token: { type: 'string' },
-        'node-ip': { type: 'string' }, network: { type: 'string' },
+        'node-ip': { type: 'string' }, network: { type: 'string' }, 'docker-host': { type: 'string', multiple: true },
         namespace: { type: 'string', short: 'n', default: 'default' }, signal: { type: 'string', default: 'SIGKILL' }, help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -128,7 +134,7 @@ export function parseCli(argv: string[]): CliArgs {
   const want: readonly string[] = COMMANDS[command as Command];
   const operands = positionals.slice(1);
   if (operands.length < want.length) throw new CliError(`${command}: missing ${want.slice(operands.length).join(' ')} (usage: kubemu ${command} ${want.join(' ')} [--dir DIR])\n\n${USAGE}`, 2);
-  if (operands.length > want.length) throw new CliError(`unexpected argument "${operands[want.length]}"\n\n${USAGE}`, 2);
+  if (operands.length > want.length && command !== 'images') throw new CliError(`unexpected argument "${operands[want.length]}"\n\n${USAGE}`, 2);
   if (values.signal !== 'SIGKILL' && values.signal !== 'SIGTERM') throw new CliError(`--signal: want SIGKILL or SIGTERM, got ${values.signal}`, 2);
   const nodes = Number(values.nodes);
   if (!/^\d+$/.test(values.nodes!) || nodes > 500) throw new CliError(`--nodes: want a number from 0 to 500, got ${values.nodes}`, 2);
@@ -147,6 +153,7 @@ export function parseCli(argv: string[]): CliArgs {
     podEvictionTimeout: wholeNumber('--pod-eviction-timeout', values['pod-eviction-timeout']!, 0, 86400),
     leaderLeaseSeconds: wholeNumber('--leader-lease-seconds', values['leader-lease-seconds']!, 2, 600),
     proxyMode: values['proxy-mode']!,
+    dockerHosts: values['docker-host'],
   };
 }
 

@@ -44,8 +44,12 @@ export function nodeIdentity(name: string, n: number): { nodeName: string; nodeI
   if (name === 'kubemu') return { nodeName: `node-${n}`, nodeIP: `127.0.1.${n}`, network: 'kubemu' };
   let h = 0x811c9dc5;
   for (const ch of name) h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193) >>> 0;
-  return { nodeName: `${name}-node-${n}`, nodeIP: `127.0.${2 + (h % 250)}.${n}`, network: `kubemu-${name}` };
+  // docker-compose.yml's cluster ("compose") hashes to 127.0.13.x: no other name may land there.
+  let octet = 2 + (h % 250);
+  if (octet === COMPOSE_OCTET && name !== 'compose') octet = 2 + ((h + 1) % 250);
+  return { nodeName: `${name}-node-${n}`, nodeIP: `127.0.${octet}.${n}`, network: `kubemu-${name}` };
 }
+const COMPOSE_OCTET = 13;
 
 /**
  * A cluster's service addresses: its service CIDR (inside 10.96.0.0/12, which gets one unreachable

@@ -3,6 +3,7 @@ import { parseCli, USAGE } from './args.ts';
 import { CliError, down, status, up } from './commands.ts';
 import { fault } from './fault-commands.ts';
 import { join } from './join.ts';
+import { images } from './images.ts';
 
 async function main(): Promise<number> {
   const args = parseCli(process.argv.slice(2));
@@ -12,6 +13,7 @@ async function main(): Promise<number> {
     case 'down': await down(args); return 0;
     case 'status': return status(args);
     case 'join': await join({ ...args, apiserver: args.apiserver! }); return 0;
+    case 'images': await images(args); return 0;
     default: await fault(args); return 0;
   }
 }

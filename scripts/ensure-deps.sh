@@ -33,6 +33,8 @@ command -v etcd >/dev/null || apt_install etcd-server
 if [[ $want_docker -eq 1 ]]; then
   command -v dockerd >/dev/null || apt_install docker.io
   [[ -x /bin/busybox ]] || apt_install busybox-static
+  # The compose e2e (and `docker compose up` for users): v1 `docker-compose` is what Debian ships.
+  command -v docker-compose >/dev/null || docker compose version >/dev/null 2>&1 || apt_install docker-compose
   if ! docker info >/dev/null 2>&1; then
     if [[ $(id -u) -ne 0 ]]; then
       say "the Docker engine is not running and we are not root: start it (sudo systemctl start docker)."

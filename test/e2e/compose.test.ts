@@ -1,0 +1,223 @@
+// `docker compose up` end to end: the images built offline by the scripts, docker-compose.yml brought up
+// under a project name of its own (3 etcd members, the apiserver, 2 schedulers and 2 controller managers
+// with leader election, 3 kubelets starting sibling pod containers, 3 kube-proxies, the cluster DNS), then
+// the real kubectl through the kubeconfig the compose file writes: the Services scenario of services.test.ts,
+// pods surviving `docker-compose restart`, a rolling update after one etcd member, the leading scheduler and
+// the leading controller manager are killed, and `down -v` (after the cleanup service) leaving nothing behind.
+// Runs with docker-compose v1.29 or `docker compose` v2, whichever is installed; fails (never skips) without.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import YAML from 'yaml';
+import { clusterAddresses, nodeIdentity } from '../../cli/components.ts';
+import { removeNodeContainers } from '../../cli/docker-cleanup.ts';
+import { cleanupServiceNetwork } from '../../cli/service-network.ts';
+import { listServiceAddresses } from '../../kube-proxy/host-net.ts';
+import { inCidr } from '../../lib/ipv4.ts';
+import { freePort } from '../../lib/free-port.ts';
+import type { ClusterState } from '../../cli/state.ts';
+import { assertRotation, hits, kubemu, until, ROOT, type KubemuCluster } from '../harness/kubemu-cluster.ts';
+import { deployWebApp, podHits, readyBackends, WEB_APP, type WebService } from '../harness/web-app.ts';
+
+const run = promisify(execFile);
+const NAME = 'compose'; // the cluster name docker-compose.yml is written for
+const NODES = [1, 2, 3].map((n) => nodeIdentity(NAME, n));
+const ADDRS = clusterAddresses(NAME);
+const PROJECT = `kubemu-e2e-compose-${process.pid}`;
+type Obj = Record<string, any>;
+
+/** docker compose v2 if the plugin is there, else docker-compose v1; neither is a failure with what to install. */
+function composeCommand(): string[] {
+  if (spawnSync('docker', ['compose', 'version'], { encoding: 'utf8' }).status === 0) return ['docker', 'compose'];
+  if (spawnSync('docker-compose', ['version'], { encoding: 'utf8' }).status === 0) return ['docker-compose'];
+  assert.fail('neither `docker compose` (v2 plugin) nor `docker-compose` is installed: apt-get install -y docker-compose');
+}
+
+const docker = (...args: string[]) => spawnSync('docker', args, { encoding: 'utf8', timeout: 120_000 });
+const lines = (s: string) => s.split('\n').map((l) => l.trim()).filter(Boolean);
+
+/** Whether something listens on host:port already (another compose cluster, or anything else). */
+const listening = (host: string, port: number) => new Promise<boolean>((resolve) => {
+  const s = net.connect({ host, port, timeout: 1000 }, () => { s.destroy(); resolve(true); });
+  s.once('error', () => resolve(false)).once('timeout', () => { s.destroy(); resolve(false); });
+});
+
+describe('docker compose up: the cluster as containers (real Docker, real kubectl)', { timeout: 1_800_000 }, () => {
+  const compose = composeCommand();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubemu-compose-'));
+  const kubeconfig = path.join(dir, '.kubemu', 'compose', 'kubeconfig');
+  let env: NodeJS.ProcessEnv;
+  let up = false;
+  let web: WebService;
+  const dc = (args: string[], timeout = 600_000) => {
+    const r = spawnSync(compose[0], [...compose.slice(1), '-f', path.join(ROOT, 'docker-compose.yml'), '-p', PROJECT, ...args],
+      { cwd: ROOT, env, encoding: 'utf8', timeout });
+    return { ...r, out: `${r.stdout ?? ''}${r.stderr ?? ''}` };
+  };
+  const containerOf = (service: string) => lines(dc(['ps', '-q', service]).stdout)[0];
+  const c: KubemuCluster = {
+    dir,
+    state: (): ClusterState => ({
+      dir, name: NAME, startedAt: '', apiserver: `http://127.0.0.1:${env.KUBEMU_API_PORT}`, grpc: `127.0.0.1:${env.KUBEMU_GRPC_PORT}`, etcd: 'http://127.0.0.1:12379',
+      kubeconfig, components: [], nodes: NODES.map((n) => n.nodeName), runtime: 'docker', network: NODES[0].network, serviceCIDR: ADDRS.serviceCIDR,
+    } as ClusterState),
+    kubectl: async (...args: string[]) => (await run('kubectl', ['--kubeconfig', kubeconfig, ...args], { encoding: 'utf8', env: { ...process.env, HOME: dir }, timeout: 300_000, maxBuffer: 16 << 20 })).stdout,
+    down: () => {
+      // Stop first (kubelets and kube-proxies would recreate what the cleanup removes), then the cleanup service, then down.
+      dc(['stop', '-t', '5']);
+      const clean = dc(['run', '--rm', 'cleanup']);
+      const down = dc(['down', '-v', '--remove-orphans', '-t', '5']);
+      assert.equal(clean.status, 0, `cleanup service failed:\n${clean.out}`);
+      assert.equal(down.status, 0, `down -v failed:\n${down.out}`);
+    },
+  };
+
+  before(async () => {
+    for (const script of ['build-images.sh', 'build-compose-images.sh']) {
+      const r = spawnSync('bash', [path.join(ROOT, 'scripts', script)], { cwd: ROOT, encoding: 'utf8', timeout: 900_000 });
+      assert.equal(r.status, 0, `scripts/${script} failed:\n${r.stdout}\n${r.stderr}`);
+    }
+    // The compose cluster's fixed addresses must be free: one compose cluster per host.
+    const fixed: Array<[string, number]> = [[NODES[0].nodeIP, 10250], ['127.0.0.1', 12379], ['127.0.0.1', 12380], ['127.0.0.1', 10261], ['127.0.0.1', 10266]];
+    for (const [h, p] of fixed) {
+      assert.equal(await listening(h, p), false, `${h}:${p} is in use: is a compose cluster already running here? (docker compose ps; docker compose down)`);
+    }
+    env = { ...process.env, PWD: dir, KUBEMU_API_PORT: String(await freePort()), KUBEMU_GRPC_PORT: String(await freePort()) };
+    const r = dc(['up', '-d'], 900_000);
+    up = true;
+    assert.equal(r.status, 0, `docker-compose up -d failed (${r.status}):\n${r.out}\n${dc(['logs', '--tail', '30']).out}`);
+    assert.ok(fs.existsSync(kubeconfig), `up -d returned without ${kubeconfig}`);
+    const file = path.join(dir, 'web.yaml');
+    fs.writeFileSync(file, WEB_APP);
+    web = await deployWebApp(c, file);
+  }, { timeout: 1_500_000 });
+
+  after(async () => {
+    if (!up) return fs.rmSync(dir, { recursive: true, force: true });
+    if (process.exitCode || process.env.KUBEMU_KEEP_LOGS) fs.writeFileSync(`/tmp/kubemu-e2e-logs-${PROJECT}.log`, dc(['logs', '--no-color']).out);
+    if (docker('ps', '-aq', '--filter', `label=com.docker.compose.project=${PROJECT}`).stdout.trim()) {
+      dc(['down', '-v', '--remove-orphans', '-t', '2']);
+    }
+    // Whatever a failed test left: pods, the pod network, ClusterIPs.
+    await removeNodeContainers(NODES.map((n) => n.nodeName), NODES[0].network).catch(() => {});
+    await cleanupServiceNetwork(ADDRS.serviceCIDR, NODES.map((n) => n.nodeName)).catch(() => {});
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('docker-compose.yml names the addresses cli/components.ts gives the cluster "compose"', () => {
+    const doc = YAML.parse(fs.readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true });
+    const text = JSON.stringify(doc.services);
+    for (const { nodeName, nodeIP, network } of NODES) {
+      assert.ok(text.includes(`"--node-name","${nodeName}","--node-ip","${nodeIP}"`), `${nodeName} on ${nodeIP}`);
+      assert.ok(text.includes(`"--network","${network}"`), network);
+    }
+    assert.ok(text.includes(`"--service-cluster-ip-range","${ADDRS.serviceCIDR}"`), ADDRS.serviceCIDR);
+    assert.ok(text.includes(`"--cluster-dns","${ADDRS.dnsIP}"`) && text.includes(`"--dns-ip","${ADDRS.dnsIP}"`), ADDRS.dnsIP);
+    assert.ok(text.includes(`"--load-balancer-pool","${ADDRS.loadBalancerPool}"`), ADDRS.loadBalancerPool);
+  });
+
+  test('every component is its own healthy container, and the 3 nodes are Ready', async () => {
+    const ps = lines(docker('ps', '--filter', `label=com.docker.compose.project=${PROJECT}`, '--format', '{{.Label "com.docker.compose.service"}} {{.Status}}').stdout);
+    const services = ps.map((l) => l.split(' ')[0]).sort();
+    assert.deepEqual(services, ['apiserver', 'controller-manager-1', 'controller-manager-2', 'dns', 'etcd-1', 'etcd-2', 'etcd-3',
+      'kube-proxy-1', 'kube-proxy-2', 'kube-proxy-3', 'kubelet-1', 'kubelet-2', 'kubelet-3', 'scheduler-1', 'scheduler-2'], ps.join('\n'));
+    for (const l of ps) assert.match(l, /\(healthy\)/, l);
+    const nodes: Obj = JSON.parse(await c.kubectl('get', 'nodes', '-o', 'json'));
+    assert.deepEqual(nodes.items.map((n: Obj) => [n.metadata.name, n.status.addresses[0].address, n.status.conditions.find((x: Obj) => x.type === 'Ready').status]).sort(),
+      NODES.map((n) => [n.nodeName, n.nodeIP, 'True']));
+  });
+
+  test('Services: by DNS name from a pod, by ClusterIP from the host, by every NodePort and the LoadBalancer address, in rotation', async () => {
+    const pods = await readyBackends(c);
+    assert.equal(pods.length, 3);
+    assertRotation(await podHits(c, 'http://web.default.svc.cluster.local:80/', 30), pods, 'pod → web.default.svc.cluster.local');
+    assertRotation(await hits(`http://${web.clusterIP}:80/`, 30), pods, 'host → ClusterIP');
+    for (const { nodeIP } of NODES) assertRotation(await hits(`http://${nodeIP}:${web.nodePort}/`, 15), pods, `NodePort on ${nodeIP}`);
+    assert.ok(inCidr(web.lbIP, '127.0.13.0/24'), web.lbIP);
+    assertRotation(await hits(`http://${web.lbIP}:80/`, 15), pods, 'LoadBalancer address');
+  });
+
+  test('kubemu images load: an image built here runs on the nodes with imagePullPolicy Never and Always', async () => {
+    const image = `kubemu-e2e/local-app:${process.pid}`;
+    const build = spawnSync('docker', ['build', '-q', '-t', image, '-'], { input: 'FROM kubemu/busybox:1\nCMD ["sleep", "3600"]\n', encoding: 'utf8' });
+    assert.equal(build.status, 0, build.stderr);
+    try {
+      const load = kubemu(['images', 'load', image, '--dir', path.join(dir, '.kubemu', 'compose')]);
+      assert.equal(load.status, 0, load.stderr);
+      assert.match(load.stdout, /on every node of this host's Docker engine/);
+      const missing = kubemu(['images', 'load', `${image}-missing`, '--dir', dir]);
+      assert.equal(missing.status, 1);
+      assert.match(missing.stderr, /not in this machine's Docker engine\. Build it first/);
+      for (const policy of ['Never', 'Always']) {
+        await c.kubectl('run', `local-${policy.toLowerCase()}`, `--image=${image}`, `--image-pull-policy=${policy}`, '--restart=Never', '--overrides={"spec":{"terminationGracePeriodSeconds":0}}');
+      }
+      await c.kubectl('wait', '--for=condition=Ready', 'pod/local-never', 'pod/local-always', '--timeout=120s');
+      await c.kubectl('delete', 'pod', 'local-never', 'local-always', '--wait=true', '--timeout=120s');
+    } finally {
+      docker('rmi', '-f', image);
+    }
+  });
+
+  test('pods survive `docker-compose restart`: the restarted kubelets adopt their containers', async () => {
+    const podContainers = () => lines(docker('ps', '-q', '--no-trunc', '--filter', 'label=io.kubemu.managed=true', '--filter', `label=io.kubemu.node=${NODES[0].nodeName}`).stdout).sort();
+    const before = podContainers();
+    assert.ok(before.length > 0, 'no pod container on node 1');
+    const r = dc(['restart', '-t', '5']);
+    assert.equal(r.status, 0, r.out);
+    await until('all nodes Ready again', async () => {
+      const out = await c.kubectl('get', 'nodes', '--no-headers');
+      return lines(out).length === 3 && lines(out).every((l) => / Ready /.test(l));
+    }, 180_000, 1000);
+    await until('3 ready endpoints after the restart', async () => (await readyBackends(c)).length === 3, 120_000, 1000);
+    assert.deepEqual(podContainers(), before, 'the pod containers of node 1 changed across the restart');
+    await until('the ClusterIP answering again', async () => (await hits(`http://${web.clusterIP}:80/`, 3)).length === 3, 60_000, 1000);
+  });
+
+  test('a rolling update completes after one etcd member, the leading scheduler and the leading controller manager are killed', async () => {
+    const holderPid = async (lease: string) => Number(JSON.parse(await c.kubectl('get', 'lease', '-n', 'kube-system', lease, '-o', 'json')).spec.holderIdentity.split('_').at(-1));
+    const leaderOf = async (lease: string, services: string[]) => {
+      const pid = await holderPid(lease);
+      const svc = services.find((s) => docker('inspect', '-f', '{{.State.Pid}}', containerOf(s)).stdout.trim() === String(pid));
+      assert.ok(svc, `the ${lease} lease holder (pid ${pid}) is none of ${services.join(', ')}`);
+      return svc;
+    };
+    const scheduler = await until('a scheduler leading', () => leaderOf('kube-scheduler', ['scheduler-1', 'scheduler-2']), 60_000, 1000);
+    const cm = await until('a controller manager leading', () => leaderOf('kube-controller-manager', ['controller-manager-1', 'controller-manager-2']), 60_000, 1000);
+    for (const svc of ['etcd-2', scheduler, cm]) {
+      const r = docker('kill', containerOf(svc));
+      assert.equal(r.status, 0, `docker kill ${svc}: ${r.stderr}`);
+    }
+    await c.kubectl('set', 'image', 'deployment/web', 'hello=kubemu/hello:2');
+    await c.kubectl('rollout', 'status', 'deployment/web', '--timeout=300s');
+    const pods: Obj = JSON.parse(await c.kubectl('get', 'pods', '-l', 'app=web', '-o', 'json'));
+    const running = pods.items.filter((p: Obj) => !p.metadata.deletionTimestamp);
+    assert.equal(running.length, 3);
+    for (const p of running) assert.equal(p.spec.containers[0].image, 'kubemu/hello:2', p.metadata.name);
+    await until('3 ready endpoints after the update', async () => (await readyBackends(c)).length === 3, 120_000, 1000);
+    const backends = await readyBackends(c);
+    await until('kube-proxy following the endpoints', async () => new Set(await hits(`http://${web.clusterIP}:80/`, 3)).size === 3 &&
+      (await hits(`http://${web.clusterIP}:80/`, 3)).every((h) => backends.includes(h)), 60_000, 1000);
+    assertRotation(await hits(`http://${web.clusterIP}:80/`, 30), backends, 'ClusterIP after the update');
+  });
+
+  test('stop, the cleanup service and down -v leave no container, network, volume, pod, ClusterIP or route behind', async () => {
+    c.down();
+    up = false;
+    assert.equal(docker('ps', '-aq', '--filter', `label=com.docker.compose.project=${PROJECT}`).stdout.trim(), '', 'project containers left');
+    assert.equal(docker('network', 'ls', '-q', '--filter', `label=com.docker.compose.project=${PROJECT}`).stdout.trim(), '', 'project networks left');
+    assert.equal(docker('volume', 'ls', '-q', '--filter', `label=com.docker.compose.project=${PROJECT}`).stdout.trim(), '', 'project volumes left');
+    for (const { nodeName } of NODES) {
+      assert.equal(docker('ps', '-aq', '--filter', `label=io.kubemu.node=${nodeName}`).stdout.trim(), '', `pod containers of ${nodeName} left`);
+    }
+    assert.equal(docker('network', 'ls', '-q', '--filter', `name=^${NODES[0].network}$`).stdout.trim(), '', `${NODES[0].network} left`);
+    assert.deepEqual((await listServiceAddresses()).filter((ip) => inCidr(ip, ADDRS.serviceCIDR)), [], 'ClusterIPs left on kubemu0');
+    const routes = spawnSync('ip', ['route', 'show', ADDRS.serviceCIDR], { encoding: 'utf8' }).stdout.trim();
+    assert.equal(routes, '', `route for ${ADDRS.serviceCIDR} left`);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
