@@ -164,7 +164,14 @@ describe('docker compose up: the cluster as containers (real Docker, real kubect
   });
 
   test('pods survive `docker-compose restart`: the restarted kubelets adopt their containers', async () => {
-    const podContainers = () => lines(docker('ps', '-q', '--no-trunc', '--filter', 'label=io.kubemu.managed=true', '--filter', `label=io.kubemu.node=${NODES[0].nodeName}`).stdout).sort();
+    const node1 = ['--filter', 'label=io.kubemu.managed=true', '--filter', `label=io.kubemu.node=${NODES[0].nodeName}`];
+    const podContainers = () => lines(docker('ps', '-q', '--no-trunc', ...node1).stdout).sort();
+    // The previous test's pods are deleted, but the kubelet removes their containers in its housekeeping:
+    // wait until node 1 runs containers of live pods only, or one of them would vanish across the restart.
+    await until('node 1 running containers of live pods only', async () => {
+      const live = new Set(JSON.parse(await c.kubectl('get', 'pods', '-A', '-o', 'json')).items.map((p: { metadata: { uid: string } }) => p.metadata.uid));
+      return lines(docker('ps', '-a', '--format', '{{.Label "io.kubernetes.pod.uid"}}', ...node1).stdout).every((uid) => live.has(uid));
+    }, 120_000, 1000);
     const before = podContainers();
     assert.ok(before.length > 0, 'no pod container on node 1');
     const r = dc(['restart', '-t', '5']);
