@@ -1,6 +1,8 @@
 // Lease-based leader election (coordination.k8s.io/v1), as client-go's leaderelection: take
 // the Lease when it is free or expired, renew it every retry period, step down when renewal
 // has failed for renewDeadline. The scheduler and controller manager use it.
+import { randomUUID } from 'node:crypto';
+import os from 'node:os';
 import { now } from '../api/types.ts';
 import type { KubeObject } from '../api/types.ts';
 import { silentLogger, type Logger } from '../lib/logger.ts';
@@ -27,6 +29,15 @@ export interface LeaderElectorOptions {
    *  userspace listeners: stopping them while the apiserver restarts would refuse every connection). */
   keepLeadingUntilAnotherHolder?: boolean;
   logger?: Logger;
+}
+
+/**
+ * A candidate's identity, as kube-scheduler's `<hostname>_<uuid>`, with the pid last (tests and the
+ * fault tools find the leading process by it). The random part keeps two replicas apart when they share
+ * a hostname and a pid: containers on the host network are all PID 1 of their own namespace.
+ */
+export function leaderIdentity(): string {
+  return `${os.hostname()}_${randomUUID().slice(0, 8)}_${process.pid}`;
 }
 
 /** RFC 3339 with microseconds, as MicroTime is written. */

@@ -1,8 +1,7 @@
 // kubemu controller-manager: flags → client → (leader election) → ControllerManager. Serves
 // /healthz, /readyz and /metrics on --port. Runs until SIGTERM/SIGINT.
-import os from 'node:os';
 import { createApiClient } from '../client/index.ts';
-import { LeaderElector } from '../client/leader-election.ts';
+import { LeaderElector, leaderIdentity } from '../client/leader-election.ts';
 import { closeServer } from '../lib/close-server.ts';
 import { parseFlags, API_FLAGS, API_USAGE, apiConnection, portFlag, serveHealth, stopOnSignals } from '../lib/component.ts';
 import { createLogger } from '../lib/logger.ts';
@@ -62,7 +61,7 @@ async function main(): Promise<void> {
 
   if (values['leader-elect']) {
     const elector = new LeaderElector({
-      client, namespace: 'kube-system', name: 'kube-controller-manager', identity: `${os.hostname()}_${process.pid}`, logger,
+      client, namespace: 'kube-system', name: 'kube-controller-manager', identity: leaderIdentity(), logger,
       leaseDurationSeconds: leaseSeconds, renewDeadlineMs: leaseSeconds * 1000 * 2 / 3, retryPeriodMs: Math.max(200, leaseSeconds * 1000 / 7.5),
       onStartedLeading: (signal) => { leading = true; return manager.run(AbortSignal.any([signal, stop.signal])); },
       onStoppedLeading: () => { leading = false; if (stop.signal.aborted) return; logger.error('lost the leader lease: exiting so a fresh process campaigns again'); process.exit(1); },

@@ -1,8 +1,7 @@
 // kubemu scheduler: flags → client → (leader election) → Scheduler. Serves /healthz, /readyz
 // and /metrics on --port. Runs until SIGTERM/SIGINT.
-import os from 'node:os';
 import { createApiClient } from '../client/index.ts';
-import { LeaderElector } from '../client/leader-election.ts';
+import { LeaderElector, leaderIdentity } from '../client/leader-election.ts';
 import { closeServer } from '../lib/close-server.ts';
 import { parseFlags, API_FLAGS, API_USAGE, apiConnection, portFlag, serveHealth, stopOnSignals } from '../lib/component.ts';
 import { createLogger } from '../lib/logger.ts';
@@ -40,7 +39,7 @@ async function main(): Promise<void> {
   if (values['leader-elect']) {
     const elector = new LeaderElector({
       client, namespace: 'kube-system', name: values['scheduler-name']!.replace('default-scheduler', 'kube-scheduler'),
-      identity: `${os.hostname()}_${process.pid}`, logger,
+      identity: leaderIdentity(), logger,
       leaseDurationSeconds: leaseSeconds, renewDeadlineMs: leaseSeconds * 1000 * 2 / 3, retryPeriodMs: Math.max(200, leaseSeconds * 1000 / 7.5),
       onStartedLeading: (signal) => { leading = true; const s = AbortSignal.any([signal, stop.signal]); return scheduler.run(s); },
       onStoppedLeading: () => { leading = false; if (stop.signal.aborted) return; logger.error('lost the leader lease: exiting so a fresh process campaigns again'); process.exit(1); },
