@@ -143,6 +143,8 @@ async function main(): Promise<void> {
       const list: Array<{ Id: string }> = await engine.json('GET', `/containers/json?all=true&filters=${filters}`).catch(() => []);
       for (const c of list) await engine.json('DELETE', `/containers/${c.Id}?force=true`, undefined, [404]).catch(() => {});
     }
+    const nets: Array<{ Id: string; Name: string }> = await engine.json('GET', `/networks?filters=${encodeURIComponent(JSON.stringify({ name: ['kubemu-bench-pods'] }))}`).catch(() => []);
+    for (const n of nets.filter((x) => x.Name === 'kubemu-bench-pods')) await engine.json('DELETE', `/networks/${n.Id}`, undefined, [404]).catch(() => {});
     await engine.pool.close();
     fs.rmSync(dir, { recursive: true, force: true });
   }

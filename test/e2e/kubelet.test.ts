@@ -88,7 +88,9 @@ describe('kubelet with the Docker runtime', () => {
     // Leave nothing behind, even when a test failed.
     const ids = await dockerIds(`io.kubemu.node=${NODE}`).catch(() => []);
     if (ids.length) await run('docker', ['rm', '-f', ...ids]).catch(() => {});
-    await run('docker', ['network', 'rm', NETWORK]).catch(() => {});
+    // Every network of that name: Docker allows duplicates, and two creators racing can leave two.
+    const nets = (await run('docker', ['network', 'ls', '-q', '--filter', `name=^${NETWORK}$`]).catch(() => ({ stdout: '' }))).stdout.split('\n').filter(Boolean);
+    if (nets.length) await run('docker', ['network', 'rm', ...nets]).catch(() => {});
     cri.close();
     await criServer.stop();
     await client.close();

@@ -162,7 +162,9 @@ describe('kubectl port-forward and SPDY exec through the apiserver and the kubel
     await closeServer(kubeletServer);
     const ids = (await new Promise<string>((r) => execFile('docker', ['ps', '-aq', '--no-trunc', '--filter', `label=io.kubemu.node=${NODE}`], (_e, out) => r(out ?? '')))).split('\n').filter(Boolean);
     if (ids.length) execFileSync('docker', ['rm', '-f', ...ids], { stdio: 'ignore' });
-    try { execFileSync('docker', ['network', 'rm', NETWORK], { stdio: 'ignore' }); } catch { /* already gone */ }
+    // Every network of that name: Docker allows duplicates, and two creators racing can leave two.
+    const nets = execFileSync('docker', ['network', 'ls', '-q', '--filter', `name=^${NETWORK}$`], { encoding: 'utf8' }).split('\n').filter(Boolean);
+    try { if (nets.length) execFileSync('docker', ['network', 'rm', ...nets], { stdio: 'ignore' }); } catch { /* already gone */ }
     cri.close();
     await criServer.stop();
     await client.close();
