@@ -14,31 +14,12 @@ import { parseArgs } from 'node:util';
 import { kubeconfigYaml } from '../client/kubeconfig.ts';
 import { ensureServiceNetwork, hasNetAdmin } from '../kube-proxy/host-net.ts';
 import { createKubeDns, waitForClusterIP } from './cluster-dns.ts';
-import { ALL_SERVICE_CIDRS, waitHttp } from './components.ts';
+import { ALL_SERVICE_CIDRS, waitHttp, waitNodeReady } from './components.ts';
 import { ensureClusterNetwork } from './docker-network.ts';
 import { removeNodeContainers } from './docker-cleanup.ts';
 import { cleanupServiceNetwork } from './service-network.ts';
 
 const say = (m: string) => process.stdout.write(`[kubemu compose] ${m}\n`);
-
-/** Resolves when every named node is Ready. */
-async function nodesReady(apiserver: string, nodes: string[], timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const notReady: string[] = [];
-    for (const n of nodes) {
-      try {
-        const node = await (await fetch(`${apiserver}/api/v1/nodes/${n}`, { signal: AbortSignal.timeout(2000) })).json() as any;
-        if (!node.status?.conditions?.some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True')) notReady.push(n);
-      } catch {
-        notReady.push(n);
-      }
-    }
-    if (!notReady.length) return;
-    if (Date.now() > deadline) throw new Error(`nodes not Ready within ${timeoutMs / 1000} s: ${notReady.join(', ')}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 export async function main(argv: string[]): Promise<void> {
   const [step, ...rest] = argv;
@@ -77,7 +58,8 @@ export async function main(argv: string[]): Promise<void> {
       const net = await ensureClusterNetwork(need('network'));
       await createKubeDns(apiserver, need('dns-ip'), { ip: net.gateway, port: Number(need('dns-port')) });
       say(`kube-dns ${need('dns-ip')} → ${net.gateway}:${need('dns-port')}`);
-      await nodesReady(apiserver, nodes(), timeoutMs);
+      // This process stands in for the kubelet's pid: the kubelets live in their own containers.
+      await Promise.all(nodes().map((n) => waitNodeReady(apiserver, n, process.pid, undefined, timeoutMs)));
       say(`nodes Ready: ${nodes().join(', ')}`);
       if (hasNetAdmin()) {
         await waitForClusterIP(need('dns-ip'), 53, timeoutMs);

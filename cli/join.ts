@@ -11,7 +11,7 @@ import path from 'node:path';
 import { DockerEngine } from '../kubelet/cri/docker/engine.ts';
 import { freePort } from '../lib/free-port.ts';
 import { CliError, type Output } from './commands.ts';
-import { spawnNode, waitHttp, type Started } from './components.ts';
+import { spawnNode, waitHttp, waitNodeReady, type Started } from './components.ts';
 import { isRunning, readState, statePath, tailFile, writeState } from './state.ts';
 import { stopProcess } from '../cluster/processes.ts';
 
@@ -232,21 +232,9 @@ export async function join(opts: JoinOptions, say: Output = defaultOutput): Prom
   };
   say(`started kubelet-${nodeName} (pid ${kubelet.pid}) and ${proxyName} (pid ${proxy.pid}); logs in ${path.join(dir, 'logs')}`);
 
-  // Progress: registered → Ready, and kube-proxy healthy.
-  const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
-  let registered = false;
-  for (;;) {
-    if (!isRunning(started[0])) await fail(kubelet, new Error(`kubelet-${nodeName} exited while joining`));
-    const n = await api(`/api/v1/nodes/${nodeName}`).catch(() => undefined);
-    if (n?.status === 200 && !registered && Date.parse(n.body?.metadata?.creationTimestamp) >= t0 - 1000) { registered = true; say(`node ${nodeName} registered (${secs()}), waiting for Ready …`); }
-    if (n?.status === 200) {
-      const lease = await api(`/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${nodeName}`).then((r) => r.body).catch(() => undefined);
-      const renewed = Date.parse(lease?.spec?.renewTime) >= t0 - 1000;
-      if (nodeInfo(n.body, lease).ready && renewed) break;
-    }
-    if (Date.now() > deadline) await fail(kubelet, new Error(`node ${nodeName} did not become Ready within ${(opts.timeoutMs ?? 120_000) / 1000} s`));
-    await new Promise((r) => setTimeout(r, 500));
-  }
+  // Ready, with a lease renewed by this kubelet (a NotReady node taken over has an old one); then kube-proxy healthy.
+  say(`waiting for node ${nodeName} to register and become Ready …`);
+  await waitNodeReady(server, nodeName, kubelet.pid, t0 - 1000, opts.timeoutMs ?? 120_000, opts.token).catch((err) => fail(kubelet, err));
   say(`node ${nodeName} Ready (${secs()})`);
   await waitHttp(proxyName, proxy.pid, `${proxyUrl}/healthz`, 60_000).catch((err) => fail(proxy, err));
   say(`${proxyName} healthy (${secs()})
