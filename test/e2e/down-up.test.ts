@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { nodeIdentity } from '../../cli/components.ts';
 import { kubemu, startCluster, until, type KubemuCluster } from '../harness/kubemu-cluster.ts';
+import { webDeployment } from '../harness/web-app.ts';
 
 const NAME = `rst${process.pid % 10000}`;
 const APP = `
@@ -15,22 +16,7 @@ apiVersion: v1
 kind: ConfigMap
 metadata: { name: settings }
 data: { color: blue }
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: { name: web }
-spec:
-  replicas: 2
-  selector: { matchLabels: { app: web } }
-  template:
-    metadata: { labels: { app: web } }
-    spec:
-      containers:
-        - name: hello
-          image: kubemu/hello:1
-          ports: [{ name: http, containerPort: 8080 }]
-          readinessProbe: { httpGet: { path: /cgi-bin/healthz, port: http }, periodSeconds: 1 }
-`;
+---${webDeployment(2)}`;
 
 const podContainers = (node: string) =>
   execFileSync('docker', ['ps', '-q', '--filter', `label=io.kubemu.node=${node}`, '--filter', 'label=io.kubernetes.container.name=hello'], { encoding: 'utf8' }).split('\n').filter(Boolean);

@@ -23,6 +23,7 @@ import { closeServer, trackSockets } from '../../lib/close-server.ts';
 import { freePort } from '../../lib/free-port.ts';
 import { silentLogger } from '../../lib/logger.ts';
 import { testApiServer, type TestApiServer } from '../harness/apiserver.ts';
+import { until } from '../harness/kubemu-cluster.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const PODS = { group: '', resource: 'pods' };
@@ -31,19 +32,6 @@ const NETWORK = `kubemu-e2e-pf-${process.pid}`;
 /** The versioned kubectl binaries sit beside the default one (a dispatcher on this machine). */
 const KUBECTL_DIR = path.dirname(fs.realpathSync(execFileSync('sh', ['-c', 'command -v kubectl'], { encoding: 'utf8' }).trim()));
 const kubectlBin = (version?: string) => (version ? path.join(KUBECTL_DIR, `kubectl.${version}`) : 'kubectl');
-
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v as T;
-    } catch (err) { last = err; }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 /** A GET on a fresh connection (no keep-alive, so each request is a new forwarded connection). */
 function get(port: number, urlPath = '/'): Promise<Buffer> {

@@ -7,12 +7,13 @@ import { getOnce, hits, until } from './kubemu-cluster.ts';
 
 type Obj = Record<string, any>;
 
-export const WEB_APP = `
+/** The web Deployment alone: kubemu/hello (answers with its pod name) with a readiness probe. */
+export const webDeployment = (replicas: number) => `
 apiVersion: apps/v1
 kind: Deployment
 metadata: { name: web }
 spec:
-  replicas: 3
+  replicas: ${replicas}
   selector: { matchLabels: { app: web } }
   template:
     metadata: { labels: { app: web } }
@@ -22,7 +23,9 @@ spec:
           image: kubemu/hello:1
           ports: [{ name: http, containerPort: 8080 }]
           readinessProbe: { httpGet: { path: /cgi-bin/healthz, port: http }, periodSeconds: 1 }
----
+`;
+
+export const WEB_APP = `${webDeployment(3)}---
 apiVersion: v1
 kind: Service
 metadata: { name: web }
