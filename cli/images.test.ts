@@ -7,7 +7,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseCli } from './args.ts';
-import { checkDockerHost, defaultPullPolicy, images } from './images.ts';
+import { defaultImagePullPolicy as defaultPullPolicy } from '../api/defaults/index.ts';
+import { checkDockerHost, images } from './images.ts';
 
 test('images load: operands and repeated --docker-host are parsed', () => {
   const a = parseCli(['images', 'load', 'app:1', 'db:2', '--docker-host', 'tcp://10.0.0.2:2375', '--docker-host', 'ssh://me@lab2']);

@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { defaultImagePullPolicy } from '../api/defaults/index.ts';
 import { DockerEngine } from '../kubelet/cri/docker/engine.ts';
 import { CliError, type Output } from './commands.ts';
 
@@ -15,13 +16,6 @@ export interface ImagesOptions { operands: string[]; dir: string; dockerHosts?: 
 export interface LoadedImage { image: string; id: string; size: number; loadedAt: string; hosts: string[] }
 
 const defaultOutput: Output = (msg) => process.stdout.write(`${msg}\n`);
-
-/** The tag Kubernetes defaults imagePullPolicy from: none or `latest` → Always. */
-export function defaultPullPolicy(image: string): 'Always' | 'IfNotPresent' {
-  const last = image.split('/').at(-1)!.split('@')[0];
-  const tag = last.includes(':') ? last.split(':').at(-1) : undefined;
-  return image.includes('@') ? 'IfNotPresent' : !tag || tag === 'latest' ? 'Always' : 'IfNotPresent';
-}
 
 /** --docker-host values docker understands: tcp://HOST:PORT, ssh://[USER@]HOST[:PORT], unix:///PATH. */
 export function checkDockerHost(h: string): string {
@@ -104,7 +98,7 @@ export async function images(opts: ImagesOptions, say: Output = defaultOutput): 
 pull policies: IfNotPresent and Never run these images as they are. Always: kubemu's kubelet pulls only when the image
 is missing from the node, so Always runs them too (a real kubelet would ask a registry first and fail with ErrImagePull
 for an image that exists only locally: use imagePullPolicy IfNotPresent or Never in manifests for real clusters).`);
-  const always = loaded.filter((l) => defaultPullPolicy(l.image) === 'Always');
+  const always = loaded.filter((l) => defaultImagePullPolicy(l.image) === 'Always');
   if (always.length) say(`note: ${always.map((l) => l.image).join(', ')} ha${always.length > 1 ? 've' : 's'} no tag or :latest, so imagePullPolicy defaults to Always: give it a tag for manifests meant for real clusters`);
   return loaded;
 }

@@ -14,11 +14,15 @@ function probe(p: Obj | undefined): void {
   if (p.httpGet) { p.httpGet.path ??= '/'; p.httpGet.scheme ??= 'HTTP'; }
 }
 
-function container(c: Obj): void {
-  const image = String(c.image ?? '');
+/** What imagePullPolicy defaults to for an image: Always without a tag or with :latest, else IfNotPresent. */
+export function defaultImagePullPolicy(image: string): 'Always' | 'IfNotPresent' {
   const lastSegment = image.split('/').pop() ?? '';
   const tag = lastSegment.includes('@') ? 'digest' : lastSegment.includes(':') ? lastSegment.split(':').pop() : '';
-  c.imagePullPolicy ??= !tag || tag === 'latest' ? 'Always' : 'IfNotPresent';
+  return !tag || tag === 'latest' ? 'Always' : 'IfNotPresent';
+}
+
+function container(c: Obj): void {
+  c.imagePullPolicy ??= defaultImagePullPolicy(String(c.image ?? ''));
   c.terminationMessagePath ??= '/dev/termination-log';
   c.terminationMessagePolicy ??= 'File';
   c.resources ??= {};
