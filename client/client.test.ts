@@ -143,6 +143,35 @@ describe('client package against a real apiserver', () => {
     });
   }
 
+  test('grpc: with two apiservers in --server, calls and an informer go on when the first one stops', async () => {
+    const first = await startApiServer({ etcdEndpoints: [api.etcd.endpoint], port: 0, grpcPort: 0 });
+    const second = await startApiServer({ etcdEndpoints: [api.etcd.endpoint], port: 0, grpcPort: 0 });
+    const c = createApiClient({ transport: 'grpc', server: `${first.grpcAddress},${second.grpcAddress}` });
+    const ns = 'failover';
+    await c.create({ group: '', resource: 'namespaces' }, undefined, { metadata: { name: ns } });
+    await c.create(CM, ns, cm('before'));
+    const seen: string[] = [];
+    const inf = new Informer(c, CM, { namespace: ns, minBackoffMs: 50, maxBackoffMs: 200 });
+    inf.addHandlers({ onAdd: (o) => seen.push(o.metadata.name!) });
+    const stop = new AbortController();
+    const running = inf.run(stop.signal);
+    await until(() => seen.includes('before'));
+    await first.close();
+    // The first call after the break may still fail (the broken connection); the next ones reach the second.
+    let made = false;
+    for (let i = 0; i < 50 && !made; i++) {
+      made = await c.create(CM, ns, cm('after')).then(() => true, () => new Promise<boolean>((r) => setTimeout(() => r(false), 100)));
+    }
+    assert.ok(made, 'no call got through to the second apiserver');
+    await until(() => seen.includes('after'));
+    assert.equal((await c.get(CM, ns, 'after')).metadata.name, 'after');
+    assert.throws(() => createApiClient({ transport: 'grpc', server: 'a.example:1,127.0.0.1:2' }), /several servers must each be IPv4:port, got a.example:1/);
+    stop.abort();
+    await running;
+    await c.close();
+    await second.close();
+  });
+
   test('leader election: one leader; another takes over when it stops renewing', async () => {
     const c = clients.http;
     const leading: string[] = [];

@@ -32,9 +32,24 @@ function toApiError(err: grpc.ServiceError): ApiError {
 }
 
 export interface GrpcClientOptions {
-  /** host:port of the apiserver's gRPC service */
+  /** host:port of the apiserver's gRPC service, or several IPv4 ones comma-separated (replicas: the first
+   *  that answers is used, the next ones when it goes away) */
   server: string;
   token?: string;
+}
+
+/**
+ * The gRPC target for --server. Several apiservers (127.0.0.1:6444,127.0.0.1:6446) become one `ipv4:` target:
+ * grpc-js's pick_first connects to the first that answers and, when that connection breaks, to the next one
+ * that does — failover between apiserver replicas without a load balancer in front.
+ */
+export function grpcTarget(server: string | undefined): string {
+  if (!server || /^https?:\/\//.test(server)) throw new Error(`GrpcApiClient: server must be host:port, got ${JSON.stringify(server)}`);
+  const list = server.split(',').map((s) => s.trim()).filter(Boolean);
+  if (list.length === 1) return list[0];
+  const bad = list.filter((a) => !/^\d{1,3}(\.\d{1,3}){3}:\d{1,5}$/.test(a));
+  if (bad.length) throw new Error(`GrpcApiClient: several servers must each be IPv4:port, got ${bad.join(', ')}`);
+  return `ipv4:${list.join(',')}`;
 }
 
 export class GrpcApiClient implements ApiClient {
@@ -42,9 +57,8 @@ export class GrpcApiClient implements ApiClient {
   private readonly metadata: grpc.Metadata;
 
   constructor(opts: GrpcClientOptions) {
-    if (!opts?.server || /^https?:\/\//.test(opts.server)) throw new Error(`GrpcApiClient: server must be host:port, got ${JSON.stringify(opts?.server)}`);
     const Ctor = apiClientConstructor();
-    this.client = new Ctor(opts.server, grpc.credentials.createInsecure(), {
+    this.client = new Ctor(grpcTarget(opts?.server), grpc.credentials.createInsecure(), {
       'grpc.max_receive_message_length': 512 * 1024 * 1024,
       'grpc.max_send_message_length': 64 * 1024 * 1024,
       'grpc.keepalive_time_ms': 30_000,
