@@ -108,7 +108,8 @@ export class LeaderElector {
       }
       if (held) {
         lastRenew = Date.now();
-        if (!this.leading) {
+        // Not once stopping: an attempt under way when the stop came may still have taken the lease.
+        if (!this.leading && !signal.aborted) {
           this.leading = true;
           this.logger.info({ lease: `${this.o.namespace}/${this.o.name}`, identity: this.o.identity, at: now() }, 'became leader');
           leaderAbort = new AbortController();
