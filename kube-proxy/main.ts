@@ -11,19 +11,21 @@ import { createLogger } from '../lib/logger.ts';
 import { chainPrefix } from './chain-names.ts';
 import { KubeProxy, type ProxyMode } from './kube-proxy.ts';
 import { deadOnThisHost } from './lease-holder.ts';
+import { listServiceAddresses, removeServiceAddress } from './host-net.ts';
+import { inCidr } from '../lib/ipv4.ts';
 
 const USAGE = `usage: kube-proxy ${API_USAGE} --node-name NAME
                   [--node-ip 127.0.0.1] [--proxy-mode userspace|iptables]
                   [--service-cluster-ip-range 10.96.0.0/16] [--service-interface kubemu0]
                   [--cluster-ip-lease kube-proxy-cluster-ips] [--cluster-ip-lease-seconds 3]
-                  [--metrics-port 10249] [--log-level info]`;
+                  [--metrics-port 10249] [--remove-addresses-on-exit] [--log-level info]`;
 
 async function main(): Promise<void> {
   const { values } = parseFlags({
       ...API_FLAGS, 'node-name': { type: 'string' }, 'node-ip': { type: 'string', default: '127.0.0.1' }, 'proxy-mode': { type: 'string', default: 'userspace' },
       'service-cluster-ip-range': { type: 'string', default: '10.96.0.0/16' }, 'service-interface': { type: 'string', default: 'kubemu0' },
       'cluster-ip-lease': { type: 'string', default: 'kube-proxy-cluster-ips' }, 'cluster-ip-lease-seconds': { type: 'string', default: '3' },
-      'metrics-port': { type: 'string', default: '10249' }, 'log-level': { type: 'string', default: 'info' }, help: { type: 'boolean' },
+      'metrics-port': { type: 'string', default: '10249' }, 'remove-addresses-on-exit': { type: 'boolean', default: false }, 'log-level': { type: 'string', default: 'info' }, help: { type: 'boolean' },
   }, USAGE);
   if (values.help) { console.log(USAGE); return; }
   const errors: string[] = [];
@@ -52,7 +54,8 @@ async function main(): Promise<void> {
     port: metricsPort, logger,
     metrics: () => proxy.metrics.render() + `# TYPE kubeproxy_cluster_ip_leader gauge\nkubeproxy_cluster_ip_leader ${proxy.leading ? 1 : 0}\n`,
   });
-  const stop = stopOnSignals(logger, () => void closeServer(health));
+  let leadingAtStop = false;
+  const stop = stopOnSignals(logger, () => { leadingAtStop = proxy.leading; void closeServer(health); });
 
   // The lease is per host (ClusterIPs live on this host's service interface): every kube-proxy of
   // the cluster on this host campaigns, exactly one serves, another takes over within a lease.
@@ -66,6 +69,14 @@ async function main(): Promise<void> {
     onStartedLeading: (signal) => proxy.lead(AbortSignal.any([signal, stop.signal])),
   });
   await Promise.all([proxy.run(stop.signal), elector.run(stop.signal)]);
+  // docker compose: `down` must leave no ClusterIP on the host. Only the leader holds them, and it still
+  // holds the lease here (it is not released, and a standby sees this process gone only once it exits),
+  // so no new leader can have re-added them. The unreachable route stays: other kube-proxies may run.
+  if (values['remove-addresses-on-exit'] && leadingAtStop) {
+    const gone = (await listServiceAddresses(values['service-interface'])).filter((ip) => inCidr(ip, cidr));
+    for (const ip of gone) await removeServiceAddress(ip, values['service-interface']).catch((err) => logger.warn({ ip, err: String(err) }, 'could not remove a ClusterIP'));
+    logger.info({ removed: gone.length }, 'ClusterIPs removed from the host');
+  }
   await client.close();
 }
 

@@ -125,6 +125,17 @@ export class Kubelet {
     this.logger.info({ pod: key, phase: status.phase, podIP: status.podIP, ready: status.conditions.find((c: { type: string }) => c.type === 'Ready')?.status }, 'pod status updated');
   }
 
+  /** The node shutting down with its container (docker compose): stop and remove every pod's containers,
+   *  TERM first, KILL after at most `graceSeconds`. The pods stay bound here; started again, the kubelet
+   *  makes them new sandboxes — as a rebooted node does. Returns how many pods were stopped. */
+  async removeAllPods(graceSeconds: number): Promise<number> {
+    // Syncs under way finish first (one may be starting a container), for at most 10 s.
+    for (const end = Date.now() + 10_000; this.busy.size && Date.now() < end;) await new Promise((r) => setTimeout(r, 50));
+    const uids = new Set((await this.o.runtime.listPodSandbox({})).map((s) => s.labels[LABELS.podUid]).filter(Boolean));
+    await Promise.all([...uids].map((uid) => killPod(uid, graceSeconds, this.deps)));
+    return uids.size;
+  }
+
   /** Remove containers of pods this node no longer has. */
   private async housekeeping(): Promise<void> {
     if (!this.pods.hasSynced()) return;

@@ -17,7 +17,7 @@ const USAGE = `usage: kubelet (--server URL|HOST:PORT | --kubeconfig FILE) --nod
                [--transport grpc|http] [--token T] [--runtime docker|fake] [--cri-socket PATH] [--root-dir DIR]
                [--network kubemu] [--cpu N] [--memory 4Gi] [--max-pods 110] [--port 10250]
                [--backoff-max-seconds 300] [--node-lease-duration-seconds 40] [--allow-remote-pull] [--log-level info]
-               [--cluster-dns IP[,IP]] [--cluster-domain cluster.local]`;
+               [--cluster-dns IP[,IP]] [--cluster-domain cluster.local] [--remove-pods-on-exit]`;
 
 async function main(): Promise<void> {
   const { values } = parseFlags({
@@ -25,7 +25,7 @@ async function main(): Promise<void> {
       'node-name': { type: 'string' }, 'node-ip': { type: 'string', default: '127.0.0.1' }, runtime: { type: 'string', default: 'docker' },
       'cri-socket': { type: 'string' }, 'root-dir': { type: 'string' }, network: { type: 'string', default: 'kubemu' },
       cpu: { type: 'string' }, memory: { type: 'string' }, 'max-pods': { type: 'string', default: '110' }, port: { type: 'string', default: '10250' },
-      'backoff-max-seconds': { type: 'string', default: '300' }, 'node-lease-duration-seconds': { type: 'string', default: '40' }, 'allow-remote-pull': { type: 'boolean', default: false }, 'cluster-dns': { type: 'string' }, 'cluster-domain': { type: 'string', default: 'cluster.local' }, 'log-level': { type: 'string', default: 'info' }, help: { type: 'boolean' },
+      'backoff-max-seconds': { type: 'string', default: '300' }, 'node-lease-duration-seconds': { type: 'string', default: '40' }, 'allow-remote-pull': { type: 'boolean', default: false }, 'cluster-dns': { type: 'string' }, 'cluster-domain': { type: 'string', default: 'cluster.local' }, 'remove-pods-on-exit': { type: 'boolean', default: false }, 'log-level': { type: 'string', default: 'info' }, help: { type: 'boolean' },
   }, USAGE);
   if (values.help) { console.log(USAGE); return; }
   let server = values.server;
@@ -75,10 +75,22 @@ async function main(): Promise<void> {
   const stop = new AbortController();
   const health = createKubeletServer({ runtime: cri, streaming, pods: () => kubelet.podList(), logger });
   health.listen(port, values['node-ip']);
-  const shutdown = (signal: string) => { logger.info({ signal }, 'shutting down (pods keep running; a restarted kubelet adopts them)'); stop.abort(); health.close(); };
+  // By default pods outlive the kubelet process and a restarted kubelet adopts them. With
+  // --remove-pods-on-exit (docker compose, where the kubelet's container is the node) they go with it,
+  // so `docker compose down` leaves none behind; `restart` brings them back in new containers.
+  const removePods = values['remove-pods-on-exit'];
+  const shutdown = (signal: string) => {
+    logger.info({ signal }, removePods ? 'shutting down: removing this node\'s pod containers' : 'shutting down (pods keep running; a restarted kubelet adopts them)');
+    stop.abort();
+    health.close();
+  };
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
   await kubelet.run(stop.signal);
+  if (removePods) {
+    const n = await kubelet.removeAllPods(2).catch((err) => { logger.error({ err: String(err) }, 'removing pod containers failed'); return 0; });
+    logger.info({ pods: n }, 'pod containers removed');
+  }
   cri.close();
   await criServer?.stop();
   await client.close();
