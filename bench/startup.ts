@@ -16,6 +16,7 @@ import { bundleDir } from '../cli/bundle.ts';
 import { readState } from '../cli/state.ts';
 import { startEtcd } from '../lib/etcd-process.ts';
 import { freePort } from '../lib/free-port.ts';
+import { composeCommand, composeProject, NO_COMPOSE } from '../test/harness/compose.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const log = (m: string) => process.stderr.write(`${m}\n`);
@@ -105,28 +106,21 @@ async function main(): Promise<void> {
 
 /** Seconds from `docker-compose up -d` to its return (every node Ready), then the cluster goes away again. */
 async function composeUp(): Promise<{ sec: number | null; why?: string }> {
-  const cmd = spawnSync('docker', ['compose', 'version']).status === 0 ? ['docker', 'compose']
-    : spawnSync('docker-compose', ['version']).status === 0 ? ['docker-compose'] : undefined;
-  if (!cmd) return { sec: null, why: 'neither docker compose nor docker-compose installed' };
+  if (!composeCommand()) return { sec: null, why: NO_COMPOSE };
   execFileSync('bash', [path.join(ROOT, 'scripts/build-compose-images.sh')], { stdio: 'ignore' });
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubemu-bench-compose-'));
-  const env = { ...process.env, PWD: dir, KUBEMU_API_PORT: String(await freePort()), KUBEMU_GRPC_PORT: String(await freePort()) };
-  const dc = (...args: string[]) => spawnSync(cmd[0], [...cmd.slice(1), '-f', path.join(ROOT, 'docker-compose.yml'), '-p', `kubemu-bench-${process.pid}`, ...args],
-    { cwd: ROOT, env, encoding: 'utf8' });
+  const p = await composeProject(`kubemu-bench-${process.pid}`);
   try {
     const t0 = Date.now();
-    const up = dc('up', '-d');
+    const up = p.dc(['up', '-d']);
     const sec = secs(t0);
-    if (up.status !== 0) throw new Error(`docker-compose up -d failed:\n${up.stdout}\n${up.stderr}`);
-    const nodes = execFileSync('kubectl', ['--kubeconfig', path.join(dir, '.kubemu/compose/kubeconfig'), 'get', 'nodes', '--no-headers'], { encoding: 'utf8' });
+    if (up.status !== 0) throw new Error(`docker-compose up -d failed:\n${up.out}`);
+    const nodes = execFileSync('kubectl', ['--kubeconfig', p.kubeconfig, 'get', 'nodes', '--no-headers'], { encoding: 'utf8' });
     const ready = nodes.trim().split('\n').filter((l) => / Ready /.test(l)).length;
     if (ready !== 3) throw new Error(`up -d returned with ${ready} of 3 nodes Ready:\n${nodes}`);
     return { sec };
   } finally {
-    dc('stop', '-t', '5');
-    dc('run', '--rm', 'cleanup');
-    dc('down', '-v', '-t', '5');
-    fs.rmSync(dir, { recursive: true, force: true });
+    p.dc(['down', '-v']);
+    fs.rmSync(p.dir, { recursive: true, force: true });
   }
 }
 

@@ -1,42 +1,29 @@
 // `docker compose up` end to end: the images built offline by the scripts, docker-compose.yml brought up
-// under a project name of its own (3 etcd members, the apiserver, 2 schedulers and 2 controller managers
+// under a project name of its own (3 etcd members, 2 apiservers, 2 schedulers and 2 controller managers
 // with leader election, 3 kubelets starting sibling pod containers, 3 kube-proxies, the cluster DNS), then
 // the real kubectl through the kubeconfig the compose file writes: the Services scenario of services.test.ts,
-// pods surviving `docker-compose restart`, a rolling update after one etcd member, the leading scheduler and
-// the leading controller manager are killed, and `down -v` (after the cleanup service) leaving nothing behind.
+// pods coming back after `docker-compose restart`, a rolling update after one etcd member, an apiserver, the
+// leading scheduler and the leading controller manager are killed, and `down -v` leaving nothing behind.
 // Runs with docker-compose v1.29 or `docker compose` v2, whichever is installed; fails (never skips) without.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import YAML from 'yaml';
-import { clusterAddresses, nodeIdentity } from '../../cli/components.ts';
 import { removeNodeContainers } from '../../cli/docker-cleanup.ts';
 import { cleanupServiceNetwork } from '../../cli/service-network.ts';
 import { listServiceAddresses } from '../../kube-proxy/host-net.ts';
 import { inCidr } from '../../lib/ipv4.ts';
-import { freePort } from '../../lib/free-port.ts';
-import type { ClusterState } from '../../cli/state.ts';
+import { COMPOSE_ADDRS, COMPOSE_NODES, composeCluster, composeCommand, composeProject, NO_COMPOSE, type ComposeProject } from '../harness/compose.ts';
 import { assertRotation, hits, kubemu, until, ROOT, type KubemuCluster } from '../harness/kubemu-cluster.ts';
 import { deployWebApp, podHits, readyBackends, WEB_APP, type WebService } from '../harness/web-app.ts';
 
-const run = promisify(execFile);
-const NAME = 'compose'; // the cluster name docker-compose.yml is written for
-const NODES = [1, 2, 3].map((n) => nodeIdentity(NAME, n));
-const ADDRS = clusterAddresses(NAME);
+const NODES = COMPOSE_NODES;
+const ADDRS = COMPOSE_ADDRS;
 const PROJECT = `kubemu-e2e-compose-${process.pid}`;
 type Obj = Record<string, any>;
-
-/** docker compose v2 if the plugin is there, else docker-compose v1; neither is a failure with what to install. */
-function composeCommand(): string[] {
-  if (spawnSync('docker', ['compose', 'version'], { encoding: 'utf8' }).status === 0) return ['docker', 'compose'];
-  if (spawnSync('docker-compose', ['version'], { encoding: 'utf8' }).status === 0) return ['docker-compose'];
-  assert.fail('neither `docker compose` (v2 plugin) nor `docker-compose` is installed: apt-get install -y docker-compose');
-}
 
 const docker = (...args: string[]) => spawnSync('docker', args, { encoding: 'utf8', timeout: 120_000 });
 const lines = (s: string) => s.split('\n').map((l) => l.trim()).filter(Boolean);
@@ -48,34 +35,14 @@ const listening = (host: string, port: number) => new Promise<boolean>((resolve)
 });
 
 describe('docker compose up: the cluster as containers (real Docker, real kubectl)', { timeout: 1_800_000 }, () => {
-  const compose = composeCommand();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubemu-compose-'));
-  const kubeconfig = path.join(dir, '.kubemu', 'compose', 'kubeconfig');
-  let env: NodeJS.ProcessEnv;
+  assert.ok(composeCommand(), NO_COMPOSE);
+  let p: ComposeProject;
   let up = false;
   let web: WebService;
-  const dc = (args: string[], timeout = 600_000) => {
-    const r = spawnSync(compose[0], [...compose.slice(1), '-f', path.join(ROOT, 'docker-compose.yml'), '-p', PROJECT, ...args],
-      { cwd: ROOT, env, encoding: 'utf8', timeout });
-    return { ...r, out: `${r.stdout ?? ''}${r.stderr ?? ''}` };
-  };
+  let apiPort = ''; // the apiserver kubectl talks to: apiserver-1's, then apiserver-2's once the first is killed
+  const dc = (args: string[], timeout?: number) => p.dc(args, timeout);
   const containerOf = (service: string) => lines(dc(['ps', '-q', service]).stdout)[0];
-  const c: KubemuCluster = {
-    dir,
-    state: (): ClusterState => ({
-      dir, name: NAME, startedAt: '', apiserver: `http://127.0.0.1:${env.KUBEMU_API_PORT}`, grpc: `127.0.0.1:${env.KUBEMU_GRPC_PORT}`, etcd: 'http://127.0.0.1:12379',
-      kubeconfig, components: [], nodes: NODES.map((n) => n.nodeName), runtime: 'docker', network: NODES[0].network, serviceCIDR: ADDRS.serviceCIDR,
-    } as ClusterState),
-    kubectl: async (...args: string[]) => (await run('kubectl', ['--kubeconfig', kubeconfig, ...args], { encoding: 'utf8', env: { ...process.env, HOME: dir }, timeout: 300_000, maxBuffer: 16 << 20 })).stdout,
-    down: () => {
-      // Stop first (kubelets and kube-proxies would recreate what the cleanup removes), then the cleanup service, then down.
-      dc(['stop', '-t', '5']);
-      const clean = dc(['run', '--rm', 'cleanup']);
-      const down = dc(['down', '-v', '--remove-orphans', '-t', '5']);
-      assert.equal(clean.status, 0, `cleanup service failed:\n${clean.out}`);
-      assert.equal(down.status, 0, `down -v failed:\n${down.out}`);
-    },
-  };
+  let c: KubemuCluster;
 
   before(async () => {
     for (const script of ['build-images.sh', 'build-compose-images.sh']) {
@@ -87,26 +54,28 @@ describe('docker compose up: the cluster as containers (real Docker, real kubect
     for (const [h, p] of fixed) {
       assert.equal(await listening(h, p), false, `${h}:${p} is in use: is a compose cluster already running here? (docker compose ps; docker compose down)`);
     }
-    env = { ...process.env, PWD: dir, KUBEMU_API_PORT: String(await freePort()), KUBEMU_GRPC_PORT: String(await freePort()) };
+    p = await composeProject(PROJECT);
+    apiPort = p.env.KUBEMU_API_PORT!;
+    c = composeCluster(p, () => apiPort);
     const r = dc(['up', '-d'], 900_000);
     up = true;
     assert.equal(r.status, 0, `docker-compose up -d failed (${r.status}):\n${r.out}\n${dc(['logs', '--tail', '30']).out}`);
-    assert.ok(fs.existsSync(kubeconfig), `up -d returned without ${kubeconfig}`);
-    const file = path.join(dir, 'web.yaml');
+    assert.ok(fs.existsSync(p.kubeconfig), `up -d returned without ${p.kubeconfig}`);
+    const file = path.join(p.dir, 'web.yaml');
     fs.writeFileSync(file, WEB_APP);
     web = await deployWebApp(c, file);
   }, { timeout: 1_500_000 });
 
   after(async () => {
-    if (!up) return fs.rmSync(dir, { recursive: true, force: true });
-    if (process.exitCode || process.env.KUBEMU_KEEP_LOGS) fs.writeFileSync(`/tmp/kubemu-e2e-logs-${PROJECT}.log`, dc(['logs', '--no-color']).out);
+    if (!p) return;
+    if (up && (process.exitCode || process.env.KUBEMU_KEEP_LOGS)) fs.writeFileSync(`/tmp/kubemu-e2e-logs-${PROJECT}.log`, dc(['logs', '--no-color']).out);
     if (docker('ps', '-aq', '--filter', `label=com.docker.compose.project=${PROJECT}`).stdout.trim()) {
       dc(['down', '-v', '--remove-orphans', '-t', '2']);
     }
-    // Whatever a failed test left: pods, the pod network, ClusterIPs.
+    // Whatever a failed test left (pods, the pod network, ClusterIPs), and the unreachable route.
     await removeNodeContainers(NODES.map((n) => n.nodeName), NODES[0].network).catch(() => {});
     await cleanupServiceNetwork(ADDRS.serviceCIDR, NODES.map((n) => n.nodeName)).catch(() => {});
-    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(p.dir, { recursive: true, force: true });
   });
 
   test('docker-compose.yml names the addresses cli/components.ts gives the cluster "compose"', () => {
@@ -124,7 +93,7 @@ describe('docker compose up: the cluster as containers (real Docker, real kubect
   test('every component is its own healthy container, and the 3 nodes are Ready', async () => {
     const ps = lines(docker('ps', '--filter', `label=com.docker.compose.project=${PROJECT}`, '--format', '{{.Label "com.docker.compose.service"}} {{.Status}}').stdout);
     const services = ps.map((l) => l.split(' ')[0]).sort();
-    assert.deepEqual(services, ['apiserver', 'controller-manager-1', 'controller-manager-2', 'dns', 'etcd-1', 'etcd-2', 'etcd-3',
+    assert.deepEqual(services, ['apiserver-1', 'apiserver-2', 'controller-manager-1', 'controller-manager-2', 'dns', 'etcd-1', 'etcd-2', 'etcd-3',
       'kube-proxy-1', 'kube-proxy-2', 'kube-proxy-3', 'kubelet-1', 'kubelet-2', 'kubelet-3', 'scheduler-1', 'scheduler-2'], ps.join('\n'));
     for (const l of ps) assert.match(l, /\(healthy\)/, l);
     const nodes: Obj = JSON.parse(await c.kubectl('get', 'nodes', '-o', 'json'));
@@ -147,10 +116,10 @@ describe('docker compose up: the cluster as containers (real Docker, real kubect
     const build = spawnSync('docker', ['build', '-q', '-t', image, '-'], { input: 'FROM kubemu/busybox:1\nCMD ["sleep", "3600"]\n', encoding: 'utf8' });
     assert.equal(build.status, 0, build.stderr);
     try {
-      const load = kubemu(['images', 'load', image, '--dir', path.join(dir, '.kubemu', 'compose')]);
+      const load = kubemu(['images', 'load', image, '--dir', path.join(p.dir, '.kubemu', 'compose')]);
       assert.equal(load.status, 0, load.stderr);
       assert.match(load.stdout, /on every node of this host's Docker engine/);
-      const missing = kubemu(['images', 'load', `${image}-missing`, '--dir', dir]);
+      const missing = kubemu(['images', 'load', `${image}-missing`, '--dir', p.dir]);
       assert.equal(missing.status, 1);
       assert.match(missing.stderr, /not in this machine's Docker engine\. Build it first/);
       for (const policy of ['Never', 'Always']) {
@@ -163,29 +132,37 @@ describe('docker compose up: the cluster as containers (real Docker, real kubect
     }
   });
 
-  test('pods survive `docker-compose restart`: the restarted kubelets adopt their containers', async () => {
+  test('`docker-compose restart` keeps every object and brings the pods back, in new containers', async () => {
     const node1 = ['--filter', 'label=io.kubemu.managed=true', '--filter', `label=io.kubemu.node=${NODES[0].nodeName}`];
     const podContainers = () => lines(docker('ps', '-q', '--no-trunc', ...node1).stdout).sort();
-    // The previous test's pods are deleted, but the kubelet removes their containers in its housekeeping:
-    // wait until node 1 runs containers of live pods only, or one of them would vanish across the restart.
-    await until('node 1 running containers of live pods only', async () => {
-      const live = new Set(JSON.parse(await c.kubectl('get', 'pods', '-A', '-o', 'json')).items.map((p: { metadata: { uid: string } }) => p.metadata.uid));
-      return lines(docker('ps', '-a', '--format', '{{.Label "io.kubernetes.pod.uid"}}', ...node1).stdout).every((uid) => live.has(uid));
-    }, 120_000, 1000);
-    const before = podContainers();
-    assert.ok(before.length > 0, 'no pod container on node 1');
-    const r = dc(['restart', '-t', '5']);
+    const pods = async () => (JSON.parse(await c.kubectl('get', 'pods', '-A', '-o', 'json')).items as Obj[]).map((p) => `${p.metadata.namespace}/${p.metadata.name}/${p.metadata.uid}`).sort();
+    const objects = async () => lines(await c.kubectl('get', 'deployments,services,configmaps,serviceaccounts', '-A', '-o', 'name')).sort();
+    await until('node 1 running pods', async () => podContainers().length > 0, 60_000, 1000);
+    const [containersBefore, podsBefore, objectsBefore] = [podContainers(), await pods(), await objects()];
+    const r = dc(['restart']);
     assert.equal(r.status, 0, r.out);
     await until('all nodes Ready again', async () => {
       const out = await c.kubectl('get', 'nodes', '--no-headers');
       return lines(out).length === 3 && lines(out).every((l) => / Ready /.test(l));
     }, 180_000, 1000);
+    // Node 1 stopped with its kubelet: its pods run again, in new containers.
+    // A sandbox and the app containers for each of its pods (the previous test's deleted pods are gone by now).
+    const onNode1 = async () => (JSON.parse(await c.kubectl('get', 'pods', '-A', '-o', 'json')).items as Obj[])
+      .filter((p) => p.spec.nodeName === NODES[0].nodeName).reduce((n, p) => n + 1 + p.spec.containers.length, 0);
+    await until('node 1 running its pods again, in new containers', async () => {
+      const now = podContainers();
+      return now.length === await onNode1() && now.every((id) => !containersBefore.includes(id));
+    }, 120_000, 1000);
+    await until('every pod Ready again', async () => (JSON.parse(await c.kubectl('get', 'pods', '-A', '-o', 'json')).items as Obj[])
+      .every((p) => p.status.conditions?.some((x: Obj) => x.type === 'Ready' && x.status === 'True')), 120_000, 1000);
     await until('3 ready endpoints after the restart', async () => (await readyBackends(c)).length === 3, 120_000, 1000);
-    assert.deepEqual(podContainers(), before, 'the pod containers of node 1 changed across the restart');
+    assert.deepEqual(await pods(), podsBefore, 'the same Pod objects (names and UIDs) after the restart');
+    assert.deepEqual(await objects(), objectsBefore);
     await until('the ClusterIP answering again', async () => (await hits(`http://${web.clusterIP}:80/`, 3)).length === 3, 60_000, 1000);
+    assertRotation(await podHits(c, 'http://web.default.svc.cluster.local:80/', 9), await readyBackends(c), 'pod → Service by DNS name after the restart');
   });
 
-  test('a rolling update completes after one etcd member, the leading scheduler and the leading controller manager are killed', async () => {
+  test('a rolling update completes after one etcd member, an apiserver, the leading scheduler and the leading controller manager are killed', async () => {
     const holderPid = async (lease: string) => Number(JSON.parse(await c.kubectl('get', 'lease', '-n', 'kube-system', lease, '-o', 'json')).spec.holderIdentity.split('_').at(-1));
     const leaderOf = async (lease: string, services: string[]) => {
       const pid = await holderPid(lease);
@@ -195,10 +172,12 @@ describe('docker compose up: the cluster as containers (real Docker, real kubect
     };
     const scheduler = await until('a scheduler leading', () => leaderOf('kube-scheduler', ['scheduler-1', 'scheduler-2']), 60_000, 1000);
     const cm = await until('a controller manager leading', () => leaderOf('kube-controller-manager', ['controller-manager-1', 'controller-manager-2']), 60_000, 1000);
-    for (const svc of ['etcd-2', scheduler, cm]) {
+    for (const svc of ['etcd-2', 'apiserver-1', scheduler, cm]) {
       const r = docker('kill', containerOf(svc));
       assert.equal(r.status, 0, `docker kill ${svc}: ${r.stderr}`);
     }
+    // The components name both apiservers; kubectl now goes to the second one too.
+    apiPort = p.env.KUBEMU_API_PORT_2!;
     await c.kubectl('set', 'image', 'deployment/web', 'hello=kubemu/hello:2');
     await c.kubectl('rollout', 'status', 'deployment/web', '--timeout=300s');
     const pods: Obj = JSON.parse(await c.kubectl('get', 'pods', '-l', 'app=web', '-o', 'json'));
@@ -212,7 +191,7 @@ describe('docker compose up: the cluster as containers (real Docker, real kubect
     assertRotation(await hits(`http://${web.clusterIP}:80/`, 30), backends, 'ClusterIP after the update');
   });
 
-  test('stop, the cleanup service and down -v leave no container, network, volume, pod, ClusterIP or route behind', async () => {
+  test('down -v leaves no container, network, volume, pod or ClusterIP behind', async () => {
     c.down();
     up = false;
     assert.equal(docker('ps', '-aq', '--filter', `label=com.docker.compose.project=${PROJECT}`).stdout.trim(), '', 'project containers left');
@@ -223,8 +202,8 @@ describe('docker compose up: the cluster as containers (real Docker, real kubect
     }
     assert.equal(docker('network', 'ls', '-q', '--filter', `name=^${NODES[0].network}$`).stdout.trim(), '', `${NODES[0].network} left`);
     assert.deepEqual((await listServiceAddresses()).filter((ip) => inCidr(ip, ADDRS.serviceCIDR)), [], 'ClusterIPs left on kubemu0');
-    const routes = spawnSync('ip', ['route', 'show', ADDRS.serviceCIDR], { encoding: 'utf8' }).stdout.trim();
-    assert.equal(routes, '', `route for ${ADDRS.serviceCIDR} left`);
-    fs.rmSync(dir, { recursive: true, force: true });
+    // What may stay is the guard: an unreachable route for the service CIDR, never a route that leads anywhere.
+    const routes = lines(spawnSync('ip', ['route', 'show', ADDRS.serviceCIDR], { encoding: 'utf8' }).stdout);
+    assert.ok(routes.every((r) => r.startsWith('unreachable ')), routes.join('\n'));
   });
 });
