@@ -59,7 +59,8 @@ flags:
   --apiserver URL    with join: the apiserver's REST URL, http://HOST:PORT
   --token T          with join: the join token kubemu up printed
   --node-ip IP       with join: this node's address (default: the one this host uses towards the apiserver)
-  --network NET      with join: the Docker network pods join (a swarm overlay across hosts; default kubemu)
+  --network NET      with join and up: the Docker network pods join (default kubemu, or the cluster's own); on a swarm
+                     overlay (pods across hosts) a gateway container gives this host a route in (docs/multi-host.md)
                      (with join, --name NODE is the node name, default this host's name)
   -n, --namespace NS with pause and resume: the pod's namespace (default default)
   --signal SIG       with kill: SIGKILL (default) or SIGTERM

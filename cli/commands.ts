@@ -12,6 +12,7 @@ import { createKubeDns, waitForClusterIP } from './cluster-dns.ts';
 import { cleanupServiceNetwork } from './service-network.ts';
 import { ensureServiceNetwork, hasNetAdmin } from '../kube-proxy/host-net.ts';
 import { removeNodeContainers } from './docker-cleanup.ts';
+import { podNetworkGateway, releaseOverlayGateway } from './overlay-gateway.ts';
 import { removePartitionCgroups, removePartitionRules } from '../cluster/partition.ts';
 import { stopProcess } from '../cluster/processes.ts';
 import { isRunning, readState, statePath, tailFile, writeState, type ClusterState, type ComponentState } from './state.ts';
@@ -78,9 +79,11 @@ export async function up(opts: UpOptions & { nodes: number; runtime: string; con
     etcd: '', kubeconfig: path.join(dir, 'kubeconfig'), ...readState(dir), partitioned: undefined, ...extra,
     components: started.map(({ name, pid, log, url, argv, node, readyUrl }) => ({ name, pid, log, url, argv, node, readyUrl })),
   });
+  let overlay: Awaited<ReturnType<typeof podNetworkGateway>>;
   const fail = async (c: Started, err: unknown): Promise<never> => {
     const msg = `${(err as Error).message}. Last lines of ${c.log}:\n${tailFile(c.log)}`;
     await stopAll(started, say);
+    if (overlay) await releaseOverlayGateway(overlay.network).catch(() => {});
     fs.rmSync(statePath(dir), { force: true });
     throw new CliError(msg);
   };
@@ -121,10 +124,18 @@ export async function up(opts: UpOptions & { nodes: number; runtime: string; con
     started.push(scheduler, cm);
     waits.push([scheduler, `/healthz at ${scheduler.url}`], [cm, `/healthz at ${cm.url}`]);
   }
-  // The cluster DNS listens where pods reach it: the host's address on the pod network.
+  // The cluster DNS listens where pods reach it: the host's address on the pod network (a bridge's gateway; on a
+  // swarm overlay, docker_gwbridge's), or, for a control plane other hosts join, the address they reach this one at.
   const docker = opts.runtime === 'docker' && opts.nodes > 0;
-  const podNet = docker ? await ensureClusterNetwork(nodeIdentity(opts.name, 1).network) : undefined;
-  const dns = await startDnsComponent({ ...opts, dir }, podNet?.gateway ?? '127.0.0.1');
+  const network = opts.network ?? nodeIdentity(opts.name, 1).network;
+  overlay = docker && opts.network ? await podNetworkGateway(opts.network, say).catch(async (err) => {
+    await stopAll(started, say);
+    fs.rmSync(statePath(dir), { force: true });
+    throw new CliError(`the gateway into overlay ${opts.network} could not be set up: ${(err as Error).message}`);
+  }) : undefined;
+  const podNet = docker && !overlay ? await ensureClusterNetwork(network) : undefined;
+  const wide = opts.bindAddress && !isLoopback(opts.bindAddress) ? advertiseAddressOf(opts.bindAddress, opts.advertiseAddress) : undefined;
+  const dns = await startDnsComponent({ ...opts, dir }, podNet?.gateway ?? wide ?? overlay?.podFacingIP ?? '127.0.0.1');
   started.push(dns);
   waits.push([dns, `/readyz at ${dns.url}`]);
   const kubelets = [];
@@ -137,7 +148,8 @@ export async function up(opts: UpOptions & { nodes: number; runtime: string; con
   const proxies = [];
   for (let n = 1; docker && n <= opts.nodes; n++) proxies.push(await startKubeProxyComponent({ ...opts, dir }, n));
   started.push(...proxies);
-  record({ serviceCIDR: addrs.serviceCIDR, nodes: kubelets.map((k) => k.node), runtime: opts.runtime, network: nodeIdentity(opts.name, 1).network });
+  // `down` removes the cluster's bridge when nothing uses it any more, a swarm overlay never (only this host's gateway into it).
+  record({ serviceCIDR: addrs.serviceCIDR, nodes: kubelets.map((k) => k.node), runtime: opts.runtime, network: overlay ? '' : network, overlayGateway: overlay?.network });
   await createKubeDns(apiserver.url!, addrs.dnsIP, dns.listen, opts.token).catch((err) => fail(apiserver, err));
   await waitFor(...waits, ...kubelets.map((k): [Started, string] => [k, `(node ${k.node} Ready)`]), ...proxies.map((p): [Started, string] => [p, `/healthz at ${p.url}`]));
   if (docker && netAdmin) {
@@ -183,6 +195,11 @@ export async function down(opts: { dir: string; purge: boolean }, say: Output = 
     if (state.runtime === 'docker' && state.nodes?.length) {
       const removed = await removeNodeContainers(state.nodes, state.network).catch((err) => { say(`could not remove pod containers: ${(err as Error).message}`); return 0; });
       if (removed) say(`removed ${removed} pod container(s)`);
+    }
+    if (state.overlayGateway) {
+      const r = await releaseOverlayGateway(state.overlayGateway).catch((err) => { say(`could not remove the overlay gateway: ${(err as Error).message}`); return 'failed'; });
+      if (r === 'removed') say(`removed the gateway into overlay ${state.overlayGateway}`);
+      if (r === 'in-use') say(`kept the gateway into overlay ${state.overlayGateway}: another kubelet on this host still uses it`);
     }
   }
   fs.rmSync(statePath(dir), { force: true });

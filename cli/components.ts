@@ -32,6 +32,8 @@ export interface UpOptions {
   /** The apiserver's bearer-token file (kube-apiserver's --token-auth-file) and the token the local components present. */
   tokenFile?: string;
   token?: string;
+  /** The Docker network pods join (default: the cluster's own bridge); a swarm overlay gets a gateway (overlay-gateway.ts). */
+  network?: string;
 }
 
 /** The address local components dial to reach the apiserver: its bind address, or loopback when it binds every address. */
@@ -172,7 +174,7 @@ export function startKubeletComponent(opts: UpOptions & { runtime: string }, n: 
   const log = path.join(opts.dir, 'logs', `kubelet-${nodeName}.log`);
   const c = spawnNode(`kubelet-${nodeName}`, 'kubelet/main.ts', [
     '--server', `${apiHost(opts)}:${opts.grpcPort}`, '--transport', 'grpc', ...tokenArgs(opts), '--node-name', nodeName, '--node-ip', nodeIP,
-    '--runtime', opts.runtime, '--network', network, '--root-dir', path.join(opts.dir, 'kubelet', nodeName), '--port', '10250', '--log-level', opts.logLevel,
+    '--runtime', opts.runtime, '--network', opts.network ?? network, '--root-dir', path.join(opts.dir, 'kubelet', nodeName), '--port', '10250', '--log-level', opts.logLevel,
     '--node-lease-duration-seconds', String(opts.nodeMonitorGracePeriod), '--cluster-dns', clusterAddresses(opts.name).dnsIP,
   ], log);
   const ready = () => waitNodeReady(`http://${apiHost(opts)}:${opts.port}`, nodeName, c.pid, undefined, undefined, opts.token);

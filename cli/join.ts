@@ -14,6 +14,7 @@ import { CliError, type Output } from './commands.ts';
 import { spawnNode, waitHttp, waitNodeReady, type Started } from './components.ts';
 import { isRunning, readState, statePath, tailFile, writeState } from './state.ts';
 import { stopProcess } from '../cluster/processes.ts';
+import { podNetworkGateway, releaseOverlayGateway } from './overlay-gateway.ts';
 
 const defaultOutput: Output = (msg) => process.stdout.write(`${msg}\n`);
 
@@ -199,6 +200,10 @@ export async function join(opts: JoinOptions, say: Output = defaultOutput): Prom
       + `  (on one machine a bridge is enough: docker network create ${network}). See docs/multi-host.md`);
   }
   say(`pods go on Docker network ${network} (${scope ?? 'bridge, created on the first pod'})`);
+  // On a swarm overlay the host needs a way in (the kubelet probes pod IPs, kube-proxy dials them): cli/overlay-gateway.ts.
+  const gw = scope === 'swarm' ? await podNetworkGateway(network, say).catch((err) => {
+    throw new CliError(`the gateway into overlay ${network} could not be set up: ${(err as Error).message}`);
+  }) : undefined;
 
   // Start the kubelet and the kube-proxy, detached: they outlive this command, like `kubemu up`'s.
   fs.mkdirSync(path.join(dir, 'logs'), { recursive: true });
@@ -223,10 +228,11 @@ export async function join(opts: JoinOptions, say: Output = defaultOutput): Prom
     components: started.map(({ name, pid, log, url: u, argv, node: n, readyUrl }) => ({ name, pid, log, url: u, argv, node: n, readyUrl })),
     nodes: [nodeName], runtime: 'docker', serviceCIDR,
     // `down` deletes the network when nothing uses it any more: a local bridge yes, the lab's swarm overlay never.
-    network: scope === 'swarm' ? '' : network,
+    network: scope === 'swarm' ? '' : network, overlayGateway: gw?.network,
   });
   const fail = async (who: { name: string; log: string }, err: unknown): Promise<never> => {
     for (const c of started) if (isRunning(c)) await stopProcess(c, 'SIGTERM', 5000).catch(() => {});
+    if (gw) await releaseOverlayGateway(gw.network).catch(() => {});
     fs.rmSync(statePath(dir), { force: true });
     throw new CliError(`${(err as Error).message}. Last lines of ${who.log}:\n${tailFile(who.log)}`);
   };

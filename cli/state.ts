@@ -29,6 +29,8 @@ export interface ClusterState {
   runtime?: string;
   /** The cluster's Docker network. */
   network?: string;
+  /** A swarm overlay this host reaches through a gateway container (cli/overlay-gateway.ts): released on down. */
+  overlayGateway?: string;
   /** Its service CIDR: ClusterIPs on kubemu0 and kube-proxy chains to clean up on down. */
   serviceCIDR?: string;
   /** The cluster name (--name): node names, addresses and cgroups derive from it. */
