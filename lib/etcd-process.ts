@@ -55,6 +55,9 @@ export async function startEtcd(opts: EtcdOptions): Promise<EtcdProcess> {
     '--initial-advertise-peer-urls', peer,
     '--initial-cluster', `default=${peer}`,
     '--log-level', 'warn',
+    // One member on loopback: nobody to lose an election to and no network to wait for, so elect at
+    // once (about 0.1 s to healthy instead of about 0.55 s with the default 100 ms / 1000 ms).
+    '--heartbeat-interval', '10', '--election-timeout', '100',
     ...(opts.extraArgs ?? []),
   ], { stdio: ['ignore', out, out], detached: opts.detached ?? false });
   fs.closeSync(out);
@@ -85,7 +88,7 @@ async function waitForHealth(endpoint: string, hasExited: () => boolean, logFile
       const res = await fetch(`${endpoint}/health`);
       if (res.ok) return;
     } catch { /* not listening yet */ }
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 20));
   }
   throw new Error(`etcd at ${endpoint} did not become healthy within 20 s; see ${logFile}`);
 }
