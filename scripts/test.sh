@@ -6,10 +6,22 @@ cd "$(dirname "$0")/.."
 scripts/ensure-deps.sh
 scripts/build-images.sh
 mapfile -t files < <(find api client apiserver scheduler controller-manager kubelet kube-proxy dns cluster cli lib test examples \
-  -name '*.test.ts' -not -path '*/node_modules/*' 2>/dev/null | sort)
-echo "[kubemu test] ${#files[@]} test files"
+  -name '*.test.ts' -not -path '*/node_modules/*' -not -path 'test/disruptive/*' 2>/dev/null | sort)
+mapfile -t disruptive < <(find test/disruptive -name '*.test.ts' 2>/dev/null | sort)
+echo "[kubemu test] ${#files[@]} test files, then ${#disruptive[@]} disruptive one(s) alone"
 # No test may hang CI: each test has a time limit, a file's process exits when its tests are
 # done even if a handle leaked, and the whole run is bounded.
-exec timeout --kill-after=30s "${KUBEMU_TEST_TIMEOUT:-40m}" \
-  node --import tsx --test --test-concurrency=2 --test-timeout=300000 --test-force-exit \
-  --test-reporter=spec "${files[@]}"
+run_tests() { # concurrency files...
+  local n="$1"; shift
+  timeout --kill-after=30s "${KUBEMU_TEST_TIMEOUT:-40m}" \
+    node --import tsx --test --test-concurrency="$n" --test-timeout=300000 --test-force-exit \
+    --test-reporter=spec "$@"
+}
+status=0
+run_tests 2 "${files[@]}" || status=$?
+# test/disruptive/ restarts the Docker engine every other test uses: it runs after them, on its own.
+if [[ ${#disruptive[@]} -gt 0 ]]; then
+  echo "[kubemu test] disruptive tests (they restart dockerd)"
+  run_tests 1 "${disruptive[@]}" || status=$?
+fi
+exit "$status"
