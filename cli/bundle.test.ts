@@ -21,6 +21,12 @@ test('every component runs from its bundle with plain node, and the bundle is re
   assert.equal(bundledEntry('bench/pods.ts'), undefined, 'only components are bundled');
   const current = JSON.parse(fs.readFileSync(path.join(ROOT, '.kubemu/bundle/current.json'), 'utf8'));
   assert.ok(ENTRIES.every((e) => current.inputs.includes(e)), 'the inputs recorded for the freshness check include every entry');
+  // bin/kubemu.js runs the CLI's bundle (fresh now) and says the same as through tsx.
+  const launcher = path.join(ROOT, 'bin/kubemu.js');
+  const viaBundle = execFileSync(process.execPath, [launcher, '--help'], { encoding: 'utf8', cwd: '/' });
+  const viaTsx = execFileSync(process.execPath, [launcher, '--help'], { encoding: 'utf8', cwd: '/', env: { ...process.env, KUBEMU_NO_BUNDLE: '1' } });
+  assert.match(viaBundle, /^usage: kubemu/);
+  assert.equal(viaBundle, viaTsx);
   // Another process finds the same bundle fresh instead of building again.
   const again = execFileSync(process.execPath, ['--import', 'tsx', '-e', "import('./cli/bundle.ts').then((m) => console.log(m.bundleDir()))"], { encoding: 'utf8', cwd: ROOT }).trim();
   assert.equal(again, dir);
