@@ -1,6 +1,7 @@
 // The ApiClient over the Kubernetes REST API (undici Pool): JSON bodies, Status errors turned
 // back into ApiError, and ?watch=true streams read as JSON lines.
-import { Pool } from 'undici';
+import { createRequire } from 'node:module';
+import type { Pool } from 'undici';
 import { ApiError, statusToError } from '../api/errors.ts';
 import type { DeleteOptions, KubeList, KubeObject, ListOptions, WatchEvent, WatchOptions } from '../api/types.ts';
 import type { ApiClient, ClientWatch, ResourceKey } from './api-client.ts';
@@ -19,13 +20,17 @@ const PATCH_CONTENT_TYPES = {
   strategic: 'application/strategic-merge-patch+json',
 } as const;
 
+/** undici, loaded on the first HTTP client: components on gRPC (scheduler, controller manager, DNS) never
+ *  need it, and it is ~20 MB of every process's memory. */
+const undiciPool = (): typeof Pool => (createRequire(import.meta.url)('undici') as typeof import('undici')).Pool;
+
 export class HttpApiClient implements ApiClient {
   private readonly pool: Pool;
   private readonly headers: Record<string, string>;
 
   constructor(opts: HttpClientOptions) {
     if (!/^https?:\/\//.test(opts?.server ?? '')) throw new Error(`HttpApiClient: server must be an http(s) URL, got ${JSON.stringify(opts?.server)}`);
-    this.pool = new Pool(opts.server, { connections: opts.connections ?? 64, pipelining: 1 });
+    this.pool = new (undiciPool())(opts.server, { connections: opts.connections ?? 64, pipelining: 1 });
     this.headers = { accept: 'application/json', ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}) };
   }
 

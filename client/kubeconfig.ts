@@ -1,14 +1,17 @@
 // Read a kubeconfig (the one `kubemu up` writes, or any simple one): the current (or given)
 // context's server URL and bearer token. TLS client certificates are not supported yet.
 import fs from 'node:fs';
-import YAML from 'yaml';
+import { createRequire } from 'node:module';
+
+/** yaml, loaded when a kubeconfig is read or written: components started with --server never do (~6 MB each). */
+const yaml = (): typeof import('yaml') => createRequire(import.meta.url)('yaml');
 
 export interface KubeconfigTarget { server: string; token?: string; namespace?: string; context: string }
 
 export function readKubeconfig(file: string, contextName?: string): KubeconfigTarget {
   let doc: any;
   try {
-    doc = YAML.parse(fs.readFileSync(file, 'utf8'));
+    doc = yaml().parse(fs.readFileSync(file, 'utf8'));
   } catch (err) {
     throw new Error(`cannot read kubeconfig ${file}: ${(err as Error).message}`);
   }
@@ -24,7 +27,7 @@ export function readKubeconfig(file: string, contextName?: string): KubeconfigTa
 /** A kubeconfig for one cluster with a bearer token (what `kubemu up` writes). */
 export function kubeconfigYaml(opts: { server: string; token?: string; name?: string }): string {
   const name = opts.name ?? 'kubemu';
-  return YAML.stringify({
+  return yaml().stringify({
     apiVersion: 'v1', kind: 'Config', preferences: {},
     // Plain-HTTP servers: client-node refuses http:// unless TLS verification is marked skipped.
     clusters: [{ name, cluster: { server: opts.server, ...(opts.server.startsWith('http://') ? { 'insecure-skip-tls-verify': true } : {}) } }],

@@ -1,10 +1,13 @@
 // Request bodies: read with a size limit (413 without reading it all), then decode by
 // Content-Type — JSON, YAML, Kubernetes protobuf, and the four PATCH types.
 import type http from 'node:http';
-import YAML from 'yaml';
+import { createRequire } from 'node:module';
 import { ApiError } from '../../api/errors.ts';
 import type { PatchType } from '../registry/types.ts';
 import { decodeKubernetesProtobuf } from './protobuf.ts';
+
+/** yaml, loaded on the first YAML body (kubectl sends JSON): ~6 MB the apiserver does not carry otherwise. */
+const yaml = (): typeof import('yaml') => createRequire(import.meta.url)('yaml');
 
 export const DEFAULT_MAX_BODY_BYTES = 3 * 1024 * 1024;
 
@@ -41,7 +44,7 @@ function parseJson(buf: Buffer): unknown {
 function parseYaml(buf: Buffer): unknown {
   let docs;
   try {
-    docs = YAML.parseAllDocuments(buf.toString('utf8'));
+    docs = yaml().parseAllDocuments(buf.toString('utf8'));
   } catch (err) {
     throw new ApiError('BadRequest', `yaml: ${(err as Error).message}`);
   }
