@@ -5,8 +5,8 @@
 //   dns      run the cluster DNS on the pod network's gateway (found here, then dns/main runs in this process);
 //   setup    once every component is healthy: the kube-dns Service and Endpoints, every node Ready, the
 //            DNS ClusterIP served, then the kubeconfig for the host's kubectl;
-//   cleanup  after `docker compose down`: the pod containers the kubelets started, the pod network, the
-//            ClusterIPs and the unreachable route of the cluster's service CIDR.
+//   cleanup  after `docker compose kill` (a normal stop cleans up after itself): the pod containers the
+//            kubelets started, the pod network, the ClusterIPs and the unreachable route of the service CIDR.
 // The values come from the compose file; compose.test.ts checks they match nodeIdentity/clusterAddresses.
 import fs from 'node:fs';
 import path from 'node:path';
