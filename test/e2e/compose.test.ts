@@ -139,6 +139,8 @@ describe('docker compose up: the cluster as containers (real Docker, real kubect
     const objects = async () => lines(await c.kubectl('get', 'deployments,services,configmaps,serviceaccounts', '-A', '-o', 'name')).sort();
     await until('node 1 running pods', async () => podContainers().length > 0, 60_000, 1000);
     const [containersBefore, podsBefore, objectsBefore] = [podContainers(), await pods(), await objects()];
+    const idsBefore = new Map((JSON.parse(await c.kubectl('get', 'pods', '-A', '-o', 'json')).items as Obj[])
+      .map((p) => [p.metadata.uid, (p.status.containerStatuses ?? []).map((x: Obj) => x.containerID).join(',')]));
     const r = dc(['restart']);
     assert.equal(r.status, 0, r.out);
     await until('all nodes Ready again', async () => {
@@ -153,13 +155,18 @@ describe('docker compose up: the cluster as containers (real Docker, real kubect
       const now = podContainers();
       return now.length === await onNode1() && now.every((id) => !containersBefore.includes(id));
     }, 120_000, 1000);
-    await until('every pod Ready again', async () => (JSON.parse(await c.kubectl('get', 'pods', '-A', '-o', 'json')).items as Obj[])
-      .every((p) => p.status.conditions?.some((x: Obj) => x.type === 'Ready' && x.status === 'True')), 120_000, 1000);
+    // Every pod's status from its restarted kubelet (new container ids), not the one from before, says Ready.
+    await until('every pod running in a new container and Ready', async () => (JSON.parse(await c.kubectl('get', 'pods', '-A', '-o', 'json')).items as Obj[])
+      .every((p) => {
+        const ids = (p.status.containerStatuses ?? []).map((x: Obj) => x.containerID).join(',');
+        return ids && ids !== idsBefore.get(p.metadata.uid) && p.status.conditions?.some((x: Obj) => x.type === 'Ready' && x.status === 'True');
+      }), 120_000, 1000);
     await until('3 ready endpoints after the restart', async () => (await readyBackends(c)).length === 3, 120_000, 1000);
     assert.deepEqual(await pods(), podsBefore, 'the same Pod objects (names and UIDs) after the restart');
     assert.deepEqual(await objects(), objectsBefore);
-    await until('the ClusterIP answering again', async () => (await hits(`http://${web.clusterIP}:80/`, 3)).length === 3, 60_000, 1000);
-    assertRotation(await podHits(c, 'http://web.default.svc.cluster.local:80/', 9), await readyBackends(c), 'pod → Service by DNS name after the restart');
+    const backends = await readyBackends(c);
+    await until('kube-proxy following the endpoints', async () => new Set(await hits(`http://${web.clusterIP}:80/`, 3)).size === 3, 60_000, 1000);
+    assertRotation(await podHits(c, 'http://web.default.svc.cluster.local:80/', 9), backends, 'pod → Service by DNS name after the restart');
   });
 
   test('a rolling update completes after one etcd member, an apiserver, the leading scheduler and the leading controller manager are killed', async () => {
