@@ -7,15 +7,22 @@ export async function removeNodeContainers(nodes: string[], network = 'kubemu'):
   let removed = 0;
   try {
     for (const node of nodes) {
-    const filters = encodeURIComponent(JSON.stringify({ label: [`${LABELS.managed}=true`, `${LABELS.node}=${node}`] }));
-    const list: Array<{ Id: string }> = await engine.json('GET', `/containers/json?all=true&filters=${filters}`);
-    for (const c of list) {
-      await engine.json('DELETE', `/containers/${c.Id}?force=true`, undefined, [404]);
-      removed++;
+      const filters = encodeURIComponent(JSON.stringify({ label: [`${LABELS.managed}=true`, `${LABELS.node}=${node}`] }));
+      const list: Array<{ Id: string }> = await engine.json('GET', `/containers/json?all=true&filters=${filters}`);
+      for (const c of list) {
+        await engine.json('DELETE', `/containers/${c.Id}?force=true`, undefined, [404]);
+        removed++;
+      }
     }
+    // The cluster's Docker network goes too, unless something else still uses it. Every network of that
+    // name: Docker allows duplicates, and two creators racing (kubelets on their first pod) can leave two.
+    if (network) {
+      const filters = encodeURIComponent(JSON.stringify({ name: [network] }));
+      const nets: Array<{ Id: string; Name: string }> = await engine.json('GET', `/networks?filters=${filters}`);
+      for (const n of nets.filter((x) => x.Name === network)) {
+        await engine.json('DELETE', `/networks/${n.Id}`, undefined, [403, 404, 409]).catch(() => {});
+      }
     }
-    // The cluster's Docker network goes too, unless something else still uses it.
-    await engine.json('DELETE', `/networks/${encodeURIComponent(network)}`, undefined, [403, 404, 409]).catch(() => {});
   } finally {
     await engine.pool.close();
   }

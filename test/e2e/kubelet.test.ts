@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import type { KubeObject } from '../../api/types.ts';
 import { createApiClient, type ApiClient } from '../../client/index.ts';
+import { removeNodeContainers } from '../../cli/docker-cleanup.ts';
 import { CriClient } from '../../kubelet/cri/client.ts';
 import { CriServer } from '../../kubelet/cri/server.ts';
 import { DockerRuntime } from '../../kubelet/cri/docker/runtime.ts';
@@ -86,11 +87,7 @@ describe('kubelet with the Docker runtime', () => {
     await stopKubelet();
     await closeServer(kubeletServer);
     // Leave nothing behind, even when a test failed.
-    const ids = await dockerIds(`io.kubemu.node=${NODE}`).catch(() => []);
-    if (ids.length) await run('docker', ['rm', '-f', ...ids]).catch(() => {});
-    // Every network of that name: Docker allows duplicates, and two creators racing can leave two.
-    const nets = (await run('docker', ['network', 'ls', '-q', '--filter', `name=^${NETWORK}$`]).catch(() => ({ stdout: '' }))).stdout.split('\n').filter(Boolean);
-    if (nets.length) await run('docker', ['network', 'rm', ...nets]).catch(() => {});
+    await removeNodeContainers([NODE], NETWORK).catch(() => 0);
     cri.close();
     await criServer.stop();
     await client.close();

@@ -14,6 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createApiClient, type ApiClient } from '../../client/index.ts';
 import { kubeconfigYaml } from '../../client/kubeconfig.ts';
+import { removeNodeContainers } from '../../cli/docker-cleanup.ts';
 import { CriClient } from '../../kubelet/cri/client.ts';
 import { CriServer } from '../../kubelet/cri/server.ts';
 import { DockerRuntime } from '../../kubelet/cri/docker/runtime.ts';
@@ -148,11 +149,7 @@ describe('kubectl port-forward and SPDY exec through the apiserver and the kubel
     kubelet?.stop.abort();
     await kubelet?.done;
     await closeServer(kubeletServer);
-    const ids = (await new Promise<string>((r) => execFile('docker', ['ps', '-aq', '--no-trunc', '--filter', `label=io.kubemu.node=${NODE}`], (_e, out) => r(out ?? '')))).split('\n').filter(Boolean);
-    if (ids.length) execFileSync('docker', ['rm', '-f', ...ids], { stdio: 'ignore' });
-    // Every network of that name: Docker allows duplicates, and two creators racing can leave two.
-    const nets = execFileSync('docker', ['network', 'ls', '-q', '--filter', `name=^${NETWORK}$`], { encoding: 'utf8' }).split('\n').filter(Boolean);
-    try { if (nets.length) execFileSync('docker', ['network', 'rm', ...nets], { stdio: 'ignore' }); } catch { /* already gone */ }
+    await removeNodeContainers([NODE], NETWORK).catch(() => 0);
     cri.close();
     await criServer.stop();
     await client.close();
