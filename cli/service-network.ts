@@ -3,15 +3,14 @@
 // kube-proxy killed with -9 leaves all of them behind). kubemu0 and the route covering every
 // cluster's range stay: other clusters on this host may use them.
 import { execa } from 'execa';
-import { hasNetAdmin, listServiceAddresses, removeServiceAddress } from '../kube-proxy/host-net.ts';
-import { inCidr } from '../lib/ipv4.ts';
+import { hasNetAdmin, removeServiceAddressesIn } from '../kube-proxy/host-net.ts';
 import { chainPrefix } from '../kube-proxy/chain-names.ts';
 import { removeChains } from '../kube-proxy/iptables.ts';
 import { ALL_SERVICE_CIDRS } from './components.ts';
 
 export async function cleanupServiceNetwork(serviceCIDR: string, nodes: string[]): Promise<void> {
   if (!hasNetAdmin()) return;
-  for (const ip of await listServiceAddresses()) if (inCidr(ip, serviceCIDR)) await removeServiceAddress(ip);
+  await removeServiceAddressesIn(serviceCIDR);
   if (serviceCIDR !== ALL_SERVICE_CIDRS) await execa('ip', ['route', 'del', 'unreachable', serviceCIDR], { reject: false });
   for (const prefix of [chainPrefix('C', serviceCIDR), ...nodes.map((n) => chainPrefix('N', n))]) await removeChains(prefix);
 }

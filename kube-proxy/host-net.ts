@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { execa } from 'execa';
-import { ipToInt, isIPv4, parseCidr } from '../lib/ipv4.ts';
+import { inCidr, ipToInt, isIPv4, parseCidr } from '../lib/ipv4.ts';
 
 export { ipToInt, isIPv4, parseCidr };
 
@@ -152,6 +152,13 @@ export async function listServiceAddresses(iface: string = DEFAULT_SERVICE_IFACE
   }
   const links = JSON.parse(out || '[]') as AddrJson[];
   return links.flatMap((l) => (l.addr_info ?? []).filter((a) => a.family === 'inet' && a.prefixlen === 32).map((a) => a.local));
+}
+
+/** Removes every /32 in `cidr` from the interface (one cluster's ClusterIPs); returns the ones removed. */
+export async function removeServiceAddressesIn(cidr: string, iface: string = DEFAULT_SERVICE_IFACE): Promise<string[]> {
+  const gone = (await listServiceAddresses(iface)).filter((ip) => inCidr(ip, cidr));
+  for (const ip of gone) await removeServiceAddress(ip, iface);
+  return gone;
 }
 
 /** Makes the interface hold exactly `addrs` as /32s: adds the missing ones, removes the others. */

@@ -11,8 +11,7 @@ import { createLogger } from '../lib/logger.ts';
 import { chainPrefix } from './chain-names.ts';
 import { KubeProxy, type ProxyMode } from './kube-proxy.ts';
 import { deadOnThisHost } from './lease-holder.ts';
-import { listServiceAddresses, removeServiceAddress } from './host-net.ts';
-import { inCidr } from '../lib/ipv4.ts';
+import { removeServiceAddressesIn } from './host-net.ts';
 
 const USAGE = `usage: kube-proxy ${API_USAGE} --node-name NAME
                   [--node-ip 127.0.0.1] [--proxy-mode userspace|iptables]
@@ -73,9 +72,9 @@ async function main(): Promise<void> {
   // holds the lease here (it is not released, and a standby sees this process gone only once it exits),
   // so no new leader can have re-added them. The unreachable route stays: other kube-proxies may run.
   if (values['remove-addresses-on-exit'] && leadingAtStop) {
-    const gone = (await listServiceAddresses(values['service-interface'])).filter((ip) => inCidr(ip, cidr));
-    for (const ip of gone) await removeServiceAddress(ip, values['service-interface']).catch((err) => logger.warn({ ip, err: String(err) }, 'could not remove a ClusterIP'));
-    logger.info({ removed: gone.length }, 'ClusterIPs removed from the host');
+    await removeServiceAddressesIn(cidr, values['service-interface']).then(
+      (gone) => logger.info({ removed: gone.length }, 'ClusterIPs removed from the host'),
+      (err) => logger.warn({ err: String(err) }, 'could not remove the ClusterIPs'));
   }
   await client.close();
 }
