@@ -13,9 +13,9 @@ import { removeNodeContainers } from '../../cli/docker-cleanup.ts';
 import { cleanupServiceNetwork } from '../../cli/service-network.ts';
 import { COMPOSE_ADDRS, COMPOSE_NODES, composeCluster, composeProject, type ComposeProject } from '../harness/compose.ts';
 import { assertRotation, hits, ROOT, startCluster, until, type KubemuCluster } from '../harness/kubemu-cluster.ts';
+import { podSnapshot, untilPodsRestarted, type PodSnapshot } from '../harness/pods-restarted.ts';
 import { deployWebApp, readyBackends, WEB_APP, type WebService } from '../harness/web-app.ts';
 
-type Obj = Record<string, any>;
 const lines = (s: string) => s.split('\n').map((l) => l.trim()).filter(Boolean);
 const dockerUp = () => spawnSync('docker', ['info'], { stdio: 'ignore', timeout: 10_000 }).status === 0;
 
@@ -37,29 +37,17 @@ async function restartDockerd(): Promise<void> {
   await until('dockerd to answer again', async () => dockerUp(), 120_000, 500);
 }
 
-interface Snapshot { objects: string[]; pods: string[]; containers: Map<string, string> }
+interface Snapshot extends PodSnapshot { objects: string[] }
 
-/** Every object's name, every pod's namespace/name/uid, and each pod's current container ids. */
+/** Every object's name, and every pod with its current container ids. */
 async function snapshot(c: KubemuCluster): Promise<Snapshot> {
   const objects = lines(await c.kubectl('get', 'deployments,replicasets,services,endpoints,configmaps,serviceaccounts,leases', '-A', '-o', 'name'));
-  const items: Obj[] = JSON.parse(await c.kubectl('get', 'pods', '-A', '-o', 'json')).items;
-  return {
-    objects: objects.filter((o) => !o.startsWith('lease')).sort(), // leases come and go with leaders
-    pods: items.map((p) => `${p.metadata.namespace}/${p.metadata.name}/${p.metadata.uid}`).sort(),
-    containers: new Map(items.map((p) => [p.metadata.uid, (p.status.containerStatuses ?? []).map((s: Obj) => s.containerID).join(',')])),
-  };
+  return { objects: objects.filter((o) => !o.startsWith('lease')).sort(), ...await podSnapshot(c) }; // leases come and go with leaders
 }
 
 async function assertCameBack(c: KubemuCluster, before: Snapshot, web: WebService, what: string): Promise<void> {
   await until(`${what}: every node Ready`, async () => lines(await c.kubectl('get', 'nodes', '--no-headers')).every((l) => / Ready /.test(l)), 180_000, 1000);
-  await until(`${what}: every pod running again in a new container, and Ready`, async () => {
-    const items: Obj[] = JSON.parse(await c.kubectl('get', 'pods', '-A', '-o', 'json')).items;
-    return items.every((p) => {
-      const ids = (p.status.containerStatuses ?? []).map((s: Obj) => s.containerID).join(',');
-      return ids && ids !== before.containers.get(p.metadata.uid)
-        && p.status.conditions?.some((x: Obj) => x.type === 'Ready' && x.status === 'True');
-    });
-  }, 240_000, 1000);
+  await untilPodsRestarted(c, before, what, 240_000);
   const now = await snapshot(c);
   assert.deepEqual(now.pods, before.pods, `${what}: the same Pod objects (names and UIDs)`);
   assert.deepEqual(now.objects, before.objects, `${what}: the same objects`);

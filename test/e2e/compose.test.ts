@@ -18,6 +18,7 @@ import { listServiceAddresses } from '../../kube-proxy/host-net.ts';
 import { inCidr } from '../../lib/ipv4.ts';
 import { COMPOSE_ADDRS, COMPOSE_NODES, composeCluster, composeCommand, composeProject, NO_COMPOSE, type ComposeProject } from '../harness/compose.ts';
 import { assertRotation, hits, kubemu, until, ROOT, type KubemuCluster } from '../harness/kubemu-cluster.ts';
+import { podSnapshot, untilPodsRestarted } from '../harness/pods-restarted.ts';
 import { deployWebApp, podHits, readyBackends, WEB_APP, type WebService } from '../harness/web-app.ts';
 
 const NODES = COMPOSE_NODES;
@@ -135,12 +136,9 @@ describe('docker compose up: the cluster as containers (real Docker, real kubect
   test('`docker-compose restart` keeps every object and brings the pods back, in new containers', async () => {
     const node1 = ['--filter', 'label=io.kubemu.managed=true', '--filter', `label=io.kubemu.node=${NODES[0].nodeName}`];
     const podContainers = () => lines(docker('ps', '-q', '--no-trunc', ...node1).stdout).sort();
-    const pods = async () => (JSON.parse(await c.kubectl('get', 'pods', '-A', '-o', 'json')).items as Obj[]).map((p) => `${p.metadata.namespace}/${p.metadata.name}/${p.metadata.uid}`).sort();
     const objects = async () => lines(await c.kubectl('get', 'deployments,services,configmaps,serviceaccounts', '-A', '-o', 'name')).sort();
     await until('node 1 running pods', async () => podContainers().length > 0, 60_000, 1000);
-    const [containersBefore, podsBefore, objectsBefore] = [podContainers(), await pods(), await objects()];
-    const idsBefore = new Map((JSON.parse(await c.kubectl('get', 'pods', '-A', '-o', 'json')).items as Obj[])
-      .map((p) => [p.metadata.uid, (p.status.containerStatuses ?? []).map((x: Obj) => x.containerID).join(',')]));
+    const [containersBefore, podsBefore, objectsBefore] = [podContainers(), await podSnapshot(c), await objects()];
     const r = dc(['restart']);
     assert.equal(r.status, 0, r.out);
     await until('all nodes Ready again', async () => {
@@ -155,14 +153,9 @@ describe('docker compose up: the cluster as containers (real Docker, real kubect
       const now = podContainers();
       return now.length === await onNode1() && now.every((id) => !containersBefore.includes(id));
     }, 120_000, 1000);
-    // Every pod's status from its restarted kubelet (new container ids), not the one from before, says Ready.
-    await until('every pod running in a new container and Ready', async () => (JSON.parse(await c.kubectl('get', 'pods', '-A', '-o', 'json')).items as Obj[])
-      .every((p) => {
-        const ids = (p.status.containerStatuses ?? []).map((x: Obj) => x.containerID).join(',');
-        return ids && ids !== idsBefore.get(p.metadata.uid) && p.status.conditions?.some((x: Obj) => x.type === 'Ready' && x.status === 'True');
-      }), 120_000, 1000);
+    await untilPodsRestarted(c, podsBefore, 'after the restart', 120_000);
     await until('3 ready endpoints after the restart', async () => (await readyBackends(c)).length === 3, 120_000, 1000);
-    assert.deepEqual(await pods(), podsBefore, 'the same Pod objects (names and UIDs) after the restart');
+    assert.deepEqual((await podSnapshot(c)).pods, podsBefore.pods, 'the same Pod objects (names and UIDs) after the restart');
     assert.deepEqual(await objects(), objectsBefore);
     const backends = await readyBackends(c);
     await until('kube-proxy following the endpoints', async () => new Set(await hits(`http://${web.clusterIP}:80/`, 3)).size === 3, 60_000, 1000);
