@@ -1,6 +1,7 @@
 // `kubemu down` removes the pod containers of its nodes (found by the labels the runtime puts on them).
 import { DockerEngine } from '../kubelet/cri/docker/engine.ts';
 import { LABELS } from '../kubelet/cri/types.ts';
+import { networksNamed } from './docker-network.ts';
 
 export async function removeNodeContainers(nodes: string[], network = 'kubemu'): Promise<number> {
   const engine = new DockerEngine({});
@@ -16,12 +17,8 @@ export async function removeNodeContainers(nodes: string[], network = 'kubemu'):
     }
     // The cluster's Docker network goes too, unless something else still uses it. Every network of that
     // name: Docker allows duplicates, and two creators racing (kubelets on their first pod) can leave two.
-    if (network) {
-      const filters = encodeURIComponent(JSON.stringify({ name: [network] }));
-      const nets: Array<{ Id: string; Name: string }> = await engine.json('GET', `/networks?filters=${filters}`);
-      for (const n of nets.filter((x) => x.Name === network)) {
-        await engine.json('DELETE', `/networks/${n.Id}`, undefined, [403, 404, 409]).catch(() => {});
-      }
+    for (const n of network ? await networksNamed(engine, network) : []) {
+      await engine.json('DELETE', `/networks/${n.Id}`, undefined, [403, 404, 409]).catch(() => {});
     }
   } finally {
     await engine.pool.close();

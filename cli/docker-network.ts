@@ -6,18 +6,21 @@ import { LABELS } from '../kubelet/cri/types.ts';
 
 interface NetworkInfo { Id: string; Name: string; Created: string; IPAM?: { Config?: Array<{ Subnet?: string; Gateway?: string }> } }
 
+/** The Docker networks named exactly `name` (the API's name filter also matches parts of names), oldest
+ *  first: Docker allows duplicates, and two creators racing can leave two. */
+export async function networksNamed(engine: DockerEngine, name: string): Promise<NetworkInfo[]> {
+  const filters = encodeURIComponent(JSON.stringify({ name: [name] }));
+  const list: NetworkInfo[] = await engine.json('GET', `/networks?filters=${filters}`);
+  return list.filter((n) => n.Name === name).sort((a, b) => a.Created.localeCompare(b.Created) || a.Id.localeCompare(b.Id));
+}
+
 export async function ensureClusterNetwork(network: string): Promise<{ id: string; gateway: string; subnet: string }> {
   const engine = new DockerEngine({});
   try {
-    const named = async (): Promise<NetworkInfo[]> => {
-      const filters = encodeURIComponent(JSON.stringify({ name: [network] }));
-      const list: NetworkInfo[] = await engine.json('GET', `/networks?filters=${filters}`);
-      return list.filter((n) => n.Name === network).sort((a, b) => a.Created.localeCompare(b.Created) || a.Id.localeCompare(b.Id));
-    };
-    let nets = await named();
+    let nets = await networksNamed(engine, network);
     if (!nets.length) {
       await engine.json('POST', '/networks/create', { Name: network, Driver: 'bridge', Labels: { [LABELS.managed]: 'true' } }, [409]);
-      nets = await named();
+      nets = await networksNamed(engine, network);
     }
     const info: NetworkInfo = await engine.json('GET', `/networks/${nets[0].Id}`);
     const cfg = info.IPAM?.Config?.find((c) => c.Gateway && c.Subnet && !c.Subnet.includes(':'));

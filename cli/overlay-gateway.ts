@@ -20,6 +20,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { DockerEngine } from '../kubelet/cri/docker/engine.ts';
 import { LABELS } from '../kubelet/cri/types.ts';
+import { networksNamed } from './docker-network.ts';
 import { hasNetAdmin, overlappingRoutes } from '../kube-proxy/host-net.ts';
 import { inCidr, intToIp, ipToInt, parseCidr } from '../lib/ipv4.ts';
 
@@ -58,9 +59,7 @@ async function withEngine<T>(fn: (e: DockerEngine) => Promise<T>): Promise<T> {
 /** What Docker knows of a network (driver overlay, scope swarm, its IPv4 subnets), or undefined. */
 export async function dockerNetwork(name: string): Promise<DockerNetwork | undefined> {
   return withEngine(async (engine) => {
-    const filters = encodeURIComponent(JSON.stringify({ name: [name] }));
-    const list: Array<{ Id: string; Name: string }> = await engine.json('GET', `/networks?filters=${filters}`);
-    const found = list.find((n) => n.Name === name);
+    const [found] = await networksNamed(engine, name);
     if (!found) return undefined;
     const n = await engine.json('GET', `/networks/${found.Id}`);
     const subnets = (n.IPAM?.Config ?? []).map((c: { Subnet?: string }) => c.Subnet).filter((s: string | undefined): s is string => !!s && !s.includes(':'));
