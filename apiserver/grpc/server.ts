@@ -90,7 +90,7 @@ export function createGrpcServer(opts: { registry: Registry; authenticator: Auth
     UpdateStatus: unary((ctx, req) => registry.update(ctx, refOf(req.ref, 'status'), parseJson(req.json, 'object'),
       writeOptions(req))),
     Patch: unary(async (ctx, req) => {
-      const type = PATCH_TYPES[req.patchType];
+      const type = Object.hasOwn(PATCH_TYPES, req.patchType) ? PATCH_TYPES[req.patchType] : undefined;
       if (!type) throw new ApiError('UnsupportedMediaType', `unsupported patch type ${req.patchType}`);
       const r = await registry.patch(ctx, refOf(req.ref, req.subresource), type, parseJson(req.patch, 'patch'),
         { ...writeOptions(req), force: req.force });

@@ -1,5 +1,6 @@
 // RFC 6902 JSON Patch. Works on a deep copy; the input is never mutated.
 import { ApiError } from '../../api/errors.ts';
+import { hasOwn, setOwn } from '../../api/own.ts';
 
 type Json = unknown;
 interface Op { op: string; path: string; value?: Json; from?: string }
@@ -29,7 +30,7 @@ function parentOf(doc: Json, toks: string[], path: string): Json {
   let cur = doc;
   for (const t of toks.slice(0, -1)) {
     if (Array.isArray(cur)) cur = cur[arrayIndex(cur, t, false, path)];
-    else if (isObj(cur) && t in cur) cur = cur[t];
+    else if (isObj(cur) && hasOwn(cur, t)) cur = cur[t];
     else throw new ApiError('Invalid', `json patch: path ${path} does not exist`);
   }
   return cur;
@@ -41,7 +42,7 @@ function get(doc: Json, path: string): Json {
   const parent = parentOf(doc, toks, path);
   const last = toks[toks.length - 1]!;
   if (Array.isArray(parent)) return parent[arrayIndex(parent, last, false, path)];
-  if (isObj(parent) && last in parent) return parent[last];
+  if (isObj(parent) && hasOwn(parent, last)) return parent[last];
   throw new ApiError('Invalid', `json patch: path ${path} does not exist`);
 }
 
@@ -51,7 +52,7 @@ function add(doc: Json, path: string, value: Json): Json {
   const parent = parentOf(doc, toks, path);
   const last = toks[toks.length - 1]!;
   if (Array.isArray(parent)) parent.splice(arrayIndex(parent, last, true, path), 0, value);
-  else if (isObj(parent)) parent[last] = value;
+  else if (isObj(parent)) setOwn(parent, last, value);
   else throw new ApiError('Invalid', `json patch: cannot add at ${path}`);
   return doc;
 }
@@ -62,7 +63,7 @@ function remove(doc: Json, path: string): Json {
   const parent = parentOf(doc, toks, path);
   const last = toks[toks.length - 1]!;
   if (Array.isArray(parent)) parent.splice(arrayIndex(parent, last, false, path), 1);
-  else if (isObj(parent) && last in parent) delete parent[last];
+  else if (isObj(parent) && hasOwn(parent, last)) delete parent[last];
   else throw new ApiError('Invalid', `json patch: path ${path} does not exist`);
   return doc;
 }
@@ -72,7 +73,7 @@ function deepEqual(a: unknown, b: unknown): boolean {
   if (Array.isArray(a)) return Array.isArray(b) && a.length === b.length && a.every((x, i) => deepEqual(x, b[i]));
   if (isObj(a) && isObj(b)) {
     const ka = Object.keys(a), kb = Object.keys(b);
-    return ka.length === kb.length && ka.every((k) => k in b && deepEqual(a[k], b[k]));
+    return ka.length === kb.length && ka.every((k) => hasOwn(b, k) && deepEqual(a[k], b[k]));
   }
   return false;
 }
@@ -85,11 +86,11 @@ export function applyJsonPatch(original: unknown, patch: unknown): unknown {
     const op = raw as unknown as Op;
     switch (op.op) {
       case 'add':
-        if (!('value' in op)) throw new ApiError('BadRequest', 'json patch: add needs a value');
+        if (!hasOwn(op, 'value')) throw new ApiError('BadRequest', 'json patch: add needs a value');
         doc = add(doc, op.path, clone(op.value)); break;
       case 'remove': doc = remove(doc, op.path); break;
       case 'replace':
-        if (!('value' in op)) throw new ApiError('BadRequest', 'json patch: replace needs a value');
+        if (!hasOwn(op, 'value')) throw new ApiError('BadRequest', 'json patch: replace needs a value');
         get(doc, op.path);
         doc = parsePointer(op.path).length === 0 ? clone(op.value) : add(remove(doc, op.path), op.path, clone(op.value));
         break;

@@ -2,6 +2,7 @@
 // keyed here by field name (they are consistent across the built-in kinds), with `ports` disambiguated by
 // shape: container ports merge by containerPort, service ports by port.
 import { ApiError } from '../../api/errors.ts';
+import { getOwn, hasOwn, setOwn } from '../../api/own.ts';
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -21,11 +22,11 @@ function mergeKeyFor(field: string, items: unknown[]): string | undefined {
   if (field === 'ports') {
     const first = items.find(isObj);
     if (!first) return undefined;
-    if ('containerPort' in first) return 'containerPort';
-    if ('port' in first) return 'port';
+    if (hasOwn(first, 'containerPort')) return 'containerPort';
+    if (hasOwn(first, 'port')) return 'port';
     return undefined;
   }
-  return MERGE_KEYS[field];
+  return getOwn(MERGE_KEYS, field) as string | undefined;
 }
 
 export function applyStrategicMergePatch(original: unknown, patch: unknown): unknown {
@@ -36,7 +37,7 @@ export function applyStrategicMergePatch(original: unknown, patch: unknown): unk
 
 /** Returns undefined when the map is deleted by `$patch: delete`. */
 function mergeMap(orig: Obj, patch: Obj): Obj | undefined {
-  const directive = patch.$patch;
+  const directive = getOwn(patch, '$patch');
   if (directive !== undefined) {
     delete patch.$patch;
     if (directive === 'delete') return undefined;
@@ -44,7 +45,7 @@ function mergeMap(orig: Obj, patch: Obj): Obj | undefined {
     if (directive !== 'merge') throw new ApiError('BadRequest', `strategic merge patch: unknown $patch "${String(directive)}"`);
   }
   let out: Obj = { ...orig };
-  if ('$retainKeys' in patch) {
+  if (hasOwn(patch, '$retainKeys')) {
     const keep = patch.$retainKeys;
     delete patch.$retainKeys;
     if (!Array.isArray(keep)) throw new ApiError('BadRequest', 'strategic merge patch: $retainKeys must be a list');
@@ -61,31 +62,33 @@ function mergeMap(orig: Obj, patch: Obj): Obj | undefined {
       const field = k.slice('$deleteFromPrimitiveList/'.length);
       const del = patch[k];
       if (!Array.isArray(del)) throw new ApiError('BadRequest', `strategic merge patch: ${k} must be a list`);
-      if (Array.isArray(out[field])) out[field] = (out[field] as unknown[]).filter((x) => !del.includes(x));
+      const cur = getOwn(out, field);
+      if (Array.isArray(cur)) setOwn(out, field, cur.filter((x) => !del.includes(x)));
       delete patch[k];
     }
   }
   for (const [k, pv] of Object.entries(patch)) {
     if (k.startsWith('$')) throw new ApiError('BadRequest', `strategic merge patch: unknown directive "${k}"`);
     if (pv === null) { delete out[k]; continue; }
-    const ov = out[k];
+    const ov = getOwn(out, k);
     if (isObj(pv)) {
       const m = mergeMap(isObj(ov) ? ov : {}, pv);
-      if (m === undefined) delete out[k]; else out[k] = m;
+      if (m === undefined) delete out[k]; else setOwn(out, k, m);
     } else if (Array.isArray(pv)) {
-      out[k] = mergeList(k, Array.isArray(ov) ? ov : [], pv);
+      setOwn(out, k, mergeList(k, Array.isArray(ov) ? ov : [], pv));
     } else {
-      out[k] = pv;
+      setOwn(out, k, pv);
     }
   }
   for (const [field, order] of Object.entries(orders)) {
-    if (Array.isArray(out[field])) out[field] = applyOrder(field, out[field] as unknown[], order);
+    const cur = getOwn(out, field);
+    if (Array.isArray(cur)) setOwn(out, field, applyOrder(field, cur, order));
   }
   return out;
 }
 
 function mergeList(field: string, orig: unknown[], patch: unknown[]): unknown[] {
-  const replaceIdx = patch.findIndex((x) => isObj(x) && x.$patch === 'replace' && Object.keys(x).length === 1);
+  const replaceIdx = patch.findIndex((x) => isObj(x) && getOwn(x, '$patch') === 'replace' && Object.keys(x).length === 1);
   if (replaceIdx >= 0) return stripDirectives(patch.filter((_, i) => i !== replaceIdx)) as unknown[];
   if (SET_LISTS.has(field)) {
     const out = [...orig];
@@ -97,9 +100,9 @@ function mergeList(field: string, orig: unknown[], patch: unknown[]): unknown[] 
   const out = [...orig];
   for (const item of patch) {
     if (!isObj(item)) throw new ApiError('BadRequest', `strategic merge patch: ${field} items must be objects`);
-    if (!(key in item)) throw new ApiError('BadRequest', `strategic merge patch: ${field} item lacks merge key "${key}"`);
-    const idx = out.findIndex((o) => isObj(o) && o[key] === item[key]);
-    if (item.$patch === 'delete') { if (idx >= 0) out.splice(idx, 1); continue; }
+    if (!hasOwn(item, key)) throw new ApiError('BadRequest', `strategic merge patch: ${field} item lacks merge key "${key}"`);
+    const idx = out.findIndex((o) => isObj(o) && getOwn(o, key) === item[key]);
+    if (getOwn(item, '$patch') === 'delete') { if (idx >= 0) out.splice(idx, 1); continue; }
     if (idx >= 0) {
       const m = mergeMap(out[idx] as Obj, item);
       if (m === undefined) out.splice(idx, 1); else out[idx] = m;
@@ -113,7 +116,7 @@ function mergeList(field: string, orig: unknown[], patch: unknown[]): unknown[] 
 /** Orders a merged list by `$setElementOrder`; items not named there keep their place after the named ones. */
 function applyOrder(field: string, list: unknown[], order: unknown[]): unknown[] {
   const key = SET_LISTS.has(field) ? undefined : mergeKeyFor(field, [...order, ...list]);
-  const id = (x: unknown) => (key && isObj(x) ? x[key] : x);
+  const id = (x: unknown) => (key && isObj(x) ? getOwn(x, key) : x);
   const wanted = order.map(id);
   const named = wanted.flatMap((w) => list.filter((x) => id(x) === w));
   const rest = list.filter((x) => !wanted.includes(id(x)));
@@ -124,6 +127,6 @@ function stripDirectives(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(stripDirectives);
   if (!isObj(v)) return v;
   const out: Obj = {};
-  for (const [k, x] of Object.entries(v)) if (!k.startsWith('$')) out[k] = stripDirectives(x);
+  for (const [k, x] of Object.entries(v)) if (!k.startsWith('$')) setOwn(out, k, stripDirectives(x));
   return out;
 }
