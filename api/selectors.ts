@@ -2,6 +2,7 @@
 // forms and from LabelSelector objects, with apimachinery's grammar:
 //   a=b  a==b  a!=b  a in (x,y)  a notin (x,y)  a  !a   joined by commas (AND).
 import { ApiError } from './errors.ts';
+import { qualifiedName } from './names.ts';
 import type { LabelSelector } from './types.ts';
 
 export interface Selector {
@@ -22,7 +23,6 @@ export interface FieldSelector {
 type Op = '=' | '!=' | 'in' | 'notin' | 'exists' | '!';
 interface Requirement { key: string; op: Op; values: string[] }
 
-const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 
 function bad(selector: string, why: string): ApiError {
@@ -30,7 +30,8 @@ function bad(selector: string, why: string): ApiError {
 }
 
 function checkKey(sel: string, key: string): void {
-  if (!key || !LABEL_KEY.test(key)) throw bad(sel, `invalid label key "${key}": name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character`);
+  const why = qualifiedName(key);
+  if (!key || why.length) throw bad(sel, `invalid label key "${key}": ${why.join('; ') || 'name part must be non-empty'}`);
 }
 
 function checkValue(sel: string, v: string): void {

@@ -1,12 +1,15 @@
 // kubemu apiserver: flags → options → startApiServer. Runs until SIGTERM/SIGINT.
 import { parseArgs } from 'node:util';
 import { createLogger } from '../lib/logger.ts';
+import { parseDuration } from '../lib/duration.ts';
 import { readTokenFile } from './auth/authenticator.ts';
 import { DEFAULT_SERVICE_CIDR, startApiServer } from './server.ts';
 
 const USAGE = `usage: apiserver --etcd-servers URL[,URL…] [--bind-address 127.0.0.1] [--port 6443] [--grpc-port 6444]
                  [--service-cluster-ip-range ${DEFAULT_SERVICE_CIDR}] [--service-node-port-range 30000-32767]
-                 [--token-auth-file FILE] [--log-level info]`;
+                 [--token-auth-file FILE] [--etcd-compaction-interval 5m0s] [--allowed-host-names NAME,…]
+                 [--log-level info]`;
+
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -18,6 +21,8 @@ async function main(): Promise<void> {
       'service-cluster-ip-range': { type: 'string', default: DEFAULT_SERVICE_CIDR },
       'service-node-port-range': { type: 'string', default: '30000-32767' },
       'token-auth-file': { type: 'string' },
+      'etcd-compaction-interval': { type: 'string', default: '5m0s' },
+      'allowed-host-names': { type: 'string', default: '' },
       'log-level': { type: 'string', default: 'info' },
       help: { type: 'boolean' },
     },
@@ -31,6 +36,8 @@ async function main(): Promise<void> {
   if (!Number.isInteger(grpcPort) || grpcPort < 0 || grpcPort > 65535) errors.push(`--grpc-port: not a port: ${values['grpc-port']}`);
   const range = values['service-node-port-range']!.match(/^(\d+)-(\d+)$/);
   if (!range || Number(range[1]) > Number(range[2])) errors.push(`--service-node-port-range: want LOW-HIGH, got ${values['service-node-port-range']}`);
+  const compaction = parseDuration(values['etcd-compaction-interval']!);
+  if (compaction === undefined) errors.push(`--etcd-compaction-interval: not a duration: ${values['etcd-compaction-interval']}`);
   if (errors.length) {
     console.error(`${errors.join('\n')}\n${USAGE}`);
     process.exit(2);
@@ -44,6 +51,8 @@ async function main(): Promise<void> {
     serviceClusterIPRange: values['service-cluster-ip-range'],
     nodePortRange: [Number(range![1]), Number(range![2])],
     tokens: values['token-auth-file'] ? readTokenFile(values['token-auth-file']) : undefined,
+    compactionIntervalMs: compaction,
+    allowedHostNames: values['allowed-host-names']!.split(',').map((n) => n.trim()).filter(Boolean),
     logger,
   });
   const stop = async (signal: string) => {

@@ -13,6 +13,7 @@ import { createRegistry } from './registry/index.ts';
 import { createHttpServer } from './http/server.ts';
 import { createGrpcServer } from './grpc/server.ts';
 import { closeServer, trackSockets } from '../lib/close-server.ts';
+import type { HttpLimits } from '../lib/http-limits.ts';
 
 export interface ApiServerOptions {
   etcdEndpoints: string[];
@@ -27,7 +28,15 @@ export interface ApiServerOptions {
   /** Bearer tokens; none = anonymous admin access. */
   tokens?: Map<string, UserInfo>;
   logger?: Logger;
+  /** etcd compaction period, as kube-apiserver's --etcd-compaction-interval (default 5 min; 0 = never). */
+  compactionIntervalMs?: number;
+  /** Host names besides IP addresses and localhost that the plain-HTTP API answers to (DNS-rebinding guard). */
+  allowedHostNames?: string[];
+  /** HTTP socket limits; the defaults are kube-apiserver's (lib/http-limits.ts). */
+  httpLimits?: HttpLimits;
 }
+
+export const DEFAULT_COMPACTION_INTERVAL_MS = 5 * 60_000;
 
 export interface RunningApiServer {
   /** http://host:port */
@@ -52,8 +61,10 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     logger: logger.child({ part: 'registry' }),
   });
   await registry.bootstrap();
+  const compaction = opts.compactionIntervalMs ?? DEFAULT_COMPACTION_INTERVAL_MS;
+  if (compaction > 0) store.startCompactor(compaction);
 
-  const httpServer: http.Server = trackSockets(createHttpServer({ registry, authenticator, logger: logger.child({ part: 'http' }) }));
+  const httpServer: http.Server = trackSockets(createHttpServer({ registry, authenticator, logger: logger.child({ part: 'http' }), allowedHostNames: opts.allowedHostNames, limits: opts.httpLimits }));
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
     httpServer.listen(opts.port ?? 0, host, () => resolve());

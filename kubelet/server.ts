@@ -2,6 +2,7 @@
 // logs, which the apiserver proxies for `kubectl logs` (GET /containerLogs/<ns>/<pod>/<container>).
 // Upgrades, also proxied by the apiserver: /exec/<ns>/<pod>/<container> and /portForward/<ns>/<pod>.
 import http from 'node:http';
+import { applyHttpLimits, HTTP_SERVER_OPTIONS } from '../lib/http-limits.ts';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../lib/logger.ts';
 import { LABELS, type RuntimeService } from './cri/types.ts';
@@ -24,9 +25,9 @@ function fail(res: http.ServerResponse, code: number, message: string): void {
 }
 
 export function createKubeletServer(deps: KubeletServerDeps): http.Server {
-  const server = http.createServer((req, res) => {
+  const server = applyHttpLimits(http.createServer(HTTP_SERVER_OPTIONS, (req, res) => {
     handle(req, res).catch((err) => { deps.logger.warn({ err: String(err), path: req.url }, 'kubelet request failed'); fail(res, 500, String((err as Error).message ?? err)); });
-  });
+  }));
   const exec = execHandler(deps);
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = new URL(req.url ?? '/', 'http://kubelet').pathname;

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { readKubeconfig, type Transport } from '../client/index.ts';
 import { trackSockets } from './close-server.ts';
+import { applyHttpLimits, HTTP_SERVER_OPTIONS } from './http-limits.ts';
 import type { Logger } from './logger.ts';
 
 /** The parseArgs options for reaching the apiserver. */
@@ -47,13 +48,13 @@ export interface HealthOptions {
 /** /healthz, /livez, /readyz and /metrics. A port it cannot bind ends the process: a component without its health endpoint looks dead to `kubemu up`. */
 export function serveHealth(o: HealthOptions): http.Server {
   const text = (res: http.ServerResponse, code: number, body: string, type = 'text/plain') => res.writeHead(code, { 'Content-Type': type }).end(body);
-  const server = trackSockets(http.createServer((req, res) => {
+  const server = applyHttpLimits(trackSockets(http.createServer(HTTP_SERVER_OPTIONS, (req, res) => {
     const url = (req.url ?? '').split('?')[0];
     if (url === '/metrics') return text(res, 200, o.metrics?.() ?? '', 'text/plain; version=0.0.4');
     if (url === '/readyz') { const ok = o.ready?.() ?? true; return text(res, ok ? 200 : 503, ok ? 'ok' : 'not ready'); }
     if (url === '/healthz' || url === '/livez') return text(res, 200, 'ok');
     return text(res, 404, 'not found');
-  }));
+  })));
   server.on('error', (err) => { o.logger.error({ err: err.message, port: o.port }, 'health server failed'); process.exit(1); });
   server.listen(o.port, o.host ?? '127.0.0.1', () => o.logger.info({ port: (server.address() as AddressInfo).port }, 'health server listening'));
   return server;

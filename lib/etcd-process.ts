@@ -58,6 +58,9 @@ export async function startEtcd(opts: EtcdOptions): Promise<EtcdProcess> {
     // One member on loopback: nobody to lose an election to and no network to wait for, so elect at
     // once (about 0.1 s to healthy instead of about 0.55 s with the default 100 ms / 1000 ms).
     '--heartbeat-interval', '10', '--election-timeout', '100',
+    // No browser may talk to etcd: its default CORS answer is `*`, and `--cors` cannot be empty, so allow
+    // only an origin no page can have (.invalid never resolves). Foreign Host headers (DNS rebinding) get 421.
+    '--cors', 'http://cors-disabled.invalid:1', '--host-whitelist', '127.0.0.1,localhost',
     ...(opts.extraArgs ?? []),
   ], { stdio: ['ignore', out, out], detached: opts.detached ?? false });
   fs.closeSync(out);

@@ -18,9 +18,14 @@ const fieldNotFound = (field: string, value: unknown): FieldError =>
 const portRange = (field: string, v: unknown, errs: Errs) => {
   if (!Number.isInteger(v) || (v as number) < 1 || (v as number) > 65535) errs.push(fieldInvalid(field, v, 'must be between 1 and 65535, inclusive'));
 };
+const INT32_MAX = 2147483647;
+/** A non-negative int32 (Kubernetes' counts and seconds are int32: 2^53 would make controllers allocate forever). */
 const nonNegative = (field: string, v: unknown, errs: Errs) => {
   if (v !== undefined && (!Number.isInteger(v) || (v as number) < 0)) errs.push(fieldInvalid(field, v, 'must be greater than or equal to 0'));
+  else if (typeof v === 'number' && v > INT32_MAX) errs.push(fieldInvalid(field, v, `must be less than or equal to ${INT32_MAX}`));
 };
+
+const MAX_SECRET_SIZE = 1024 * 1024;
 
 // ---- metadata -----------------------------------------------------------------------------
 
@@ -56,6 +61,13 @@ function validateMeta(info: ResourceInfo, m: Obj | undefined, errs: Errs): void 
     }
   }
   if (m.finalizers !== undefined && !Array.isArray(m.finalizers)) errs.push(fieldInvalid('metadata.finalizers', m.finalizers, 'must be a list of strings'));
+  else if (Array.isArray(m.finalizers)) {
+    // apimachinery's ValidateFinalizerName: each a qualified name (e.g. example.com/cleanup or kubernetes).
+    for (const f of m.finalizers) {
+      if (typeof f !== 'string') errs.push(fieldInvalid('metadata.finalizers', f, 'must be a string'));
+      else for (const e of qualifiedName(f)) errs.push(fieldInvalid('metadata.finalizers', f, e));
+    }
+  }
 }
 
 // ---- pods ---------------------------------------------------------------------------------
@@ -184,6 +196,21 @@ const WORKLOAD_RESTART: Record<string, string[]> = {
   replicationcontrollers: ['Always'], jobs: ['OnFailure', 'Never'],
 };
 
+/** apimachinery's ValidateLabelSelector: every key a qualified name, every matchLabels value a label value. */
+function validateSelectorKeys(path: string, sel: Obj, errs: Errs): void {
+  if (isObj(sel.matchLabels)) {
+    for (const [k, v] of Object.entries(sel.matchLabels)) {
+      for (const e of qualifiedName(k)) errs.push(fieldInvalid(`${path}.matchLabels`, k, e));
+      if (typeof v === 'string') for (const e of labelValue(v)) errs.push(fieldInvalid(`${path}.matchLabels`, v, e));
+    }
+  }
+  if (Array.isArray(sel.matchExpressions)) {
+    sel.matchExpressions.forEach((e: Obj, i: number) => {
+      if (isObj(e) && typeof e.key === 'string') for (const m of qualifiedName(e.key)) errs.push(fieldInvalid(`${path}.matchExpressions[${i}].key`, e.key, m));
+    });
+  }
+}
+
 function validateTemplate(resource: string, path: string, spec: Obj, errs: Errs, selectorRequired = true): void {
   const t = spec.template;
   if (!isObj(t)) { errs.push(fieldRequired(`${path}.template`)); return; }
@@ -199,7 +226,8 @@ function validateTemplate(resource: string, path: string, spec: Obj, errs: Errs,
     else {
       const empty = !Object.keys(spec.selector.matchLabels ?? {}).length && !(spec.selector.matchExpressions ?? []).length;
       if (empty) errs.push(fieldInvalid(`${path}.selector`, spec.selector, 'empty selector is invalid for deployment'));
-      else {
+      validateSelectorKeys(`${path}.selector`, spec.selector, errs);
+      if (!empty) {
         try {
           if (!selectorFromLabelSelector(spec.selector).matches(labels)) {
             errs.push(fieldInvalid(`${path}.template.metadata.labels`, labels, '`selector` does not match template `labels`'));
@@ -216,7 +244,8 @@ const CRON_RANGES: Array<[number, number]> = [[0, 59], [0, 23], [1, 31], [1, 12]
 const CRON_NAMES = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec', 'sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
 
 export function cronScheduleError(schedule: string): string | undefined {
-  const s = schedule.replace(/^(TZ|CRON_TZ)=\S+\s+/, '').trim();
+  if (/^(TZ|CRON_TZ)=/.test(schedule.trim())) return 'cannot use TZ or CRON_TZ in schedule, use timeZone field instead';
+  const s = schedule.trim();
   if (/^@(yearly|annually|monthly|weekly|daily|midnight|hourly)$/.test(s) || /^@every\s+\S+$/.test(s)) return undefined;
   const fields = s.split(/\s+/);
   if (fields.length !== 5) return `expected exactly 5 fields, found ${fields.length}: ${JSON.stringify(s)}`;
@@ -280,6 +309,12 @@ const VALIDATORS: Record<string, (o: Obj, errs: Errs) => void> = {
     if (!aff.includes(s.sessionAffinity)) errs.push(fieldNotSupported('spec.sessionAffinity', s.sessionAffinity, aff));
   },
   configmaps(o, errs) {
+    // Kubernetes' MaxSecretSize: a ConfigMap's values (data and binaryData) may not exceed 1 MiB in all.
+    let total = 0;
+    for (const field of ['data', 'binaryData']) {
+      if (isObj(o[field])) for (const v of Object.values(o[field])) if (typeof v === 'string') total += field === 'binaryData' ? Buffer.byteLength(v, 'base64') : Buffer.byteLength(v);
+    }
+    if (total > MAX_SECRET_SIZE) errs.push({ type: 'FieldValueTooLong', field: '', detail: `Too long: may not be more than ${MAX_SECRET_SIZE} bytes` });
     for (const field of ['data', 'binaryData']) {
       if (o[field] === undefined) continue;
       if (!isObj(o[field])) { errs.push(fieldInvalid(field, o[field], 'must be a map of string keys to string values')); continue; }
@@ -290,6 +325,11 @@ const VALIDATORS: Record<string, (o: Obj, errs: Errs) => void> = {
     }
   },
   secrets(o, errs) {
+    let total = 0;
+    for (const field of ['data', 'stringData']) {
+      if (isObj(o[field])) for (const v of Object.values(o[field])) if (typeof v === 'string') total += field === 'data' ? Buffer.byteLength(v, 'base64') : Buffer.byteLength(v);
+    }
+    if (total > MAX_SECRET_SIZE) errs.push({ type: 'FieldValueTooLong', field: 'data', detail: `Too long: may not be more than ${MAX_SECRET_SIZE} bytes` });
     for (const field of ['data', 'stringData']) {
       if (o[field] === undefined) continue;
       if (!isObj(o[field])) { errs.push(fieldInvalid(field, o[field], 'must be a map of string keys to string values')); continue; }
@@ -347,6 +387,28 @@ const VALIDATORS: Record<string, (o: Obj, errs: Errs) => void> = {
   },
 };
 
+const PERCENT = /^[0-9]+%$/;
+const PERCENT_MSG = "a valid percent string must be a numeric string followed by an ending '%' (e.g. '1%',  or '93%', regex used for validation is '[0-9]+%')";
+
+/** Kubernetes' ValidatePositiveIntOrPercent + IsNotMoreThan100Percent; true when the value is zero. */
+function intOrPercent(path: string, v: unknown, errs: Errs, max100: boolean): boolean {
+  if (v === undefined) return false;
+  if (typeof v === 'string') {
+    if (!PERCENT.test(v)) { errs.push(fieldInvalid(path, v, PERCENT_MSG)); return false; }
+    if (max100 && parseInt(v, 10) > 100) errs.push(fieldInvalid(path, v, 'must not be greater than 100%'));
+    return parseInt(v, 10) === 0;
+  }
+  if (!Number.isInteger(v)) { errs.push(fieldInvalid(path, v, PERCENT_MSG)); return false; }
+  if ((v as number) < 0) errs.push(fieldInvalid(path, v, 'must be greater than or equal to 0'));
+  return v === 0;
+}
+
+function validateRollingUpdate(path: string, ru: Obj, errs: Errs): void {
+  const surgeZero = intOrPercent(`${path}.maxSurge`, ru.maxSurge, errs, false);
+  const unavailZero = intOrPercent(`${path}.maxUnavailable`, ru.maxUnavailable, errs, true);
+  if (surgeZero && unavailZero) errs.push(fieldInvalid(`${path}.maxUnavailable`, ru.maxUnavailable, 'may not be 0 when `maxSurge` is 0'));
+}
+
 function workload(resource: string, o: Obj, errs: Errs): void {
   const s = o.spec;
   if (!isObj(s)) { errs.push(fieldRequired('spec')); return; }
@@ -356,6 +418,8 @@ function workload(resource: string, o: Obj, errs: Errs): void {
   if (resource === 'deployments' && s.strategy?.type && !['RollingUpdate', 'Recreate'].includes(s.strategy.type)) {
     errs.push(fieldNotSupported('spec.strategy.type', s.strategy.type, ['Recreate', 'RollingUpdate']));
   }
+  const ru = resource === 'deployments' ? s.strategy?.rollingUpdate : resource === 'daemonsets' ? s.updateStrategy?.rollingUpdate : undefined;
+  if (isObj(ru)) validateRollingUpdate(resource === 'deployments' ? 'spec.strategy.rollingUpdate' : 'spec.updateStrategy.rollingUpdate', ru, errs);
   validateTemplate(resource, 'spec', s, errs);
 }
 

@@ -120,7 +120,8 @@ export function createGrpcServer(opts: { registry: Registry; authenticator: Auth
           call.end();
         } catch (err) {
           w?.close();
-          if (!call.cancelled) call.destroy(toServiceError(err) as any);
+          // A server stream ends with its status through 'error' (destroy() would drop it and leave the client waiting).
+          if (!call.cancelled) call.emit('error', toServiceError(err));
         }
       })();
     },

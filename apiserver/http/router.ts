@@ -18,7 +18,9 @@ const notFound = () => new ApiError('NotFound', 'the server could not find the r
 
 /** undefined = not a resource path (discovery, health, …). Throws 404 for unknown resources. */
 export function routeResource(path: string): ResourceRoute | undefined {
-  const segs = path.split('/').filter(Boolean).map((s) => decodeURIComponent(s));
+  const segs = path.split('/').filter(Boolean).map((s) => {
+    try { return decodeURIComponent(s); } catch { throw new ApiError('BadRequest', `invalid URL escape ${JSON.stringify(s.slice(s.indexOf('%'), s.indexOf('%') + 3))}`); }
+  });
   let group: string;
   let version: string;
   let rest: string[];

@@ -15,12 +15,18 @@ import { openapiV3Document, openapiV3Index } from './openapi.ts';
 import { routeResource, type ResourceRoute } from './router.ts';
 import { toTable, type IncludeObject } from './tables.ts';
 import { handleUpgrade } from './upgrade.ts';
+import { hostAllowList } from './host-check.ts';
+import { applyHttpLimits, HTTP_SERVER_OPTIONS, type HttpLimits } from '../../lib/http-limits.ts';
 
 export interface HttpServerOptions {
   registry: Registry;
   authenticator: Authenticator;
   logger: Logger;
   maxBodyBytes?: number;
+  /** Host names (besides IP addresses, localhost and kubernetes.default…) the API answers to. */
+  allowedHostNames?: string[];
+  /** Socket limits (tests shorten them). */
+  limits?: HttpLimits;
 }
 
 export const SERVER_VERSION = {
@@ -65,8 +71,9 @@ export function createHttpServer(opts: HttpServerOptions): http.Server {
   const { registry, authenticator, logger } = opts;
   const maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const metrics = new RequestMetrics();
+  const checkHost = hostAllowList(opts.allowedHostNames);
 
-  const server = http.createServer((req, res) => {
+  const server = http.createServer(HTTP_SERVER_OPTIONS, (req, res) => {
     const started = process.hrtime.bigint();
     let label = 'other';
     res.on('finish', () => {
@@ -77,20 +84,21 @@ export function createHttpServer(opts: HttpServerOptions): http.Server {
     handle(req, res, (l) => { label = l; }).catch((err) => {
       const apiErr = toApiError(err);
       if (apiErr.code === 'InternalError') logger.error({ err: String((err as Error)?.stack ?? err), path: req.url }, 'request failed');
+      // After an oversized body (read and discarded by readBody) the connection closes.
+      if (apiErr.code === 'RequestEntityTooLarge' && !res.headersSent) res.setHeader('Connection', 'close');
       sendError(res, apiErr);
-      // Don't read the rest of an oversized body: answer and close the connection.
-      if (apiErr.code === 'RequestEntityTooLarge') res.on('finish', () => req.socket.destroy());
     });
   });
-  server.on('upgrade', (req, socket, head) => handleUpgrade(req, socket, head, { registry, authenticator }));
+  server.on('upgrade', (req, socket, head) => handleUpgrade(req, socket, head, { registry, authenticator, checkHost }));
   server.on('clientError', (_err, socket) => { if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n'); });
-  return server;
+  return applyHttpLimits(server, opts.limits);
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse, setLabel: (l: string) => void): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://apiserver');
     const path = url.pathname.replace(/\/+$/, '') || '/';
     const q = url.searchParams;
     const method = req.method ?? 'GET';
+    checkHost(req.headers.host, req.headers.origin);
 
     // Health and version answer without authentication, as kube-apiserver's defaults allow.
     if (path === '/healthz' || path === '/livez') return send(res, 200, 'ok', 'text/plain; charset=utf-8');
@@ -140,6 +148,12 @@ export function createHttpServer(opts: HttpServerOptions): http.Server {
       if (route.info.resource === 'pods' && route.subresource === 'log') return proxyLogs(res, ctx, target, q);
       throw new ApiError('ServiceUnavailable', `${route.info.resource}/${route.subresource} is served by the kubelet, which this kubemu cluster does not run yet`);
     }
+    // A namespaced resource without a namespace is only listed and watched (across namespaces), never written.
+    if (route.info.namespaced && route.namespace === undefined && method !== 'GET') {
+      throw new ApiError('MethodNotAllowed', 'the server does not allow this method on the requested resource');
+    }
+    const rvParam = q.get('resourceVersion');
+    if (rvParam && !/^\d+$/.test(rvParam)) throw new ApiError('BadRequest', `resourceVersion: Invalid value: "${rvParam}": invalid resource version`);
     const ref: ResourceRef = { info: route.info, namespace: route.namespace, name: route.name, subresource: route.subresource };
     const dryRun = q.getAll('dryRun').includes('All');
     const writeOpts = { dryRun, fieldManager: q.get('fieldManager') ?? undefined };
@@ -288,7 +302,18 @@ function deleteOptions(body: Record<string, any>, q: URLSearchParams): DeleteOpt
   }
   const orphan = body.orphanDependents ?? (q.has('orphanDependents') ? bool(q, 'orphanDependents') : undefined);
   if (orphan !== undefined) opts.orphanDependents = Boolean(orphan);
-  if (body.preconditions && typeof body.preconditions === 'object') opts.preconditions = body.preconditions;
+  if (body.preconditions !== undefined && body.preconditions !== null) {
+    const p = body.preconditions;
+    if (typeof p !== 'object' || Array.isArray(p)) {
+      throw new ApiError('BadRequest', `json: cannot unmarshal ${Array.isArray(p) ? 'array' : typeof p} into Go struct field DeleteOptions.preconditions of type v1.Preconditions`);
+    }
+    for (const f of ['uid', 'resourceVersion']) {
+      if (p[f] !== undefined && p[f] !== null && typeof p[f] !== 'string') {
+        throw new ApiError('BadRequest', `json: cannot unmarshal ${typeof p[f]} into Go struct field Preconditions.preconditions.${f} of type string`);
+      }
+    }
+    opts.preconditions = p;
+  }
   const dry = [...(Array.isArray(body.dryRun) ? body.dryRun : []), ...q.getAll('dryRun')];
   if (dry.length) opts.dryRun = dry;
   return opts;

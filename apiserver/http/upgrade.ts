@@ -22,14 +22,17 @@ function answer(socket: Duplex, err: ApiError): void {
   socket.end(`HTTP/1.1 ${status.code} ${REASONS[status.code ?? 500] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }
 
-export function handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, deps: { registry: Registry; authenticator: Authenticator }): void {
+export interface UpgradeDeps { registry: Registry; authenticator: Authenticator; checkHost(host: string | undefined, origin: string | undefined): void }
+
+export function handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, deps: UpgradeDeps): void {
   socket.on('error', () => {});
   proxy(req, socket, head, deps).catch((err) => answer(socket, toApiError(err)));
 }
 
 type Ctx = { user: UserInfo };
 
-async function proxy(req: http.IncomingMessage, socket: Duplex, head: Buffer, { registry, authenticator }: { registry: Registry; authenticator: Authenticator }): Promise<void> {
+async function proxy(req: http.IncomingMessage, socket: Duplex, head: Buffer, { registry, authenticator, checkHost }: UpgradeDeps): Promise<void> {
+  checkHost(req.headers.host, req.headers.origin);
   const url = new URL(req.url ?? '/', 'http://apiserver');
   const route = routeResource(url.pathname);
   if (!route?.name || route.info.resource !== 'pods' || !route.subresource) throw new ApiError('NotFound', 'the server could not find the requested resource');

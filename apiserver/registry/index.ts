@@ -3,7 +3,7 @@
 // kube-apiserver's generic registry and per-resource strategies do.
 import { randomUUID } from 'node:crypto';
 import {
-  ApiError, alreadyExists, conflict, errorToStatus, fieldRequired, invalid, notFound, toApiError,
+  ApiError, alreadyExists, conflict, errorToStatus, fieldInvalid, fieldRequired, invalid, notFound, toApiError,
 } from '../../api/errors.ts';
 import { objectFields, checkFieldSelectorSupported } from '../../api/fields.ts';
 
@@ -311,6 +311,9 @@ export class GenericRegistry implements Registry {
     const wantRv = obj.metadata.resourceVersion;
     for (let attempt = 0; ; attempt++) {
       const stored = await this.load(info, ns, name);
+      if (obj.metadata.uid && obj.metadata.uid !== stored.metadata.uid) {
+        throw conflict(info.resource, name, info.group || undefined, `Precondition failed: UID in precondition: ${obj.metadata.uid}, UID in object meta: ${stored.metadata.uid}`);
+      }
       if (wantRv && wantRv !== stored.metadata.resourceVersion) throw conflict(info.resource, name, info.group || undefined);
       try {
         return await this.writeUpdate(info, stored, obj, ref.subresource === 'status', opts);
@@ -412,6 +415,9 @@ export class GenericRegistry implements Registry {
         }
         const obj = this.checkBody(info, patched);
         if (obj.metadata.name !== name) throw new ApiError('BadRequest', 'metadata.name may not be changed by a patch');
+        if (obj.metadata.uid !== undefined && obj.metadata.uid !== stored.metadata.uid) {
+          throw invalid(info.kind, name, [fieldInvalid('metadata.uid', obj.metadata.uid, 'field is immutable')], info.group || undefined);
+        }
         this.checkNamespaceMatch(obj, ref);
         const pinned = obj.metadata.resourceVersion;
         if (pinned && pinned !== stored.metadata.resourceVersion) throw conflict(info.resource, name, info.group || undefined);
@@ -565,6 +571,23 @@ export class GenericRegistry implements Registry {
 
   // ---- watch ---------------------------------------------------------------------------
 
+  /**
+   * A resourceVersion from the future: wait up to 3 s for the store to reach it (another apiserver may have
+   * written it a moment ago), then answer as kube-apiserver's watch cache does.
+   */
+  private async waitForRevision(rv: number): Promise<void> {
+    const deadline = Date.now() + 3000;
+    for (;;) {
+      const current = await this.store.currentRevision();
+      if (rv <= current) return;
+      if (Date.now() >= deadline) {
+        throw new ApiError('Timeout', `Too large resource version: ${rv}, current: ${current}`,
+          { causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }], retryAfterSeconds: 1 });
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
   async watch(ctx: RequestContext, ref: ResourceRef, opts: WatchOptions): Promise<ApiWatch> {
     this.authorize(ctx, 'watch', ref);
     const info = ref.info;
@@ -580,6 +603,7 @@ export class GenericRegistry implements Registry {
     } else {
       if (!/^\d+$/.test(rv)) throw new ApiError('BadRequest', `resourceVersion: Invalid value: "${rv}": invalid resource version`);
       from = Number(rv);
+      await this.waitForRevision(from);
     }
     const watcher = this.store.watch(prefix, {
       fromRevision: from,

@@ -1,7 +1,8 @@
 // The Store over a real etcd, the Kubernetes way: resourceVersion is the etcd mod_revision,
 // create is "key must not exist", update is compare-and-swap on the revision, and every
 // watch is served by the watch cache (one etcd watch per resource).
-import { Etcd3 } from 'etcd3';
+import { Etcd3, isRecoverableError, GRPCResourceExhastedError } from 'etcd3';
+import { ExponentialBackoff, handleWhen, noop, retry } from 'cockatiel';
 import { ApiError } from '../../api/errors.ts';
 import type { KubeObject } from '../../api/types.ts';
 import { silentLogger, type Logger } from '../../lib/logger.ts';
@@ -16,7 +17,13 @@ export interface EtcdStoreOptions {
   watchCacheCapacity?: number;
   /** Events buffered for one slow watcher before it is cut off (default 10000). */
   watcherQueueCapacity?: number;
+  /** etcd's --max-request-bytes (etcd's default 1.5 MiB): larger writes are refused before they reach etcd. */
+  maxRequestBytes?: number;
 }
+
+export const ETCD_MAX_REQUEST_BYTES = 1.5 * 1024 * 1024;
+/** A put's request around its key and value (txn, compare, framing): well above what etcd adds. */
+const REQUEST_OVERHEAD_BYTES = 512;
 
 /** MEASURED.md: the 4 MiB default receive limit breaks a list of ~10k objects. */
 const MAX_MESSAGE_BYTES = 512 * 1024 * 1024;
@@ -27,19 +34,40 @@ export class EtcdStore implements Store {
   private readonly cache: WatchCache;
   private readonly logger: Logger;
   private compactor: NodeJS.Timeout | undefined;
+  private readonly maxRequestBytes: number;
 
   constructor(opts: EtcdStoreOptions) {
     if (!opts.endpoints?.length) throw new Error('EtcdStore: endpoints is required');
     this.logger = opts.logger ?? silentLogger();
+    this.maxRequestBytes = opts.maxRequestBytes ?? ETCD_MAX_REQUEST_BYTES;
     this.client = new Etcd3({
       hosts: opts.endpoints,
       grpcOptions: { 'grpc.max_receive_message_length': MAX_MESSAGE_BYTES, 'grpc.max_send_message_length': MAX_MESSAGE_BYTES },
+      // etcd3's default is a circuit breaker per host shared by every request: one refused write (too large)
+      // retried three times opened it, and every request of the apiserver failed for 5 s. Here one request's
+      // failure stays its own: no breaker, and only transient errors (etcd down, leader change) are retried,
+      // a few times with jittered back-off. A permanent error (too large, quota) is never retried.
+      faultHandling: {
+        host: () => noop,
+        global: retry(handleWhen((err) => isRecoverableError(err) && !(err instanceof GRPCResourceExhastedError)),
+          { maxAttempts: 3, backoff: new ExponentialBackoff({ initialDelay: 50, maxDelay: 1000 }) }),
+      },
     });
     this.cache = new WatchCache(this.client, opts.watchCacheCapacity ?? 1000, this.logger, opts.watcherQueueCapacity);
   }
 
+  /** etcd refuses a request over its limit; answer that one request as Kubernetes does, without sending it. */
+  private encodeForWrite(key: string, obj: KubeObject): string {
+    const value = encode(obj);
+    if (Buffer.byteLength(value) + 2 * Buffer.byteLength(key) + REQUEST_OVERHEAD_BYTES > this.maxRequestBytes) {
+      throw new ApiError('RequestEntityTooLarge', 'etcdserver: request is too large');
+    }
+    return value;
+  }
+
   async create(key: string, obj: KubeObject): Promise<KubeObject> {
-    const res = await this.client.if(key, 'Version', '==', 0).then(this.client.put(key).value(encode(obj))).commit();
+    const value = this.encodeForWrite(key, obj);
+    const res = await this.client.if(key, 'Version', '==', 0).then(this.client.put(key).value(value)).commit();
     if (!res.succeeded) throw new ApiError('AlreadyExists', `${key} already exists`);
     return withRevision(obj, res.header.revision);
   }
@@ -74,8 +102,9 @@ export class EtcdStore implements Store {
   }
 
   async update(key: string, obj: KubeObject, expectedRevision: number): Promise<KubeObject> {
+    const value = this.encodeForWrite(key, obj);
     const res = await this.client.if(key, 'Mod', '==', expectedRevision)
-      .then(this.client.put(key).value(encode(obj)))
+      .then(this.client.put(key).value(value))
       .else(this.client.get(key))
       .commit();
     if (res.succeeded) return withRevision(obj, res.header.revision);

@@ -60,6 +60,18 @@ describe('parseCron', () => {
       ['2024-03-10T07:30:00Z', '2024-03-11T06:30:00Z']);
   });
 
+  test('descriptors: @daily, @hourly, … as the 5-field schedules they stand for; @every as a constant delay', () => {
+    const at = (expr: string, from: string) => parseCron(expr, 'UTC').next(utc(from)).toISOString();
+    assert.equal(at('@hourly', '2024-01-01T10:15:00'), '2024-01-01T11:00:00.000Z');
+    assert.equal(at('@daily', '2024-01-01T10:15:00'), '2024-01-02T00:00:00.000Z');
+    assert.equal(at('@midnight', '2024-01-01T10:15:00'), '2024-01-02T00:00:00.000Z');
+    assert.equal(at('@weekly', '2024-01-01T10:15:00'), '2024-01-07T00:00:00.000Z');
+    assert.equal(at('@monthly', '2024-01-01T10:15:00'), '2024-02-01T00:00:00.000Z');
+    assert.equal(at('@yearly', '2024-01-01T10:15:00'), '2025-01-01T00:00:00.000Z');
+    assert.equal(at('@annually', '2024-01-01T10:15:00'), '2025-01-01T00:00:00.000Z');
+    assert.equal(at('@every 1h30m', '2024-01-01T10:15:00'), '2024-01-01T11:45:00.000Z');
+  });
+
   test('bad syntax throws a clear error', () => {
     assert.throws(() => parseCron('* * * *'), /expected exactly 5 fields, found 4/);
     assert.throws(() => parseCron('60 * * * *'), /minute "60" is out of range 0-59/);
@@ -67,7 +79,8 @@ describe('parseCron', () => {
     assert.throws(() => parseCron('*/0 * * * *'), /invalid step/);
     assert.throws(() => parseCron('5-1 * * * *'), /beyond end of range/);
     assert.throws(() => parseCron('1-2-3 * * * *'), /invalid range/);
-    assert.throws(() => parseCron('@hourly'), /unsupported descriptor/);
+    assert.throws(() => parseCron('@fortnightly'), /unrecognized descriptor: @fortnightly/);
+    assert.throws(() => parseCron('@every 5x'), /failed to parse duration/);
     assert.throws(() => parseCron('* * * * *', 'Mars/Olympus'), /unknown time zone "Mars\/Olympus"/);
   });
 });

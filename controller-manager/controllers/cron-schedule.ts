@@ -73,10 +73,28 @@ function zoneClock(zone: string): { toWall(ms: number): number; fromWall(wall: n
   return { toWall, fromWall };
 }
 
+/** robfig/cron's descriptors, which Kubernetes' CronJob accepts (cron.ParseStandard). */
+const DESCRIPTORS: Record<string, string> = {
+  '@yearly': '0 0 1 1 *', '@annually': '0 0 1 1 *', '@monthly': '0 0 1 * *', '@weekly': '0 0 * * 0',
+  '@daily': '0 0 * * *', '@midnight': '0 0 * * *', '@hourly': '0 * * * *',
+};
+
+/** `@every <duration>`: a constant delay, whole seconds of at least one, from the time asked about (robfig/cron). */
+function everySchedule(duration: string): CronSchedule {
+  const m = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(duration);
+  const ms = m && duration ? ((Number(m[1] ?? 0) * 60 + Number(m[2] ?? 0)) * 60 + Number(m[3] ?? 0)) * 1000 : NaN;
+  if (!Number.isFinite(ms)) throw new Error(`failed to parse duration @every ${duration}`);
+  const delay = Math.max(1000, ms);
+  return { next: (after: Date) => new Date(Math.floor(after.getTime() / 1000) * 1000 + delay) };
+}
+
 /** Parse `expr`; throws an Error that says what is wrong. `timeZone` is an IANA name. */
 export function parseCron(expr: string, timeZone?: string): CronSchedule {
-  const fields = expr.trim().split(/\s+/);
-  if (expr.trim().startsWith('@')) throw new Error(`unsupported descriptor ${JSON.stringify(expr)}: use 5 fields`);
+  const every = /^@every\s+(\S+)$/.exec(expr.trim());
+  if (every) return everySchedule(every[1]);
+  const descriptor = expr.trim().startsWith('@') ? DESCRIPTORS[expr.trim()] : undefined;
+  if (expr.trim().startsWith('@') && !descriptor) throw new Error(`unrecognized descriptor: ${expr.trim()}`);
+  const fields = (descriptor ?? expr).trim().split(/\s+/);
   if (fields.length !== 5) throw new Error(`expected exactly 5 fields, found ${fields.length}: ${JSON.stringify(expr)}`);
   const [minute, hour, dom, month, dow] = fields.map((f, i) => parseField(f, FIELDS[i]));
   let zone: ReturnType<typeof zoneClock>;

@@ -92,6 +92,24 @@ describe('Endpoints controller', () => {
     assert.equal(now!.subsets[0].addresses[0].ip, '192.0.2.7');
   });
 
+  test('Endpoints written before their selector-less Service are kept (the book\'s chapter 5 order)', async () => {
+    const mine = { apiVersion: 'v1', kind: 'Endpoints', metadata: { name: 'external-service' }, subsets: [{ addresses: [{ ip: '192.0.2.8' }], ports: [{ port: 80, protocol: 'TCP' }] }] };
+    const made = await c.create(R.endpoints, ns, mine);
+    // The controller has seen it (an unrelated write after it is processed), and the Endpoints are still there.
+    await c.create(R.services, ns, { apiVersion: 'v1', kind: 'Service', metadata: { name: 'other-sel' }, spec: { selector: { app: 'none' }, ports: [{ port: 80 }] } });
+    await until('the other Service\'s Endpoints', () => getEp('other-sel'));
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal((await getEp('external-service'))?.metadata.resourceVersion, made.metadata.resourceVersion);
+    await c.create(R.services, ns, { apiVersion: 'v1', kind: 'Service', metadata: { name: 'external-service' }, spec: { ports: [{ port: 80 }] } });
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal((await getEp('external-service'))?.subsets[0].addresses[0].ip, '192.0.2.8');
+    // Deleting a selector-less Service leaves the user's Endpoints alone; deleting one with a selector removes ours.
+    await c.delete(R.services, ns, 'external-service');
+    await c.delete(R.services, ns, 'other-sel');
+    await until('the selector Service\'s Endpoints gone', async () => !(await getEp('other-sel')));
+    assert.ok(await getEp('external-service'));
+  });
+
   test('computeSubsets: pods without the named port are left out; publishNotReadyAddresses lists everyone as ready', () => {
     const mk = (name: string, ip: string, ready: boolean, portName: string): KubeObject => ({
       ...pod(name, 'x', portName), metadata: { name, namespace: ns, uid: name },

@@ -90,11 +90,13 @@ export function newEndpointsController(ctx: ControllerContext): Controller {
   const pods = ctx.informers.get('pods');
   const endpoints = ctx.informers.get('endpoints');
   const queue = newQueue();
+  /** Services with a selector deleted since their Endpoints were last reconciled: those Endpoints are ours to delete. */
+  const deletedWithSelector = new Set<string>();
 
   services.addHandlers({
     onAdd: (s) => queue.add(keyOf(s)),
     onUpdate: (_o, s) => queue.add(keyOf(s)),
-    onDelete: (s) => queue.add(keyOf(s)),
+    onDelete: (s) => { if (hasSelector(s)) deletedWithSelector.add(keyOf(s)); queue.add(keyOf(s)); },
   });
   // A pod change concerns every service in its namespace that selects it, before or after.
   const enqueueServicesOf = (p: KubeObject) => {
@@ -107,9 +109,9 @@ export function newEndpointsController(ctx: ControllerContext): Controller {
     onUpdate: (o, n) => { enqueueServicesOf(o); enqueueServicesOf(n); },
     onDelete: enqueueServicesOf,
   });
-  // Someone deleting or editing our Endpoints gets them rewritten; leftovers of gone services get cleaned up.
+  // Someone deleting or editing our Endpoints gets them rewritten. Endpoints created without a Service are the
+  // user's (a selector-less Service may come later, as in "Kubernetes in Action" chapter 5): not ours to delete.
   endpoints.addHandlers({
-    onAdd: (e) => { if (!services.get(e.metadata.name!, e.metadata.namespace)) queue.add(keyOf(e)); },
     onUpdate: (_o, e) => queue.add(keyOf(e)),
     onDelete: (e) => queue.add(keyOf(e)),
   });
@@ -119,7 +121,8 @@ export function newEndpointsController(ctx: ControllerContext): Controller {
     const svc = services.get(name, namespace);
     const current = endpoints.get(name, namespace);
     if (!svc) {
-      // Kubernetes deletes a gone service's Endpoints, whoever wrote them — except leader-election locks.
+      // A Service with a selector was deleted: its Endpoints (ours) go too — except leader-election locks.
+      if (!deletedWithSelector.delete(key)) return;
       if (current && !current.metadata.annotations?.[LEADER_ANNOTATION]) {
         await client.delete(R.endpoints, namespace, name, { preconditions: { uid: current.metadata.uid } }).catch(ignoreNotFound);
       }
