@@ -8,8 +8,9 @@ import type { DeleteOptions, KubeObject, ListOptions, WatchOptions } from '../..
 import type { Logger } from '../../lib/logger.ts';
 import type { Authenticator } from '../auth/authenticator.ts';
 import type { Registry, RequestContext, ResourceRef } from '../registry/types.ts';
-import { DEFAULT_MAX_BODY_BYTES, decodeObject, decodeOptional, decodePatch, readBody } from './body.ts';
+import { DEFAULT_MAX_BODY_BYTES, decodeObject, decodeOptional, decodePatch, mediaType, readBody } from './body.ts';
 import { aggregatedDiscovery, aggregatedVersion, apiGroup, apiGroupList, apiResourceList, apiVersions } from './discovery.ts';
+import { checkDeleteDryRun, decodeTyped, patchStrictErrors, setWarnings, writeOptions } from './field-validation.ts';
 import { RequestMetrics } from './metrics.ts';
 import { openapiV3Document, openapiV3Index } from './openapi.ts';
 import { routeResource, type ResourceRoute } from './router.ts';
@@ -141,8 +142,8 @@ export function createHttpServer(opts: HttpServerOptions): http.Server {
       throw new ApiError('ServiceUnavailable', `${route.info.resource}/${route.subresource} is served by the kubelet, which this kubemu cluster does not run yet`);
     }
     const ref: ResourceRef = { info: route.info, namespace: route.namespace, name: route.name, subresource: route.subresource };
-    const dryRun = q.getAll('dryRun').includes('All');
-    const writeOpts = { dryRun, fieldManager: q.get('fieldManager') ?? undefined };
+    const fieldManager = q.get('fieldManager') ?? undefined;
+    const isJson = (ct: string | undefined) => ['', 'application/json', '*/*'].includes(mediaType(ct));
 
     switch (method) {
       case 'GET': {
@@ -160,19 +161,32 @@ export function createHttpServer(opts: HttpServerOptions): http.Server {
       }
       case 'POST': {
         if (route.name && !route.subresource) throw new ApiError('MethodNotAllowed', `the server does not allow this method on the requested resource`);
-        const body = decodeObject(req.headers['content-type'], await readBody(req, maxBody)) as KubeObject;
-        const created = await registry.create(ctx, ref, body, writeOpts);
+        const buf = await readBody(req, maxBody);
+        const opts = writeOptions(q, 'POST');
+        const body = decodeObject(req.headers['content-type'], buf) as KubeObject;
+        const warnings = decodeTyped(route.info, route.subresource, body, isJson(req.headers['content-type']) ? buf.toString('utf8') : undefined, opts.fieldValidation);
+        const created = await registry.create(ctx, ref, body, { ...opts, fieldManager });
+        setWarnings(res, warnings);
         return send(res, 201, created);
       }
       case 'PUT': {
         if (!route.name) throw new ApiError('MethodNotAllowed', 'the server does not allow this method on the requested resource');
-        const body = decodeObject(req.headers['content-type'], await readBody(req, maxBody)) as KubeObject;
-        return send(res, 200, await registry.update(ctx, ref, body, writeOpts));
+        const buf = await readBody(req, maxBody);
+        const opts = writeOptions(q, 'PUT');
+        const body = decodeObject(req.headers['content-type'], buf) as KubeObject;
+        const warnings = decodeTyped(route.info, route.subresource, body, isJson(req.headers['content-type']) ? buf.toString('utf8') : undefined, opts.fieldValidation);
+        const updated = await registry.update(ctx, ref, body, { ...opts, fieldManager });
+        setWarnings(res, warnings);
+        return send(res, 200, updated);
       }
       case 'PATCH': {
         if (!route.name) throw new ApiError('MethodNotAllowed', 'the server does not allow this method on the requested resource');
-        const { type, patch } = decodePatch(req.headers['content-type'], await readBody(req, maxBody));
-        const { object, created } = await registry.patch(ctx, ref, type, patch, { ...writeOpts, force: bool(q, 'force') });
+        const buf = await readBody(req, maxBody);
+        const { type, patch } = decodePatch(req.headers['content-type'], buf);
+        const opts = writeOptions(q, 'PATCH', type);
+        const strictErrors = patchStrictErrors(type, buf.toString('utf8'), patch, opts.fieldValidation);
+        const { object, created, warnings } = await registry.patch(ctx, ref, type, patch, { ...opts, fieldManager, force: bool(q, 'force'), patchStrictErrors: strictErrors });
+        setWarnings(res, warnings ?? []);
         return send(res, created ? 201 : 200, object);
       }
       case 'DELETE': {
@@ -290,6 +304,6 @@ function deleteOptions(body: Record<string, any>, q: URLSearchParams): DeleteOpt
   if (orphan !== undefined) opts.orphanDependents = Boolean(orphan);
   if (body.preconditions && typeof body.preconditions === 'object') opts.preconditions = body.preconditions;
   const dry = [...(Array.isArray(body.dryRun) ? body.dryRun : []), ...q.getAll('dryRun')];
-  if (dry.length) opts.dryRun = dry;
+  if (dry.length) { checkDeleteDryRun(dry); opts.dryRun = dry; }
   return opts;
 }
