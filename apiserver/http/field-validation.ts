@@ -8,6 +8,7 @@ import { apiVersionOf, type ResourceInfo } from '../../api/resources.ts';
 import { checkObject, duplicateFields, rootType } from '../../api/schema/check.ts';
 import type { KubeObject } from '../../api/types.ts';
 import type { PatchType } from '../registry/types.ts';
+import { mediaType } from './body.ts';
 
 export type FieldValidation = 'Ignore' | 'Warn' | 'Strict';
 type OptionsKind = 'CreateOptions' | 'UpdateOptions' | 'PatchOptions' | 'DeleteOptions';
@@ -60,11 +61,15 @@ const typedBody = (subresource: string | undefined) => !subresource || subresour
 
 /**
  * A POST/PUT body decoded as its kind: unknown fields removed from `body`; returns the warnings to send.
- * `raw` is the JSON text when the body was JSON (duplicate fields can only be seen there).
+ * A protobuf body is typed already (its decoder knows only the kind's fields); duplicate fields can
+ * only be seen in JSON text.
  */
-export function decodeTyped(info: ResourceInfo, subresource: string | undefined, body: unknown, raw: string | undefined, fv: FieldValidation): string[] {
+export function decodeTyped(info: ResourceInfo, subresource: string | undefined, body: unknown, contentType: string | undefined, buf: Buffer, fv: FieldValidation): string[] {
   const root = rootType(apiVersionOf(info), info.kind);
-  if (!root || !typedBody(subresource) || typeof body !== 'object' || body === null || Array.isArray(body)) return [];
+  const type = mediaType(contentType);
+  if (!root || !typedBody(subresource) || type === 'application/vnd.kubernetes.protobuf') return [];
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return [];
+  const raw = ['', 'application/json', '*/*'].includes(type) ? buf.toString('utf8') : undefined;
   const obj = body as KubeObject;
   // A body of another kind or version is refused by the registry with its own message.
   if ((obj.kind !== undefined && obj.kind !== info.kind) || (obj.apiVersion !== undefined && obj.apiVersion !== apiVersionOf(info))) return [];

@@ -8,7 +8,7 @@ import type { DeleteOptions, KubeObject, ListOptions, WatchOptions } from '../..
 import type { Logger } from '../../lib/logger.ts';
 import type { Authenticator } from '../auth/authenticator.ts';
 import type { Registry, RequestContext, ResourceRef } from '../registry/types.ts';
-import { DEFAULT_MAX_BODY_BYTES, decodeObject, decodeOptional, decodePatch, mediaType, readBody } from './body.ts';
+import { DEFAULT_MAX_BODY_BYTES, decodeObject, decodeOptional, decodePatch, readBody } from './body.ts';
 import { aggregatedDiscovery, aggregatedVersion, apiGroup, apiGroupList, apiResourceList, apiVersions } from './discovery.ts';
 import { checkDeleteDryRun, decodeTyped, patchStrictErrors, setWarnings, writeOptions } from './field-validation.ts';
 import { RequestMetrics } from './metrics.ts';
@@ -143,7 +143,6 @@ export function createHttpServer(opts: HttpServerOptions): http.Server {
     }
     const ref: ResourceRef = { info: route.info, namespace: route.namespace, name: route.name, subresource: route.subresource };
     const fieldManager = q.get('fieldManager') ?? undefined;
-    const isJson = (ct: string | undefined) => ['', 'application/json', '*/*'].includes(mediaType(ct));
 
     switch (method) {
       case 'GET': {
@@ -164,7 +163,7 @@ export function createHttpServer(opts: HttpServerOptions): http.Server {
         const buf = await readBody(req, maxBody);
         const opts = writeOptions(q, 'POST');
         const body = decodeObject(req.headers['content-type'], buf) as KubeObject;
-        const warnings = decodeTyped(route.info, route.subresource, body, isJson(req.headers['content-type']) ? buf.toString('utf8') : undefined, opts.fieldValidation);
+        const warnings = decodeTyped(route.info, route.subresource, body, req.headers['content-type'], buf, opts.fieldValidation);
         const created = await registry.create(ctx, ref, body, { ...opts, fieldManager });
         setWarnings(res, warnings);
         return send(res, 201, created);
@@ -174,7 +173,7 @@ export function createHttpServer(opts: HttpServerOptions): http.Server {
         const buf = await readBody(req, maxBody);
         const opts = writeOptions(q, 'PUT');
         const body = decodeObject(req.headers['content-type'], buf) as KubeObject;
-        const warnings = decodeTyped(route.info, route.subresource, body, isJson(req.headers['content-type']) ? buf.toString('utf8') : undefined, opts.fieldValidation);
+        const warnings = decodeTyped(route.info, route.subresource, body, req.headers['content-type'], buf, opts.fieldValidation);
         const updated = await registry.update(ctx, ref, body, { ...opts, fieldManager });
         setWarnings(res, warnings);
         return send(res, 200, updated);

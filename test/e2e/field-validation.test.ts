@@ -175,4 +175,29 @@ describe('fieldValidation and typed decoding', () => {
     assert.match(w.stderr, /^Warning: unknown field "spec\.replica"$/m);
     assert.match(w.stdout, /deployment\.apps\/typo created/);
   });
+
+  test('kubectl explain walks the OpenAPI v3 schemas', async () => {
+    const spec = await kubectl(['explain', 'deployment.spec']);
+    assert.equal(spec.code, 0, spec.stderr);
+    assert.match(spec.stdout, /^GROUP:\s+apps\nKIND:\s+Deployment\nVERSION:\s+v1\n/);
+    assert.match(spec.stdout, /^FIELD: spec <DeploymentSpec>$/m);
+    assert.match(spec.stdout, /^ {2}replicas\t<integer>$/m);
+    assert.match(spec.stdout, /^ {2}template\t<PodTemplateSpec>$/m);
+    const containers = await kubectl(['explain', 'pod.spec.containers']);
+    assert.equal(containers.code, 0, containers.stderr);
+    assert.match(containers.stdout, /^KIND:\s+Pod\nVERSION:\s+v1\n/);
+    assert.match(containers.stdout, /^FIELD: containers <\[\]Container>$/m);
+    for (const line of ['image\t<string>', 'ports\t<[]ContainerPort>', 'resources\t<ResourceRequirements>', 'env\t<[]EnvVar>']) {
+      assert.ok(containers.stdout.split('\n').includes(`  ${line}`), `${line} in:\n${containers.stdout}`);
+    }
+    const typed = await kubectl(['explain', 'deployment.spec.strategy.rollingUpdate.maxSurge']);
+    assert.match(typed.stdout, /^FIELD: maxSurge <IntOrString>$/m);
+    const limits = await kubectl(['explain', 'pod.spec.containers.resources.limits']);
+    assert.match(limits.stdout, /^FIELD: limits <map\[string\]Quantity>$/m);
+    const recursive = await kubectl(['explain', 'cronjob.spec.jobTemplate.spec.template.spec.containers.name', '--recursive']);
+    assert.match(recursive.stdout, /^FIELD: name <string>$/m);
+    const missing = await kubectl(['explain', 'deployment.spec.replica']);
+    assert.notEqual(missing.code, 0);
+    assert.match(missing.stderr, /field "replica" does not exist/);
+  });
 });
