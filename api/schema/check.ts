@@ -3,17 +3,14 @@
 // of the wrong type in Go's encoding/json words (sigs.k8s.io/json's paths), e.g.
 //   unknown field "spec.template.spec.containers[0].imagee"
 //   json: cannot unmarshal array into Go struct field Secret.stringData of type map[string]string
-import { readFileSync } from 'node:fs';
 import { QUANTITY_FORMAT } from '../quantity.ts';
 import { RFC3339, RFC3339_MICRO, goBase64Error, goTimeParseError } from './go-formats.ts';
+// Imported, not read from disk: the component bundles (cli/bundle.ts) carry it inside.
+import schemasJson from './schemas.json' with { type: 'json' };
 
 interface Schemas { kinds: Record<string, string>; types: Record<string, Record<string, string>> }
 
-let loaded: Schemas | undefined;
-export function schemas(): Schemas {
-  loaded ??= JSON.parse(readFileSync(new URL('./schemas.json', import.meta.url), 'utf8')) as Schemas;
-  return loaded;
-}
+export const schemas = (): Schemas => schemasJson as Schemas;
 
 /** The schema type of a kind (`apps/v1`, `Deployment` → `V1Deployment`), or undefined for kinds without one. */
 export const rootType = (apiVersion: string, kind: string): string | undefined => schemas().kinds[`${apiVersion}/${kind}`];
