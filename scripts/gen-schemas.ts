@@ -1,6 +1,7 @@
 // Writes api/schema/schemas.json: the fields and field types of every kind in api/resources.ts and of
 // every type they reach, read from @kubernetes/client-node's generated models (a devDependency: the
-// apiserver loads only the JSON). Run: node --import tsx scripts/gen-schemas.ts
+// apiserver loads only the JSON), and api/schema/descriptions.json: their descriptions and required
+// fields from the models' .d.ts comments, for `kubectl explain`. Run: node --import tsx scripts/gen-schemas.ts
 //
 // Field types, compactly: string | boolean | int32 | int64 | double | date-time | date-time-micro |
 // byte (base64) | quantity | int-or-string | object (free-form) | []T | map[T] | a type name.
@@ -13,6 +14,8 @@ import { RESOURCES, apiVersionOf } from '../api/resources.ts';
 
 type Attr = { name: string; baseName: string; type: string; format: string };
 const byName = models as unknown as Record<string, { attributeTypeMap?: Attr[] } | undefined>;
+const here = dirname(fileURLToPath(import.meta.url));
+const modelsDir = join(dirname(createRequire(import.meta.url).resolve('@kubernetes/client-node/package.json')), 'dist', 'gen', 'models');
 
 // client-node types every Quantity as a plain string; Kubernetes' generated.proto (k8s.io/api v0.32:
 // core/v1, apps/v1, batch/v1, coordination/v1) names these fields as resource.Quantity.
@@ -68,6 +71,33 @@ function visit(name: string): void {
   for (const a of attrs) fields[a.baseName] = fieldType(name, a);
 }
 
+/** A model's description, its fields' descriptions and its required fields, from the .d.ts beside it. */
+function describe(name: string): { description?: string; required?: string[]; fields?: Record<string, string> } {
+  const baseName = new Map((byName[name]?.attributeTypeMap ?? []).map((a) => [a.name, a.baseName]));
+  const dts = readFileSync(join(modelsDir, `${name}.d.ts`), 'utf8');
+  const out: { description?: string; required?: string[]; fields?: Record<string, string> } = {};
+  let comment: string | undefined;
+  let inComment = false;
+  let lines: string[] = [];
+  for (const line of dts.split('\n')) {
+    const t = line.trim();
+    if (t.startsWith('/**')) { inComment = true; lines = []; continue; }
+    if (inComment) {
+      if (t.startsWith('*/')) { inComment = false; comment = lines.join('\n').trim(); } else lines.push(t.replace(/^\* ?/, ''));
+      continue;
+    }
+    if (t.startsWith('export declare class')) { if (comment) out.description = comment; comment = undefined; continue; }
+    const m = /^'([^']+)'(\?)?:/.exec(t);
+    if (m) {
+      const field = baseName.get(m[1]) ?? m[1];
+      if (comment) (out.fields ??= {})[field] = comment;
+      if (!m[2]) (out.required ??= []).push(field);
+    }
+    if (t) comment = undefined;
+  }
+  return out;
+}
+
 const kinds: Record<string, string> = {};
 for (const r of RESOURCES) {
   const model = modelFor(r.group, r.kind);
@@ -76,11 +106,12 @@ for (const r of RESOURCES) {
 }
 
 const sorted = Object.fromEntries(Object.keys(types).sort().map((k) => [k, types[k]]));
-const here = dirname(fileURLToPath(import.meta.url));
 const pkg = JSON.parse(readFileSync(createRequire(import.meta.url).resolve('@kubernetes/client-node/package.json'), 'utf8'));
 const out = { source: `@kubernetes/client-node ${pkg.version}`, kinds, types: sorted };
 const file = join(here, '..', 'api', 'schema', 'schemas.json');
 // One type a line: small diffs when client-node changes.
 writeFileSync(file, `{"source":${JSON.stringify(out.source)},\n"kinds":${JSON.stringify(kinds)},\n"types":{\n` +
   Object.entries(sorted).map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`).join(',\n') + '\n}}\n');
-console.log(`wrote ${file}: ${Object.keys(kinds).length} kinds, ${Object.keys(sorted).length} types`);
+const docs = join(here, '..', 'api', 'schema', 'descriptions.json');
+writeFileSync(docs, '{\n' + Object.keys(sorted).map((k) => `${JSON.stringify(k)}:${JSON.stringify(describe(k))}`).join(',\n') + '\n}\n');
+console.log(`wrote ${file}: ${Object.keys(kinds).length} kinds, ${Object.keys(sorted).length} types; and ${docs}`);

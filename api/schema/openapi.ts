@@ -1,9 +1,14 @@
 // OpenAPI v3 component schemas built from schemas.json, named and shaped as kube-apiserver publishes
 // them (io.k8s.api.apps.v1.DeploymentSpec, references through allOf, Quantity/IntOrString/Time as their
 // own components, x-kubernetes-group-version-kind on each kind) so `kubectl explain` can walk them.
-// Descriptions are empty: client-node's models do not carry them.
+// Descriptions and required fields come from client-node's model comments (descriptions.json); a
+// field that refers to another type has none there, as in those models.
 import { RESOURCES, apiVersionOf } from '../resources.ts';
 import { goStruct, schemas } from './check.ts';
+import descriptionsJson from './descriptions.json' with { type: 'json' };
+
+type Doc = { description?: string; required?: string[]; fields?: Record<string, string> };
+const descriptions = descriptionsJson as Record<string, Doc>;
 
 type Obj = Record<string, unknown>;
 
@@ -63,10 +68,14 @@ function fieldSchema(t: string, out: Obj): Obj {
 function addComponent(t: string, out: Obj): void {
   const name = componentNames().get(t)!;
   if (out[name]) return;
+  const doc = descriptions[t] ?? {};
   const properties: Obj = {};
-  const schema: Obj = { type: 'object', properties };
+  const schema: Obj = { ...(doc.description ? { description: doc.description } : {}), type: 'object', properties, ...(doc.required ? { required: doc.required } : {}) };
   out[name] = schema;
-  for (const [field, ft] of Object.entries(schemas().types[t])) properties[field] = fieldSchema(ft, out);
+  for (const [field, ft] of Object.entries(schemas().types[t])) {
+    const description = doc.fields?.[field];
+    properties[field] = { ...(description ? { description } : {}), ...fieldSchema(ft, out) };
+  }
 }
 
 /** components.schemas for one group/version: its kinds (tagged with their GVK) and all they reach. */

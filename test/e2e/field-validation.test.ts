@@ -174,6 +174,14 @@ describe('fieldValidation and typed decoding', () => {
     assert.equal(w.code, 0, w.stderr);
     assert.match(w.stderr, /^Warning: unknown field "spec\.replica"$/m);
     assert.match(w.stdout, /deployment\.apps\/typo created/);
+    // An existing object: client-side apply sends a strategic merge patch, refused as the patched result.
+    const good = fs.readFileSync(manifest, 'utf8').replace('  replica: 3\n', '').replaceAll('typo', 'later');
+    fs.writeFileSync(manifest, good);
+    assert.equal((await kubectl(['apply', '-f', manifest])).code, 0);
+    fs.writeFileSync(manifest, good.replace('spec:\n', 'spec:\n  replica: 3\n'));
+    const p = await kubectl(['apply', '-f', manifest]);
+    assert.notEqual(p.code, 0);
+    assert.match(p.stderr.trim(), /^The request is invalid: patch: Invalid value: "map\[metadata:map\[annotations:map\[kubectl\.kubernetes\.io\/last-applied-configuration:\{\\".*\}\\n\]\] spec:map\[replica:3\]\]": strict decoding error: unknown field "spec\.replica"$/s);
   });
 
   test('kubectl explain walks the OpenAPI v3 schemas', async () => {
@@ -181,13 +189,13 @@ describe('fieldValidation and typed decoding', () => {
     assert.equal(spec.code, 0, spec.stderr);
     assert.match(spec.stdout, /^GROUP:\s+apps\nKIND:\s+Deployment\nVERSION:\s+v1\n/);
     assert.match(spec.stdout, /^FIELD: spec <DeploymentSpec>$/m);
-    assert.match(spec.stdout, /^ {2}replicas\t<integer>$/m);
-    assert.match(spec.stdout, /^ {2}template\t<PodTemplateSpec>$/m);
+    assert.match(spec.stdout, /^ {2}replicas\t<integer>\n {4}Number of desired pods\./m);
+    assert.match(spec.stdout, /^ {2}template\t<PodTemplateSpec> -required-$/m);
     const containers = await kubectl(['explain', 'pod.spec.containers']);
     assert.equal(containers.code, 0, containers.stderr);
     assert.match(containers.stdout, /^KIND:\s+Pod\nVERSION:\s+v1\n/);
     assert.match(containers.stdout, /^FIELD: containers <\[\]Container>$/m);
-    for (const line of ['image\t<string>', 'ports\t<[]ContainerPort>', 'resources\t<ResourceRequirements>', 'env\t<[]EnvVar>']) {
+    for (const line of ['name\t<string> -required-', 'image\t<string>', 'ports\t<[]ContainerPort>', 'resources\t<ResourceRequirements>', 'env\t<[]EnvVar>']) {
       assert.ok(containers.stdout.split('\n').includes(`  ${line}`), `${line} in:\n${containers.stdout}`);
     }
     const typed = await kubectl(['explain', 'deployment.spec.strategy.rollingUpdate.maxSurge']);
