@@ -98,20 +98,29 @@ function describe(name: string): { description?: string; required?: string[]; fi
   return out;
 }
 
-const kinds: Record<string, string> = {};
-for (const r of RESOURCES) {
-  const model = modelFor(r.group, r.kind);
-  kinds[`${apiVersionOf(r)}/${r.kind}`] = model;
-  visit(model);
+/** The two files' text, as generated from the installed client-node. */
+export function generate(): { schemas: string; descriptions: string } {
+  const kinds: Record<string, string> = {};
+  for (const r of RESOURCES) {
+    const model = modelFor(r.group, r.kind);
+    kinds[`${apiVersionOf(r)}/${r.kind}`] = model;
+    visit(model);
+  }
+  const sorted = Object.keys(types).sort();
+  const pkg = JSON.parse(readFileSync(createRequire(import.meta.url).resolve('@kubernetes/client-node/package.json'), 'utf8'));
+  // One type a line: small diffs when client-node changes.
+  return {
+    schemas: `{"source":${JSON.stringify(`@kubernetes/client-node ${pkg.version}`)},\n"kinds":${JSON.stringify(kinds)},\n"types":{\n` +
+      sorted.map((k) => `${JSON.stringify(k)}:${JSON.stringify(types[k])}`).join(',\n') + '\n}}\n',
+    descriptions: '{\n' + sorted.map((k) => `${JSON.stringify(k)}:${JSON.stringify(describe(k))}`).join(',\n') + '\n}\n',
+  };
 }
 
-const sorted = Object.fromEntries(Object.keys(types).sort().map((k) => [k, types[k]]));
-const pkg = JSON.parse(readFileSync(createRequire(import.meta.url).resolve('@kubernetes/client-node/package.json'), 'utf8'));
-const out = { source: `@kubernetes/client-node ${pkg.version}`, kinds, types: sorted };
-const file = join(here, '..', 'api', 'schema', 'schemas.json');
-// One type a line: small diffs when client-node changes.
-writeFileSync(file, `{"source":${JSON.stringify(out.source)},\n"kinds":${JSON.stringify(kinds)},\n"types":{\n` +
-  Object.entries(sorted).map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`).join(',\n') + '\n}}\n');
-const docs = join(here, '..', 'api', 'schema', 'descriptions.json');
-writeFileSync(docs, '{\n' + Object.keys(sorted).map((k) => `${JSON.stringify(k)}:${JSON.stringify(describe(k))}`).join(',\n') + '\n}\n');
-console.log(`wrote ${file}: ${Object.keys(kinds).length} kinds, ${Object.keys(sorted).length} types; and ${docs}`);
+export const SCHEMA_FILES = { schemas: join(here, '..', 'api', 'schema', 'schemas.json'), descriptions: join(here, '..', 'api', 'schema', 'descriptions.json') };
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const out = generate();
+  writeFileSync(SCHEMA_FILES.schemas, out.schemas);
+  writeFileSync(SCHEMA_FILES.descriptions, out.descriptions);
+  console.log(`wrote ${SCHEMA_FILES.schemas} and ${SCHEMA_FILES.descriptions}`);
+}

@@ -105,3 +105,11 @@ test('duplicate fields are found in the raw JSON with their paths', () => {
   assert.deepEqual(duplicateFields('{"a":{"b":1},"c":{"b":1}}'), []);
   assert.deepEqual(duplicateFields('[{"k":1,"k":2}]'), ['duplicate field "[0].k"']);
 });
+
+test('schemas.json and descriptions.json are what scripts/gen-schemas.ts makes from the installed client-node', async () => {
+  const { generate, SCHEMA_FILES } = await import('../../scripts/gen-schemas.ts');
+  const { readFileSync } = await import('node:fs');
+  const out = generate();
+  assert.equal(readFileSync(SCHEMA_FILES.schemas, 'utf8'), out.schemas, 'run: node --import tsx scripts/gen-schemas.ts');
+  assert.equal(readFileSync(SCHEMA_FILES.descriptions, 'utf8'), out.descriptions, 'run: node --import tsx scripts/gen-schemas.ts');
+});
