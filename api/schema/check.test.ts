@@ -46,6 +46,12 @@ test('wrong types get Go encoding/json words with sigs.k8s.io/json paths', () =>
     'json: cannot unmarshal number into Go struct field ObjectMeta.metadata.labels of type string');
   assert.equal(typeError('V1Pod', { spec: { ...podSpec(), hostNetwork: 'yes' } }),
     'json: cannot unmarshal string into Go struct field PodSpec.spec.hostNetwork of type bool');
+  // Named Go types, as types.go declares them.
+  assert.equal(typeError('V1Pod', { spec: podSpec({ imagePullPolicy: 1 }) }),
+    'json: cannot unmarshal number into Go struct field Container.spec.containers.imagePullPolicy of type v1.PullPolicy');
+  assert.equal(typeError('V1Pod', { spec: podSpec({ securityContext: { capabilities: { add: [1] } } }) }),
+    'json: cannot unmarshal number into Go struct field Capabilities.spec.containers.securityContext.capabilities.add of type v1.Capability');
+  assert.equal(typeError('V1Pod', { metadata: { uid: 1 } }), 'json: cannot unmarshal number into Go struct field ObjectMeta.metadata.uid of type types.UID');
   assert.equal(typeError('V1Pod', { spec: 'x' }), 'json: cannot unmarshal string into Go struct field Pod.spec of type v1.PodSpec');
   // The first type error in document order wins.
   assert.equal(typeError('V1Pod', { metadata: { name: 5 }, spec: 'x' }),

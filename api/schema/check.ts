@@ -7,10 +7,15 @@ import { QUANTITY_FORMAT } from '../quantity.ts';
 import { RFC3339, RFC3339_MICRO, goBase64Error, goTimeParseError } from './go-formats.ts';
 // Imported, not read from disk: the component bundles (cli/bundle.ts) carry it inside.
 import schemasJson from './schemas.json' with { type: 'json' };
+// Go's name of each field whose type is a named string or list type (v1.PullPolicy, []v1.Capability,
+// types.UID…), which client-node types as plain strings: read from k8s.io/api and apimachinery v0.32's
+// types.go, for the type in a decoding error.
+import goTypesJson from './go-types.json' with { type: 'json' };
 
 interface Schemas { kinds: Record<string, string>; types: Record<string, Record<string, string>> }
 
 export const schemas = (): Schemas => schemasJson as Schemas;
+const GO_TYPES = goTypesJson as Record<string, string>;
 
 /** The schema type of a kind (`apps/v1`, `Deployment` → `V1Deployment`), or undefined for kinds without one. */
 export const rootType = (apiVersion: string, kind: string): string | undefined => schemas().kinds[`${apiVersion}/${kind}`];
@@ -56,16 +61,17 @@ const jsonKind = (v: unknown) => (Array.isArray(v) ? 'array' : v === null ? 'nul
 class Fatal { constructor(readonly message: string) {} }
 
 interface Ctx { unknown: string[]; seen: Set<string>; saved?: string }
-/** Where a value sits: the Go struct holding the innermost field and the field names from the root. */
-interface Where { struct: string; fields: string[]; path: string }
+/** Where a value sits: the Go struct holding the innermost field, the field names from the root, and the value's Go type when named. */
+interface Where { struct: string; fields: string[]; path: string; go?: string }
 
 const NUMERIC = /^[+-]?(?:\d+\.?\d*|\.\d+)/;
 
 function typeError(value: unknown, t: string, at: Where, literal = false): string {
   const what = literal && typeof value === 'number' ? `number ${String(value)}` : jsonKind(value);
+  const type = at.go ?? goType(t);
   return at.fields.length
-    ? `json: cannot unmarshal ${what} into Go struct field ${at.struct}.${at.fields.join('.')} of type ${goType(t)}`
-    : `json: cannot unmarshal ${what} into Go value of type ${goType(t)}`;
+    ? `json: cannot unmarshal ${what} into Go struct field ${at.struct}.${at.fields.join('.')} of type ${type}`
+    : `json: cannot unmarshal ${what} into Go value of type ${type}`;
 }
 
 function walk(value: unknown, t: string, at: Where, ctx: Ctx): void {
@@ -74,13 +80,15 @@ function walk(value: unknown, t: string, at: Where, ctx: Ctx): void {
   if (t.startsWith('[]')) {
     if (!Array.isArray(value)) return save(typeError(value, t, at));
     const elem = t.slice(2);
-    value.forEach((v, i) => walk(v, elem, { ...at, path: `${at.path}[${i}]` }, ctx));
+    const go = at.go?.startsWith('[]') ? at.go.slice(2) : undefined;
+    value.forEach((v, i) => walk(v, elem, { ...at, path: `${at.path}[${i}]`, go }, ctx));
     return;
   }
   if (t.startsWith('map[')) {
     if (typeof value !== 'object' || Array.isArray(value)) return save(typeError(value, t, at));
     const elem = t.slice(4, -1);
-    for (const [k, v] of Object.entries(value as object)) walk(v, elem, { ...at, path: `${at.path}.${k}` }, ctx);
+    const go = at.go ? /^map\[[^\]]*\](.+)$/.exec(at.go)?.[1] : undefined;
+    for (const [k, v] of Object.entries(value as object)) walk(v, elem, { ...at, path: `${at.path}.${k}`, go }, ctx);
     return;
   }
   switch (t) {
@@ -133,7 +141,7 @@ function walk(value: unknown, t: string, at: Where, ctx: Ctx): void {
       delete obj[k]; // the typed decode drops what it does not know, in every mode
       continue;
     }
-    walk(obj[k], ft, { struct, fields: [...at.fields, k], path }, ctx);
+    walk(obj[k], ft, { struct, fields: [...at.fields, k], path, go: GO_TYPES[`${t}.${k}`] }, ctx);
   }
 }
 
