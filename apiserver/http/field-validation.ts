@@ -69,10 +69,10 @@ export function decodeTyped(info: ResourceInfo, subresource: string | undefined,
   const type = mediaType(contentType);
   if (!root || !typedBody(subresource) || type === 'application/vnd.kubernetes.protobuf') return [];
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return [];
-  const raw = ['', 'application/json', '*/*'].includes(type) ? buf.toString('utf8') : undefined;
   const obj = body as KubeObject;
   // A body of another kind or version is refused by the registry with its own message.
   if ((obj.kind !== undefined && obj.kind !== info.kind) || (obj.apiVersion !== undefined && obj.apiVersion !== apiVersionOf(info))) return [];
+  const raw = ['', 'application/json', '*/*'].includes(type) ? buf.toString('utf8') : undefined;
   const prefix = `${info.kind} in version ${JSON.stringify(info.version)} cannot be handled as a ${info.kind}: `;
   const r = checkObject(root, obj);
   if (r.typeError) throw new ApiError('BadRequest', prefix + r.typeError);
