@@ -1,9 +1,10 @@
-// Just enough OpenAPI for kubectl's default --validate (kubectl-wire §8): an empty v2 body,
-// and a v3 index whose per-group-version documents list each kind's PATCH operation with
-// the fieldValidation parameter — that is what kubectl looks for before it sends
-// fieldValidation=Strict. No schemas: `kubectl explain` is not supported.
+// OpenAPI for kubectl: an empty v2 body (enough for --validate on 1.27/1.28), and a v3 index whose
+// per-group-version documents list each kind's PATCH operation with the fieldValidation parameter
+// — what kubectl looks for before it sends fieldValidation=Strict — and the kinds' component schemas,
+// which `kubectl explain` walks.
 import { createHash } from 'node:crypto';
 import { apiVersionOf } from '../../api/resources.ts';
+import { componentSchemas } from '../../api/schema/openapi.ts';
 import { groups } from './discovery.ts';
 
 type Obj = Record<string, any>;
@@ -24,7 +25,7 @@ function document(group: string, version: string): Obj {
     });
     paths[base] = { ...op('patch'), ...op('put') };
   }
-  return { openapi: '3.0.0', info: { title: 'Kubernetes', version: 'v1.32.0' }, paths, components: { schemas: {} } };
+  return { openapi: '3.0.0', info: { title: 'Kubernetes', version: 'v1.32.0' }, paths, components: { schemas: componentSchemas(group, version) } };
 }
 
 const cache = new Map<string, { body: string; hash: string }>();

@@ -10,6 +10,7 @@ import type { Authenticator } from '../auth/authenticator.ts';
 import type { Registry, RequestContext, ResourceRef } from '../registry/types.ts';
 import { DEFAULT_MAX_BODY_BYTES, decodeObject, decodeOptional, decodePatch, readBody } from './body.ts';
 import { aggregatedDiscovery, aggregatedVersion, apiGroup, apiGroupList, apiResourceList, apiVersions } from './discovery.ts';
+import { checkDeleteDryRun, decodeTyped, patchStrictErrors, setWarnings, writeOptions } from './field-validation.ts';
 import { RequestMetrics } from './metrics.ts';
 import { openapiV3Document, openapiV3Index } from './openapi.ts';
 import { routeResource, type ResourceRoute } from './router.ts';
@@ -155,8 +156,7 @@ export function createHttpServer(opts: HttpServerOptions): http.Server {
     const rvParam = q.get('resourceVersion');
     if (rvParam && !/^\d+$/.test(rvParam)) throw new ApiError('BadRequest', `resourceVersion: Invalid value: "${rvParam}": invalid resource version`);
     const ref: ResourceRef = { info: route.info, namespace: route.namespace, name: route.name, subresource: route.subresource };
-    const dryRun = q.getAll('dryRun').includes('All');
-    const writeOpts = { dryRun, fieldManager: q.get('fieldManager') ?? undefined };
+    const fieldManager = q.get('fieldManager') ?? undefined;
 
     switch (method) {
       case 'GET': {
@@ -174,19 +174,32 @@ export function createHttpServer(opts: HttpServerOptions): http.Server {
       }
       case 'POST': {
         if (route.name && !route.subresource) throw new ApiError('MethodNotAllowed', `the server does not allow this method on the requested resource`);
-        const body = decodeObject(req.headers['content-type'], await readBody(req, maxBody)) as KubeObject;
-        const created = await registry.create(ctx, ref, body, writeOpts);
+        const buf = await readBody(req, maxBody);
+        const opts = writeOptions(q, 'POST');
+        const body = decodeObject(req.headers['content-type'], buf) as KubeObject;
+        const warnings = decodeTyped(route.info, route.subresource, body, req.headers['content-type'], buf, opts.fieldValidation);
+        const created = await registry.create(ctx, ref, body, { ...opts, fieldManager });
+        setWarnings(res, warnings);
         return send(res, 201, created);
       }
       case 'PUT': {
         if (!route.name) throw new ApiError('MethodNotAllowed', 'the server does not allow this method on the requested resource');
-        const body = decodeObject(req.headers['content-type'], await readBody(req, maxBody)) as KubeObject;
-        return send(res, 200, await registry.update(ctx, ref, body, writeOpts));
+        const buf = await readBody(req, maxBody);
+        const opts = writeOptions(q, 'PUT');
+        const body = decodeObject(req.headers['content-type'], buf) as KubeObject;
+        const warnings = decodeTyped(route.info, route.subresource, body, req.headers['content-type'], buf, opts.fieldValidation);
+        const updated = await registry.update(ctx, ref, body, { ...opts, fieldManager });
+        setWarnings(res, warnings);
+        return send(res, 200, updated);
       }
       case 'PATCH': {
         if (!route.name) throw new ApiError('MethodNotAllowed', 'the server does not allow this method on the requested resource');
-        const { type, patch } = decodePatch(req.headers['content-type'], await readBody(req, maxBody));
-        const { object, created } = await registry.patch(ctx, ref, type, patch, { ...writeOpts, force: bool(q, 'force') });
+        const buf = await readBody(req, maxBody);
+        const { type, patch } = decodePatch(req.headers['content-type'], buf);
+        const opts = writeOptions(q, 'PATCH', type);
+        const strictErrors = patchStrictErrors(type, buf.toString('utf8'), patch, opts.fieldValidation);
+        const { object, created, warnings } = await registry.patch(ctx, ref, type, patch, { ...opts, fieldManager, force: bool(q, 'force'), patchStrictErrors: strictErrors });
+        setWarnings(res, warnings ?? []);
         return send(res, created ? 201 : 200, object);
       }
       case 'DELETE': {
@@ -315,6 +328,6 @@ function deleteOptions(body: Record<string, any>, q: URLSearchParams): DeleteOpt
     opts.preconditions = p;
   }
   const dry = [...(Array.isArray(body.dryRun) ? body.dryRun : []), ...q.getAll('dryRun')];
-  if (dry.length) opts.dryRun = dry;
+  if (dry.length) { checkDeleteDryRun(dry); opts.dryRun = dry; }
   return opts;
 }

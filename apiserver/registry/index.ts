@@ -27,6 +27,7 @@ import { validateCreate, validateStatusUpdate, validateUpdate } from '../../api/
 import type { Logger } from '../../lib/logger.ts';
 import type { Authorizer } from '../auth/authorizer.ts';
 import { applyPatch } from '../patch/index.ts';
+import { checkApplied, checkPatched } from './typed-patch.ts';
 import type { Store, StoreWatchEvent } from '../storage/store.ts';
 import { ServiceAllocator } from './allocator.ts';
 import { toScale } from './scale.ts';
@@ -389,10 +390,11 @@ export class GenericRegistry implements Registry {
     }
   }
 
-  async patch(ctx: RequestContext, ref: ResourceRef, type: PatchType, patch: unknown, opts: PatchOptions = {}): Promise<{ object: KubeObject; created: boolean }> {
+  async patch(ctx: RequestContext, ref: ResourceRef, type: PatchType, patch: unknown, opts: PatchOptions = {}): Promise<{ object: KubeObject; created: boolean; warnings?: string[] }> {
     this.authorize(ctx, 'patch', ref);
     this.checkSubresource(ref, ['status', 'scale']);
     const { info, ns, name } = this.itemRef(ref);
+    if (type === 'apply' && opts.fieldValidation && !ref.subresource) checkApplied(info, patch, name);
     for (let attempt = 0; ; attempt++) {
       const stored = await this.store.get(this.key(info, ns, name));
       if (!stored) {
@@ -408,6 +410,7 @@ export class GenericRegistry implements Registry {
       }
       const base = ref.subresource === 'scale' ? toScale(info, stored) : this.decorate(info, stored);
       const patched = applyPatch(type, base, patch, info);
+      const warnings = ref.subresource === 'scale' ? [] : checkPatched(info, type, patch, patched, opts);
       try {
         if (ref.subresource === 'scale') {
           const object = await this.updateScale(ref, { ...patched, metadata: { ...patched.metadata, resourceVersion: stored.metadata.resourceVersion } }, opts);
@@ -422,7 +425,7 @@ export class GenericRegistry implements Registry {
         const pinned = obj.metadata.resourceVersion;
         if (pinned && pinned !== stored.metadata.resourceVersion) throw conflict(info.resource, name, info.group || undefined);
         const object = await this.writeUpdate(info, stored, obj, ref.subresource === 'status', opts);
-        return { object, created: false };
+        return { object, created: false, warnings };
       } catch (err) {
         const pinnedByPatch = (patch as any)?.metadata?.resourceVersion !== undefined;
         if (!isCode(err, 'Conflict') || pinnedByPatch || attempt >= MAX_RETRIES) throw err;

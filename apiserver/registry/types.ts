@@ -26,13 +26,15 @@ export interface WriteOptions {
   /** dryRun=All: run admission, do not persist. */
   dryRun?: boolean;
   fieldManager?: string;
-  /** 'Strict' rejects unknown fields with 400 … (we accept Strict/Warn/Ignore; see README). */
+  /** How unknown and duplicate fields are treated (typed-patch.ts); unset (gRPC): patches are not checked. */
   fieldValidation?: 'Strict' | 'Warn' | 'Ignore';
 }
 
 export interface PatchOptions extends WriteOptions {
   /** For apply patches: force conflicts. */
   force?: boolean;
+  /** Strict decoding errors of the patch body itself (duplicate fields), found by the transport in the raw text. */
+  patchStrictErrors?: string[];
 }
 
 export interface ApiWatch extends AsyncIterable<WatchEvent> {
@@ -50,7 +52,7 @@ export interface Registry {
    * PATCH of the object or of a subresource. `patch` is the parsed body (an array for JSON patch).
    * An 'apply' patch creates the object when absent (created: true → 201).
    */
-  patch(ctx: RequestContext, ref: ResourceRef, type: PatchType, patch: unknown, opts?: PatchOptions): Promise<{ object: KubeObject; created: boolean }>;
+  patch(ctx: RequestContext, ref: ResourceRef, type: PatchType, patch: unknown, opts?: PatchOptions): Promise<{ object: KubeObject; created: boolean; warnings?: string[] }>;
   /**
    * DELETE. Returns the object: still present with deletionTimestamp when deletion is graceful
    * (pods bound to a node, objects with finalizers), or its last state when it is gone.
