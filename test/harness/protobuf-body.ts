@@ -52,14 +52,14 @@ function fields(type: protobuf.Type, json: Obj, used: Set<string>): Obj {
   return out;
 }
 
-/** `k8s\0` + Unknown{typeMeta, raw: the object as its kind's message}. */
-export function protobufBody(obj: Obj): Buffer {
+/** `k8s\0` + Unknown{typeMeta, raw: the object as its kind's message, then `extra` wire bytes if given}. */
+export function protobufBody(obj: Obj, extra: Uint8Array = new Uint8Array()): Buffer {
   const { apiVersion, kind, ...rest } = obj as { apiVersion: string; kind: string } & Obj;
   const message = PROTOBUF_KINDS.find((k) => k.apiVersion === apiVersion && k.kind === kind)?.message;
   if (!message) throw new Error(`no protobuf message for ${apiVersion} ${kind}`);
   const root = protobufRoot();
   const type = root.lookupType(message);
-  const raw = type.encode(toProtoObject(type, rest)).finish();
+  const raw = Buffer.concat([type.encode(toProtoObject(type, rest)).finish(), extra]);
   const unknown = root.lookupType(UNKNOWN_MESSAGE).encode({ typeMeta: { apiVersion, kind }, raw }).finish();
   return Buffer.concat([MAGIC, unknown]);
 }
