@@ -275,3 +275,21 @@ test('packed and unpacked repeated numbers both decode', () => {
   assert.equal(ctx.fields.supplementalGroups.id, 4);
   assert.deepEqual(decode(body).spec, { securityContext: { supplementalGroups: [5, 6] } });
 });
+
+test('mutated bodies (seeded) decode or fail as a BadRequest or 415, and leave Object.prototype alone', () => {
+  let seed = 13;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const base = protobufBody({ apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'j', labels: { a: 'b' } }, spec: { template: TEMPLATE } });
+  const codes = new Map<string, number>();
+  for (let i = 0; i < 3000; i++) {
+    const b = Buffer.from(base);
+    for (let n = 1 + Math.floor(rand() * 3); n > 0; n--) b[4 + Math.floor(rand() * (b.length - 4))] = Math.floor(rand() * 256);
+    const body = rand() < 0.2 ? b.subarray(0, 4 + Math.floor(rand() * (b.length - 4))) : b;
+    let code = 'decoded';
+    try { decodeKubernetesProtobuf(body); } catch (e) { code = (e as { code?: string }).code ?? `thrown ${(e as Error).name}`; }
+    codes.set(code, (codes.get(code) ?? 0) + 1);
+  }
+  assert.deepEqual([...codes.keys()].filter((c) => !['decoded', 'BadRequest', 'UnsupportedMediaType'].includes(c)), [], JSON.stringify([...codes]));
+  assert.ok((codes.get('BadRequest') ?? 0) > 100 && (codes.get('UnsupportedMediaType') ?? 0) > 10, JSON.stringify([...codes]));
+  assert.equal(Object.keys(Object.prototype).length, 0);
+});
