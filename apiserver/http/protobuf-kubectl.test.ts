@@ -154,7 +154,7 @@ test('against a real apiserver: create job --from=cronjob keeps the whole templa
   const ok = await post(protobufBody({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'pb' }, data: { a: 'b' } }));
   assert.equal(ok.status, 201);
   assert.match(ok.headers.get('content-type') ?? '', /^application\/json/);
-  assert.deepEqual((await ok.json()).data, { a: 'b' });
+  assert.deepEqual(((await ok.json()) as any).data, { a: 'b' });
   // ConfigMap field 99 (varint 1): not in Kubernetes' ConfigMap, so not decodable whole.
   const refused = await post(protobufBody({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'pb2' } }, Buffer.from([0x98, 0x06, 0x01])));
   assert.equal(refused.status, 415);
