@@ -11,7 +11,7 @@ import { ROOT } from '../../lib/root.ts';
 import { PROTOBUF_KINDS, UNKNOWN_MESSAGE } from './protobuf-kinds.ts';
 
 const MAGIC = Buffer.from([0x6b, 0x38, 0x73, 0x00]);
-export const DESCRIPTOR = path.join(ROOT, 'proto/k8s/descriptor.json');
+const DESCRIPTOR = path.join(ROOT, 'proto/k8s/descriptor.json');
 
 const KINDS = new Map(PROTOBUF_KINDS.map((k) => [`${k.apiVersion}/${k.kind}`, k.message]));
 
@@ -30,6 +30,7 @@ type Obj = Record<string, unknown>;
 const unsupported = (why: string) => new ApiError('UnsupportedMediaType',
   `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (${why})`);
 
+/** Bytes that are not a valid encoding of the message: a BadRequest (a 415 is for valid bodies kubemu cannot read whole). */
 class Malformed extends Error {}
 
 const WIRE: Record<string, number> = { string: 2, bytes: 2, bool: 0, int32: 0, int64: 0, uint32: 0, uint64: 0, double: 1, float: 5 };
