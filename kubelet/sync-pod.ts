@@ -11,6 +11,7 @@ import type { Logger } from '../lib/logger.ts';
 import { LABELS, type ContainerConfig, type ContainerStatus, type ImageService, type Mount, type PodSandboxConfig, type RuntimeService } from './cri/types.ts';
 import { containerStatuses, podConditions, podPhase, type ContainerView } from './pod-status.ts';
 import { toBytes, toMillicores } from '../api/quantity.ts';
+import { resolveSubPath } from './subpath.ts';
 import { runProbe, tickProbe, type ProbeKind, type ProbeState } from './probes.ts';
 
 type Obj = Record<string, any>;
@@ -186,11 +187,13 @@ async function startContainer(pod: KubeObject, c: Obj, attempt: number, sandboxI
     throw err;
   }
   const volumes = await prepareVolumes(pod, deps);
-  const mounts: Mount[] = (c.volumeMounts ?? []).filter((m: Obj) => volumes.has(m.name))
-    .map((m: Obj) => ({ containerPath: m.mountPath, hostPath: path.join(volumes.get(m.name)!, m.subPath ?? ''), readonly: Boolean(m.readOnly) }));
   let env;
+  let mounts: Mount[];
   try {
     env = await resolveEnv(pod, c, podIP, deps);
+    const envMap = new Map(env.map((e) => [e.key, e.value]));
+    mounts = (c.volumeMounts ?? []).filter((m: Obj) => volumes.has(m.name))
+      .map((m: Obj) => ({ containerPath: m.mountPath, hostPath: resolveSubPath(volumes.get(m.name)!, m, envMap), readonly: Boolean(m.readOnly) }));
   } catch (err) {
     mem.waiting.set(name, { reason: 'CreateContainerConfigError', message: (err as Error).message });
     throw err;

@@ -146,6 +146,15 @@ function validateContainers(path: string, list: unknown, volumes: Set<string>, e
         if (!vm.name) errs.push(fieldRequired(`${vp}.name`));
         else if (!volumes.has(vm.name)) errs.push(fieldNotFound(`${vp}.name`, vm.name));
         if (!vm.mountPath) errs.push(fieldRequired(`${vp}.mountPath`));
+        // Kubernetes' validateLocalDescendingPath: a subPath stays inside its volume.
+        for (const f of ['subPath', 'subPathExpr'] as const) {
+          const v = vm[f];
+          if (v === undefined || v === '') continue;
+          if (typeof v !== 'string') { errs.push(fieldInvalid(`${vp}.${f}`, v, 'must be a string')); continue; }
+          if (v.startsWith('/')) errs.push(fieldInvalid(`${vp}.${f}`, v, 'must be a relative path'));
+          if (v.split(/[\\/]/).includes('..')) errs.push(fieldInvalid(`${vp}.${f}`, v, "must not contain '..'"));
+        }
+        if (vm.subPath && vm.subPathExpr) errs.push(fieldInvalid(`${vp}.subPathExpr`, vm.subPathExpr, 'subPathExpr and subPath are mutually exclusive'));
       });
     }
     validateResources(`${p}.resources`, c.resources, errs);

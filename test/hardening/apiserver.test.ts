@@ -76,6 +76,17 @@ describe('apiserver hardening', () => {
     } finally { await store.close(); }
   });
 
+  test('item 6: a subPath or subPathExpr that leaves its volume is refused', async () => {
+    const pod = (mount: Record<string, unknown>) => JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'subpath' },
+      spec: { volumes: [{ name: 'v', emptyDir: {} }], containers: [{ name: 'c', image: 'busybox', volumeMounts: [{ name: 'v', mountPath: '/host-etc', ...mount }] }] } });
+    const PODS = '/api/v1/namespaces/default/pods';
+    isStatus(await req('POST', PODS, pod({ subPath: '../../../../etc' })), 422, 'Invalid', /spec.containers\[0\].volumeMounts\[0\].subPath: Invalid value: "..\/..\/..\/..\/etc": must not contain '..'/);
+    isStatus(await req('POST', PODS, pod({ subPath: '/etc' })), 422, 'Invalid', /subPath: Invalid value: "\/etc": must be a relative path/);
+    isStatus(await req('POST', PODS, pod({ subPathExpr: 'a/../../$(X)' })), 422, 'Invalid', /subPathExpr: Invalid value: "a\/..\/..\/\$\(X\)": must not contain '..'/);
+    isStatus(await req('POST', PODS, pod({ subPath: 'a', subPathExpr: 'b' })), 422, 'Invalid', /mutually exclusive/);
+    assert.equal((await req('POST', `${PODS}?dryRun=All`, pod({ subPath: 'inside/dir' }))).status, 201);
+  });
+
   test('item 8: etcd is compacted; a watch from a compacted revision answers 410 Expired', async () => {
     const first = await req('POST', CM, cm('compact-me'));
     const rv = Number(first.body.metadata.resourceVersion);
