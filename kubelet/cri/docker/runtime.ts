@@ -1,5 +1,6 @@
 // CRI runtime on Docker, dockershim-style: a pause sandbox container owns the pod's network namespace on the
 // cluster bridge network; app containers join it with NetworkMode container:<sandbox-id>.
+import { splitImageRef } from './image-ref.ts';
 import { CriError, LABELS, type Container, type ContainerConfig, type ContainerFilter, type ContainerStatus, type ExecSyncResult,
   type ExecStream, type Image, type ImageService, type LogChunk, type LogOptions, type PodSandbox, type PodSandboxConfig, type PodSandboxFilter,
   type PodSandboxStatus, type RuntimeService } from '../types.ts';
@@ -191,7 +192,7 @@ export class DockerRuntime implements RuntimeService, ImageService {
   async pullImage(image: string): Promise<string> {
     const present = await this.imageStatus(image);
     if (present) return present.id;
-    const [from, tag] = image.includes(':') ? [image.slice(0, image.lastIndexOf(':')), image.slice(image.lastIndexOf(':') + 1)] : [image, 'latest'];
+    const { repository: from, tag } = splitImageRef(image);
     try {
       const text = await (await this.engine.stream('POST', `/images/create?fromImage=${encodeURIComponent(from)}&tag=${encodeURIComponent(tag)}`)).text();
       const errLine = text.split('\n').map((l) => { try { return JSON.parse(l); } catch { return {}; } }).find((l) => l.error);

@@ -1,0 +1,10 @@
+// An image reference split as Docker's reference grammar does: the tag is what follows the last ':' of the last
+// path component (so the port of `127.0.0.1:5000/app` is not a tag), and a digest (`@sha256:…`) is kept whole.
+export function splitImageRef(image: string): { repository: string; tag: string } {
+  const at = image.indexOf('@');
+  if (at >= 0) return { repository: image.slice(0, at), tag: image.slice(at + 1) };
+  const lastSlash = image.lastIndexOf('/');
+  const colon = image.lastIndexOf(':');
+  if (colon > lastSlash) return { repository: image.slice(0, colon), tag: image.slice(colon + 1) };
+  return { repository: image, tag: 'latest' };
+}
