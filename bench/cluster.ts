@@ -21,12 +21,12 @@ export async function stopAll(cs: Started[]): Promise<void> {
 export async function startHollowNodes(client: ApiClient, n: number, rootDir: string, signal: AbortSignal): Promise<void> {
   setMaxListeners(0, signal); // every hollow kubelet listens on it
   for (let i = 0; i < n; i++) {
-    const rt = new FakeRuntime({ podIpPrefix: `10.${100 + Math.floor(i / 250)}` });
+    const rt = new FakeRuntime({ podCIDR: `10.${100 + (i >> 8)}.${i & 255}.0/24` });
     const k = new Kubelet({
       client, runtime: rt, images: rt, rootDir: path.join(rootDir, 'hollow', String(i)), nodeName: `hollow-${i}`, nodeIP: '127.0.0.1',
       // The fake runtime "pulls" in memory: no registry is contacted.
       allowRemotePull: true,
-      kubeletPort: 0, runtimeVersion: 'fake://kubemu', cpu: '32', memory: '64Gi', maxPods: 110, syncIntervalMs: 5000, statusIntervalMs: 60_000,
+      kubeletPort: 0, runtimeVersion: 'fake://kubemu', simulateNetwork: true, cpu: '32', memory: '64Gi', maxPods: 110, syncIntervalMs: 5000, statusIntervalMs: 60_000,
     });
     void k.run(signal);
   }

@@ -6,11 +6,11 @@ import { kubeconfigYaml } from '../client/kubeconfig.ts';
 import { ETCD_MISSING, etcdBinary } from '../lib/etcd-process.ts';
 import { advertiseAddressOf, ensureJoinTokens, isLoopback, joinCommand } from './join.ts';
 import { ALL_SERVICE_CIDRS, apiHost, clusterAddresses, startApiServerComponent, startControllerManagerComponent, startDnsComponent, startEtcdComponent, startKubeletComponent,
-  startKubeProxyComponent, startSchedulerComponent, nodeIdentity, type Started, type UpOptions } from './components.ts';
+  startKubeProxyComponent, startSchedulerComponent, nodeIdentity, FAKE_POD_CIDRS, type Started, type UpOptions } from './components.ts';
 import { ensureClusterNetwork } from './docker-network.ts';
 import { createKubeDns, waitForClusterIP } from './cluster-dns.ts';
 import { cleanupServiceNetwork } from './service-network.ts';
-import { ensureServiceNetwork, hasNetAdmin } from '../kube-proxy/host-net.ts';
+import { ensureServiceNetwork, guardUnroutedRange, hasNetAdmin } from '../kube-proxy/host-net.ts';
 import { removeNodeContainers } from './docker-cleanup.ts';
 import { podNetworkGateway, releaseOverlayGateway } from './overlay-gateway.ts';
 import { removePartitionCgroups, removePartitionRules } from '../cluster/partition.ts';
@@ -101,6 +101,8 @@ export async function up(opts: UpOptions & { nodes: number; runtime: string; con
   // Before any ClusterIP exists: the service range goes nowhere off this machine.
   if (netAdmin) await ensureServiceNetwork({ cidr: ALL_SERVICE_CIDRS }).catch((err) => { throw new CliError(`the service network could not be set up: ${(err as Error).message}`); });
   else say('not root (no CAP_NET_ADMIN): ClusterIPs will not be reachable; NodePorts and LoadBalancer addresses still work');
+  // Hollow pods' addresses lead nowhere either (the kubelet simulates what would dial them; this is the guard).
+  if (netAdmin && opts.runtime === 'fake') await guardUnroutedRange(FAKE_POD_CIDRS).catch((err) => { throw new CliError(`the fake pod range could not be guarded: ${(err as Error).message}`); });
   let etcd;
   try {
     etcd = await startEtcdComponent({ ...opts, dir });

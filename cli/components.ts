@@ -1,6 +1,7 @@
 // The processes `kubemu up` starts, in order. Each is its own OS process that outlives the
 // CLI, logs pino JSON to <dir>/logs/<name>.log and has a readiness check. Later parts of
 // kubemu (scheduler, controller manager, kubelets, kube-proxies) become more entries here.
+import { intToIp, ipToInt } from '../lib/ipv4.ts';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -65,6 +66,10 @@ export function clusterAddresses(name: string): { serviceCIDR: string; dnsIP: st
 }
 /** The route that keeps every cluster's ClusterIPs on this machine. */
 export const ALL_SERVICE_CIDRS = '10.96.0.0/12';
+/** Hollow (fake-runtime) pods' addresses: node N of a cluster gets the Nth /24 of 10.244.0.0/14 (10.244.N.0/24 for
+ *  N < 256, up to 1023 nodes); the whole range is routed `unreachable`. */
+export const FAKE_POD_CIDRS = '10.244.0.0/14';
+export const fakePodCIDR = (n: number): string => `${intToIp(ipToInt('10.244.0.0') + n * 256)}/24`;
 
 export interface Started extends ComponentState {
   /** Resolves when the component answers; rejects if its process dies first. */
@@ -176,6 +181,7 @@ export function startKubeletComponent(opts: UpOptions & { runtime: string }, n: 
     '--server', `${apiHost(opts)}:${opts.grpcPort}`, '--transport', 'grpc', ...tokenArgs(opts), '--node-name', nodeName, '--node-ip', nodeIP,
     '--runtime', opts.runtime, '--network', opts.network ?? network, '--root-dir', path.join(opts.dir, 'kubelet', nodeName), '--port', '10250', '--log-level', opts.logLevel,
     '--node-lease-duration-seconds', String(opts.nodeMonitorGracePeriod), '--cluster-dns', clusterAddresses(opts.name).dnsIP,
+    ...(opts.runtime === 'fake' ? ['--pod-cidr', fakePodCIDR(n)] : []),
   ], log);
   const ready = () => waitNodeReady(`http://${apiHost(opts)}:${opts.port}`, nodeName, c.pid, undefined, undefined, opts.token);
   return { ...c, url: `http://${nodeIP}:10250`, node: nodeName, readyUrl: `http://${nodeIP}:10250/healthz`, ready };

@@ -117,6 +117,15 @@ export async function ensureServiceNetwork({ cidr, iface = DEFAULT_SERVICE_IFACE
   await ip(['route', 'replace', 'unreachable', cidr]);
 }
 
+/** Routes `cidr` to `unreachable` (idempotent) after checking no real route overlaps it: packets to it never leave. */
+export async function guardUnroutedRange(cidr: string): Promise<void> {
+  parseCidr(cidr);
+  requireNetAdmin(`the unreachable route for ${cidr}`);
+  const clash = await overlappingRoutes(cidr);
+  if (clash.length) throw new Error(`${cidr} overlaps existing routes (${clash.join('; ')})`);
+  await ip(['route', 'replace', 'unreachable', cidr]);
+}
+
 /** Binds `addr`/32 on the interface (idempotent). */
 export async function addServiceAddress(addr: string, iface: string = DEFAULT_SERVICE_IFACE): Promise<void> {
   checkIP(addr);

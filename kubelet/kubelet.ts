@@ -27,6 +27,8 @@ export interface KubeletOptions extends NodeConfig {
   backoffMaxMs?: number;
   allowRemotePull?: boolean;
   clusterDNS?: ClusterDNS;
+  /** A hollow node (fake runtime): probes are simulated, never dialled. */
+  simulateNetwork?: boolean;
 }
 
 export class Kubelet {
@@ -45,7 +47,7 @@ export class Kubelet {
     this.logger = opts.logger ?? silentLogger();
     this.pods = new Informer(opts.client, PODS, { fieldSelector: `spec.nodeName=${opts.nodeName}`, logger: this.logger });
     this.deps = {
-      rt: opts.runtime, images: opts.images, client: opts.client, nodeName: opts.nodeName, nodeIP: opts.nodeIP, clusterDNS: opts.clusterDNS, rootDir: opts.rootDir,
+      rt: opts.runtime, images: opts.images, client: opts.client, nodeName: opts.nodeName, nodeIP: opts.nodeIP, clusterDNS: opts.clusterDNS, rootDir: opts.rootDir, simulateNetwork: opts.simulateNetwork,
       logger: this.logger, allowRemotePull: opts.allowRemotePull, backoffInitialMs: opts.backoffInitialMs ?? 10_000, backoffMaxMs: opts.backoffMaxMs ?? 300_000,
       event: (pod, type, reason, message) => recordEvent(opts.client, this.logger, { component: 'kubelet', host: opts.nodeName }, { ...pod, kind: 'Pod', apiVersion: 'v1' }, type, reason, message),
     };

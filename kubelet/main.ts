@@ -14,7 +14,7 @@ import { Kubelet } from './kubelet.ts';
 import { createKubeletServer } from './server.ts';
 
 const USAGE = `usage: kubelet (--server URL|HOST:PORT | --kubeconfig FILE) --node-name NAME [--node-ip 127.0.0.1]
-               [--transport grpc|http] [--token T] [--runtime docker|fake] [--cri-socket PATH] [--root-dir DIR]
+               [--transport grpc|http] [--token T] [--runtime docker|fake] [--pod-cidr CIDR (fake runtime)] [--cri-socket PATH] [--root-dir DIR]
                [--network kubemu] [--cpu N] [--memory 4Gi] [--max-pods 110] [--port 10250]
                [--backoff-max-seconds 300] [--node-lease-duration-seconds 40] [--allow-remote-pull] [--log-level info]
                [--cluster-dns IP[,IP]] [--cluster-domain cluster.local] [--remove-pods-on-exit]`;
@@ -22,7 +22,7 @@ const USAGE = `usage: kubelet (--server URL|HOST:PORT | --kubeconfig FILE) --nod
 async function main(): Promise<void> {
   const { values } = parseFlags({
       server: { type: 'string' }, kubeconfig: { type: 'string' }, transport: { type: 'string', default: 'grpc' }, token: { type: 'string' },
-      'node-name': { type: 'string' }, 'node-ip': { type: 'string', default: '127.0.0.1' }, runtime: { type: 'string', default: 'docker' },
+      'node-name': { type: 'string' }, 'node-ip': { type: 'string', default: '127.0.0.1' }, runtime: { type: 'string', default: 'docker' }, 'pod-cidr': { type: 'string' },
       'cri-socket': { type: 'string' }, 'root-dir': { type: 'string' }, network: { type: 'string', default: 'kubemu' },
       cpu: { type: 'string' }, memory: { type: 'string' }, 'max-pods': { type: 'string', default: '110' }, port: { type: 'string', default: '10250' },
       'backoff-max-seconds': { type: 'string', default: '300' }, 'node-lease-duration-seconds': { type: 'string', default: '40' }, 'allow-remote-pull': { type: 'boolean', default: false }, 'cluster-dns': { type: 'string' }, 'cluster-domain': { type: 'string', default: 'cluster.local' }, 'remove-pods-on-exit': { type: 'boolean', default: false }, 'log-level': { type: 'string', default: 'info' }, help: { type: 'boolean' },
@@ -54,7 +54,7 @@ async function main(): Promise<void> {
   let streaming: DockerRuntime | FakeRuntime | undefined;
   const socketPath = values['cri-socket'] ?? path.join(rootDir, 'cri.sock');
   if (!values['cri-socket']) {
-    const runtime = values.runtime === 'docker' ? new DockerRuntime({ nodeName, network: values.network }) : new FakeRuntime();
+    const runtime = values.runtime === 'docker' ? new DockerRuntime({ nodeName, network: values.network }) : new FakeRuntime({ podCIDR: values['pod-cidr'] });
     streaming = runtime;
     criServer = new CriServer({ socketPath, runtime, images: runtime, logger: logger.child({ part: 'cri' }) });
     await criServer.start();
@@ -66,14 +66,15 @@ async function main(): Promise<void> {
     client, runtime: cri, images: cri, rootDir, logger, nodeName, nodeIP: values['node-ip']!,
     cpu: values.cpu, memory: values.memory, maxPods: Number(values['max-pods']), kubeletPort: port,
     runtimeVersion: values.runtime === 'docker' ? 'docker://kubemu' : 'fake://kubemu',
-    allowRemotePull: values['allow-remote-pull'], leaseDurationSeconds: leaseSeconds,
+    // The fake runtime "pulls" in memory: no registry is ever contacted, so any image name will do.
+    allowRemotePull: values['allow-remote-pull'] || values.runtime === 'fake', leaseDurationSeconds: leaseSeconds, simulateNetwork: values.runtime === 'fake',
     clusterDNS: clusterDNS.length ? { servers: clusterDNS, domain: values['cluster-domain']! } : undefined,
     // As the kubelet: renew the lease every quarter of its duration; post status as often (at most every 10 s).
     statusIntervalMs: Math.min(10_000, leaseSeconds * 250),
     backoffMaxMs: Number(values['backoff-max-seconds']) * 1000, backoffInitialMs: Math.min(10_000, Number(values['backoff-max-seconds']) * 1000),
   });
   const stop = new AbortController();
-  const health = createKubeletServer({ runtime: cri, streaming, pods: () => kubelet.podList(), logger });
+  const health = createKubeletServer({ runtime: cri, streaming, pods: () => kubelet.podList(), logger, simulateNetwork: values.runtime === 'fake' });
   health.listen(port, values['node-ip']);
   // By default pods outlive the kubelet process and a restarted kubelet adopts them. With
   // --remove-pods-on-exit (docker compose, where the kubelet's container is the node) they go with it,

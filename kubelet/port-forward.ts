@@ -11,12 +11,15 @@ import type { Logger } from '../lib/logger.ts';
 import type { SpdySession, SpdyStream } from '../lib/spdy.ts';
 import { LABELS, type RuntimeService } from './cri/types.ts';
 import { acceptSpdy, negotiate, rejectUpgrade } from './spdy-upgrade.ts';
+import { simulatedDial } from './fake-network.ts';
 
 export const PORT_FORWARD_PROTOCOL = 'portforward.k8s.io';
 
 export interface PortForwardDeps {
   runtime: RuntimeService;
-  pods(): Array<{ metadata: { name?: string; namespace?: string; uid?: string }; status?: { podIP?: string } }>;
+  /** Hollow node: connections go to a simulated server (fake-network.ts), never to the pod address. */
+  simulateNetwork?: boolean;
+  pods(): Array<{ metadata: { name?: string; namespace?: string; uid?: string; annotations?: Record<string, string> }; status?: { podIP?: string } }>;
   logger: Logger;
 }
 
@@ -42,11 +45,14 @@ export async function servePortForward(deps: PortForwardDeps, req: http.Incoming
   const session = await acceptSpdy(req, socket, head, protocol, (m) => log.warn(m));
   log.info({ podIP: ip }, 'port-forward session started');
   session.on('close', () => log.info('port-forward session ended'));
-  forwardStreams(session, { ip, describe: `${podName}, uid ${pod.metadata.uid}`, log });
+  const dial = deps.simulateNetwork ? (port: number) => simulatedDial(pod, port) : undefined;
+  forwardStreams(session, { ip, describe: `${podName}, uid ${pod.metadata.uid}`, log, dial });
 }
 
 /** Pair each request's error and data streams, then dial the pod for it. Exported for tests. */
-export function forwardStreams(session: SpdySession, target: { ip: string; describe: string; log: Logger }): void {
+interface Target { ip: string; describe: string; log: Logger; dial?: (port: number) => Duplex }
+
+export function forwardStreams(session: SpdySession, target: Target): void {
   const pending = new Map<string, { error?: SpdyStream; data?: SpdyStream }>();
   session.on('stream', (stream) => {
     stream.on('error', () => {});
@@ -66,7 +72,7 @@ export function forwardStreams(session: SpdySession, target: { ip: string; descr
   });
 }
 
-function forward(data: SpdyStream, error: SpdyStream, portText: string, target: { ip: string; describe: string; log: Logger }): void {
+function forward(data: SpdyStream, error: SpdyStream, portText: string, target: Target): void {
   // kubectl writes nothing on the error stream and FINs it at once: drain it so it can finish.
   error.resume();
   const port = Number(portText);
@@ -77,7 +83,13 @@ function forward(data: SpdyStream, error: SpdyStream, portText: string, target: 
     data.resume();
   };
   if (!Number.isInteger(port) || port < 1 || port > 65535) return fail(`invalid port ${JSON.stringify(portText)}`);
-  const conn = net.connect({ host: target.ip, port, allowHalfOpen: true });
+  let conn: Duplex;
+  try {
+    conn = target.dial ? target.dial(port) : net.connect({ host: target.ip, port, allowHalfOpen: true });
+  } catch (err) {
+    return fail(`dial tcp ${target.ip}:${port}: connect: ${(err as NodeJS.ErrnoException).code === 'ECONNREFUSED' ? 'connection refused' : (err as Error).message}`);
+  }
+  if (target.dial) process.nextTick(() => conn.emit('connect'));
   let connected = false;
   conn.on('error', (err: NodeJS.ErrnoException) => {
     if (!connected) return fail(`dial tcp ${target.ip}:${port}: connect: ${err.code === 'ECONNREFUSED' ? 'connection refused' : err.message}`);

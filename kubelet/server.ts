@@ -17,6 +17,8 @@ export interface KubeletServerDeps {
   /** The pods bound to this node, as the kubelet last saw them. */
   pods(): Array<{ metadata: { name?: string; namespace?: string; uid?: string }; spec?: any; status?: any }>;
   logger: Logger;
+  /** Hollow node: port-forward is simulated (fake-network.ts). */
+  simulateNetwork?: boolean;
 }
 
 function fail(res: http.ServerResponse, code: number, message: string): void {

@@ -12,6 +12,7 @@ import { LABELS, type ContainerConfig, type ContainerStatus, type ImageService, 
 import { containerStatuses, podConditions, podPhase, type ContainerView } from './pod-status.ts';
 import { toBytes, toMillicores } from '../api/quantity.ts';
 import { resolveSubPath } from './subpath.ts';
+import { simulatedProbe } from './fake-network.ts';
 import { runProbe, tickProbe, type ProbeKind, type ProbeState } from './probes.ts';
 
 type Obj = Record<string, any>;
@@ -34,6 +35,8 @@ export interface SyncDeps {
   nodeIP: string;
   /** The cluster DNS pods resolve with under dnsPolicy ClusterFirst (none: the runtime default). */
   clusterDNS?: ClusterDNS;
+  /** Hollow node: pod addresses lead nowhere, so httpGet/tcpSocket/grpc probes are simulated (fake-network.ts). */
+  simulateNetwork?: boolean;
   rootDir: string;
   logger: Logger;
   backoffInitialMs: number;
@@ -58,7 +61,9 @@ async function probeContainer(pod: KubeObject, c: Obj, s: ContainerStatus, podIP
     if (!st) mem.probes.set(key, st = { lastRunAt: 0, successes: 0, failures: 0 });
     return st;
   };
-  const run = (probe: Obj) => () => runProbe(probe, c, podIP, s.id, deps.rt);
+  const run = (probe: Obj, kind: ProbeKind) => async () => (deps.simulateNetwork && !probe.exec
+    ? simulatedProbe(pod, c.name, kind)
+    : runProbe(probe, c, podIP, s.id, deps.rt));
   const kill = async (why: string, message: string) => {
     deps.event(pod, 'Warning', 'Unhealthy', `${why} probe failed: ${message}`);
     deps.event(pod, 'Normal', 'Killing', `Container ${c.name} failed ${why.toLowerCase()} probe, will be restarted`);
@@ -66,16 +71,16 @@ async function probeContainer(pod: KubeObject, c: Obj, s: ContainerStatus, podIP
     await deps.rt.stopContainer(s.id, pod.spec?.terminationGracePeriodSeconds ?? 30);
   };
   if (c.startupProbe) {
-    const st = await tickProbe(state('startup'), c.startupProbe, s.startedAtMs, run(c.startupProbe));
+    const st = await tickProbe(state('startup'), c.startupProbe, s.startedAtMs, run(c.startupProbe, 'startup'));
     if (st.result === false) { await kill('Startup', st.message ?? ''); return { ready: false, started: false }; }
     if (st.result !== true) return { ready: false, started: false };
   }
   if (c.livenessProbe) {
-    const st = await tickProbe(state('liveness'), c.livenessProbe, s.startedAtMs, run(c.livenessProbe));
+    const st = await tickProbe(state('liveness'), c.livenessProbe, s.startedAtMs, run(c.livenessProbe, 'liveness'));
     if (st.result === false) { await kill('Liveness', st.message ?? ''); return { ready: false, started: true }; }
   }
   if (!c.readinessProbe) return { ready: true, started: true };
-  const st = await tickProbe(state('readiness'), c.readinessProbe, s.startedAtMs, run(c.readinessProbe));
+  const st = await tickProbe(state('readiness'), c.readinessProbe, s.startedAtMs, run(c.readinessProbe, 'readiness'));
   if (st.result === false && st.failures === (c.readinessProbe.failureThreshold ?? 3)) deps.event(pod, 'Warning', 'Unhealthy', `Readiness probe failed: ${st.message}`);
   return { ready: st.result === true, started: true };
 }

@@ -53,3 +53,20 @@ test('fake: container exits with the code its env asks for; missing image fails 
   assert.equal(st.reason, 'Error');
   await rt.removePodSandbox(sb);
 });
+
+test('fake: pod IPs come from the pod CIDR, never twice among live sandboxes, and are released with the sandbox', async () => {
+  const rt = new FakeRuntime({ podCIDR: '10.244.7.0/29' }); // .2 … .6 usable here
+  const cfg = (i: number) => ({ ...sandboxConfig, metadata: { ...sandboxConfig.metadata, uid: `u${i}`, name: `p${i}` } });
+  const ids: string[] = [];
+  const ips = new Set<string>();
+  for (let i = 0; i < 5; i++) {
+    ids.push(await rt.runPodSandbox(cfg(i)));
+    ips.add((await rt.podSandboxStatus(ids[i])).ip);
+  }
+  assert.deepEqual([...ips].sort(), ['10.244.7.2', '10.244.7.3', '10.244.7.4', '10.244.7.5', '10.244.7.6']);
+  await assert.rejects(rt.runPodSandbox(cfg(9)), /no IP addresses left in pod CIDR 10.244.7.0\/29/);
+  const freed = (await rt.podSandboxStatus(ids[1])).ip;
+  await rt.removePodSandbox(ids[1]);
+  assert.equal((await rt.podSandboxStatus(await rt.runPodSandbox(cfg(10)))).ip, freed);
+  assert.throws(() => new FakeRuntime({ podCIDR: 'nope' }), /podCIDR must be an IPv4 CIDR/);
+});

@@ -4,7 +4,11 @@
 //   KUBEMU_FAKE_EXIT_CODE     / annotation kubemu.io/fake-exit-code     — with this code (default 0)
 // Images: every image is "present" except names containing "missing" or listed in options.missingImages,
 // whose pull fails like an unreachable registry would.
+// Pod IPs come from the node's pod CIDR (the kubelet's --pod-cidr; kubemu up gives each node its own /24 of a
+// range it routes `unreachable`), handed out in turn and released with the sandbox, so no two live pods of a
+// cluster share one. Nothing ever listens on them: the kubelet simulates probes and port-forward (fake-network.ts).
 import { randomBytes } from 'node:crypto';
+import { intToIp, ipToInt, parseCidr } from '../../../lib/ipv4.ts';
 import {
   CriError, matchesLabels,
   type Container, type ContainerConfig, type ContainerFilter, type ContainerStatus, type ExecSyncResult, type Image,
@@ -13,10 +17,12 @@ import {
 } from '../types.ts';
 
 export interface FakeRuntimeOptions {
-  /** Pod IPs are handed out from this /16 prefix, e.g. "10.244" (default). */
-  podIpPrefix?: string;
+  /** Pod IPs are handed out from this IPv4 CIDR (default 10.244.0.0/24). */
+  podCIDR?: string;
   missingImages?: string[];
 }
+
+export const DEFAULT_FAKE_POD_CIDR = '10.244.0.0/24';
 
 type FakeSandbox = PodSandboxStatus;
 interface FakeContainer { c: Container; status: ContainerStatus; timer?: NodeJS.Timeout; logs: LogChunk[]; exitPlan?: ExitPlan }
@@ -28,26 +34,41 @@ export class FakeRuntime implements RuntimeService, ImageService {
   private readonly sandboxes = new Map<string, FakeSandbox>();
   private readonly containers = new Map<string, FakeContainer>();
   private readonly images = new Map<string, Image>();
-  private readonly podIpPrefix: string;
   private readonly missing: Set<string>;
-  private nextIp = 2;
+  private readonly cidr: { base: number; size: number };
+  private readonly usedIps = new Set<number>();
+  private lastIp = 0;
 
   constructor(opts: FakeRuntimeOptions = {}) {
-    if (opts.podIpPrefix !== undefined && !/^\d{1,3}\.\d{1,3}$/.test(opts.podIpPrefix)) {
-      throw new Error(`FakeRuntime: podIpPrefix must look like "10.244", got ${JSON.stringify(opts.podIpPrefix)}`);
-    }
-    this.podIpPrefix = opts.podIpPrefix ?? '10.244';
+    let cidr;
+    try { cidr = parseCidr(opts.podCIDR ?? DEFAULT_FAKE_POD_CIDR); } catch { cidr = undefined; }
+    if (!cidr || cidr.size < 4) throw new Error(`FakeRuntime: podCIDR must be an IPv4 CIDR of /30 or larger, got ${JSON.stringify(opts.podCIDR)}`);
+    this.cidr = cidr;
     this.missing = new Set(opts.missingImages ?? []);
+  }
+
+  /** The next free address after the last one given (host-local IPAM's order), skipping network, .1 and broadcast. */
+  private allocateIp(): string {
+    const { base, size } = this.cidr;
+    for (let i = 0; i < size; i++) {
+      const off = ((this.lastIp + i) % (size - 3)) + 2;
+      if (!this.usedIps.has(off)) {
+        this.usedIps.add(off);
+        this.lastIp = off - 1;
+        return intToIp(base + off);
+      }
+    }
+    throw new CriError('Runtime', `no IP addresses left in pod CIDR ${intToIp(base)}/${32 - Math.log2(size)}`);
   }
 
   async runPodSandbox(config: PodSandboxConfig): Promise<string> {
     if (!config?.metadata?.name || !config.metadata.uid) throw new CriError('InvalidArgument', 'sandbox metadata.name and uid are required');
     const id = newId();
-    const n = this.nextIp++;
+    const ip = this.allocateIp();
     this.sandboxes.set(id, {
       id, metadata: { ...config.metadata }, state: 'SANDBOX_READY', createdAtMs: Date.now(),
       labels: { ...config.labels }, annotations: { ...config.annotations },
-      ip: `${this.podIpPrefix}.${(n >> 8) & 255}.${n & 255}`,
+      ip,
     });
     return id;
   }
@@ -62,6 +83,8 @@ export class FakeRuntime implements RuntimeService, ImageService {
     if (!this.sandboxes.has(id)) return; // idempotent, like CRI
     await this.stopPodSandbox(id);
     for (const [cid, fc] of this.containers) if (fc.c.podSandboxId === id) this.containers.delete(cid);
+    const ip = this.sandboxes.get(id)?.ip;
+    if (ip) this.usedIps.delete(ipToInt(ip) - this.cidr.base);
     this.sandboxes.delete(id);
   }
 
