@@ -81,7 +81,11 @@ function walk(value: unknown, t: string, at: Where, ctx: Ctx): void {
     if (!Array.isArray(value)) return save(typeError(value, t, at));
     const elem = t.slice(2);
     const go = at.go?.startsWith('[]') ? at.go.slice(2) : undefined;
-    value.forEach((v, i) => walk(v, elem, { ...at, path: `${at.path}[${i}]`, go }, ctx));
+    value.forEach((v, i) => {
+      // encoding/json decodes a null element of a list of structs as the zero struct: later code sees {}.
+      if (v === null && schemas().types[elem]) value[i] = {};
+      walk(value[i], elem, { ...at, path: `${at.path}[${i}]`, go }, ctx);
+    });
     return;
   }
   if (t.startsWith('map[')) {

@@ -48,6 +48,11 @@ export function checkPatched(info: ResourceInfo, type: PatchType, patch: unknown
 export function checkApplied(info: ResourceInfo, patch: unknown, name: string): void {
   const root = rootType(apiVersionOf(info), info.kind);
   if (!root || typeof patch !== 'object' || patch === null || Array.isArray(patch)) return;
+  // The kind is read first (a 400 as Kubernetes' decoder gives), before any field is typed.
+  const { apiVersion, kind } = patch as Record<string, unknown>;
+  if (typeof apiVersion !== 'string' || typeof kind !== 'string') {
+    throw new ApiError('BadRequest', `couldn't get version/kind; json parse error: json: cannot unmarshal ${typeof (typeof apiVersion !== 'string' ? apiVersion : kind) === 'object' ? 'object' : 'number'} into Go struct field .${typeof apiVersion !== 'string' ? 'apiVersion' : 'kind'} of type string`);
+  }
   const probe = structuredClone(patch) as KubeObject;
   const r = checkObject(root, probe);
   const errs = [...r.unknown.map((u) => `.${JSON.parse(u.slice('unknown field '.length))}: field not declared in schema`),
