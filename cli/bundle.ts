@@ -11,8 +11,9 @@ import { ROOT } from '../lib/root.ts';
 
 const BUNDLES = path.join(ROOT, '.kubemu', 'bundle');
 const CURRENT = path.join(BUNDLES, 'current.json');
-/** Every entry point spawnNode starts, so one build serves all; and the CLI itself (bin/kubemu.js). */
-export const ENTRIES = ['apiserver/main.ts', 'scheduler/main.ts', 'controller-manager/main.ts', 'kubelet/main.ts', 'kube-proxy/main.ts', 'dns/main.ts', 'cli/main.ts'];
+/** Every entry point spawnNode starts and the supervisor, so one build serves all; and the CLI itself (bin/kubemu.js). */
+export const ENTRIES = ['apiserver/main.ts', 'scheduler/main.ts', 'controller-manager/main.ts', 'kubelet/main.ts', 'kube-proxy/main.ts', 'dns/main.ts',
+  'cli/supervisor-main.ts', 'cli/main.ts'];
 
 interface Current { dir: string; inputs: string[] }
 
