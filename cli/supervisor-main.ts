@@ -19,9 +19,16 @@ const { values } = parseArgs({
   args: process.argv.slice(2), strict: true,
   options: {
     dir: { type: 'string' }, socket: { type: 'string' }, apiserver: { type: 'string' }, 'log-level': { type: 'string', default: 'info' },
-    'backoff-initial-ms': { type: 'string' }, 'backoff-max-ms': { type: 'string' }, 'backoff-reset-ms': { type: 'string' },
+    'backoff-initial-ms': { type: 'string' }, 'backoff-max-ms': { type: 'string' }, 'backoff-reset-ms': { type: 'string' }, help: { type: 'boolean', default: false },
   },
 });
+if (values.help) {
+  process.stdout.write(`usage: supervisor --dir DIR --socket PATH [--apiserver URL] [--log-level L]
+  [--backoff-initial-ms ${DEFAULT_BACKOFF.initialMs}] [--backoff-max-ms ${DEFAULT_BACKOFF.maxMs}] [--backoff-reset-ms ${DEFAULT_BACKOFF.resetAfterMs}]
+(kubemu up starts it: the parent of the cluster's components, restarting any that exits)
+`);
+  process.exit(0);
+}
 if (!values.dir || !values.socket) {
   process.stderr.write('supervisor: --dir and --socket are required\n');
   process.exit(2);

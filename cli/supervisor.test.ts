@@ -79,7 +79,7 @@ test('a crashing child is restarted with back-off 200, 400, 800 ms, then 200 aga
   assert.equal(ev.reason, 'ComponentRestarted');
   assert.deepEqual(ev.involvedObject, { apiVersion: 'v1', kind: 'ComponentStatus', name: 'flaky' });
   assert.match(String(ev.message), /^flaky exited \(exit code 1\) and was restarted after a back-off of 0\.2 s \(pid \d+ → \d+, restart 1\)$/);
-  assert.equal(restartEvent({ ...restarts[0], spec: { ...restarts[0].spec, node: 'node-1' } }).involvedObject.kind, 'Node');
+  assert.deepEqual(restartEvent({ ...restarts[0], spec: { ...restarts[0].spec, node: 'node-1' } }).involvedObject, { apiVersion: 'v1', kind: 'Node', name: 'node-1' });
 });
 
 test('kill -9 is restarted; a held component stays down until started; restart() replaces a running one', async (t) => {
@@ -138,7 +138,7 @@ test('the supervisor process: launch over its socket, kill -9 restarted, --no-re
   assert.equal(c.supervised!.lastExit?.signal, 'SIGKILL');
   assert.ok(!JSON.parse(fs.readFileSync(path.join(dir, 'state.json'), 'utf8')).components[0].supervised, 'state.json itself keeps none of it');
   const supLog = fs.readFileSync(path.join(dir, 'logs', 'supervisor.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-  assert.ok(supLog.some((l) => l.component === 'sleeper' && l.restarts === 1 && /^restarted sleeper/.test(l.msg)), JSON.stringify(supLog));
+  assert.ok(supLog.some((l) => l.component === 'supervisor' && l.target === 'sleeper' && l.restarts === 1 && /^restarted sleeper/.test(l.msg)), JSON.stringify(supLog));
 
   await sup.hold('sleeper');
   process.kill(c.pid, 'SIGKILL');

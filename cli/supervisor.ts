@@ -164,7 +164,7 @@ export class Supervisor {
     try {
       fs.appendFileSync(e.spec.log, `${JSON.stringify({ level, time: Date.now(), component: 'supervisor', msg })}\n`);
     } catch (err) {
-      this.opts.logger.warn({ component: e.spec.name, err: String(err) }, 'could not write to the component log');
+      this.opts.logger.warn({ target: e.spec.name, err: String(err) }, 'could not write to the component log');
     }
   }
 
@@ -182,15 +182,15 @@ export class Supervisor {
     e.startedAt = Date.now();
     // A command that cannot be run at all (ENOENT) has no pid and never exits: handled as an exit, restarted with back-off.
     child.once('error', (err) => {
-      this.opts.logger.error({ component: e.spec.name, err: String(err) }, 'could not start');
+      this.opts.logger.error({ target: e.spec.name, err: String(err) }, 'could not start');
       if (!child.pid) this.exited(e, child, null, null);
     });
     child.once('exit', (code, signal) => this.exited(e, child, code, signal));
     e.pid = child.pid ?? 0;
     if (child.pid) {
-      try { this.opts.onSpawn?.(e.spec, child.pid); } catch (err) { this.opts.logger.error({ component: e.spec.name, err: String(err) }, 'after start'); }
+      try { this.opts.onSpawn?.(e.spec, child.pid); } catch (err) { this.opts.logger.error({ target: e.spec.name, err: String(err) }, 'after start'); }
     }
-    this.opts.logger.info({ component: e.spec.name, pid: e.pid }, 'started');
+    this.opts.logger.info({ target: e.spec.name, pid: e.pid }, 'started');
     this.changed();
   }
 
@@ -204,16 +204,16 @@ export class Supervisor {
     const log = this.opts.logger;
     if (e.expectExit) {
       e.expectExit = false;
-      log.info({ component: e.spec.name, pid: e.pid, code, signal }, 'stopped to be restarted');
+      log.info({ target: e.spec.name, pid: e.pid, code, signal }, 'stopped to be restarted');
     } else if (this.closed) {
-      log.info({ component: e.spec.name, pid: e.pid, code, signal }, 'exited while the supervisor shuts down: not restarted');
+      log.info({ target: e.spec.name, pid: e.pid, code, signal }, 'exited while the supervisor shuts down: not restarted');
     } else if (e.held) {
-      log.info({ component: e.spec.name, pid: e.pid, code, signal }, 'exited; held, so not restarted');
+      log.info({ target: e.spec.name, pid: e.pid, code, signal }, 'exited; held, so not restarted');
       this.note(e, 30, `the supervisor saw pid ${e.pid} exit (${how}); it stays down until it is started again`);
     } else {
       const backoffMs = e.backoffMs = nextBackoff(e.backoffMs, ranMs, this.backoff);
       e.nextStartAt = Date.now() + backoffMs;
-      log.warn({ component: e.spec.name, pid: e.pid, code, signal, ranMs, backoffMs }, 'exited unexpectedly; restarting after back-off');
+      log.warn({ target: e.spec.name, pid: e.pid, code, signal, ranMs, backoffMs }, 'exited unexpectedly; restarting after back-off');
       this.note(e, 40, `the supervisor saw pid ${e.pid} exit (${how}); restarting it in ${backoffMs / 1000} s`);
       e.timer = setTimeout(() => {
         e.timer = undefined;
@@ -222,7 +222,7 @@ export class Supervisor {
         e.restarts++;
         this.spawn(e);
         const msg = `restarted ${e.spec.name} (pid ${oldPid} → ${e.pid}) after it exited (${describeExit(exit)}); back-off ${backoffMs / 1000} s, restart ${e.restarts}`;
-        log.warn({ component: e.spec.name, oldPid, pid: e.pid, restarts: e.restarts, backoffMs }, msg);
+        log.warn({ target: e.spec.name, oldPid, pid: e.pid, restarts: e.restarts, backoffMs }, msg);
         this.note(e, 40, msg);
         try { this.opts.onRestart?.({ spec: e.spec, oldPid, pid: e.pid, exit, backoffMs, restarts: e.restarts }); } catch (err) { log.error({ err: String(err) }, 'onRestart'); }
       }, backoffMs);
