@@ -83,7 +83,7 @@ const server = http.createServer(async (req, res) => {
         return reply(200, { pid: sup.launch(spec) });
       }
       case '/hold': sup.hold(b.name); return reply(200, {});
-      case '/start': return reply(200, { pid: sup.start(b.name) });
+      case '/start': return reply(200, { pid: await sup.start(b.name) });
       case '/restart': return reply(200, { pid: await sup.restart(b.name, typeof b.graceMs === 'number' ? b.graceMs : undefined) });
       default: return reply(404, { error: `no ${req.url}` });
     }

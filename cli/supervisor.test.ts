@@ -102,7 +102,7 @@ test('kill -9 is restarted; a held component stays down until started; restart()
   await sleep(BACKOFF.maxMs + 300);
   assert.equal(sup.status().sleeper.state, 'held', 'not restarted while held');
   assert.equal(sup.status().sleeper.restarts, 1);
-  const started = sup.start('sleeper');
+  const started = await sup.start('sleeper');
   assert.ok(isAlive(started) && started !== again.pid);
   assert.equal(sup.status().sleeper.state, 'running');
 
@@ -113,6 +113,17 @@ test('kill -9 is restarted; a held component stays down until started; restart()
   assert.equal(sup.status().sleeper.pid, replaced, 'the stop for the restart was not taken for a crash');
   assert.equal(sup.status().sleeper.restarts, 1, 'an asked-for restart is not counted');
   assert.throws(() => sup.hold('nope'), /no component "nope" is supervised; components: sleeper/);
+
+  // Killed by someone else and started at once, before its exit reached the supervisor (kubemu kill, then
+  // restart): the dead pid is not taken for running, and no back-off restart adds a second process.
+  process.kill(replaced, 'SIGKILL');
+  while (isAlive(replaced)) { /* a zombie soon: this process has not yet had a turn to see the exit */ }
+  const fresh = await sup.start('sleeper');
+  assert.notEqual(fresh, replaced);
+  assert.ok(isAlive(fresh));
+  await sleep(BACKOFF.initialMs + 300);
+  assert.equal(sup.status().sleeper.pid, fresh, 'still the one start() started: no second start after a back-off');
+  assert.equal(sup.status().sleeper.state, 'running');
 });
 
 test('the supervisor process: launch over its socket, kill -9 restarted, --no-restart held, stopping it leaves the components running', async (t) => {

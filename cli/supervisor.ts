@@ -8,7 +8,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import type { Logger } from '../lib/logger.ts';
-import type { ExitInfo, SupervisedStatus } from './state.ts';
+import { isAlive, type ExitInfo, type SupervisedStatus } from './state.ts';
 
 export interface BackOff { initialMs: number; maxMs: number; resetAfterMs: number }
 export const DEFAULT_BACKOFF: BackOff = { initialMs: 1000, maxMs: 30_000, resetAfterMs: 60_000 };
@@ -97,8 +97,9 @@ export class Supervisor {
   }
 
   /** Releases a hold and starts the component now if it is not running (back-off reset); returns its pid. */
-  start(name: string): number {
+  async start(name: string): Promise<number> {
     const e = this.entry(name);
+    await this.settled(e);
     e.held = false;
     this.cancelRestart(e);
     if (!e.child) {
@@ -111,6 +112,7 @@ export class Supervisor {
   /** Stops the component if it runs (SIGTERM, SIGKILL after graceMs) and starts it again at once; returns the new pid. */
   async restart(name: string, graceMs = 5000): Promise<number> {
     const e = this.entry(name);
+    await this.settled(e);
     e.held = false;
     this.cancelRestart(e);
     const child = e.child;
@@ -149,6 +151,19 @@ export class Supervisor {
     return e;
   }
 
+  /**
+   * A child killed a moment ago by someone else (kubemu kill) can be dead, a zombie, before its exit reaches
+   * this process: wait for that exit, so it is not taken for running.
+   */
+  private async settled(e: Entry): Promise<void> {
+    const child = e.child;
+    if (!child || isAlive(e.pid)) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 5000);
+      child.once('exit', () => { clearTimeout(timer); resolve(); });
+    });
+  }
+
   private cancelRestart(e: Entry): void {
     if (e.timer) clearTimeout(e.timer);
     e.timer = undefined;
@@ -169,6 +184,7 @@ export class Supervisor {
   }
 
   private spawn(e: Entry): void {
+    this.cancelRestart(e); // one process per component, whoever asks
     const [cmd, ...args] = e.spec.argv;
     const out = fs.openSync(e.spec.log, 'a');
     let child: ChildProcess;
