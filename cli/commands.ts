@@ -69,6 +69,7 @@ async function stopSupervised(dir: string, components: ComponentState[], out: Ou
   const live = readSupervisorFile(dir)?.components ?? {};
   await stopAll(components.map((c) => ({ ...c, pid: live[c.name]?.pid ?? c.pid })), out);
   fs.rmSync(supervisorPath(dir), { force: true });
+  fs.rmSync(path.join(dir, 'supervisor-token'), { force: true }); // kubemu join's; written again by the next join
 }
 
 export async function up(opts: UpOptions & { nodes: number; runtime: string; controlPlaneReplicas: number; advertiseAddress?: string; tokenAuth?: boolean }, say: Output = defaultOutput): Promise<void> {

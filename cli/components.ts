@@ -83,12 +83,6 @@ export function nodeArgv(entry: string, args: string[]): string[] {
   return bundled ? [process.execPath, bundled, ...args] : [process.execPath, '--import', 'tsx', path.join(ROOT, entry), ...args];
 }
 
-/** Run a TypeScript entry point of this repo as a detached Node process logging to a file. */
-export function spawnNode(name: string, entry: string, args: string[], log: string): ComponentState {
-  const argv = nodeArgv(entry, args);
-  return { name, pid: spawnDetached(name, argv, log), log, argv };
-}
-
 /** The same through the options' launcher (the supervisor, under `kubemu up`). */
 async function launchNode(opts: { launch?: Launcher }, name: string, entry: string, args: string[], log: string, node?: string): Promise<ComponentState> {
   const argv = nodeArgv(entry, args);

@@ -73,7 +73,14 @@ export async function stopSupervisor(dir: string): Promise<boolean> {
   return true;
 }
 
-export interface SupervisorOptions { apiserver?: string; logLevel?: string; backoff?: BackOff }
+export interface SupervisorOptions {
+  /** Where its Events go. */
+  apiserver?: string;
+  /** A file holding the token to post them with (default: the admin token in <dir>/tokens.csv, if any). */
+  tokenFile?: string;
+  logLevel?: string;
+  backoff?: BackOff;
+}
 
 /** Starts the cluster's supervisor, detached (it outlives `kubemu up`), and resolves once it answers. */
 export async function startSupervisor(dir: string, o: SupervisorOptions = {}): Promise<SupervisorClient> {
@@ -83,7 +90,7 @@ export async function startSupervisor(dir: string, o: SupervisorOptions = {}): P
   fs.rmSync(supervisorPath(dir), { force: true });
   const entry = 'cli/supervisor-main.ts';
   const bundled = bundledEntry(entry);
-  const args = ['--dir', dir, '--socket', socket, '--log-level', o.logLevel ?? 'info', ...(o.apiserver ? ['--apiserver', o.apiserver] : []),
+  const args = ['--dir', dir, '--socket', socket, '--log-level', o.logLevel ?? 'info', ...(o.apiserver ? ['--apiserver', o.apiserver] : []), ...(o.tokenFile ? ['--token-file', o.tokenFile] : []),
     ...(o.backoff ? ['--backoff-initial-ms', String(o.backoff.initialMs), '--backoff-max-ms', String(o.backoff.maxMs), '--backoff-reset-ms', String(o.backoff.resetAfterMs)] : [])];
   const argv = bundled ? [process.execPath, bundled, ...args] : [process.execPath, '--import', 'tsx', path.join(ROOT, entry), ...args];
   const out = fs.openSync(log, 'a');

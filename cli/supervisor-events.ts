@@ -26,10 +26,12 @@ export function restartEvent(r: RestartInfo): KubeObject {
   };
 }
 
-/** The admin token of a --token-auth cluster (tokens.csv), if there is one. */
-function adminToken(file: string): string | undefined {
+/** The token to post with: a file holding just it (kubemu join's), or the admin token of a --token-auth cluster's tokens.csv. */
+function readToken(file: string): string | undefined {
   try {
-    return fs.readFileSync(file, 'utf8').split('\n').find((l) => l.split(',')[1] === 'kubemu-admin')?.split(',')[0];
+    const text = fs.readFileSync(file, 'utf8');
+    if (!file.endsWith('.csv')) return text.trim() || undefined;
+    return text.split('\n').find((l) => l.split(',')[1] === 'kubemu-admin')?.split(',')[0];
   } catch {
     return undefined;
   }
@@ -40,7 +42,8 @@ export class ComponentEvents {
   private posting = false;
   private timer?: NodeJS.Timeout;
 
-  constructor(private readonly opts: { apiserver?: string; tokensFile: string; logger: Logger }) {}
+  /** tokenFile: read at each post (tokens.csv appears after the supervisor starts). */
+  constructor(private readonly opts: { apiserver?: string; tokenFile: string; logger: Logger }) {}
 
   restarted(r: RestartInfo): void {
     if (!this.opts.apiserver) return;
@@ -64,7 +67,7 @@ export class ComponentEvents {
   }
 
   private async post(ev: KubeObject): Promise<boolean> {
-    const token = adminToken(this.opts.tokensFile);
+    const token = readToken(this.opts.tokenFile);
     try {
       const res = await fetch(`${this.opts.apiserver}/api/v1/namespaces/default/events`, {
         method: 'POST', body: JSON.stringify(ev), signal: AbortSignal.timeout(3000),

@@ -18,12 +18,12 @@ import { readState, supervisorPath, writeFileAtomic, type SupervisorFile } from 
 const { values } = parseArgs({
   args: process.argv.slice(2), strict: true,
   options: {
-    dir: { type: 'string' }, socket: { type: 'string' }, apiserver: { type: 'string' }, 'log-level': { type: 'string', default: 'info' },
+    dir: { type: 'string' }, socket: { type: 'string' }, apiserver: { type: 'string' }, 'token-file': { type: 'string' }, 'log-level': { type: 'string', default: 'info' },
     'backoff-initial-ms': { type: 'string' }, 'backoff-max-ms': { type: 'string' }, 'backoff-reset-ms': { type: 'string' }, help: { type: 'boolean', default: false },
   },
 });
 if (values.help) {
-  process.stdout.write(`usage: supervisor --dir DIR --socket PATH [--apiserver URL] [--log-level L]
+  process.stdout.write(`usage: supervisor --dir DIR --socket PATH [--apiserver URL] [--token-file F] [--log-level L]
   [--backoff-initial-ms ${DEFAULT_BACKOFF.initialMs}] [--backoff-max-ms ${DEFAULT_BACKOFF.maxMs}] [--backoff-reset-ms ${DEFAULT_BACKOFF.resetAfterMs}]
 (kubemu up starts it: the parent of the cluster's components, restarting any that exits)
 `);
@@ -44,7 +44,8 @@ const backoff = {
   resetAfterMs: num(values['backoff-reset-ms'], DEFAULT_BACKOFF.resetAfterMs),
 };
 
-const events = new ComponentEvents({ apiserver: values.apiserver, tokensFile: path.join(dir, 'tokens.csv'), logger });
+// Events go with the admin token of a --token-auth cluster (<dir>/tokens.csv), or a joined node's token (--token-file).
+const events = new ComponentEvents({ apiserver: values.apiserver, tokenFile: values['token-file'] ?? path.join(dir, 'tokens.csv'), logger });
 const writeStatus = () => writeFileAtomic(supervisorPath(dir), `${JSON.stringify({
   pid: process.pid, argv: process.argv, socket, log: logFile, components: sup.status(),
 } satisfies SupervisorFile, null, 2)}\n`);
