@@ -10,7 +10,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ROOT } from '../lib/root.ts';
 import { bundledEntry } from './bundle.ts';
-import { isAlive, isRunning, readSupervisorFile, supervisorPath, tailFile } from './state.ts';
+import { isAlive, isRunning, readState, readSupervisorFile, supervisorPath, tailFile, writeState } from './state.ts';
 import type { BackOff, ComponentSpec } from './supervisor.ts';
 
 /** <dir>/supervisor.sock, or a name in the temp dir when that path is too long for a Unix socket (108 bytes). */
@@ -63,6 +63,17 @@ export function runningSupervisor(dir: string): SupervisorClient | undefined {
   const f = readSupervisorFile(dir);
   if (!f || !isRunning({ name: 'supervisor', pid: f.pid, argv: f.argv, log: f.log })) return undefined;
   return new SupervisorClient(f.pid, f.socket);
+}
+
+/**
+ * When the supervisor is gone (killed) but its file is left, the pids it last started go into state.json and
+ * its file goes: from then on whoever starts a component without it (cluster/faults.ts) records the pid there.
+ */
+export function retireDeadSupervisor(dir: string): void {
+  if (!readSupervisorFile(dir) || runningSupervisor(dir)) return;
+  const state = readState(dir);
+  if (state) writeState(state);
+  fs.rmSync(supervisorPath(dir), { force: true });
 }
 
 /** Stops the cluster's supervisor if one runs; true if it did. */

@@ -12,6 +12,7 @@ import { isAlive, readState, readSupervisorFile, writeState } from './state.ts';
 import { nextBackoff, Supervisor, type RestartInfo } from './supervisor.ts';
 import { restartEvent } from './supervisor-events.ts';
 import { startSupervisor, stopSupervisor } from './supervisor-client.ts';
+import { FaultInjector } from '../cluster/faults.ts';
 
 const BACKOFF = { initialMs: 200, maxMs: 800, resetAfterMs: 1500 };
 
@@ -170,4 +171,13 @@ test('the supervisor process: launch over its socket, kill -9 restarted, --no-re
   await sleep(BACKOFF.maxMs + 300);
   assert.equal(readSupervisorFile(dir)!.components.sleeper.pid, back, 'nobody restarted it');
   assert.equal(await stopSupervisor(dir), false);
+
+  // With its supervisor gone, `kubemu restart` starts the component itself, and everyone sees the new pid.
+  const f = new FaultInjector(dir);
+  const rec = await f.restart('sleeper');
+  const now = readState(dir)!.components[0];
+  pids.push(now.pid);
+  assert.ok(now.pid !== back && isAlive(now.pid), JSON.stringify(now));
+  assert.equal(rec.message, `started sleeper again (pid ${now.pid})`);
+  assert.equal(readSupervisorFile(dir), undefined, 'the dead supervisor\'s file is folded into state.json');
 });

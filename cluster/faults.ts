@@ -10,7 +10,7 @@ import { killNodeContainers, setPaused } from './containers.ts';
 import { recordFault, readFaults, type FaultAction, type FaultRecord, type InvolvedObject } from './fault-log.ts';
 import { joinPartitionCgroup, partition, removePartitionRules } from './partition.ts';
 import { respawn, stopProcess, waitReady } from './processes.ts';
-import { runningSupervisor, type SupervisorClient } from '../cli/supervisor-client.ts';
+import { retireDeadSupervisor, runningSupervisor, type SupervisorClient } from '../cli/supervisor-client.ts';
 import { findComponent, findNode, nodeComponents } from './targets.ts';
 
 /** Clusters started before names were recorded are the default one. */
@@ -92,6 +92,7 @@ export class FaultInjector {
       pid = how === 'restart' ? await sup.restart(c.name) : await sup.start(c.name);
       s = this.state();
     } else {
+      retireDeadSupervisor(this.dir);
       pid = respawn(c);
       s = this.update((st) => { st.components.find((x) => x.name === c.name)!.pid = pid; });
       if (c.node && (s.partitioned ?? []).includes(c.node)) joinPartitionCgroup(clusterName(s), c.node, [pid]);
