@@ -186,12 +186,14 @@ export class Supervisor {
   private spawn(e: Entry): void {
     this.cancelRestart(e); // one process per component, whoever asks
     const [cmd, ...args] = e.spec.argv;
-    const out = fs.openSync(e.spec.log, 'a');
+    // A log that cannot be opened (its directory removed) must not take the supervisor down: run it without one.
+    let out: number | 'ignore' = 'ignore';
+    try { out = fs.openSync(e.spec.log, 'a'); } catch (err) { this.opts.logger.error({ target: e.spec.name, err: String(err) }, 'cannot open its log; starting it without'); }
     let child: ChildProcess;
     try {
       child = spawn(cmd, args, { cwd: this.opts.cwd, detached: true, stdio: ['ignore', out, out] });
     } finally {
-      fs.closeSync(out);
+      if (typeof out === 'number') fs.closeSync(out);
     }
     child.unref();
     e.child = child;
