@@ -247,7 +247,7 @@ export async function status(opts: { dir: string }): Promise<number> {
   }
   let healthy = true;
   const ago = (iso: string) => `${Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000))} s ago`;
-  say(`${'COMPONENT'.padEnd(22)} ${'PID'.padEnd(12)} ${'STATUS'.padEnd(26)} ${'RESTARTS'.padEnd(9)} ${'LAST EXIT'.padEnd(26)} URL, LOG`);
+  say(`${'COMPONENT'.padEnd(22)} ${'PID'.padEnd(12)} ${'STATUS'.padEnd(30)} ${'RESTARTS'.padEnd(9)} ${'LAST EXIT'.padEnd(26)} URL, LOG`);
   for (const c of state.components) {
     const alive = isRunning(c);
     healthy &&= alive;
@@ -256,7 +256,7 @@ export async function status(opts: { dir: string }): Promise<number> {
       : sv?.state === 'backoff' ? `back-off ${(sv.backoffMs ?? 0) / 1000} s${sv.nextStartAt ? ` (restart in ${Math.max(0, Math.ceil((Date.parse(sv.nextStartAt) - Date.now()) / 1000))} s)` : ''}`
       : sv?.state === 'held' ? 'stopped (not restarted)' : 'NOT RUNNING';
     const exit = sv?.lastExit ? `${describeExit(sv.lastExit)}, ${ago(sv.lastExit.at)}` : '';
-    say(`${c.name.padEnd(22)} pid ${String(c.pid).padEnd(8)} ${st.padEnd(26)} ${String(sv?.restarts ?? '-').padEnd(9)} ${exit.padEnd(26)} ${c.url ?? ''}  log ${c.log}`);
+    say(`${c.name.padEnd(22)} pid ${String(c.pid).padEnd(8)} ${st.padEnd(30)} ${String(sv?.restarts ?? '-').padEnd(9)} ${exit.padEnd(26)} ${c.url ?? ''}  log ${c.log}`);
   }
   const sup = state.supervisor;
   if (sup && runningSupervisor(dir)) say(`supervisor pid ${sup.pid} running (restarts components that exit)  log ${sup.log}`);

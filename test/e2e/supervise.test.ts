@@ -65,6 +65,24 @@ describe('the supervisor of kubemu up', { timeout: 300_000 }, () => {
     await until('2 pods created and scheduled', async () => (await scheduledPods('after-restart')) === 2, 60_000);
   });
 
+  test('a component that keeps exiting backs off 1, 2, 4 s, and status shows it waiting', async () => {
+    const backoffs: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const old = running('dns') ?? await until('dns running', async () => running('dns'), 30_000);
+      process.kill(old.pid, 'SIGKILL');
+      const waiting = await until('dns in back-off', async () => { const x = component('dns'); return x.pid === old.pid && x.supervised?.state === 'backoff' && x; }, 10_000, 50);
+      backoffs.push(waiting.supervised!.backoffMs!);
+      if (i < 2) await until('dns restarted', async () => { const x = running('dns'); return x && x.pid !== old.pid; }, 30_000, 50);
+    }
+    assert.deepEqual(backoffs.slice(-3), [backoffs[0], backoffs[0] * 2, backoffs[0] * 4], `doubling: ${backoffs}`);
+    assert.equal(backoffs[2], 4000, `1 s, 2 s, 4 s: ${backoffs}`);
+    const st = kubemu(['status', '--dir', c.dir]);
+    assert.equal(st.status, 1, 'dns is not running right now');
+    assert.match(st.stdout, /^dns\s+pid \d+\s+back-off 4 s \(restart in [1-4] s\)\s+2\s+signal SIGKILL, \d+ s ago/m);
+    await until('dns back after its back-off', async () => running('dns'), 30_000);
+    assert.equal(component('dns').supervised?.restarts, 3);
+  });
+
   test('kill --no-restart stays down until kubemu restart; a pod waits for the scheduler meanwhile', async () => {
     const old = component('scheduler');
     const kill = kubemu(['kill', '--no-restart', 'scheduler', '--dir', c.dir]);
