@@ -13,7 +13,7 @@ import { ROOT } from '../lib/root.ts';
 import { joinPartitionCgroup } from '../cluster/partition.ts';
 import { ComponentEvents } from './supervisor-events.ts';
 import { DEFAULT_BACKOFF, Supervisor, type ComponentSpec } from './supervisor.ts';
-import { readState, supervisorPath, writeFileAtomic, type SupervisorFile } from './state.ts';
+import { commandLineOf, readState, supervisorPath, writeFileAtomic, type SupervisorFile } from './state.ts';
 
 const { values } = parseArgs({
   args: process.argv.slice(2), strict: true,
@@ -46,8 +46,10 @@ const backoff = {
 
 // Events go with the admin token of a --token-auth cluster (<dir>/tokens.csv), or a joined node's token (--token-file).
 const events = new ComponentEvents({ apiserver: values.apiserver, tokenFile: values['token-file'] ?? path.join(dir, 'tokens.csv'), logger });
+// The command line as /proc has it (process.argv lacks node's own flags, e.g. --import tsx): how others tell it is still this process.
+const argv = commandLineOf(process.pid) ?? process.argv;
 const writeStatus = () => writeFileAtomic(supervisorPath(dir), `${JSON.stringify({
-  pid: process.pid, argv: process.argv, socket, log: logFile, components: sup.status(),
+  pid: process.pid, argv, socket, log: logFile, components: sup.status(),
 } satisfies SupervisorFile, null, 2)}\n`);
 
 const sup = new Supervisor({

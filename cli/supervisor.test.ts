@@ -138,6 +138,8 @@ test('the supervisor process: launch over its socket, kill -9 restarted, --no-re
   // state.json as `up` writes it; readState lays the supervisor's view over it.
   writeState({ dir, startedAt: new Date().toISOString(), apiserver: '', grpc: '', etcd: '', kubeconfig: '', components: [{ name: 'sleeper', pid, log, argv: sleeperArgv }] });
   assert.equal(readState(dir)!.supervisor?.pid, sup.pid);
+  // Recorded as /proc has it (node's own flags too), so other processes (kubemu down) recognise it.
+  assert.deepEqual(readState(dir)!.supervisor?.argv, fs.readFileSync(`/proc/${sup.pid}/cmdline`, 'utf8').split('\0').slice(0, -1));
   assert.equal(readState(dir)!.components[0].supervised?.state, 'running');
 
   process.kill(pid, 'SIGKILL');
