@@ -122,6 +122,7 @@ export async function up(opts: UpOptions & { nodes: number; runtime: string; con
   try {
     const supervisor = await startSupervisor(dir, { apiserver: `http://${apiHost(opts)}:${opts.port}`, logLevel: opts.logLevel });
     opts = { ...opts, launch: (spec) => supervisor.launch(spec) };
+    say(`supervisor running (pid ${supervisor.pid}): a component that exits is started again`);
   } catch (err) {
     throw new CliError(`the supervisor did not start: ${(err as Error).message}`);
   }
