@@ -130,8 +130,9 @@ test('kill -9 is restarted; a held component stays down until started; restart()
 test('the supervisor process: launch over its socket, kill -9 restarted, --no-restart held, stopping it leaves the components running', async (t) => {
   const dir = tmpdir(t);
   const pids: number[] = [];
-  t.after(async () => { await stopSupervisor(dir).catch(() => {}); for (const p of pids) try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } });
   const sup = await startSupervisor(dir, { backoff: BACKOFF, logLevel: 'info' });
+  // By its handle: the directory (and supervisor.json in it) may already be gone when this runs.
+  t.after(async () => { await sup.stop().catch(() => {}); for (const p of pids) try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } });
   const log = path.join(dir, 'logs', 'sleeper.log');
   const pid = await sup.launch({ name: 'sleeper', argv: sleeperArgv, log });
   pids.push(pid);
