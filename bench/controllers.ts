@@ -56,7 +56,7 @@ async function main(): Promise<void> {
     const opts: UpOptions = { dir, port: await freePort(), grpcPort: await freePort(), logLevel: 'warn', nodeMonitorGracePeriod: 600, podEvictionTimeout: 300, leaderLeaseSeconds: 15, name: 'bench-controllers' };
     const etcd = await startEtcdComponent(opts);
     started.push(etcd);
-    const api = startApiServerComponent(opts, etcd.endpoint);
+    const api = await startApiServerComponent(opts, etcd.endpoint);
     started.push(api);
     await api.ready();
     for (const c of [await startSchedulerComponent(opts), await startControllerManagerComponent(opts)]) { started.push(c); await c.ready(); }

@@ -91,7 +91,7 @@ async function main(): Promise<void> {
     const opts = { dir, port: await freePort(), grpcPort: await freePort(), logLevel: 'warn', runtime: 'docker', nodeMonitorGracePeriod: 40, podEvictionTimeout: 300, leaderLeaseSeconds: 15, name: 'bench-pods' };
     const etcd = await startEtcdComponent(opts);
     started.push(etcd);
-    const api = startApiServerComponent(opts, etcd.endpoint);
+    const api = await startApiServerComponent(opts, etcd.endpoint);
     started.push(api);
     await api.ready();
     const sched = await startSchedulerComponent(opts);
@@ -103,7 +103,7 @@ async function main(): Promise<void> {
     const raw = await rawDocker(DOCKER_PODS);
 
     log('docker runtime: 2 nodes, 30 pods at once …');
-    for (const n of [1, 2]) { const k = startKubeletComponent(opts, n); started.push(k); await k.ready(); }
+    for (const n of [1, 2]) { const k = await startKubeletComponent(opts, n); started.push(k); await k.ready(); }
     await client.create({ group: '', resource: 'namespaces' }, undefined, { metadata: { name: 'bench-docker' } });
     const dockerRun = await podsToRunning(client, 'bench-docker', DOCKER_PODS, { terminationGracePeriodSeconds: 0, containers: [{ name: 'c', image: IMAGE }] });
     for (const p of (await client.list(PODS, 'bench-docker')).items) await client.delete(PODS, 'bench-docker', p.metadata.name!);

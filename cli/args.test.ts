@@ -23,6 +23,7 @@ test('fault commands: their operands, -n and --signal, and usage errors (exit co
   assert.deepEqual([k.command, k.operands, k.dir, k.signal], ['kill', ['scheduler'], '/tmp/c', 'SIGKILL']);
   assert.equal(parseCli(['kill', 'etcd', '--signal', 'SIGTERM']).signal, 'SIGTERM');
   for (const cmd of ['restart', 'stop-node', 'start-node', 'partition', 'heal']) assert.deepEqual(parseCli([cmd, 'x']).operands, ['x']);
+  assert.deepEqual([parseCli(['kill', 'scheduler']).noRestart, parseCli(['kill', '--no-restart', 'scheduler']).noRestart], [false, true]);
   const p = parseCli(['pause', 'web-1', 'app', '-n', 'shop']);
   assert.deepEqual([p.command, p.operands, p.namespace], ['pause', ['web-1', 'app'], 'shop']);
   assert.equal(parseCli(['resume', 'web-1', 'app']).namespace, 'default');

@@ -10,7 +10,7 @@ commands:
           per node, each its own process;
           waits until every node is Ready; writes <dir>/kubeconfig
   down    stop the cluster started from <dir> and remove its pod containers (--purge also deletes its data)
-  status  show each component and whether the apiserver is ready
+  status  show each component (running, restarts, last exit, back-off) and whether the apiserver is ready
   join    make this host a node of a control plane elsewhere (kubemu up --bind-address there prints the command):
           kubemu join --apiserver http://HOST:PORT [--token T] [--name NODE] [--node-ip IP] [--network NET] [--dir DIR]
           starts a kubelet and a kube-proxy here, waits until the node is Ready; kubemu down --dir DIR leaves
@@ -19,11 +19,13 @@ commands:
           Docker engine: checks and records them); --docker-host tcp://HOST:PORT|ssh://USER@HOST (repeatable)
           also streams them into the engines of other hosts (docker save | docker load)
 
-faults (on the cluster started from --dir; each recorded in <dir>/faults.jsonl and as an Event):
+faults (on the cluster started from --dir; each recorded in <dir>/faults.jsonl and as an Event). The cluster's
+supervisor restarts a component that exits (back-off 1 s doubling to 30 s), as a node's systemd would:
   kill COMPONENT            kill a component process (SIGKILL; --signal SIGTERM for a clean stop): etcd, apiserver,
-                            scheduler, controller-manager, dns, kubelet-NODE, kube-proxy-NODE (see: kubemu status)
+                            scheduler, controller-manager, dns, kubelet-NODE, kube-proxy-NODE (see: kubemu status);
+                            the supervisor starts it again, unless --no-restart (then it stays down until restart)
   restart COMPONENT         kill it if it runs, start it again with the same command line, wait until it answers
-  stop-node NODE            as if the machine died: SIGKILL its kubelet, kube-proxy and pod containers
+  stop-node NODE            as if the machine died: SIGKILL its kubelet, kube-proxy and pod containers (not restarted)
   start-node NODE           start its kubelet and kube-proxy again (the kubelet restarts its pods)
   partition NODE            cut its kubelet and kube-proxy off from the apiserver (cgroup + iptables); pods keep running
   heal NODE                 undo partition
@@ -64,6 +66,7 @@ flags:
                      (with join, --name NODE is the node name, default this host's name)
   -n, --namespace NS with pause and resume: the pod's namespace (default default)
   --signal SIG       with kill: SIGKILL (default) or SIGTERM
+  --no-restart       with kill: the supervisor does not start it again (kubemu restart does)
 `;
 
 /** Each command and the operands it takes after its name. */
@@ -81,6 +84,8 @@ export interface CliArgs {
   operands: string[];
   namespace: string;
   signal: 'SIGKILL' | 'SIGTERM';
+  /** kill: the supervisor keeps it down. */
+  noRestart: boolean;
   dir: string; port: number; grpcPort: number; nodes: number; runtime: string; logLevel: string; purge: boolean;
   name: string; controlPlaneReplicas: number; nodeMonitorGracePeriod: number; podEvictionTimeout: number; leaderLeaseSeconds: number;
   proxyMode: string;
@@ -123,7 +128,7 @@ export function parseCli(argv: string[]): CliArgs {
         'leader-lease-seconds': { type: 'string', default: '15' }, 'proxy-mode': { type: 'string', default: 'userspace' },
         'bind-address': { type: 'string' }, 'token-auth': { type: 'boolean', default: false }, 'advertise-address': { type: 'string' }, apiserver: { type: 'string' }, token: { type: 'string' },
         'node-ip': { type: 'string' }, network: { type: 'string' }, 'docker-host': { type: 'string', multiple: true },
-        namespace: { type: 'string', short: 'n', default: 'default' }, signal: { type: 'string', default: 'SIGKILL' }, help: { type: 'boolean', short: 'h', default: false },
+        namespace: { type: 'string', short: 'n', default: 'default' }, signal: { type: 'string', default: 'SIGKILL' }, 'no-restart': { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false },
       },
     });
   } catch (err) {
@@ -144,7 +149,7 @@ export function parseCli(argv: string[]): CliArgs {
   if (command === 'join' && !values.apiserver) throw new CliError(`join: --apiserver URL is required (kubemu up --bind-address on the control-plane host prints the whole command)\n\n${USAGE}`, 2);
   for (const f of ['bind-address', 'advertise-address'] as const) if (values[f] !== undefined && !isIP(values[f]!)) throw new CliError(`--${f}: not an IP address: ${values[f]}`, 2);
   return {
-    command: command as Command, operands, namespace: values.namespace!, signal: values.signal, dir: values.dir!, port: portOf('--port', values.port!), grpcPort: portOf('--grpc-port', values['grpc-port']!),
+    command: command as Command, operands, namespace: values.namespace!, signal: values.signal, noRestart: values['no-restart']!, dir: values.dir!, port: portOf('--port', values.port!), grpcPort: portOf('--grpc-port', values['grpc-port']!),
     nodes, runtime: values.runtime!, logLevel: values['log-level']!, purge: values.purge!,
     name: command === 'join' ? 'kubemu' : clusterName(values.name ?? 'kubemu'),
     bindAddress: values['bind-address'], advertiseAddress: values['advertise-address'], tokenAuth: values['token-auth']!,

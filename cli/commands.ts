@@ -1,4 +1,6 @@
-// `kubemu up`, `down` and `status`.
+// `kubemu up`, `down` and `status`. `up` starts the cluster's supervisor first and every component
+// through it (cli/supervisor.ts: a component that exits is started again); `down` stops the supervisor
+// first, so nothing is restarted while the cluster is taken down.
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -15,7 +17,9 @@ import { removeNodeContainers } from './docker-cleanup.ts';
 import { podNetworkGateway, releaseOverlayGateway } from './overlay-gateway.ts';
 import { removePartitionCgroups, removePartitionRules } from '../cluster/partition.ts';
 import { stopProcess } from '../cluster/processes.ts';
-import { isRunning, readState, statePath, tailFile, writeState, type ClusterState, type ComponentState } from './state.ts';
+import { isRunning, readState, readSupervisorFile, statePath, supervisorPath, tailFile, writeState, type ClusterState, type ComponentState } from './state.ts';
+import { runningSupervisor, startSupervisor, stopSupervisor } from './supervisor-client.ts';
+import { describeExit } from './supervisor.ts';
 
 export class CliError extends Error {
   constructor(message: string, readonly exitCode = 1) { super(message); }
@@ -55,11 +59,24 @@ async function stopAll(components: ComponentState[], out: Output, graceMs = 5000
   }
 }
 
+/** The supervisor first (nothing is restarted from then on), then the components with the pids they have now. */
+async function stopSupervised(dir: string, components: ComponentState[], out: Output): Promise<void> {
+  const sup = runningSupervisor(dir);
+  if (sup) {
+    await sup.stop().catch((err) => out(`warning: ${(err as Error).message}`));
+    out(`stopped the supervisor (pid ${sup.pid})`);
+  }
+  const live = readSupervisorFile(dir)?.components ?? {};
+  await stopAll(components.map((c) => ({ ...c, pid: live[c.name]?.pid ?? c.pid })), out);
+  fs.rmSync(supervisorPath(dir), { force: true });
+  fs.rmSync(path.join(dir, 'supervisor-token'), { force: true }); // kubemu join's; written again by the next join
+}
+
 export async function up(opts: UpOptions & { nodes: number; runtime: string; controlPlaneReplicas: number; advertiseAddress?: string; tokenAuth?: boolean }, say: Output = defaultOutput): Promise<void> {
   const dir = path.resolve(opts.dir);
   const existing = readState(dir);
-  if (existing && existing.components.some((c) => isRunning(c))) {
-    throw new CliError(`a cluster is already running from ${dir} (apiserver ${existing.apiserver}). Stop it first: kubemu down --dir ${opts.dir}`);
+  if ((existing && existing.components.some((c) => isRunning(c))) || runningSupervisor(dir)) {
+    throw new CliError(`a cluster is already running from ${dir} (apiserver ${existing?.apiserver ?? 'not started'}). Stop it first: kubemu down --dir ${opts.dir}`);
   }
   if (!etcdBinary()) throw new CliError(ETCD_MISSING);
   if (opts.runtime === 'docker' && opts.nodes > 0 && !fs.existsSync('/var/run/docker.sock')) {
@@ -82,7 +99,7 @@ export async function up(opts: UpOptions & { nodes: number; runtime: string; con
   let overlay: Awaited<ReturnType<typeof podNetworkGateway>>;
   const fail = async (c: Started, err: unknown): Promise<never> => {
     const msg = `${(err as Error).message}. Last lines of ${c.log}:\n${tailFile(c.log)}`;
-    await stopAll(started, say);
+    await stopSupervised(dir, started, say);
     if (overlay) await releaseOverlayGateway(overlay.network).catch(() => {});
     fs.rmSync(statePath(dir), { force: true });
     throw new CliError(msg);
@@ -103,17 +120,26 @@ export async function up(opts: UpOptions & { nodes: number; runtime: string; con
   else say('not root (no CAP_NET_ADMIN): ClusterIPs will not be reachable; NodePorts and LoadBalancer addresses still work');
   // Hollow pods' addresses lead nowhere either (the kubelet simulates what would dial them; this is the guard).
   if (netAdmin && opts.runtime === 'fake') await guardUnroutedRange(FAKE_POD_CIDRS).catch((err) => { throw new CliError(`the fake pod range could not be guarded: ${(err as Error).message}`); });
+  // The parent of every component from here on: it restarts one that exits (kubemu status shows it).
+  try {
+    const supervisor = await startSupervisor(dir, { apiserver: `http://${apiHost(opts)}:${opts.port}`, logLevel: opts.logLevel });
+    opts = { ...opts, launch: (spec) => supervisor.launch(spec) };
+    say(`supervisor running (pid ${supervisor.pid}): a component that exits is started again`);
+  } catch (err) {
+    throw new CliError(`the supervisor did not start: ${(err as Error).message}`);
+  }
   let etcd;
   try {
     etcd = await startEtcdComponent({ ...opts, dir });
   } catch (err) {
+    await stopSupervised(dir, started, say);
     throw new CliError(`etcd did not start: ${(err as Error).message}`);
   }
   started.push(etcd);
   record({ etcd: etcd.endpoint });
   say(`etcd healthy at ${etcd.endpoint} (${secs(t0)})`);
 
-  const apiserver = startApiServerComponent({ ...opts, dir }, etcd.endpoint);
+  const apiserver = await startApiServerComponent({ ...opts, dir }, etcd.endpoint);
   started.push(apiserver);
   record();
   await waitFor([apiserver, `/readyz at ${apiserver.url}`]);
@@ -131,7 +157,7 @@ export async function up(opts: UpOptions & { nodes: number; runtime: string; con
   const docker = opts.runtime === 'docker' && opts.nodes > 0;
   const network = opts.network ?? nodeIdentity(opts.name, 1).network;
   overlay = docker && opts.network ? await podNetworkGateway(opts.network, say).catch(async (err) => {
-    await stopAll(started, say);
+    await stopSupervised(dir, started, say);
     fs.rmSync(statePath(dir), { force: true });
     throw new CliError(`the gateway into overlay ${opts.network} could not be set up: ${(err as Error).message}`);
   }) : undefined;
@@ -142,7 +168,7 @@ export async function up(opts: UpOptions & { nodes: number; runtime: string; con
   waits.push([dns, `/readyz at ${dns.url}`]);
   const kubelets = [];
   for (let n = 1; n <= opts.nodes; n++) {
-    const k = startKubeletComponent({ ...opts, dir }, n);
+    const k = await startKubeletComponent({ ...opts, dir }, n);
     started.push(k);
     kubelets.push(k);
   }
@@ -156,7 +182,7 @@ export async function up(opts: UpOptions & { nodes: number; runtime: string; con
   await waitFor(...waits, ...kubelets.map((k): [Started, string] => [k, `(node ${k.node} Ready)`]), ...proxies.map((p): [Started, string] => [p, `/healthz at ${p.url}`]));
   if (docker && netAdmin) {
     say(`waiting for the cluster DNS at ${addrs.dnsIP}:53 through kube-proxy …`);
-    await waitForClusterIP(addrs.dnsIP, 53, 30_000).catch(async (err) => { await stopAll(started, say); throw new CliError(String((err as Error).message)); });
+    await waitForClusterIP(addrs.dnsIP, 53, 30_000).catch(async (err) => { await stopSupervised(dir, started, say); throw new CliError(String((err as Error).message)); });
     say(`ClusterIPs served (${secs(t0)})`);
   }
 
@@ -185,9 +211,12 @@ stop: kubemu down --dir ${opts.dir}`);
 export async function down(opts: { dir: string; purge: boolean }, say: Output = defaultOutput): Promise<void> {
   const dir = path.resolve(opts.dir);
   const state = readState(dir);
-  if (!state) say(`no cluster state in ${dir}: nothing to stop`);
-  else {
-    await stopAll(state.components, say);
+  if (!state) {
+    // A start that failed half-way may have left its supervisor.
+    await stopSupervised(dir, [], say);
+    say(`no cluster state in ${dir}: nothing to stop`);
+  } else {
+    await stopSupervised(dir, state.components, say);
     // What `kubemu partition` put on the host goes with the cluster: its iptables rules, then (no process left in them) its cgroups.
     const name = state.name ?? 'kubemu';
     if (hasNetAdmin() && state.partitioned?.length) await removePartitionRules(name).catch((err) => say(`could not remove partition rules: ${(err as Error).message}`));
@@ -220,11 +249,21 @@ export async function status(opts: { dir: string }): Promise<number> {
     return 1;
   }
   let healthy = true;
+  const ago = (iso: string) => `${Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000))} s ago`;
+  say(`${'COMPONENT'.padEnd(22)} ${'PID'.padEnd(12)} ${'STATUS'.padEnd(30)} ${'RESTARTS'.padEnd(9)} ${'LAST EXIT'.padEnd(26)} URL, LOG`);
   for (const c of state.components) {
     const alive = isRunning(c);
     healthy &&= alive;
-    say(`${c.name.padEnd(16)} pid ${String(c.pid).padEnd(8)} ${alive ? 'running' : 'NOT RUNNING'}  ${c.url ?? ''}  log ${c.log}`);
+    const sv = c.supervised;
+    const st = alive ? 'running'
+      : sv?.state === 'backoff' ? `back-off ${(sv.backoffMs ?? 0) / 1000} s${sv.nextStartAt ? ` (restart in ${Math.max(0, Math.ceil((Date.parse(sv.nextStartAt) - Date.now()) / 1000))} s)` : ''}`
+      : sv?.state === 'held' ? 'stopped (not restarted)' : 'NOT RUNNING';
+    const exit = sv?.lastExit ? `${describeExit(sv.lastExit)}, ${ago(sv.lastExit.at)}` : '';
+    say(`${c.name.padEnd(22)} pid ${String(c.pid).padEnd(8)} ${st.padEnd(30)} ${String(sv?.restarts ?? '-').padEnd(9)} ${exit.padEnd(26)} ${c.url ?? ''}  log ${c.log}`);
   }
+  const sup = state.supervisor;
+  if (sup && runningSupervisor(dir)) say(`supervisor pid ${sup.pid} running (restarts components that exit)  log ${sup.log}`);
+  else say(`supervisor ${sup ? `pid ${sup.pid} NOT RUNNING` : 'none'}: components that exit are not restarted`);
   try {
     const res = await fetch(`${state.apiserver}/readyz`, { signal: AbortSignal.timeout(2000) });
     say(`apiserver /readyz: ${res.status} ${(await res.text()).trim()}`);

@@ -1,13 +1,14 @@
 // The processes `kubemu up` starts, in order. Each is its own OS process that outlives the
-// CLI, logs pino JSON to <dir>/logs/<name>.log and has a readiness check. Later parts of
-// kubemu (scheduler, controller manager, kubelets, kube-proxies) become more entries here.
+// CLI, logs pino JSON to <dir>/logs/<name>.log and has a readiness check. `up` starts them through
+// the cluster's supervisor (opts.launch), which restarts any that exits; without one they are
+// plain detached processes (the benchmarks).
 import { intToIp, ipToInt } from '../lib/ipv4.ts';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startEtcd } from '../lib/etcd-process.ts';
+import { etcdArgv } from '../lib/etcd-process.ts';
 import { freePort } from '../lib/free-port.ts';
-import { commandLineOf, isAlive, type ComponentState } from './state.ts';
+import { isAlive, tailFile, type ComponentState } from './state.ts';
 import { ROOT } from '../lib/root.ts';
 import { bundledEntry } from './bundle.ts';
 
@@ -35,7 +36,12 @@ export interface UpOptions {
   token?: string;
   /** The Docker network pods join (default: the cluster's own bridge); a swarm overlay gets a gateway (overlay-gateway.ts). */
   network?: string;
+  /** Starts a component process and gives its pid: the supervisor's launch; default a plain detached process. */
+  launch?: Launcher;
 }
+
+export type Launcher = (spec: { name: string; argv: string[]; log: string; node?: string }) => Promise<number>;
+const launcherOf = (opts: { launch?: Launcher }): Launcher => opts.launch ?? (async (s) => spawnDetached(s.name, s.argv, s.log));
 
 /** The address local components dial to reach the apiserver: its bind address, or loopback when it binds every address. */
 export const apiHost = (opts: { bindAddress?: string }): string =>
@@ -76,11 +82,16 @@ export interface Started extends ComponentState {
   ready(): Promise<void>;
 }
 
-/** Run a TypeScript entry point of this repo as a detached Node process logging to a file (from its bundle, see bundle.ts). */
-export function spawnNode(name: string, entry: string, args: string[], log: string): ComponentState {
+/** The command line that runs a TypeScript entry point of this repo (from its bundle, see bundle.ts). */
+export function nodeArgv(entry: string, args: string[]): string[] {
   const bundled = bundledEntry(entry);
-  const argv = bundled ? [process.execPath, bundled, ...args] : [process.execPath, '--import', 'tsx', path.join(ROOT, entry), ...args];
-  return { name, pid: spawnDetached(name, argv, log), log, argv };
+  return bundled ? [process.execPath, bundled, ...args] : [process.execPath, '--import', 'tsx', path.join(ROOT, entry), ...args];
+}
+
+/** The same through the options' launcher (the supervisor, under `kubemu up`). */
+async function launchNode(opts: { launch?: Launcher }, name: string, entry: string, args: string[], log: string, node?: string): Promise<ComponentState> {
+  const argv = nodeArgv(entry, args);
+  return { name, pid: await launcherOf(opts)({ name, argv, log, ...(node ? { node } : {}) }), log, argv, ...(node ? { node } : {}) };
 }
 
 /** Start `argv` in its own process group, outliving this process, its output appended to `log`. */
@@ -127,16 +138,20 @@ export async function waitNodeReady(apiserver: string, nodeName: string, pid: nu
   }
 }
 
+/** etcd, resolved once it is healthy. */
 export async function startEtcdComponent(opts: UpOptions): Promise<Started & { endpoint: string }> {
   const log = path.join(opts.dir, 'logs', 'etcd.log');
-  const etcd = await startEtcd({ dataDir: path.join(opts.dir, 'etcd'), logFile: log, detached: true, clientPort: await freePort(), peerPort: await freePort() });
-  return { name: 'etcd', pid: etcd.pid, log, url: etcd.endpoint, endpoint: etcd.endpoint, argv: commandLineOf(etcd.pid), readyUrl: `${etcd.endpoint}/health`,
-    ready: () => Promise.resolve() };
+  const dataDir = path.join(opts.dir, 'etcd');
+  fs.mkdirSync(dataDir, { recursive: true });
+  const { argv, endpoint } = etcdArgv({ dataDir, clientPort: await freePort(), peerPort: await freePort() });
+  const pid = await launcherOf(opts)({ name: 'etcd', argv, log });
+  await waitHttp('etcd', pid, `${endpoint}/health`, 20_000).catch((err) => { throw new Error(`${(err as Error).message}; see ${log}:\n${tailFile(log, 10)}`); });
+  return { name: 'etcd', pid, log, url: endpoint, endpoint, argv, readyUrl: `${endpoint}/health`, ready: () => Promise.resolve() };
 }
 
-export function startApiServerComponent(opts: UpOptions, etcdEndpoint: string): Started {
+export async function startApiServerComponent(opts: UpOptions, etcdEndpoint: string): Promise<Started> {
   const log = path.join(opts.dir, 'logs', 'apiserver.log');
-  const c = spawnNode('apiserver', 'apiserver/main.ts', [
+  const c = await launchNode(opts, 'apiserver', 'apiserver/main.ts', [
     '--etcd-servers', etcdEndpoint, '--port', String(opts.port), '--grpc-port', String(opts.grpcPort), '--log-level', opts.logLevel,
     '--service-cluster-ip-range', clusterAddresses(opts.name).serviceCIDR,
     ...(opts.bindAddress ? ['--bind-address', opts.bindAddress] : []), ...(opts.tokenFile ? ['--token-auth-file', opts.tokenFile] : []),
@@ -150,7 +165,7 @@ export async function startSchedulerComponent(opts: UpOptions, n = 1): Promise<S
   const name = n === 1 ? 'scheduler' : `scheduler-${n}`;
   const log = path.join(opts.dir, 'logs', `${name}.log`);
   const port = await freePort();
-  const c = spawnNode(name, 'scheduler/main.ts', [
+  const c = await launchNode(opts, name, 'scheduler/main.ts', [
     '--server', `${apiHost(opts)}:${opts.grpcPort}`, '--transport', 'grpc', ...tokenArgs(opts), '--leader-elect', '--leader-elect-lease-duration', String(opts.leaderLeaseSeconds),
     '--port', String(port), '--log-level', opts.logLevel,
   ], log);
@@ -163,7 +178,7 @@ export async function startControllerManagerComponent(opts: UpOptions, n = 1): P
   const name = n === 1 ? 'controller-manager' : `controller-manager-${n}`;
   const log = path.join(opts.dir, 'logs', `${name}.log`);
   const port = await freePort();
-  const c = spawnNode(name, 'controller-manager/main.ts', [
+  const c = await launchNode(opts, name, 'controller-manager/main.ts', [
     '--server', `${apiHost(opts)}:${opts.grpcPort}`, '--transport', 'grpc', ...tokenArgs(opts), '--leader-elect', '--leader-elect-lease-duration', String(opts.leaderLeaseSeconds),
     '--node-monitor-grace-period', String(opts.nodeMonitorGracePeriod), '--node-monitor-period', String(Math.max(1, Math.min(5, opts.nodeMonitorGracePeriod / 4))),
     '--default-toleration-seconds', String(opts.podEvictionTimeout), '--port', String(port), '--log-level', opts.logLevel,
@@ -174,15 +189,15 @@ export async function startControllerManagerComponent(opts: UpOptions, n = 1): P
 }
 
 /** Kubelet N: node name node-N, node IP 127.0.1.N (its own loopback address), pods in Docker or fake. */
-export function startKubeletComponent(opts: UpOptions & { runtime: string }, n: number): Started & { node: string } {
+export async function startKubeletComponent(opts: UpOptions & { runtime: string }, n: number): Promise<Started & { node: string }> {
   const { nodeName, nodeIP, network } = nodeIdentity(opts.name, n);
   const log = path.join(opts.dir, 'logs', `kubelet-${nodeName}.log`);
-  const c = spawnNode(`kubelet-${nodeName}`, 'kubelet/main.ts', [
+  const c = await launchNode(opts, `kubelet-${nodeName}`, 'kubelet/main.ts', [
     '--server', `${apiHost(opts)}:${opts.grpcPort}`, '--transport', 'grpc', ...tokenArgs(opts), '--node-name', nodeName, '--node-ip', nodeIP,
     '--runtime', opts.runtime, '--network', opts.network ?? network, '--root-dir', path.join(opts.dir, 'kubelet', nodeName), '--port', '10250', '--log-level', opts.logLevel,
     '--node-lease-duration-seconds', String(opts.nodeMonitorGracePeriod), '--cluster-dns', clusterAddresses(opts.name).dnsIP,
     ...(opts.runtime === 'fake' ? ['--pod-cidr', fakePodCIDR(n)] : []),
-  ], log);
+  ], log, nodeName);
   const ready = () => waitNodeReady(`http://${apiHost(opts)}:${opts.port}`, nodeName, c.pid, undefined, undefined, opts.token);
   return { ...c, url: `http://${nodeIP}:10250`, node: nodeName, readyUrl: `http://${nodeIP}:10250/healthz`, ready };
 }
@@ -192,7 +207,7 @@ export async function startDnsComponent(opts: UpOptions, listenIP: string): Prom
   const log = path.join(opts.dir, 'logs', 'dns.log');
   const port = await freePort();
   const dnsPort = await freePort();
-  const c = spawnNode('dns', 'dns/main.ts', [
+  const c = await launchNode(opts, 'dns', 'dns/main.ts', [
     '--server', `${apiHost(opts)}:${opts.grpcPort}`, '--transport', 'grpc', ...tokenArgs(opts), '--listen', `${listenIP}:${dnsPort}`, '--domain', 'cluster.local',
     '--port', String(port), '--log-level', opts.logLevel,
   ], log);
@@ -206,11 +221,11 @@ export async function startKubeProxyComponent(opts: UpOptions, n: number): Promi
   const name = `kube-proxy-${nodeName}`;
   const log = path.join(opts.dir, 'logs', `${name}.log`);
   const port = await freePort();
-  const c = spawnNode(name, 'kube-proxy/main.ts', [
+  const c = await launchNode(opts, name, 'kube-proxy/main.ts', [
     '--server', `${apiHost(opts)}:${opts.grpcPort}`, '--transport', 'grpc', ...tokenArgs(opts), '--node-name', nodeName, '--node-ip', nodeIP,
     '--proxy-mode', opts.proxyMode ?? 'userspace', '--service-cluster-ip-range', clusterAddresses(opts.name).serviceCIDR,
     '--metrics-port', String(port), '--log-level', opts.logLevel,
-  ], log);
+  ], log, nodeName);
   const url = `http://127.0.0.1:${port}`;
   return { ...c, url, node: nodeName, readyUrl: `${url}/healthz`, ready: () => waitHttp(name, c.pid, `${url}/healthz`) };
 }

@@ -16,7 +16,7 @@ export async function fault(args: CliArgs): Promise<void> {
   const pod = { namespace: args.namespace, name: target };
   const rec = await (async () => {
     switch (args.command) {
-      case 'kill': return f.kill(target, args.signal);
+      case 'kill': return f.kill(target, args.signal, { restart: !args.noRestart });
       case 'restart': return f.restart(target);
       case 'stop-node': return f.stopNode(target);
       case 'start-node': return f.startNode(target);

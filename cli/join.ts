@@ -11,8 +11,9 @@ import path from 'node:path';
 import { DockerEngine } from '../kubelet/cri/docker/engine.ts';
 import { freePort } from '../lib/free-port.ts';
 import { CliError, type Output } from './commands.ts';
-import { spawnNode, waitHttp, waitNodeReady, type Started } from './components.ts';
-import { isRunning, readState, statePath, tailFile, writeState } from './state.ts';
+import { nodeArgv, waitHttp, waitNodeReady, type Started } from './components.ts';
+import { isRunning, readState, readSupervisorFile, statePath, supervisorPath, tailFile, writeState } from './state.ts';
+import { runningSupervisor, startSupervisor, stopSupervisor } from './supervisor-client.ts';
 import { stopProcess } from '../cluster/processes.ts';
 import { podNetworkGateway, releaseOverlayGateway } from './overlay-gateway.ts';
 
@@ -132,8 +133,8 @@ export async function join(opts: JoinOptions, say: Output = defaultOutput): Prom
   const t0 = Date.now();
   const secs = () => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
   const existing = readState(dir);
-  if (existing?.components.some((c) => isRunning(c))) {
-    throw new CliError(`${dir} already runs ${existing.components.map((c) => c.name).join(', ')} (apiserver ${existing.apiserver}). Leave first: kubemu down --dir ${opts.dir}`);
+  if (existing?.components.some((c) => isRunning(c)) || runningSupervisor(dir)) {
+    throw new CliError(`${dir} already runs ${existing?.components.map((c) => c.name).join(', ') ?? 'a supervisor'} (apiserver ${existing?.apiserver}). Leave first: kubemu down --dir ${opts.dir}`);
   }
   if (!fs.existsSync('/var/run/docker.sock')) {
     throw new CliError('the Docker engine is not running (no /var/run/docker.sock): a node runs its pods as Docker containers. On Debian/Ubuntu: apt-get install -y docker.io and start dockerd');
@@ -205,22 +206,37 @@ export async function join(opts: JoinOptions, say: Output = defaultOutput): Prom
     throw new CliError(`the gateway into overlay ${network} could not be set up: ${(err as Error).message}`);
   }) : undefined;
 
-  // Start the kubelet and the kube-proxy, detached: they outlive this command, like `kubemu up`'s.
+  // Start the kubelet and the kube-proxy under a supervisor of their own (as `kubemu up` does): they
+  // outlive this command, and one that exits is started again.
   fs.mkdirSync(path.join(dir, 'logs'), { recursive: true });
+  let tokenFile: string | undefined;
+  if (opts.token) {
+    tokenFile = path.join(dir, 'supervisor-token');
+    fs.writeFileSync(tokenFile, `${opts.token}\n`, { mode: 0o600 });
+  }
+  const sup = await startSupervisor(dir, { apiserver: server, tokenFile, logLevel: opts.logLevel }).catch((err) => {
+    if (gw) void releaseOverlayGateway(gw.network).catch(() => {});
+    throw new CliError(`the supervisor did not start: ${(err as Error).message}`);
+  });
+  const launch = async (name: string, entry: string, args: string[]) => {
+    const argv = nodeArgv(entry, args);
+    const log = path.join(dir, 'logs', `${name}.log`);
+    return { name, argv, log, pid: await sup.launch({ name, argv, log, node: nodeName }) };
+  };
   const auth = opts.token ? ['--token', opts.token] : [];
   const started: Started[] = [];
-  const kubelet = spawnNode(`kubelet-${nodeName}`, 'kubelet/main.ts', [
+  const kubelet = await launch(`kubelet-${nodeName}`, 'kubelet/main.ts', [
     '--server', server, '--transport', 'http', ...auth, '--node-name', nodeName, '--node-ip', nodeIP,
     '--runtime', 'docker', '--network', network, '--root-dir', path.join(dir, 'kubelet', nodeName), '--port', '10250', '--log-level', opts.logLevel,
     '--node-lease-duration-seconds', String(opts.nodeMonitorGracePeriod), ...(dnsIP ? ['--cluster-dns', dnsIP] : []),
-  ], path.join(dir, 'logs', `kubelet-${nodeName}.log`));
+  ]);
   started.push({ ...kubelet, node: nodeName, url: `http://${nodeIP}:10250`, readyUrl: `http://${nodeIP}:10250/healthz`, ready: async () => {} });
   const metricsPort = await freePort();
   const proxyName = `kube-proxy-${nodeName}`;
-  const proxy = spawnNode(proxyName, 'kube-proxy/main.ts', [
+  const proxy = await launch(proxyName, 'kube-proxy/main.ts', [
     '--server', server, '--transport', 'http', ...auth, '--node-name', nodeName, '--node-ip', nodeIP,
     '--proxy-mode', opts.proxyMode ?? 'userspace', '--service-cluster-ip-range', serviceCIDR, '--metrics-port', String(metricsPort), '--log-level', opts.logLevel,
-  ], path.join(dir, 'logs', `${proxyName}.log`));
+  ]);
   const proxyUrl = `http://127.0.0.1:${metricsPort}`;
   started.push({ ...proxy, node: nodeName, url: proxyUrl, readyUrl: `${proxyUrl}/healthz`, ready: async () => {} });
   writeState({
@@ -231,7 +247,10 @@ export async function join(opts: JoinOptions, say: Output = defaultOutput): Prom
     network: scope === 'swarm' ? '' : network, overlayGateway: gw?.network,
   });
   const fail = async (who: { name: string; log: string }, err: unknown): Promise<never> => {
-    for (const c of started) if (isRunning(c)) await stopProcess(c, 'SIGTERM', 5000).catch(() => {});
+    await stopSupervisor(dir).catch(() => {});
+    const live = readSupervisorFile(dir)?.components ?? {};
+    for (const c of started.map((x) => ({ ...x, pid: live[x.name]?.pid ?? x.pid }))) if (isRunning(c)) await stopProcess(c, 'SIGTERM', 5000).catch(() => {});
+    fs.rmSync(supervisorPath(dir), { force: true });
     if (gw) await releaseOverlayGateway(gw.network).catch(() => {});
     fs.rmSync(statePath(dir), { force: true });
     throw new CliError(`${(err as Error).message}. Last lines of ${who.log}:\n${tailFile(who.log)}`);

@@ -1,4 +1,7 @@
-// What `kubemu up` started, kept in <dir>/state.json so `down` and `status` find it again.
+// What `kubemu up` started, kept in <dir>/state.json so `down` and `status` find it again. The
+// supervisor (cli/supervisor.ts) owns the processes once started and alone writes <dir>/supervisor.json:
+// their current pids, restarts and back-off. readState lays that over state.json, so every reader sees
+// the pid a component has now, and no two processes ever write the same file.
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -14,6 +17,31 @@ export interface ComponentState {
   node?: string;
   /** Up once this answers 200 (a kubelet's own /healthz: it also waits for its Node to be Ready). */
   readyUrl?: string;
+  /** What the supervisor knows of it (from supervisor.json; absent when it was not started through one). */
+  supervised?: SupervisedStatus;
+}
+
+export interface ExitInfo { code: number | null; signal: string | null; at: string }
+
+export interface SupervisedStatus {
+  /** running; backoff: exited, started again at nextStartAt; held: exited and stays down (kill --no-restart, stop-node). */
+  state: 'running' | 'backoff' | 'held';
+  /** Restarts after an unexpected exit (not counting `kubemu restart`). */
+  restarts: number;
+  startedAt: string;
+  lastExit?: ExitInfo;
+  /** The delay before the current or last restart, ms. */
+  backoffMs?: number;
+  nextStartAt?: string;
+}
+
+/** <dir>/supervisor.json, written only by the supervisor. */
+export interface SupervisorFile {
+  pid: number;
+  argv: string[];
+  socket: string;
+  log: string;
+  components: Record<string, SupervisedStatus & { pid: number }>;
 }
 
 export interface ClusterState {
@@ -37,21 +65,55 @@ export interface ClusterState {
   name?: string;
   /** Nodes cut off from the control plane by `kubemu partition`, until `kubemu heal`. */
   partitioned?: string[];
+  /** The supervisor of the components (from supervisor.json). */
+  supervisor?: { pid: number; argv: string[]; socket: string; log: string };
 }
 
 export const statePath = (dir: string) => path.join(dir, 'state.json');
+export const supervisorPath = (dir: string) => path.join(dir, 'supervisor.json');
 
-export function readState(dir: string): ClusterState | undefined {
+export function readSupervisorFile(dir: string): SupervisorFile | undefined {
   try {
-    return JSON.parse(fs.readFileSync(statePath(dir), 'utf8')) as ClusterState;
+    return JSON.parse(fs.readFileSync(supervisorPath(dir), 'utf8')) as SupervisorFile;
   } catch {
     return undefined;
   }
 }
 
+export function readState(dir: string): ClusterState | undefined {
+  let state: ClusterState;
+  try {
+    state = JSON.parse(fs.readFileSync(statePath(dir), 'utf8')) as ClusterState;
+  } catch {
+    return undefined;
+  }
+  const sup = readSupervisorFile(dir);
+  if (!sup) return state;
+  const { components, ...supervisor } = sup;
+  state.supervisor = supervisor;
+  for (const c of state.components) {
+    const live = components[c.name];
+    if (!live) continue;
+    const { pid, ...status } = live;
+    c.pid = pid;
+    c.supervised = status;
+  }
+  return state;
+}
+
+/** Writes state.json; what came from supervisor.json stays out of it (the supervisor's file stays the one truth of it). */
 export function writeState(state: ClusterState): void {
   fs.mkdirSync(state.dir, { recursive: true });
-  fs.writeFileSync(statePath(state.dir), JSON.stringify(state, null, 2) + '\n');
+  const { supervisor: _s, ...rest } = state;
+  const own = { ...rest, components: state.components.map(({ supervised: _v, ...c }) => c) };
+  fs.writeFileSync(statePath(state.dir), JSON.stringify(own, null, 2) + '\n');
+}
+
+/** Writes a file whole or not at all (rename is atomic): readers in other processes never see half of it. */
+export function writeFileAtomic(file: string, text: string): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, text);
+  fs.renameSync(tmp, file);
 }
 
 export function isAlive(pid: number): boolean {

@@ -14,15 +14,19 @@ import { createApiClient, type ApiClient } from '../client/index.ts';
 import { hasNetAdmin } from '../kube-proxy/host-net.ts';
 import { freePort } from '../lib/free-port.ts';
 import { faultsPath, postPendingEvents, type FaultRecord } from './fault-log.ts';
-import { FaultInjector, type KillSignal, type PodRef } from './faults.ts';
+import { FaultInjector, type KillOptions, type KillSignal, type PodRef } from './faults.ts';
 import { checkOptions, claimName, generateName, releaseName, type ClusterOptions } from './options.ts';
 import { removePartitionCgroups, removePartitionRules } from './partition.ts';
 
 export type { ClusterOptions } from './options.ts';
 export type { FaultRecord, FaultAction } from './fault-log.ts';
-export type { KillSignal, PodRef } from './faults.ts';
+export type { KillOptions, KillSignal, PodRef } from './faults.ts';
 
-export interface ComponentInfo { name: string; pid: number; running: boolean; log: string }
+export interface ComponentInfo {
+  name: string; pid: number; running: boolean; log: string;
+  /** Restarts by the supervisor after the component exited (kill, crash, a lost leader lease). */
+  restarts: number;
+}
 
 interface ClusterInit { name: string; dir: string; nodes: number; runtime: string; out: Output }
 
@@ -88,7 +92,7 @@ export class Cluster implements AsyncDisposable {
 
   /** Every component process, as state.json knows it (pids change on restart). */
   components(): ComponentInfo[] {
-    return (readState(this.dir)?.components ?? []).map((c) => ({ name: c.name, pid: c.pid, running: isRunning(c), log: c.log }));
+    return (readState(this.dir)?.components ?? []).map((c) => ({ name: c.name, pid: c.pid, running: isRunning(c), log: c.log, restarts: c.supervised?.restarts ?? 0 }));
   }
 
   private get live(): FaultInjector {
@@ -96,8 +100,11 @@ export class Cluster implements AsyncDisposable {
     return this.faultInjector;
   }
 
-  /** 'etcd' | 'apiserver' | 'scheduler' | 'controller-manager' | 'dns' | 'kubelet-<node>' | 'kube-proxy-<node>' … */
-  async kill(component: string, signal: KillSignal = 'SIGKILL'): Promise<void> { await this.live.kill(component, signal); }
+  /**
+   * 'etcd' | 'apiserver' | 'scheduler' | 'controller-manager' | 'dns' | 'kubelet-<node>' | 'kube-proxy-<node>' …
+   * The cluster's supervisor starts it again after a back-off (1 s at first), unless `{ restart: false }`.
+   */
+  async kill(component: string, signal: KillSignal = 'SIGKILL', opts: KillOptions = {}): Promise<void> { await this.live.kill(component, signal, opts); }
   /** Kill (if running), start the same command line again, and wait until it answers. */
   async restart(component: string): Promise<void> { await this.live.restart(component); }
   /** As if the machine died: its kubelet, kube-proxy and pod containers are SIGKILLed. */

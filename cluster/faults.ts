@@ -1,18 +1,26 @@
 // The faults themselves, for one cluster directory: everything is read from and written back to its
 // state.json, so the Cluster API and the `kubemu kill|partition|…` commands (separate processes, maybe
 // later ones) act on the same truth. Each fault and each undo is recorded (fault-log.ts).
+// The components have a supervisor (cli/supervisor.ts) that restarts one that exits, as a node's
+// kubelet or systemd would: a kill is a fault it then repairs, unless the kill holds it first
+// (--no-restart, stop-node); starting a component again goes through it too.
 import { readState, writeState, isRunning, type ClusterState, type ComponentState } from '../cli/state.ts';
 import { hasNetAdmin } from '../kube-proxy/host-net.ts';
 import { killNodeContainers, setPaused } from './containers.ts';
 import { recordFault, readFaults, type FaultAction, type FaultRecord, type InvolvedObject } from './fault-log.ts';
 import { joinPartitionCgroup, partition, removePartitionRules } from './partition.ts';
 import { respawn, stopProcess, waitReady } from './processes.ts';
+import { retireDeadSupervisor, runningSupervisor, type SupervisorClient } from '../cli/supervisor-client.ts';
 import { findComponent, findNode, nodeComponents } from './targets.ts';
 
 /** Clusters started before names were recorded are the default one. */
 const clusterName = (s: ClusterState) => s.name ?? 'kubemu';
 
 export type KillSignal = 'SIGKILL' | 'SIGTERM';
+export interface KillOptions {
+  /** false: the supervisor keeps it down (until restart, or startNode for a node's component); default true, it comes back by itself. */
+  restart?: boolean;
+}
 export interface PodRef { namespace?: string; name: string }
 
 export class FaultInjector {
@@ -48,30 +56,48 @@ export class FaultInjector {
     return [Number(new URL(s.apiserver).port), Number(s.grpc.split(':').pop())];
   }
 
-  async kill(component: string, signal: KillSignal = 'SIGKILL'): Promise<FaultRecord> {
+  /** The cluster's supervisor, if it runs (clusters started before it, or after it was killed, have none). */
+  private supervisor(): SupervisorClient | undefined { return runningSupervisor(this.dir); }
+
+  async kill(component: string, signal: KillSignal = 'SIGKILL', opts: KillOptions = {}): Promise<FaultRecord> {
     const c = findComponent(this.state(), component);
     if (!isRunning(c)) throw new Error(`${component} is not running (pid ${c.pid}); start it with restart`);
+    const hold = opts.restart === false;
+    if (hold) await this.supervisor()?.hold(component);
     await stopProcess(c, signal);
-    return this.record('kill', component, `killed ${component} (pid ${c.pid}) with ${signal}`, this.involvedFor(c));
+    return this.record('kill', component, `killed ${component} (pid ${c.pid}) with ${signal}${hold ? ', not to be restarted' : ''}`, this.involvedFor(c));
   }
 
   /** Kill (if running) and start the same command line again; resolves once it answers as after `up`. */
   async restart(component: string): Promise<FaultRecord> {
     const c = findComponent(this.state(), component);
     const wasRunning = isRunning(c);
-    if (wasRunning) await stopProcess(c, 'SIGTERM');
-    const pid = await this.start(c);
+    const sup = this.supervisor();
+    if (wasRunning && !sup) await stopProcess(c, 'SIGTERM');
+    const pid = await this.start(c, sup && wasRunning ? 'restart' : 'start');
     const message = wasRunning ? `restarted ${component} (pid ${c.pid} → ${pid})` : `started ${component} again (pid ${pid})`;
     return this.record('restart', component, message, this.involvedFor(c), wasRunning ? undefined : 'kill');
   }
 
-  /** Starts a stopped component, records its new pid, puts it back behind its node's partition if there is one, and waits for it. */
-  private async start(c: ComponentState): Promise<number> {
+  /**
+   * Starts a stopped component (or, `restart`, stops and starts a running one) and waits for it: through
+   * the supervisor, which records the pid and puts it behind its node's partition; else directly, doing both here.
+   */
+  private async start(c: ComponentState, how: 'start' | 'restart' = 'start'): Promise<number> {
     const since = Date.now();
-    const pid = respawn(c);
-    const s = this.update((st) => { st.components.find((x) => x.name === c.name)!.pid = pid; });
+    const sup = this.supervisor();
+    let pid: number;
+    let s: ClusterState;
+    if (sup) {
+      pid = how === 'restart' ? await sup.restart(c.name) : await sup.start(c.name);
+      s = this.state();
+    } else {
+      retireDeadSupervisor(this.dir);
+      pid = respawn(c);
+      s = this.update((st) => { st.components.find((x) => x.name === c.name)!.pid = pid; });
+      if (c.node && (s.partitioned ?? []).includes(c.node)) joinPartitionCgroup(clusterName(s), c.node, [pid]);
+    }
     const partitioned = !!c.node && (s.partitioned ?? []).includes(c.node);
-    if (partitioned) joinPartitionCgroup(clusterName(s), c.node!, [pid]);
     await waitReady({ ...c, pid }, { apiserver: s.apiserver, since, partitioned });
     return pid;
   }
@@ -82,6 +108,9 @@ export class FaultInjector {
     findNode(s, node);
     const procs = nodeComponents(s, node).filter((c) => isRunning(c));
     if (!procs.length) throw new Error(`node ${node} is already stopped (start it with startNode)`);
+    // A dead machine's processes do not come back by themselves: held, so the supervisor leaves them down.
+    const sup = this.supervisor();
+    for (const c of nodeComponents(s, node)) await sup?.hold(c.name);
     await Promise.all(procs.map((c) => stopProcess(c, 'SIGKILL')));
     const containers = s.runtime === 'docker' ? await killNodeContainers(node) : 0;
     const what = procs.map((c) => `${c.name} (pid ${c.pid})`).join(' and ');

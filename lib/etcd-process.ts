@@ -36,33 +36,42 @@ export function etcdBinary(): string | undefined {
 export const ETCD_MISSING = 'etcd is not installed. On Debian/Ubuntu: apt-get update && apt-get install -y etcd-server ' +
   '(elsewhere: install etcd 3.4+ so that `etcd` is on PATH).';
 
-export async function startEtcd(opts: EtcdOptions): Promise<EtcdProcess> {
+/** The command line of a one-member etcd on loopback with these ports (kubemu up runs it through its supervisor). */
+export function etcdArgv(opts: { dataDir: string; clientPort: number; peerPort: number; extraArgs?: string[] }): { argv: string[]; endpoint: string } {
   const bin = etcdBinary();
   if (!bin) throw new Error(ETCD_MISSING);
+  const endpoint = `http://127.0.0.1:${opts.clientPort}`;
+  const peer = `http://127.0.0.1:${opts.peerPort}`;
+  return {
+    endpoint,
+    argv: [bin,
+      '--name', 'default',
+      '--data-dir', opts.dataDir,
+      '--listen-client-urls', endpoint,
+      '--advertise-client-urls', endpoint,
+      '--listen-peer-urls', peer,
+      '--initial-advertise-peer-urls', peer,
+      '--initial-cluster', `default=${peer}`,
+      '--log-level', 'warn',
+      // One member on loopback: nobody to lose an election to and no network to wait for, so elect at
+      // once (about 0.1 s to healthy instead of about 0.55 s with the default 100 ms / 1000 ms).
+      '--heartbeat-interval', '10', '--election-timeout', '100',
+      // No browser may talk to etcd: its default CORS answer is `*`, and `--cors` cannot be empty, so allow
+      // only an origin no page can have (.invalid never resolves). Foreign Host headers (DNS rebinding) get 421.
+      '--cors', 'http://cors-disabled.invalid:1', '--host-whitelist', '127.0.0.1,localhost',
+      ...(opts.extraArgs ?? []),
+    ],
+  };
+}
+
+export async function startEtcd(opts: EtcdOptions): Promise<EtcdProcess> {
   fs.mkdirSync(opts.dataDir, { recursive: true });
   const clientPort = opts.clientPort ?? await freePort();
   const peerPort = opts.peerPort ?? await freePort();
-  const endpoint = `http://127.0.0.1:${clientPort}`;
-  const peer = `http://127.0.0.1:${peerPort}`;
+  const { argv, endpoint } = etcdArgv({ dataDir: opts.dataDir, clientPort, peerPort, extraArgs: opts.extraArgs });
   const logFile = opts.logFile ?? path.join(path.dirname(opts.dataDir), `etcd-${clientPort}.log`);
   const out = fs.openSync(logFile, 'a');
-  const child: ChildProcess = spawn(bin, [
-    '--name', 'default',
-    '--data-dir', opts.dataDir,
-    '--listen-client-urls', endpoint,
-    '--advertise-client-urls', endpoint,
-    '--listen-peer-urls', peer,
-    '--initial-advertise-peer-urls', peer,
-    '--initial-cluster', `default=${peer}`,
-    '--log-level', 'warn',
-    // One member on loopback: nobody to lose an election to and no network to wait for, so elect at
-    // once (about 0.1 s to healthy instead of about 0.55 s with the default 100 ms / 1000 ms).
-    '--heartbeat-interval', '10', '--election-timeout', '100',
-    // No browser may talk to etcd: its default CORS answer is `*`, and `--cors` cannot be empty, so allow
-    // only an origin no page can have (.invalid never resolves). Foreign Host headers (DNS rebinding) get 421.
-    '--cors', 'http://cors-disabled.invalid:1', '--host-whitelist', '127.0.0.1,localhost',
-    ...(opts.extraArgs ?? []),
-  ], { stdio: ['ignore', out, out], detached: opts.detached ?? false });
+  const child: ChildProcess = spawn(argv[0], argv.slice(1), { stdio: ['ignore', out, out], detached: opts.detached ?? false });
   fs.closeSync(out);
   if (opts.detached) child.unref();
   let exited = false;

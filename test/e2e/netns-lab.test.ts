@@ -19,7 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from '../../lib/free-port.ts';
-import { isAlive } from '../../cli/state.ts';
+import { isAlive, readState } from '../../cli/state.ts';
 import { ensureClusterNetwork } from '../../cli/docker-network.ts';
 import { removeNodeContainers } from '../../cli/docker-cleanup.ts';
 import { createApiClient, type ApiClient } from '../../client/index.ts';
@@ -195,6 +195,16 @@ describe('multi-host lab: nodes in their own network namespaces, joined over vet
     }
     // The kubelets really sit in their namespaces: each one's API answers on its veth address, from the host.
     for (const n of NODES) assert.equal((await fetch(`http://${n.nodeIP}:10250/healthz`, { signal: AbortSignal.timeout(5000) })).status, 200);
+    // Each joined node's supervisor starts a killed kube-proxy again, in the node's namespace.
+    const proxyOf = () => readState(joinDir(NODES[0].n))!.components.find((x) => x.name === `kube-proxy-${NODES[0].name}`)!;
+    const killed = proxyOf().pid;
+    process.kill(killed, 'SIGKILL');
+    const back = await until('the kube-proxy restarted by its supervisor', async () => { const x = proxyOf(); return x.pid !== killed && isAlive(x.pid) && x; }, 30_000);
+    assert.equal(back.supervised?.restarts, 1);
+    const kubeletPid = readState(joinDir(NODES[0].n))!.components.find((x) => x.name === `kubelet-${NODES[0].name}`)!.pid;
+    const netns = (pid: number | 'self') => fs.readlinkSync(`/proc/${pid}/ns/net`);
+    assert.equal(netns(back.pid), netns(kubeletPid), 'in the node\'s network namespace, beside its kubelet');
+    assert.notEqual(netns(back.pid), netns('self'));
 
     const dup = await kubemu(NODES[1].netns, 'join', '--apiserver', server, '--token', joinToken, '--name', NODES[0].name, '--network', NETWORK, '--dir', joinDir(8));
     assert.notEqual(dup.code, 0);

@@ -5,13 +5,14 @@
 // are taken over by another.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import dns from 'node:dns';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { nodeIdentity, clusterAddresses } from '../../cli/components.ts';
-import { assertRotation, getOnce, hits, startCluster, until, ROOT, type KubemuCluster } from '../harness/kubemu-cluster.ts';
+import { runningSupervisor } from '../../cli/supervisor-client.ts';
+import { assertRotation, getOnce, hits, kubemu, startCluster, until, ROOT, type KubemuCluster } from '../harness/kubemu-cluster.ts';
 import { deployWebApp, podHits, readyBackends, refusedAtOnce, scaleWeb, WEB_APP, type WebService } from '../harness/web-app.ts';
 
 const NAME = `svc${process.pid % 10000}`;
@@ -20,7 +21,6 @@ type Obj = Record<string, any>;
 describe('Services through kube-proxy (userspace mode), real kubectl, real Docker', () => {
   let c: KubemuCluster;
   let web: WebService;
-  const extra: number[] = [];
 
   before(async () => {
     c = await startCluster(NAME, ['--nodes', '3', '--proxy-mode', 'userspace']);
@@ -29,7 +29,6 @@ describe('Services through kube-proxy (userspace mode), real kubectl, real Docke
     web = await deployWebApp(c, file);
   });
   after(() => {
-    for (const pid of extra) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
     c?.down();
   });
 
@@ -115,7 +114,9 @@ describe('Services through kube-proxy (userspace mode), real kubectl, real Docke
     const leader = await holder();
     const pid = Number(leader.split('_').pop());
     assert.ok(c.state().components.some((x) => x.name.startsWith('kube-proxy-') && x.pid === pid), `the leader ${leader} is one of ours`);
-    const argv = c.state().components.find((x) => x.pid === pid)!.argv!;
+    const { name, argv, log } = c.state().components.find((x) => x.pid === pid)!;
+    // Held first: the supervisor would start it again within a second, and it might take the lease back before another does.
+    await runningSupervisor(c.dir)!.hold(name);
     const t0 = Date.now();
     process.kill(pid, 'SIGKILL');
     const pods = await readyBackends(c);
@@ -125,25 +126,23 @@ describe('Services through kube-proxy (userspace mode), real kubectl, real Docke
     assert.notEqual(await holder(), leader, 'another kube-proxy holds the lease');
     assertRotation(await hits(`http://${web.clusterIP}:80/`, 30), pods, 'after the takeover');
 
-    // Restart the killed one with the same command line: it must stand by, not fight for the address.
-    const log = path.join(c.dir, 'logs', 'kube-proxy-restarted.log');
-    const out = fs.openSync(log, 'a');
-    const child = spawn(argv[0], argv.slice(1), { cwd: ROOT, stdio: ['ignore', out, out], detached: true });
-    fs.closeSync(out);
-    extra.push(child.pid!);
-    const metricsPort = argv[argv.indexOf('--metrics-port') + 1];
+    // Started again with the same command line (by its supervisor): it must stand by, not fight for the address.
+    const logFrom = fs.statSync(log).size;
+    const restart = kubemu(['restart', name, '--dir', c.dir]);
+    assert.equal(restart.status, 0, restart.stderr);
+    const metricsPort = argv![argv!.indexOf('--metrics-port') + 1];
     const metrics = await until('the restarted kube-proxy answering', async () => {
       const r = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
       return r.ok && r.text();
     }, 30_000);
     assert.match(metrics, /kubeproxy_cluster_ip_leader 0/);
-    const nodePortOf = argv[argv.indexOf('--node-ip') + 1];
+    const nodePortOf = argv![argv!.indexOf('--node-ip') + 1];
     // Answering /metrics comes before its first sync: wait until it serves its node's NodePort.
     await until('the restarted kube-proxy serving its NodePort', async () => (await getOnce(`http://${nodePortOf}:${web.nodePort}/`, 3000).catch(() => '')) !== '', 30_000);
     assertRotation(await hits(`http://${nodePortOf}:${web.nodePort}/`, 30), pods, 'the restarted kube-proxy serves its NodePort');
     const listeners = execFileSync('ss', ['-Hltn', `src ${web.clusterIP}:80`], { encoding: 'utf8' }).trim().split('\n').filter(Boolean);
     assert.equal(listeners.length, 1, `one listener on ${web.clusterIP}:80: ${listeners.join(' | ')}`);
-    const errors = fs.readFileSync(log, 'utf8').split('\n').filter((l) => /"level":(50|60)/.test(l));
+    const errors = fs.readFileSync(log, 'utf8').slice(logFrom).split('\n').filter((l) => /"level":(50|60)/.test(l));
     assert.deepEqual(errors, [], 'no error in the restarted kube-proxy log');
     assertRotation(await hits(`http://${web.clusterIP}:80/`, 30), pods, 'with the restarted kube-proxy standing by');
   });

@@ -1,7 +1,7 @@
 // The declarative model end to end: one `kubemu up` cluster (3 Docker nodes, two schedulers and
 // two controller managers with leader election, short node timeouts) driven by the real kubectl.
 // Deployments roll within maxUnavailable and roll back; ReplicaSets heal; deletes cascade;
-// DaemonSets follow nodes; Jobs and CronJobs run; a killed kubelet's pods move; a killed leader's
+// DaemonSets follow nodes; Jobs and CronJobs run; a killed (and held down) kubelet's pods move; a killed leader's
 // standby finishes a rollout without creating a pod twice.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -148,14 +148,15 @@ describe('workloads on a kubemu cluster (real kubectl, real Docker)', () => {
     assert.equal(done.length, 5);
   });
 
-  test('kill -9 a kubelet: its node goes NotReady and its pods are replaced on the other nodes', async () => {
+  test('kill -9 a kubelet and keep it down (--no-restart): its node goes NotReady and its pods are replaced on the other nodes', async () => {
     await kubectl('create', 'deployment', 'spread', '--image=kubemu/hello:1', '--replicas=6');
     await kubectl('rollout', 'status', 'deployment/spread', '--timeout=120s');
-    const state = readState(dir)!;
     const victimNode = nodeIdentity(NAME, 3).nodeName;
     const onVictim = (await pods('app=spread')).filter((p) => p.spec.nodeName === victimNode).map((p) => p.metadata.name);
     assert.ok(onVictim.length > 0, 'the scheduler spread pods onto every node');
-    process.kill(state.components.find((c) => c.name === `kubelet-${victimNode}`)!.pid, 'SIGKILL');
+    // --no-restart: the supervisor would start a killed kubelet again within a second, and the node would stay Ready.
+    const kill = kubemu(['kill', '--no-restart', `kubelet-${victimNode}`, '--dir', dir]);
+    assert.equal(kill.status, 0, kill.stderr);
     await until('the node NotReady', async () => /NotReady/.test(await kubectl('get', 'node', victimNode)), 60_000);
     const taints = JSON.parse(await kubectl('get', 'node', victimNode, '-o', 'jsonpath={.spec.taints}'));
     assert.ok(taints.some((t: { key: string }) => t.key === 'node.kubernetes.io/unreachable'));
