@@ -36,7 +36,8 @@ export function routeResource(path: string): ResourceRoute | undefined {
   const namespaceSub = group === '' && rest.length === 3 && ['status', 'finalize'].includes(rest[2]);
   if (rest[0] === 'namespaces' && rest.length >= 3 && !namespaceSub) {
     const info = find(rest[2]);
-    if (!info || !info.namespaced || rest.length > 5) throw notFound();
+    // ".../<name>/proxy/<any path>": the proxy subresource takes the rest of the path.
+    if (!info || !info.namespaced || (rest.length > 5 && rest[4] !== 'proxy')) throw notFound();
     return { info, namespace: rest[1], name: rest[3], subresource: rest[4], legacyWatch };
   }
   if (rest.length === 0 || rest.length > 3) throw notFound();

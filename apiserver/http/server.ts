@@ -16,6 +16,7 @@ import { openapiV3Document, openapiV3Index } from './openapi.ts';
 import { routeResource, type ResourceRoute } from './router.ts';
 import { toTable, type IncludeObject } from './tables.ts';
 import { handleUpgrade } from './upgrade.ts';
+import { proxySubresource } from './proxy.ts';
 import { hostAllowList } from './host-check.ts';
 import { applyHttpLimits, HTTP_SERVER_OPTIONS, type HttpLimits } from '../../lib/http-limits.ts';
 
@@ -141,6 +142,9 @@ export function createHttpServer(opts: HttpServerOptions): http.Server {
     const route = routeResource(path);
     if (!route) throw new ApiError('NotFound', 'the server could not find the requested resource');
     setLabel(route.subresource ? `${route.info.resource}/${route.subresource}` : route.info.resource);
+    if (route.subresource === 'proxy' && (route.info.resource === 'pods' || route.info.resource === 'services') && route.info.group === '') {
+      return proxySubresource(req, res, registry, ctx, route, url.pathname, url.search);
+    }
     if (route.subresource && KUBELET_SUBRESOURCES.has(route.subresource)) {
       // The object must exist and the verb fit, as with any request; then say plainly what is missing.
       const target = await registry.get(ctx, { info: route.info, namespace: route.namespace, name: route.name });
