@@ -47,7 +47,7 @@ export class Kubelet {
     this.logger = opts.logger ?? silentLogger();
     this.pods = new Informer(opts.client, PODS, { fieldSelector: `spec.nodeName=${opts.nodeName}`, logger: this.logger });
     this.deps = {
-      rt: opts.runtime, images: opts.images, client: opts.client, nodeName: opts.nodeName, nodeIP: opts.nodeIP, clusterDNS: opts.clusterDNS, rootDir: opts.rootDir, simulateNetwork: opts.simulateNetwork,
+      rt: opts.runtime, images: opts.images, client: opts.client, nodeName: opts.nodeName, nodeIP: opts.nodeIP, clusterDNS: opts.clusterDNS, rootDir: opts.rootDir, simulateNetwork: opts.simulateNetwork, allocatable: { cpu: opts.cpu, memory: opts.memory },
       logger: this.logger, allowRemotePull: opts.allowRemotePull, backoffInitialMs: opts.backoffInitialMs ?? 10_000, backoffMaxMs: opts.backoffMaxMs ?? 300_000,
       event: (pod, type, reason, message) => recordEvent(opts.client, this.logger, { component: 'kubelet', host: opts.nodeName }, { ...pod, kind: 'Pod', apiVersion: 'v1' }, type, reason, message),
     };

@@ -12,6 +12,7 @@ import { LABELS, type ContainerConfig, type ContainerStatus, type ImageService, 
 import { containerStatuses, podConditions, podPhase, type ContainerView } from './pod-status.ts';
 import { toBytes, toMillicores } from '../api/quantity.ts';
 import { resolveSubPath } from './subpath.ts';
+import { containerEnv, expandCommandAndArgs } from './env.ts';
 import { simulatedProbe } from './fake-network.ts';
 import { runProbe, tickProbe, type ProbeKind, type ProbeState } from './probes.ts';
 
@@ -35,6 +36,8 @@ export interface SyncDeps {
   nodeIP: string;
   /** The cluster DNS pods resolve with under dnsPolicy ClusterFirst (none: the runtime default). */
   clusterDNS?: ClusterDNS;
+  /** The node's allocatable cpu and memory (resourceFieldRef of an unset limit). */
+  allocatable?: { cpu?: string; memory?: string };
   /** Hollow node: pod addresses lead nowhere, so httpGet/tcpSocket/grpc probes are simulated (fake-network.ts). */
   simulateNetwork?: boolean;
   rootDir: string;
@@ -101,42 +104,6 @@ function sandboxConfig(pod: KubeObject, attempt: number, deps: SyncDeps): PodSan
   };
 }
 
-async function resolveEnv(pod: KubeObject, c: Obj, podIP: string, deps: SyncDeps): Promise<{ key: string; value: string }[]> {
-  const out = new Map<string, string>();
-  const ns = pod.metadata.namespace;
-  for (const src of c.envFrom ?? []) {
-    const ref = src.configMapRef ?? src.secretRef;
-    if (!ref?.name) continue;
-    const obj = await deps.client.get({ group: '', resource: src.configMapRef ? 'configmaps' : 'secrets' }, ns, ref.name).catch(() => undefined);
-    if (!obj) { if (!ref.optional) throw new Error(`${src.configMapRef ? 'configmap' : 'secret'} "${ref.name}" not found`); continue; }
-    for (const [k, v] of Object.entries((obj.data ?? {}) as Record<string, string>)) out.set(`${src.prefix ?? ''}${k}`, src.secretRef ? Buffer.from(v, 'base64').toString() : v);
-  }
-  for (const e of c.env ?? []) {
-    if (e.value !== undefined || !e.valueFrom) { out.set(e.name, e.value ?? ''); continue; }
-    const f = e.valueFrom;
-    if (f.fieldRef) {
-      const fields: Record<string, string> = {
-        'metadata.name': pod.metadata.name!, 'metadata.namespace': ns!, 'metadata.uid': pod.metadata.uid!,
-        'spec.nodeName': deps.nodeName, 'spec.serviceAccountName': pod.spec?.serviceAccountName ?? '', 'status.podIP': podIP, 'status.hostIP': deps.nodeIP,
-      };
-      const m = /^metadata\.(labels|annotations)\['(.+)'\]$/.exec(f.fieldRef.fieldPath);
-      out.set(e.name, m ? ((pod.metadata as Obj)[m[1]]?.[m[2]] ?? '') : fields[f.fieldRef.fieldPath] ?? '');
-    } else if (f.configMapKeyRef || f.secretKeyRef) {
-      const ref = f.configMapKeyRef ?? f.secretKeyRef;
-      const obj = await deps.client.get({ group: '', resource: f.configMapKeyRef ? 'configmaps' : 'secrets' }, ns, ref.name).catch(() => undefined);
-      const v = (obj?.data as Record<string, string> | undefined)?.[ref.key];
-      if (v === undefined) { if (!ref.optional) throw new Error(`couldn't find key ${ref.key} in ${f.configMapKeyRef ? 'ConfigMap' : 'Secret'} ${ns}/${ref.name}`); continue; }
-      out.set(e.name, f.secretKeyRef ? Buffer.from(v, 'base64').toString() : v);
-    } else if (f.resourceFieldRef) {
-      const r = f.resourceFieldRef.resource as string;
-      const [kind, res] = r.split('.');
-      const q = (c.resources as Obj | undefined)?.[kind]?.[res];
-      out.set(e.name, q === undefined ? '0' : res === 'cpu' ? String(Math.ceil(toMillicores(q) / 1000)) : String(toBytes(q)));
-    }
-  }
-  return [...out].map(([key, value]) => ({ key, value }));
-}
-
 /** Volumes as host directories under the kubelet's root dir (configMap/secret written as files). */
 async function prepareVolumes(pod: KubeObject, deps: SyncDeps): Promise<Map<string, string>> {
   const dirs = new Map<string, string>();
@@ -195,7 +162,7 @@ async function startContainer(pod: KubeObject, c: Obj, attempt: number, sandboxI
   let env;
   let mounts: Mount[];
   try {
-    env = await resolveEnv(pod, c, podIP, deps);
+    env = await containerEnv(pod, c, podIP, deps);
     const envMap = new Map(env.map((e) => [e.key, e.value]));
     mounts = (c.volumeMounts ?? []).filter((m: Obj) => volumes.has(m.name))
       .map((m: Obj) => ({ containerPath: m.mountPath, hostPath: resolveSubPath(volumes.get(m.name)!, m, envMap), readonly: Boolean(m.readOnly) }));
@@ -204,7 +171,7 @@ async function startContainer(pod: KubeObject, c: Obj, attempt: number, sandboxI
     throw err;
   }
   const config: ContainerConfig = {
-    metadata: { name, attempt }, image: c.image, command: c.command, args: c.args, workingDir: c.workingDir, envs: env, mounts,
+    metadata: { name, attempt }, image: c.image, ...expandCommandAndArgs(c, env), workingDir: c.workingDir, envs: env, mounts,
     labels: { ...podLabels(pod), [LABELS.containerName]: name, [LABELS.restartCount]: String(attempt) },
     resources: resources(c),
   };

@@ -261,6 +261,49 @@ describe('kubelet with the Docker runtime', () => {
     await client.delete(PODS, 'default', 'shell');
   });
 
+  test('kubectl exec -- env: Service variables as Kubernetes names them; enableServiceLinks: false keeps only kubernetes\'; $(VAR) in args', async () => {
+    const kubeconfig = path.join(rootDir, 'kubeconfig');
+    fs.writeFileSync(kubeconfig, kubeconfigYaml({ server: api.url }));
+    const SVCS = { group: '', resource: 'services' };
+    await client.create(SVCS, 'default', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'db' }, spec: { ports: [{ port: 5432 }] } });
+    await client.create(SVCS, 'default', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'front-end' }, spec: { ports: [{ name: 'http', port: 80 }, { name: 'dns', port: 53, protocol: 'UDP' }] } });
+    const shell = (name: string, links: boolean) => client.create(PODS, 'default', {
+      apiVersion: 'v1', kind: 'Pod', metadata: { name },
+      spec: { nodeName: NODE, terminationGracePeriodSeconds: 0, enableServiceLinks: links,
+        containers: [{ name: 'sh', image: 'kubemu/busybox:1', command: ['sh', '-c', 'echo "$1"; sleep 3600', '--'], args: ['greeting=$(GREETING)'], env: [{ name: 'GREETING', value: 'db at $(DB_SERVICE_HOST)' }] }] },
+    });
+    await shell('links', true);
+    await shell('nolinks', false);
+    for (const p of ['links', 'nolinks']) await until(`${p} running`, async () => (await client.get(PODS, 'default', p)).status?.containerStatuses?.[0]?.state?.running);
+    // (async: the apiserver runs in this process)
+    const kc = async (...args: string[]) => (await promisify(execFile)('kubectl', ['--kubeconfig', kubeconfig, ...args], { encoding: 'utf8', env: { ...process.env, HOME: rootDir } })).stdout;
+    const envOf = async (pod: string) => (await kc('exec', pod, '--', 'env'))
+      .trim().split('\n').map((l) => l.split('=')).reduce((m, [k, ...v]) => ({ ...m, [k!]: v.join('=') }), {} as Record<string, string>);
+    const withLinks = await envOf('links');
+    const db = await client.get(SVCS, 'default', 'db');
+    const fe = await client.get(SVCS, 'default', 'front-end');
+    const kube = await client.get(SVCS, 'default', 'kubernetes');
+    const ip = (s: typeof db) => s.spec!.clusterIP as string;
+    const want: Record<string, string> = {
+      DB_SERVICE_HOST: ip(db), DB_SERVICE_PORT: '5432', DB_PORT: `tcp://${ip(db)}:5432`,
+      DB_PORT_5432_TCP: `tcp://${ip(db)}:5432`, DB_PORT_5432_TCP_PROTO: 'tcp', DB_PORT_5432_TCP_PORT: '5432', DB_PORT_5432_TCP_ADDR: ip(db),
+      FRONT_END_SERVICE_HOST: ip(fe), FRONT_END_SERVICE_PORT: '80', FRONT_END_SERVICE_PORT_HTTP: '80', FRONT_END_SERVICE_PORT_DNS: '53',
+      FRONT_END_PORT: `tcp://${ip(fe)}:80`, FRONT_END_PORT_80_TCP: `tcp://${ip(fe)}:80`, FRONT_END_PORT_80_TCP_PROTO: 'tcp', FRONT_END_PORT_80_TCP_PORT: '80', FRONT_END_PORT_80_TCP_ADDR: ip(fe),
+      FRONT_END_PORT_53_UDP: `udp://${ip(fe)}:53`, FRONT_END_PORT_53_UDP_PROTO: 'udp', FRONT_END_PORT_53_UDP_PORT: '53', FRONT_END_PORT_53_UDP_ADDR: ip(fe),
+      KUBERNETES_SERVICE_HOST: ip(kube), KUBERNETES_SERVICE_PORT: String(kube.spec!.ports[0].port),
+      GREETING: `db at ${ip(db)}`,
+    };
+    for (const [k, v] of Object.entries(want)) assert.equal(withLinks[k], v, k);
+    const without = await envOf('nolinks');
+    assert.equal(without.KUBERNETES_SERVICE_HOST, ip(kube));
+    assert.deepEqual(Object.keys(without).filter((k) => /^(DB|FRONT_END)_/.test(k)), []);
+    assert.equal(without.GREETING, 'db at $(DB_SERVICE_HOST)', 'an undefined reference is left as written');
+    const logs = await until('args expanded', async () => (await kc('logs', 'links')).trim());
+    assert.equal(logs, `greeting=db at ${ip(db)}`);
+    for (const p of ['links', 'nolinks']) await client.delete(PODS, 'default', p);
+    for (const s of ['db', 'front-end']) await client.delete(SVCS, 'default', s);
+  });
+
   test('two containers share localhost and an emptyDir', async () => {
     await client.create(PODS, 'default', {
       apiVersion: 'v1', kind: 'Pod', metadata: { name: 'duo' },
