@@ -104,6 +104,20 @@ function sandboxConfig(pod: KubeObject, attempt: number, deps: SyncDeps): PodSan
   };
 }
 
+/**
+ * The pod's kubemu.io/fake-* annotations, for the fake runtime (which reads its exit plan from them). On a hollow node
+ * a container of a pod that is meant to finish (restartPolicy Never or OnFailure: Jobs) exits 0 after
+ * FAKE_RUN_MS unless the pod says otherwise, so Jobs and CronJobs complete there as they do on Docker.
+ */
+export const FAKE_RUN_MS = 3000;
+function fakeRuntimeAnnotations(pod: KubeObject, deps: SyncDeps): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(pod.metadata.annotations ?? {})) if (k.startsWith('kubemu.io/fake-')) out[k] = String(v);
+  const finishes = pod.spec?.restartPolicy === 'Never' || pod.spec?.restartPolicy === 'OnFailure';
+  if (deps.simulateNetwork && finishes && out['kubemu.io/fake-exit-after-ms'] === undefined) out['kubemu.io/fake-exit-after-ms'] = String(FAKE_RUN_MS);
+  return out;
+}
+
 /** Volumes as host directories under the kubelet's root dir (configMap/secret written as files). */
 async function prepareVolumes(pod: KubeObject, deps: SyncDeps): Promise<Map<string, string>> {
   const dirs = new Map<string, string>();
@@ -173,6 +187,7 @@ async function startContainer(pod: KubeObject, c: Obj, attempt: number, sandboxI
   const config: ContainerConfig = {
     metadata: { name, attempt }, image: c.image, ...expandCommandAndArgs(c, env), workingDir: c.workingDir, envs: env, mounts,
     labels: { ...podLabels(pod), [LABELS.containerName]: name, [LABELS.restartCount]: String(attempt) },
+    annotations: fakeRuntimeAnnotations(pod, deps),
     resources: resources(c),
   };
   let id: string | undefined;

@@ -24,6 +24,16 @@ describe('hollow nodes keep their traffic on the machine', () => {
   });
   after(() => c?.down());
 
+  test('on hollow nodes a Job completes (its containers exit 0 after a few seconds) and an annotation sets the outcome', async () => {
+    const job = (name: string, annotations: Record<string, string> = {}) => ({ apiVersion: 'batch/v1', kind: 'Job', metadata: { name },
+      spec: { backoffLimit: 0, template: { metadata: { annotations }, spec: { restartPolicy: 'Never', containers: [{ name: 'work', image: 'busybox', command: ['sh', '-c', 'exit 0'] }] } } } });
+    const file = path.join(c.dir, 'jobs.json');
+    fs.writeFileSync(file, JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [job('done'), job('fails', { 'kubemu.io/fake-exit-after-ms': '500', 'kubemu.io/fake-exit-code': '3' })] }));
+    await c.kubectl('apply', '-f', file);
+    await until('Job done complete', async () => JSON.parse(await c.kubectl('get', 'job', 'done', '-o', 'json')).status?.succeeded === 1, 60_000);
+    await until('Job fails failed', async () => JSON.parse(await c.kubectl('get', 'job', 'fails', '-o', 'json')).status?.failed === 1, 60_000);
+  });
+
   test('probes and port-forward are simulated; pod IPs are unique per node range; nothing is dialled off the machine', async () => {
     const probe = { periodSeconds: 1, failureThreshold: 1 };
     const manifest = {
