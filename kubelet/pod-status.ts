@@ -70,8 +70,9 @@ export function podPhase(pod: KubeObject, statuses: Obj[]): string {
   return 'Pending';
 }
 
-export function podConditions(pod: KubeObject, statuses: Obj[], old: Obj[] = []): Obj[] {
-  const ready = statuses.length > 0 && statuses.every((s) => s.ready);
+/** `init.initialized`: every init container done (sidecars started); sidecars must be ready for the pod to be. */
+export function podConditions(pod: KubeObject, statuses: Obj[], old: Obj[] = [], init: { initialized: boolean; sidecars: Obj[] } = { initialized: true, sidecars: [] }): Obj[] {
+  const ready = init.initialized && statuses.length > 0 && statuses.every((s) => s.ready) && init.sidecars.every((s) => s.ready);
   const t = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
   const cond = (type: string, status: boolean, reason?: string) => {
     const prev = old.find((c) => c.type === type);
@@ -80,7 +81,7 @@ export function podConditions(pod: KubeObject, statuses: Obj[], old: Obj[] = [])
   };
   return [
     cond('PodReadyToStartContainers', true),
-    cond('Initialized', true),
+    cond('Initialized', init.initialized, 'ContainersNotInitialized'),
     cond('Ready', ready, 'ContainersNotReady'),
     cond('ContainersReady', ready, 'ContainersNotReady'),
     old.find((c) => c.type === 'PodScheduled') ?? cond('PodScheduled', true),

@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { KubeObject } from '../api/types.ts';
 import type { ApiClient } from '../client/api-client.ts';
 import type { Logger } from '../lib/logger.ts';
-import { LABELS, type ContainerConfig, type ContainerStatus, type ImageService, type Mount, type PodSandboxConfig, type RuntimeService } from './cri/types.ts';
+import { LABELS, type Container, type ContainerConfig, type ContainerStatus, type ImageService, type Mount, type PodSandboxConfig, type RuntimeService } from './cri/types.ts';
 import { containerStatuses, podConditions, podPhase, type ContainerView } from './pod-status.ts';
 import { toBytes, toMillicores } from '../api/quantity.ts';
 import { resolveSubPath } from './subpath.ts';
@@ -106,14 +106,16 @@ function sandboxConfig(pod: KubeObject, attempt: number, deps: SyncDeps): PodSan
 
 /**
  * The pod's kubemu.io/fake-* annotations, for the fake runtime (which reads its exit plan from them). On a hollow node
- * a container of a pod that is meant to finish (restartPolicy Never or OnFailure: Jobs) exits 0 after
- * FAKE_RUN_MS unless the pod says otherwise, so Jobs and CronJobs complete there as they do on Docker.
+ * a container meant to finish — an init container (not a sidecar), or any container of a restartPolicy Never or
+ * OnFailure pod (Jobs) — exits 0 after FAKE_RUN_MS unless the pod says otherwise, so init containers, Jobs and
+ * CronJobs complete there as they do on Docker.
  */
 export const FAKE_RUN_MS = 3000;
-function fakeRuntimeAnnotations(pod: KubeObject, deps: SyncDeps): Record<string, string> {
+function fakeRuntimeAnnotations(pod: KubeObject, c: Obj, deps: SyncDeps): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(pod.metadata.annotations ?? {})) if (k.startsWith('kubemu.io/fake-')) out[k] = String(v);
-  const finishes = pod.spec?.restartPolicy === 'Never' || pod.spec?.restartPolicy === 'OnFailure';
+  const init = (pod.spec?.initContainers ?? []).some((x: Obj) => x.name === c.name);
+  const finishes = init ? c.restartPolicy !== 'Always' : pod.spec?.restartPolicy === 'Never' || pod.spec?.restartPolicy === 'OnFailure';
   if (deps.simulateNetwork && finishes && out['kubemu.io/fake-exit-after-ms'] === undefined) out['kubemu.io/fake-exit-after-ms'] = String(FAKE_RUN_MS);
   return out;
 }
@@ -187,7 +189,7 @@ async function startContainer(pod: KubeObject, c: Obj, attempt: number, sandboxI
   const config: ContainerConfig = {
     metadata: { name, attempt }, image: c.image, ...expandCommandAndArgs(c, env), workingDir: c.workingDir, envs: env, mounts,
     labels: { ...podLabels(pod), [LABELS.containerName]: name, [LABELS.restartCount]: String(attempt) },
-    annotations: fakeRuntimeAnnotations(pod, deps),
+    annotations: fakeRuntimeAnnotations(pod, c, deps),
     resources: resources(c),
   };
   let id: string | undefined;
@@ -232,71 +234,135 @@ export async function syncPod(pod: KubeObject, mem: PodMemory, deps: SyncDeps): 
   const podIP = (await deps.rt.podSandboxStatus(sandboxId)).ip;
   const all = await deps.rt.listContainers({ labelSelector: { [LABELS.podUid]: uid } });
   const policy = pod.spec?.restartPolicy ?? 'Always';
-  const views: ContainerView[] = [];
-  for (const c of pod.spec?.containers ?? []) {
-    const mine = all.filter((x) => x.labels[LABELS.containerName] === c.name && x.podSandboxId === sandboxId)
-      .sort((a, b) => Number(b.labels[LABELS.restartCount] ?? 0) - Number(a.labels[LABELS.restartCount] ?? 0));
-    // Containers of this pod in an older sandbox count towards restarts but are not reused.
-    const older = all.filter((x) => x.labels[LABELS.containerName] === c.name && x.podSandboxId !== sandboxId);
-    let latest = mine[0] ? await deps.rt.containerStatus(mine[0].id) : undefined;
-    const previous = mine[1] ? await deps.rt.containerStatus(mine[1].id) : undefined;
-    const attempts = Math.max(0, ...all.filter((x) => x.labels[LABELS.containerName] === c.name).map((x) => Number(x.labels[LABELS.restartCount] ?? 0) + 1));
-    const view: ContainerView = { name: c.name, image: c.image, latest, previous, restartCount: Math.max(0, attempts - 1) };
-    const now = Date.now();
-    const needsStart = !latest || latest.state === 'CONTAINER_CREATED' || shouldRestart(policy, latest);
-    if (needsStart) {
-      const bo = mem.backoff.get(c.name);
-      if (latest && bo && now < bo.until) {
-        mem.waiting.set(c.name, { reason: 'CrashLoopBackOff', message: `back-off ${Math.round(bo.delayMs / 1000)}s restarting failed container=${c.name} pod=${pod.metadata.name}_${pod.metadata.namespace}(${uid})` });
-      } else if (!latest && bo && now < bo.until) {
-        // an image or config error: keep its reason until the back-off passes
-      } else {
-        try {
-          for (const old of [...mine.slice(1), ...older]) await deps.rt.removeContainer(old.id).catch(() => {}); // keep one for lastState
-          if (latest && latest.state === 'CONTAINER_CREATED') await deps.rt.removeContainer(latest.id).catch(() => {});
-          await startContainer(pod, c, latest ? attempts : Math.max(0, attempts), sandboxId, podIP, deps, mem);
-          if (latest) {
-            const delayMs = Math.min(deps.backoffMaxMs, bo ? bo.delayMs * 2 : deps.backoffInitialMs);
-            mem.backoff.set(c.name, { delayMs, until: Date.now() + delayMs });
-            view.previous = latest;
-            view.restartCount = attempts;
-          }
-          const fresh = (await deps.rt.listContainers({ labelSelector: { [LABELS.podUid]: uid, [LABELS.containerName]: c.name }, podSandboxId: sandboxId }))
-            .sort((a, b) => Number(b.labels[LABELS.restartCount] ?? 0) - Number(a.labels[LABELS.restartCount] ?? 0))[0];
-          latest = fresh ? await deps.rt.containerStatus(fresh.id) : latest;
-          view.latest = latest;
-        } catch (err) {
-          deps.logger.warn({ pod: `${pod.metadata.namespace}/${pod.metadata.name}`, container: c.name, err: String((err as Error).message ?? err) }, 'container start failed');
-          const delayMs = Math.min(deps.backoffMaxMs, bo ? bo.delayMs * 2 : deps.backoffInitialMs);
-          mem.backoff.set(c.name, { delayMs, until: Date.now() + delayMs });
-        }
-      }
-    } else if (latest?.state === 'CONTAINER_RUNNING') {
-      mem.waiting.delete(c.name);
-      // Running long enough resets the back-off, as the kubelet does after 10 minutes (here: 2× the cap).
-      const bo = mem.backoff.get(c.name);
-      if (bo && now - latest.startedAtMs > 2 * deps.backoffMaxMs) mem.backoff.delete(c.name);
-      const probed = await probeContainer(pod, c, latest, podIP, deps, mem);
-      view.ready = probed.ready;
-      view.started = probed.started;
+  const sid = sandboxId;
+  const newest = (name: string) => all.filter((x) => x.labels[LABELS.containerName] === name && x.podSandboxId === sid)
+    .sort((a, b) => Number(b.labels[LABELS.restartCount] ?? 0) - Number(a.labels[LABELS.restartCount] ?? 0))[0];
+  const apps: Obj[] = pod.spec?.containers ?? [];
+  const inits: Obj[] = pod.spec?.initContainers ?? [];
+  // A pod meant to finish (Never/OnFailure) whose app containers have all ended for good: its sidecars stop too.
+  let finished = false;
+  if (policy !== 'Always' && apps.length) {
+    const ends = await Promise.all(apps.map(async (c) => { const x = newest(c.name); return x ? deps.rt.containerStatus(x.id) : undefined; }));
+    finished = ends.every((st) => st?.state === 'CONTAINER_EXITED' && !shouldRestart(policy, st));
+  }
+
+  // Init containers, in order: each to success before the next (sidecars — restartPolicy Always — started, and past
+  // their startup probe, before the next, then kept running); app containers only once all of them are through.
+  const initViews: ContainerView[] = [];
+  let initialized = true;
+  let initFailed = false;
+  for (const c of inits) {
+    const sidecar = c.restartPolicy === 'Always';
+    if (!initialized) {
+      initViews.push({ ...(await inspect(c, all, sid, deps)), waiting: { reason: 'PodInitializing' } });
+      continue;
     }
-    view.waiting = view.latest?.state === 'CONTAINER_RUNNING' ? undefined : mem.waiting.get(c.name);
-    views.push(view);
+    if (sidecar) {
+      if (finished) {
+        const view = await inspect(c, all, sid, deps);
+        if (view.latest?.state === 'CONTAINER_RUNNING') {
+          await deps.rt.stopContainer(view.latest.id, pod.spec?.terminationGracePeriodSeconds ?? 30).catch(() => {});
+          // This status may be the pod's last (a finished pod is not synced again): report the sidecar stopped.
+          initViews.push(await inspect(c, all, sid, deps));
+        } else initViews.push(view);
+        continue;
+      }
+      const view = await reconcileContainer(pod, c, 'Always', all, sid, podIP, deps, mem);
+      initViews.push(view);
+      if (view.latest?.state !== 'CONTAINER_RUNNING' || view.started === false) initialized = false;
+      continue;
+    }
+    const view = await reconcileContainer(pod, c, policy === 'Never' ? 'Never' : 'OnFailure', all, sid, podIP, deps, mem);
+    initViews.push(view);
+    const st = view.latest;
+    if (st?.state === 'CONTAINER_EXITED' && st.exitCode === 0) continue;
+    initialized = false;
+    if (st?.state === 'CONTAINER_EXITED' && policy === 'Never') initFailed = true;
+  }
+
+  const views: ContainerView[] = [];
+  for (const c of apps) {
+    if (!initialized) { views.push({ ...(await inspect(c, all, sid, deps)), waiting: { reason: 'PodInitializing' } }); continue; }
+    views.push(await reconcileContainer(pod, c, policy, all, sid, podIP, deps, mem));
   }
   // Containers no longer in the spec.
-  const names = new Set((pod.spec?.containers ?? []).map((c: Obj) => c.name));
+  const names = new Set([...apps, ...inits].map((c: Obj) => c.name));
   for (const x of all) if (!names.has(x.labels[LABELS.containerName])) await deps.rt.removeContainer(x.id).catch(() => {});
 
   const statuses = containerStatuses(views);
+  const initStatuses = containerStatuses(initViews);
   return {
     ...(pod.status ?? {}),
-    phase: podPhase(pod, statuses),
-    conditions: podConditions(pod, statuses, pod.status?.conditions ?? []),
+    phase: initFailed ? 'Failed' : !initialized ? 'Pending' : podPhase(pod, statuses),
+    conditions: podConditions(pod, statuses, pod.status?.conditions ?? [], { initialized, sidecars: initStatuses.filter((_, i) => inits[i]?.restartPolicy === 'Always') }),
     hostIP: deps.nodeIP, hostIPs: [{ ip: deps.nodeIP }],
     podIP, podIPs: podIP ? [{ ip: podIP }] : [],
     startTime: pod.status?.startTime ?? new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    ...(inits.length ? { initContainerStatuses: initStatuses } : {}),
     containerStatuses: statuses,
   };
+}
+
+/** What the runtime has for one spec container in this sandbox: its newest container, the one before, restarts. */
+async function inspect(c: Obj, all: Container[], sandboxId: string, deps: SyncDeps): Promise<ContainerView> {
+  const mine = all.filter((x) => x.labels[LABELS.containerName] === c.name && x.podSandboxId === sandboxId)
+    .sort((a, b) => Number(b.labels[LABELS.restartCount] ?? 0) - Number(a.labels[LABELS.restartCount] ?? 0));
+  const latest = mine[0] ? await deps.rt.containerStatus(mine[0].id) : undefined;
+  const previous = mine[1] ? await deps.rt.containerStatus(mine[1].id) : undefined;
+  const attempts = Math.max(0, ...all.filter((x) => x.labels[LABELS.containerName] === c.name).map((x) => Number(x.labels[LABELS.restartCount] ?? 0) + 1));
+  return { name: c.name, image: c.image, latest, previous, restartCount: Math.max(0, attempts - 1) };
+}
+
+/** Start, restart (with back-off) or probe one container under `policy`; returns its view for the status. */
+async function reconcileContainer(pod: KubeObject, c: Obj, policy: string, all: Container[], sandboxId: string, podIP: string, deps: SyncDeps, mem: PodMemory): Promise<ContainerView> {
+  const uid = pod.metadata.uid!;
+  const mine = all.filter((x) => x.labels[LABELS.containerName] === c.name && x.podSandboxId === sandboxId)
+    .sort((a, b) => Number(b.labels[LABELS.restartCount] ?? 0) - Number(a.labels[LABELS.restartCount] ?? 0));
+  // Containers of this pod in an older sandbox count towards restarts but are not reused.
+  const older = all.filter((x) => x.labels[LABELS.containerName] === c.name && x.podSandboxId !== sandboxId);
+  const view = await inspect(c, all, sandboxId, deps);
+  let latest = view.latest;
+  const attempts = Math.max(0, ...all.filter((x) => x.labels[LABELS.containerName] === c.name).map((x) => Number(x.labels[LABELS.restartCount] ?? 0) + 1));
+  const now = Date.now();
+  const needsStart = !latest || latest.state === 'CONTAINER_CREATED' || shouldRestart(policy, latest);
+  if (needsStart) {
+    const bo = mem.backoff.get(c.name);
+    if (latest && bo && now < bo.until) {
+      mem.waiting.set(c.name, { reason: 'CrashLoopBackOff', message: `back-off ${Math.round(bo.delayMs / 1000)}s restarting failed container=${c.name} pod=${pod.metadata.name}_${pod.metadata.namespace}(${uid})` });
+    } else if (!latest && bo && now < bo.until) {
+      // an image or config error: keep its reason until the back-off passes
+    } else {
+      try {
+        for (const old of [...mine.slice(1), ...older]) await deps.rt.removeContainer(old.id).catch(() => {}); // keep one for lastState
+        if (latest && latest.state === 'CONTAINER_CREATED') await deps.rt.removeContainer(latest.id).catch(() => {});
+        await startContainer(pod, c, latest ? attempts : Math.max(0, attempts), sandboxId, podIP, deps, mem);
+        if (latest) {
+          const delayMs = Math.min(deps.backoffMaxMs, bo ? bo.delayMs * 2 : deps.backoffInitialMs);
+          mem.backoff.set(c.name, { delayMs, until: Date.now() + delayMs });
+          view.previous = latest;
+          view.restartCount = attempts;
+        }
+        const fresh = (await deps.rt.listContainers({ labelSelector: { [LABELS.podUid]: uid, [LABELS.containerName]: c.name }, podSandboxId: sandboxId }))
+          .sort((a, b) => Number(b.labels[LABELS.restartCount] ?? 0) - Number(a.labels[LABELS.restartCount] ?? 0))[0];
+        latest = fresh ? await deps.rt.containerStatus(fresh.id) : latest;
+        view.latest = latest;
+      } catch (err) {
+        deps.logger.warn({ pod: `${pod.metadata.namespace}/${pod.metadata.name}`, container: c.name, err: String((err as Error).message ?? err) }, 'container start failed');
+        const delayMs = Math.min(deps.backoffMaxMs, bo ? bo.delayMs * 2 : deps.backoffInitialMs);
+        mem.backoff.set(c.name, { delayMs, until: Date.now() + delayMs });
+      }
+    }
+  } else if (latest?.state === 'CONTAINER_RUNNING') {
+    mem.waiting.delete(c.name);
+    // Running long enough resets the back-off, as the kubelet does after 10 minutes (here: 2× the cap).
+    const bo = mem.backoff.get(c.name);
+    if (bo && now - latest.startedAtMs > 2 * deps.backoffMaxMs) mem.backoff.delete(c.name);
+    const probed = await probeContainer(pod, c, latest, podIP, deps, mem);
+    view.ready = probed.ready;
+    view.started = probed.started;
+  }
+  view.waiting = view.latest?.state === 'CONTAINER_RUNNING' ? undefined : mem.waiting.get(c.name);
+  return view;
 }
 
 /** Stop every container (SIGTERM, then SIGKILL after the grace period) and remove the sandbox. */

@@ -182,6 +182,26 @@ export function validatePodSpec(path: string, spec: unknown, errs: Errs, allowed
   }
   validateContainers(`${path}.containers`, spec.containers, volumes, errs, true);
   validateContainers(`${path}.initContainers`, spec.initContainers, volumes, errs, false);
+  if (Array.isArray(spec.initContainers)) {
+    const appNames = new Set((Array.isArray(spec.containers) ? spec.containers : []).map((c: Obj) => c?.name));
+    spec.initContainers.forEach((c: Obj, i: number) => {
+      if (!isObj(c)) return;
+      const p = `${path}.initContainers[${i}]`;
+      if (appNames.has(c.name)) errs.push(fieldDuplicate(`${p}.name`, c.name));
+      // Only sidecars (restartPolicy Always) may be probed; no other restartPolicy exists for a container.
+      if (c.restartPolicy !== undefined && c.restartPolicy !== 'Always') errs.push(fieldNotSupported(`${p}.restartPolicy`, c.restartPolicy, ['Always']));
+      if (c.restartPolicy !== 'Always') {
+        for (const probe of ['livenessProbe', 'readinessProbe', 'startupProbe']) {
+          if (c[probe] !== undefined) errs.push(fieldForbidden(`${p}.${probe}`, 'may not be set for init containers without restartPolicy=Always'));
+        }
+      }
+    });
+  }
+  if (Array.isArray(spec.containers)) {
+    spec.containers.forEach((c: Obj, i: number) => {
+      if (isObj(c) && c.restartPolicy !== undefined) errs.push(fieldForbidden(`${path}.containers[${i}].restartPolicy`, 'may not be set for non-init containers'));
+    });
+  }
   const policies = ['Always', 'OnFailure', 'Never'];
   if (spec.restartPolicy !== undefined && !policies.includes(spec.restartPolicy)) {
     errs.push(fieldNotSupported(`${path}.restartPolicy`, spec.restartPolicy, policies));

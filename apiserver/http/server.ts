@@ -222,9 +222,10 @@ export function createHttpServer(opts: HttpServerOptions): http.Server {
   async function proxyLogs(res: http.ServerResponse, ctx: RequestContext, pod: KubeObject, q: URLSearchParams): Promise<void> {
     const name = pod.metadata.name!;
     const containers: string[] = (pod.spec?.containers ?? []).map((c: { name: string }) => c.name);
+    const initContainers: string[] = (pod.spec?.initContainers ?? []).map((c: { name: string }) => c.name);
     const container = q.get('container') || (containers.length === 1 ? containers[0] : undefined);
     if (!container) throw new ApiError('BadRequest', `a container name must be specified for pod ${name}, choose one of: [${containers.join(' ')}]`);
-    if (!containers.includes(container)) throw new ApiError('BadRequest', `container ${container} is not valid for pod ${name}`);
+    if (!containers.includes(container) && !initContainers.includes(container)) throw new ApiError('BadRequest', `container ${container} is not valid for pod ${name}`);
     if (!pod.spec?.nodeName) throw new ApiError('BadRequest', `container "${container}" in pod "${name}" is waiting to start: the pod is not scheduled yet`);
     const node = await registry.get(ctx, { info: findResource('', 'nodes')!, name: pod.spec.nodeName });
     const ip = (node.status?.addresses ?? []).find((a: { type: string }) => a.type === 'InternalIP')?.address;

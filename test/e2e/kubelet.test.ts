@@ -304,6 +304,58 @@ describe('kubelet with the Docker runtime', () => {
     for (const s of ['db', 'front-end']) await client.delete(SVCS, 'default', s);
   });
 
+  test('init containers: Init:0/1 while one runs, its file served by the app; a failing one is Init:CrashLoopBackOff; a sidecar pod meant to finish succeeds', async () => {
+    const kubeconfig = path.join(rootDir, 'kubeconfig');
+    fs.writeFileSync(kubeconfig, kubeconfigYaml({ server: api.url }));
+    const kc = async (...args: string[]) => (await promisify(execFile)('kubectl', ['--kubeconfig', kubeconfig, ...args], { encoding: 'utf8', env: { ...process.env, HOME: rootDir } })).stdout;
+    const statusColumn = async (name: string) => (await kc('get', 'pod', name, '--no-headers')).trim().split(/\s+/)[2];
+    await client.create(PODS, 'default', {
+      apiVersion: 'v1', kind: 'Pod', metadata: { name: 'init-web' },
+      spec: { nodeName: NODE, terminationGracePeriodSeconds: 0, volumes: [{ name: 'www', emptyDir: {} }],
+        initContainers: [{ name: 'fetch', image: 'kubemu/busybox:1', command: ['sh', '-c', 'sleep 8; echo made by init > /www/index.html'], volumeMounts: [{ name: 'www', mountPath: '/www' }] }],
+        containers: [{ name: 'web', image: 'kubemu/busybox:1', command: ['httpd', '-f', '-p', '8080', '-h', '/www'], volumeMounts: [{ name: 'www', mountPath: '/www' }] }] },
+    });
+    await until('Init:0/1', async () => (await statusColumn('init-web')) === 'Init:0/1');
+    const during = await client.get(PODS, 'default', 'init-web');
+    assert.equal(during.status?.phase, 'Pending');
+    assert.equal(during.status?.conditions.find((c: any) => c.type === 'Initialized').status, 'False');
+    assert.equal(during.status?.containerStatuses[0].state.waiting.reason, 'PodInitializing');
+    const ready = await until('init-web Running', async () => {
+      const p = await client.get(PODS, 'default', 'init-web');
+      return p.status?.phase === 'Running' && p.status.containerStatuses?.[0]?.ready ? p : undefined;
+    });
+    assert.equal(ready.status.initContainerStatuses[0].state.terminated.exitCode, 0);
+    assert.equal(ready.status.conditions.find((c: any) => c.type === 'Initialized').status, 'True');
+    assert.equal((await until('served', async () => (await fetch(`http://${ready.status.podIP}:8080/index.html`, { signal: AbortSignal.timeout(2000) })).text())).trim(), 'made by init');
+    assert.equal(await statusColumn('init-web'), 'Running');
+
+    await client.create(PODS, 'default', {
+      apiVersion: 'v1', kind: 'Pod', metadata: { name: 'init-fails' },
+      spec: { nodeName: NODE, terminationGracePeriodSeconds: 0,
+        initContainers: [{ name: 'check', image: 'kubemu/busybox:1', command: ['sh', '-c', 'echo checking; exit 1'] }],
+        containers: [{ name: 'app', image: 'kubemu/busybox:1', command: ['sleep', '3600'] }] },
+    });
+    await until('Init:CrashLoopBackOff', async () => (await statusColumn('init-fails')) === 'Init:CrashLoopBackOff', 60_000);
+    const failing = await client.get(PODS, 'default', 'init-fails');
+    assert.ok(failing.status?.initContainerStatuses[0].restartCount >= 1);
+    assert.equal(failing.status?.containerStatuses[0].state.waiting.reason, 'PodInitializing', 'the app container never started');
+    assert.match(await kc('logs', 'init-fails', '-c', 'check'), /checking/);
+
+    await client.create(PODS, 'default', {
+      apiVersion: 'v1', kind: 'Pod', metadata: { name: 'with-sidecar' },
+      spec: { nodeName: NODE, terminationGracePeriodSeconds: 1, restartPolicy: 'Never',
+        initContainers: [{ name: 'logger', image: 'kubemu/busybox:1', restartPolicy: 'Always', command: ['sleep', '3600'] }],
+        containers: [{ name: 'job', image: 'kubemu/busybox:1', command: ['sh', '-c', 'sleep 1; echo done'] }] },
+    });
+    const done = await until('sidecar pod Succeeded', async () => {
+      const p = await client.get(PODS, 'default', 'with-sidecar');
+      return p.status?.phase === 'Succeeded' ? p : undefined;
+    }, 60_000);
+    assert.equal(done.status.containerStatuses[0].state.terminated.exitCode, 0);
+    await until('the sidecar stopped', async () => (await client.get(PODS, 'default', 'with-sidecar')).status?.initContainerStatuses?.[0]?.state?.terminated);
+    for (const p of ['init-web', 'init-fails', 'with-sidecar']) await client.delete(PODS, 'default', p);
+  });
+
   test('two containers share localhost and an emptyDir', async () => {
     await client.create(PODS, 'default', {
       apiVersion: 'v1', kind: 'Pod', metadata: { name: 'duo' },
