@@ -12,6 +12,7 @@ import { LABELS, type Container, type ContainerConfig, type ContainerStatus, typ
 import { containerStatuses, podConditions, podPhase, type ContainerView } from './pod-status.ts';
 import { toBytes, toMillicores } from '../api/quantity.ts';
 import { resolveSubPath } from './subpath.ts';
+import { REFRESH_MS, refreshVolumes, setUpVolumes } from './volumes.ts';
 import { containerEnv, expandCommandAndArgs } from './env.ts';
 import { simulatedProbe } from './fake-network.ts';
 import { runProbe, tickProbe, type ProbeKind, type ProbeState } from './probes.ts';
@@ -53,6 +54,8 @@ export interface PodMemory {
   waiting: Map<string, { reason: string; message?: string }>;
   /** Probe state per "<containerId>/<kind>". */
   probes: Map<string, ProbeState>;
+  /** When the data volumes were last rewritten from their sources. */
+  volumesRefreshedAt?: number;
 }
 export const newMemory = (): PodMemory => ({ backoff: new Map(), waiting: new Map(), probes: new Map() });
 
@@ -120,28 +123,6 @@ function fakeRuntimeAnnotations(pod: KubeObject, c: Obj, deps: SyncDeps): Record
   return out;
 }
 
-/** Volumes as host directories under the kubelet's root dir (configMap/secret written as files). */
-async function prepareVolumes(pod: KubeObject, deps: SyncDeps): Promise<Map<string, string>> {
-  const dirs = new Map<string, string>();
-  const base = path.join(deps.rootDir, 'pods', pod.metadata.uid!, 'volumes');
-  for (const v of pod.spec?.volumes ?? []) {
-    if (v.hostPath) { dirs.set(v.name, v.hostPath.path); continue; }
-    const dir = path.join(base, v.name);
-    fs.mkdirSync(dir, { recursive: true, mode: 0o777 });
-    fs.chmodSync(dir, 0o777);
-    if (v.configMap || v.secret) {
-      const ref = v.configMap ?? v.secret;
-      const name = v.configMap ? ref.name : ref.secretName;
-      const obj = await deps.client.get({ group: '', resource: v.configMap ? 'configmaps' : 'secrets' }, pod.metadata.namespace, name).catch(() => undefined);
-      if (!obj && !ref.optional) throw new Error(`${v.configMap ? 'configmap' : 'secret'} "${name}" not found`);
-      for (const [k, val] of Object.entries((obj?.data ?? {}) as Record<string, string>)) {
-        fs.writeFileSync(path.join(dir, k), v.secret ? Buffer.from(val, 'base64') : val, { mode: ref.defaultMode ?? 0o644 });
-      }
-    }
-    dirs.set(v.name, dir);
-  }
-  return dirs;
-}
 
 function resources(c: Obj): ContainerConfig['resources'] {
   const lim = c.resources?.limits ?? {};
@@ -174,7 +155,15 @@ async function startContainer(pod: KubeObject, c: Obj, attempt: number, sandboxI
     deps.event(pod, 'Warning', 'Failed', `Failed to pull image "${c.image}": ${(err as Error).message}`);
     throw err;
   }
-  const volumes = await prepareVolumes(pod, deps);
+  let volumes: Map<string, string>;
+  try {
+    volumes = await setUpVolumes(pod, deps);
+  } catch (err) {
+    // As the kubelet: the pod stays ContainerCreating, with a FailedMount warning naming what is missing.
+    mem.waiting.set(name, { reason: 'ContainerCreating' });
+    deps.event(pod, 'Warning', 'FailedMount', (err as Error).message);
+    throw err;
+  }
   let env;
   let mounts: Mount[];
   try {
@@ -233,6 +222,11 @@ export async function syncPod(pod: KubeObject, mem: PodMemory, deps: SyncDeps): 
   }
   const podIP = (await deps.rt.podSandboxStatus(sandboxId)).ip;
   const all = await deps.rt.listContainers({ labelSelector: { [LABELS.podUid]: uid } });
+  // configMap/secret/downwardAPI volumes follow their sources (an atomic swap; subPath mounts keep what they had).
+  if (all.length && Date.now() - (mem.volumesRefreshedAt ?? 0) >= REFRESH_MS) {
+    mem.volumesRefreshedAt = Date.now();
+    await refreshVolumes(pod, deps).catch((err) => deps.logger.warn({ err: String(err) }, 'volume refresh failed'));
+  }
   const policy = pod.spec?.restartPolicy ?? 'Always';
   const sid = sandboxId;
   const newest = (name: string) => all.filter((x) => x.labels[LABELS.containerName] === name && x.podSandboxId === sid)

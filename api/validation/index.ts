@@ -178,6 +178,21 @@ export function validatePodSpec(path: string, spec: unknown, errs: Errs, allowed
       for (const e of dns1123Label(v.name)) errs.push(fieldInvalid(`${vp}.name`, v.name, e));
       if (volumes.has(v.name)) errs.push(fieldDuplicate(`${vp}.name`, v.name));
       volumes.add(v.name);
+      // Kubernetes' validateLocalNonReservedPath for the files a data volume writes.
+      const itemLists: Array<[string, unknown]> = [[`${vp}.configMap.items`, v.configMap?.items], [`${vp}.secret.items`, v.secret?.items], [`${vp}.downwardAPI.items`, v.downwardAPI?.items]];
+      (Array.isArray(v.projected?.sources) ? v.projected.sources : []).forEach((src: Obj, j: number) => {
+        for (const k of ['configMap', 'secret', 'downwardAPI']) if (isObj(src?.[k])) itemLists.push([`${vp}.projected.sources[${j}].${k}.items`, src[k].items]);
+      });
+      for (const [ip, items] of itemLists) {
+        if (!Array.isArray(items)) continue;
+        items.forEach((it: Obj, k: number) => {
+          const p = it?.path;
+          if (typeof p !== 'string' || !p) { errs.push(fieldRequired(`${ip}[${k}].path`)); return; }
+          if (p.startsWith('/')) errs.push(fieldInvalid(`${ip}[${k}].path`, p, 'must be a relative path'));
+          if (p.split('/').includes('..')) errs.push(fieldInvalid(`${ip}[${k}].path`, p, "must not contain '..'"));
+          if (p.startsWith('..')) errs.push(fieldInvalid(`${ip}[${k}].path`, p, "must not start with '..'"));
+        });
+      }
     });
   }
   validateContainers(`${path}.containers`, spec.containers, volumes, errs, true);

@@ -356,6 +356,42 @@ describe('kubelet with the Docker runtime', () => {
     for (const p of ['init-web', 'init-fails', 'with-sidecar']) await client.delete(PODS, 'default', p);
   });
 
+  test('volumes follow their sources: a downwardAPI file after kubectl label, a configMap file after an update, not a subPath mount; a missing ConfigMap is FailedMount', async () => {
+    const kubeconfig = path.join(rootDir, 'kubeconfig');
+    fs.writeFileSync(kubeconfig, kubeconfigYaml({ server: api.url }));
+    const kc = async (...args: string[]) => (await promisify(execFile)('kubectl', ['--kubeconfig', kubeconfig, ...args], { encoding: 'utf8', env: { ...process.env, HOME: rootDir } })).stdout;
+    const CMS = { group: '', resource: 'configmaps' };
+    await client.create(CMS, 'default', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'web-config' }, data: { 'color.txt': 'blue' } });
+    await client.create(PODS, 'default', {
+      apiVersion: 'v1', kind: 'Pod', metadata: { name: 'vols', labels: { app: 'v1' } },
+      spec: { nodeName: NODE, terminationGracePeriodSeconds: 0,
+        volumes: [{ name: 'info', downwardAPI: { items: [{ path: 'labels', fieldRef: { fieldPath: 'metadata.labels' } }] } }, { name: 'cfg', configMap: { name: 'web-config' } }],
+        containers: [{ name: 'sh', image: 'kubemu/busybox:1', command: ['sleep', '3600'], volumeMounts: [
+          { name: 'info', mountPath: '/etc/podinfo' }, { name: 'cfg', mountPath: '/etc/cfg' }, { name: 'cfg', mountPath: '/etc/pinned.txt', subPath: 'color.txt' }] }] },
+    });
+    await until('vols running', async () => (await client.get(PODS, 'default', 'vols')).status?.containerStatuses?.[0]?.state?.running);
+    const cat = async (f: string) => (await kc('exec', 'vols', '--', 'cat', f)).trim();
+    assert.equal(await cat('/etc/podinfo/labels'), 'app="v1"');
+    assert.equal(await cat('/etc/cfg/color.txt'), 'blue');
+    assert.equal(await cat('/etc/pinned.txt'), 'blue');
+    await kc('label', 'pod', 'vols', 'app=v2', '--overwrite');
+    await client.update(CMS, 'default', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'web-config' }, data: { 'color.txt': 'green' } });
+    await until('the downwardAPI file follows the label', async () => (await cat('/etc/podinfo/labels')) === 'app="v2"', 60_000);
+    await until('the configMap file follows the update', async () => (await cat('/etc/cfg/color.txt')) === 'green', 60_000);
+    assert.equal(await cat('/etc/pinned.txt'), 'blue', 'a subPath mount does not follow updates');
+
+    await client.create(PODS, 'default', {
+      apiVersion: 'v1', kind: 'Pod', metadata: { name: 'no-config' },
+      spec: { nodeName: NODE, terminationGracePeriodSeconds: 0, volumes: [{ name: 'cfg', configMap: { name: 'absent' } }],
+        containers: [{ name: 'sh', image: 'kubemu/busybox:1', command: ['sleep', '3600'], volumeMounts: [{ name: 'cfg', mountPath: '/etc/cfg' }] }] },
+    });
+    await until('FailedMount event', async () => /FailedMount[\s\S]*MountVolume.SetUp failed for volume "cfg" : configmap "absent" not found/.test(await kc('describe', 'pod', 'no-config')), 60_000);
+    assert.equal((await client.get(PODS, 'default', 'no-config')).status?.containerStatuses?.[0]?.state?.waiting?.reason, 'ContainerCreating');
+    await client.create(CMS, 'default', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'absent' }, data: { x: '1' } });
+    await until('starts once the ConfigMap exists', async () => (await client.get(PODS, 'default', 'no-config')).status?.containerStatuses?.[0]?.state?.running, 60_000);
+    for (const p of ['vols', 'no-config']) await client.delete(PODS, 'default', p);
+  });
+
   test('two containers share localhost and an emptyDir', async () => {
     await client.create(PODS, 'default', {
       apiVersion: 'v1', kind: 'Pod', metadata: { name: 'duo' },

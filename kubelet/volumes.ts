@@ -1,0 +1,206 @@
+// A pod's volumes as host directories the runtime bind-mounts, the way the kubelet's volume plugins make them:
+//   emptyDir — a directory that lives as long as the pod;
+//   hostPath — the host's path, after Kubernetes' `type` check (DirectoryOrCreate, Directory, FileOrCreate, File,
+//              Socket, CharDevice, BlockDevice);
+//   configMap, secret, downwardAPI, projected — files written by an atomic writer as Kubernetes' AtomicWriter does:
+//              the data sits in a timestamped directory, `..data` links to it and each visible name links into
+//              `..data`, so an update (refreshVolumes, every REFRESH_MS) swaps one symlink and a container never sees
+//              half of it. A subPath mount resolves the link once, at start, so it does not follow updates — as in
+//              Kubernetes.
+// Any other volume type is refused with a clear FailedMount message instead of an empty directory.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { KubeObject } from '../api/types.ts';
+import type { ApiClient } from '../client/api-client.ts';
+import { parseQuantity } from '../api/quantity.ts';
+
+type Obj = Record<string, any>;
+
+export interface VolumeDeps { client: ApiClient; rootDir: string; nodeName: string; nodeIP: string }
+
+/** How often the kubelet rewrites configMap/secret/downwardAPI/projected volumes from their sources. */
+export const REFRESH_MS = 10_000;
+const DEFAULT_MODE = 0o644;
+const SUPPORTED = ['emptyDir', 'hostPath', 'configMap', 'secret', 'downwardAPI', 'projected'];
+
+export class VolumeError extends Error {}
+
+const volumeDir = (pod: KubeObject, deps: VolumeDeps, name: string) => path.join(deps.rootDir, 'pods', pod.metadata.uid!, 'volumes', name);
+
+/** Every volume of the pod made (or refreshed); volume name → host path. Throws VolumeError for what cannot be mounted. */
+export async function setUpVolumes(pod: KubeObject, deps: VolumeDeps): Promise<Map<string, string>> {
+  const dirs = new Map<string, string>();
+  for (const v of (pod.spec?.volumes ?? []) as Obj[]) {
+    const kind = SUPPORTED.find((k) => v[k] !== undefined);
+    const fail = (why: string) => { throw new VolumeError(`MountVolume.SetUp failed for volume "${v.name}" : ${why}`); };
+    if (!kind) fail(`volume type ${Object.keys(v).filter((k) => k !== 'name').join(', ') || '(none)'} is not supported by kubemu (supported: ${SUPPORTED.join(', ')})`);
+    if (kind === 'hostPath') { dirs.set(v.name, checkHostPath(v.hostPath, fail)); continue; }
+    const dir = volumeDir(pod, deps, v.name);
+    fs.mkdirSync(dir, { recursive: true, mode: 0o777 });
+    fs.chmodSync(dir, 0o777);
+    if (kind !== 'emptyDir') {
+      const files = await volumeFiles(pod, v, kind!, deps, fail);
+      if (files) writeAtomically(dir, files);
+    }
+    dirs.set(v.name, dir);
+  }
+  return dirs;
+}
+
+/** Rewrites the data volumes of a running pod from their current sources (missing sources keep the old data). */
+export async function refreshVolumes(pod: KubeObject, deps: VolumeDeps): Promise<void> {
+  for (const v of (pod.spec?.volumes ?? []) as Obj[]) {
+    const kind = ['configMap', 'secret', 'downwardAPI', 'projected'].find((k) => v[k] !== undefined);
+    if (!kind) continue;
+    const dir = volumeDir(pod, deps, v.name);
+    if (!fs.existsSync(dir)) continue;
+    const files = await volumeFiles(pod, v, kind, deps, () => { throw new VolumeError('source gone'); }).catch(() => undefined);
+    if (files) writeAtomically(dir, files);
+  }
+}
+
+function checkHostPath(hp: Obj, fail: (why: string) => never): string {
+  const p = String(hp.path ?? '');
+  const type = hp.type ?? '';
+  const stat = fs.statSync(p, { throwIfNoEntry: false });
+  const want = (ok: boolean, what: string) => { if (!ok) fail(`hostPath type check failed: ${p} is not ${what}`); };
+  switch (type) {
+    case '': break;
+    case 'DirectoryOrCreate': if (!stat) fs.mkdirSync(p, { recursive: true, mode: 0o755 }); else want(stat.isDirectory(), 'a directory'); break;
+    case 'FileOrCreate':
+      if (!stat) { fs.mkdirSync(path.dirname(p), { recursive: true }); fs.writeFileSync(p, '', { mode: 0o644 }); } else want(stat.isFile(), 'a file');
+      break;
+    case 'Directory': want(Boolean(stat?.isDirectory()), 'a directory'); break;
+    case 'File': want(Boolean(stat?.isFile()), 'a file'); break;
+    case 'Socket': want(Boolean(stat?.isSocket()), 'a socket file'); break;
+    case 'CharDevice': want(Boolean(stat?.isCharacterDevice()), 'a character device'); break;
+    case 'BlockDevice': want(Boolean(stat?.isBlockDevice()), 'a block device'); break;
+    default: fail(`invalid HostPathType ${JSON.stringify(type)}`);
+  }
+  return p;
+}
+
+type Files = Map<string, { data: Buffer; mode: number }>;
+
+async function volumeFiles(pod: KubeObject, v: Obj, kind: string, deps: VolumeDeps, fail: (why: string) => never): Promise<Files | undefined> {
+  const files: Files = new Map();
+  const ns = pod.metadata.namespace;
+  const defaultMode = (kind === 'projected' ? v.projected : v[kind])?.defaultMode ?? DEFAULT_MODE;
+  const addObject = async (source: Obj, secret: boolean) => {
+    const name = secret ? source.secretName ?? source.name : source.name;
+    const obj = await deps.client.get({ group: '', resource: secret ? 'secrets' : 'configmaps' }, ns, name).catch(() => undefined);
+    if (!obj) {
+      if (source.optional) return;
+      fail(`${secret ? 'secret' : 'configmap'} "${name}" not found`);
+    }
+    const data = new Map<string, Buffer>();
+    for (const [k, val] of Object.entries((obj!.data ?? {}) as Record<string, string>)) data.set(k, secret ? Buffer.from(val, 'base64') : Buffer.from(val));
+    if (!secret) for (const [k, val] of Object.entries((obj!.binaryData ?? {}) as Record<string, string>)) data.set(k, Buffer.from(val, 'base64'));
+    if (Array.isArray(source.items) && source.items.length) {
+      for (const it of source.items) {
+        const d = data.get(it.key);
+        if (d === undefined) {
+          if (source.optional) continue;
+          fail(secret ? `references non-existent secret key: ${it.key}` : `configmap references non-existent config key: ${it.key}`);
+        }
+        files.set(it.path, { data: d!, mode: it.mode ?? source.defaultMode ?? defaultMode });
+      }
+    } else for (const [k, d] of data) files.set(k, { data: d, mode: source.defaultMode ?? defaultMode });
+  };
+  const addDownward = (items: Obj[], mode: number) => {
+    for (const it of items ?? []) files.set(it.path, { data: Buffer.from(downwardValue(pod, it, deps, fail)), mode: it.mode ?? mode });
+  };
+  if (kind === 'configMap') await addObject(v.configMap, false);
+  else if (kind === 'secret') await addObject(v.secret, true);
+  else if (kind === 'downwardAPI') addDownward(v.downwardAPI.items, defaultMode);
+  else {
+    for (const src of v.projected.sources ?? []) {
+      if (src.configMap) await addObject({ ...src.configMap, defaultMode }, false);
+      else if (src.secret) await addObject({ ...src.secret, secretName: src.secret.name, defaultMode }, true);
+      else if (src.downwardAPI) addDownward(src.downwardAPI.items, defaultMode);
+      else fail(`projected source ${Object.keys(src).join(', ')} is not supported by kubemu yet (supported: configMap, secret, downwardAPI)`);
+    }
+  }
+  return files;
+}
+
+/** Kubernetes' FormatMap: one `key="value"` line per entry, sorted by key. */
+const formatMap = (m: Record<string, string> | undefined) =>
+  Object.keys(m ?? {}).sort().map((k) => `${k}=${JSON.stringify(m![k])}`).join('\n');
+
+function downwardValue(pod: KubeObject, it: Obj, deps: VolumeDeps, fail: (why: string) => never): string {
+  if (it.fieldRef) {
+    const f = String(it.fieldRef.fieldPath);
+    const m = /^metadata\.(labels|annotations)\['(.+)'\]$/.exec(f);
+    if (m) return (pod.metadata as Obj)[m[1]!]?.[m[2]!] ?? '';
+    switch (f) {
+      case 'metadata.name': return pod.metadata.name!;
+      case 'metadata.namespace': return pod.metadata.namespace!;
+      case 'metadata.uid': return pod.metadata.uid!;
+      case 'metadata.labels': return formatMap(pod.metadata.labels);
+      case 'metadata.annotations': return formatMap(pod.metadata.annotations);
+      default: return fail(`unsupported fieldPath for a downwardAPI volume: ${f}`);
+    }
+  }
+  if (it.resourceFieldRef) {
+    const r = it.resourceFieldRef;
+    const c = (pod.spec?.containers ?? []).find((x: Obj) => x.name === r.containerName);
+    if (!c) return fail(`resourceFieldRef names no container ${JSON.stringify(r.containerName)}`);
+    const [kind, res] = String(r.resource).split('.') as [string, string];
+    const q = c.resources?.[kind]?.[res] ?? (kind === 'requests' ? c.resources?.limits?.[res] : undefined) ?? '0';
+    const d = parseQuantity(r.divisor ?? '1') || 1;
+    return String(Math.ceil((parseQuantity(q) ?? 0) / d - 1e-9));
+  }
+  return fail(`downwardAPI item ${JSON.stringify(it.path)} has neither fieldRef nor resourceFieldRef`);
+}
+
+/** Kubernetes' AtomicWriter: the files in a fresh `..<time>` directory, `..data` swapped to it in one rename. */
+export function writeAtomically(dir: string, files: Files): void {
+  const dataLink = path.join(dir, '..data');
+  const current = fs.existsSync(dataLink) ? fs.readlinkSync(dataLink) : undefined;
+  if (current && sameContent(path.join(dir, current), files)) return;
+  const ts = `..${new Date().toISOString().replace(/[-:.]/g, '_')}.${process.pid}.${Math.random().toString(36).slice(2, 8)}`;
+  const tsDir = path.join(dir, ts);
+  fs.mkdirSync(tsDir, { mode: 0o755 });
+  for (const [rel, f] of files) {
+    const target = path.join(tsDir, rel);
+    if (!target.startsWith(tsDir + path.sep)) continue; // validation refuses such paths; never write outside
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    fs.writeFileSync(target, f.data, { mode: f.mode });
+    fs.chmodSync(target, f.mode);
+  }
+  const tmp = path.join(dir, `..data_tmp.${process.pid}`);
+  fs.rmSync(tmp, { force: true });
+  fs.symlinkSync(ts, tmp);
+  fs.renameSync(tmp, dataLink);
+  // The visible names: one link per top-level entry, into ..data; names no longer there go.
+  const top = new Set([...files.keys()].map((rel) => rel.split('/')[0]!));
+  for (const name of top) {
+    const link = path.join(dir, name);
+    const st = fs.lstatSync(link, { throwIfNoEntry: false });
+    if (!st) fs.symlinkSync(path.join('..data', name), link);
+    else if (!st.isSymbolicLink()) { fs.rmSync(link, { recursive: true, force: true }); fs.symlinkSync(path.join('..data', name), link); }
+  }
+  for (const entry of fs.readdirSync(dir)) {
+    if (entry.startsWith('..')) {
+      if (entry !== '..data' && entry !== ts) fs.rmSync(path.join(dir, entry), { recursive: true, force: true });
+      continue;
+    }
+    if (!top.has(entry) && fs.lstatSync(path.join(dir, entry)).isSymbolicLink()) fs.rmSync(path.join(dir, entry), { force: true });
+  }
+}
+
+function sameContent(tsDir: string, files: Files): boolean {
+  try {
+    const list = (d: string, pre = ''): string[] => fs.readdirSync(d, { withFileTypes: true })
+      .flatMap((e) => (e.isDirectory() ? list(path.join(d, e.name), `${pre}${e.name}/`) : [`${pre}${e.name}`]));
+    const have = list(tsDir).sort();
+    if (have.join('\0') !== [...files.keys()].sort().join('\0')) return false;
+    return [...files].every(([rel, f]) => {
+      const p = path.join(tsDir, rel);
+      return fs.readFileSync(p).equals(f.data) && (fs.statSync(p).mode & 0o777) === f.mode;
+    });
+  } catch {
+    return false;
+  }
+}
