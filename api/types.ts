@@ -105,11 +105,15 @@ export interface DeleteOptions {
   dryRun?: string[];
 }
 
+/** How a list's resourceVersion is read: at exactly that revision, or at any state at least that new. */
+export type ResourceVersionMatch = 'Exact' | 'NotOlderThan';
+
 export interface ListOptions {
   labelSelector?: string;
   fieldSelector?: string;
   /** For list: "" or absent = latest (quorum read); "0" = any (served from the watch cache). */
   resourceVersion?: string;
+  resourceVersionMatch?: ResourceVersionMatch;
   limit?: number;
   continue?: string;
 }

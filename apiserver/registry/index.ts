@@ -201,7 +201,7 @@ export class GenericRegistry implements Registry {
     const prefix = storagePrefix(PREFIX, info, ref.namespace);
     const limit = opts.limit && opts.limit > 0 ? Math.floor(opts.limit) : undefined;
     const cont = opts.continue ? decodeContinue(opts.continue, prefix) : undefined;
-    const res = await this.store.list(prefix, { limit, continueKey: cont?.start, revision: cont?.rv });
+    const res = await this.store.list(prefix, { limit, continueKey: cont?.start, revision: cont?.rv ?? await this.listRevision(opts, limit) });
     const list: KubeList = {
       apiVersion: apiVersionOf(info), kind: `${info.kind}List`,
       metadata: { resourceVersion: String(res.revision) },
@@ -209,6 +209,20 @@ export class GenericRegistry implements Registry {
     };
     if (res.continueKey) list.metadata.continue = encodeContinue(res.revision, res.continueKey);
     return list;
+  }
+
+  /**
+   * The revision a first page is read at, as kube-apiserver reads resourceVersion: unset or "0" = now;
+   * NotOlderThan (or a bare rv without a limit) = now, once the store has reached rv; Exact (or a bare rv
+   * with a limit) = at rv itself (410 when compacted).
+   */
+  private async listRevision(opts: ListOptions, limit: number | undefined): Promise<number | undefined> {
+    const rv = opts.resourceVersion;
+    if (!rv || (rv === '0' && opts.resourceVersionMatch !== 'Exact')) return undefined;
+    if (!/^\d+$/.test(rv)) throw new ApiError('BadRequest', `resourceVersion: Invalid value: "${rv}": invalid resource version`);
+    await this.waitForRevision(Number(rv));
+    const exact = opts.resourceVersionMatch === 'Exact' || (opts.resourceVersionMatch === undefined && limit !== undefined);
+    return exact ? Number(rv) : undefined;
   }
 
   // ---- create --------------------------------------------------------------------------
