@@ -10,6 +10,7 @@ import type { Authenticator } from '../auth/authenticator.ts';
 import type { Registry, RequestContext, ResourceRef } from '../registry/types.ts';
 import { DEFAULT_MAX_BODY_BYTES, decodeObject, decodeOptional, decodePatch, readBody } from './body.ts';
 import { aggregatedDiscovery, aggregatedVersion, apiGroup, apiGroupList, apiResourceList, apiVersions } from './discovery.ts';
+import { COMPONENT_STATUSES, COMPONENT_STATUS_WARNING, getComponentStatus, listComponentStatuses } from './component-statuses.ts';
 import { checkDeleteDryRun, decodeTyped, patchStrictErrors, setWarnings, writeOptions } from './field-validation.ts';
 import { RequestMetrics } from './metrics.ts';
 import { openapiV3Document, openapiV3Index } from './openapi.ts';
@@ -30,6 +31,8 @@ export interface HttpServerOptions {
   allowedHostNames?: string[];
   /** Socket limits (tests shorten them). */
   limits?: HttpLimits;
+  /** The etcd servers, whose health `componentstatuses` reports. */
+  etcdEndpoints?: string[];
 }
 
 export const SERVER_VERSION = {
@@ -132,6 +135,9 @@ export function createHttpServer(opts: HttpServerOptions): http.Server {
       return send(res, 200, doc);
     }
 
+    const cs = /^\/api\/v1\/componentstatuses(?:\/([^/]+))?$/.exec(path);
+    if (cs) { setLabel('componentstatuses'); return componentStatuses(req, res, ctx, cs[1] && decodeURIComponent(cs[1])); }
+
     const route = routeResource(path);
     if (!route) throw new ApiError('NotFound', 'the server could not find the requested resource');
     setLabel(route.subresource ? `${route.info.resource}/${route.subresource}` : route.info.resource);
@@ -207,6 +213,16 @@ export function createHttpServer(opts: HttpServerOptions): http.Server {
       default:
         throw new ApiError('MethodNotAllowed', `the server does not allow this method on the requested resource`);
     }
+  }
+
+  /** v1 ComponentStatus: list and get, computed now (component-statuses.ts). */
+  async function componentStatuses(req: http.IncomingMessage, res: http.ServerResponse, ctx: RequestContext, name: string | undefined): Promise<void> {
+    if (req.method !== 'GET') throw new ApiError('MethodNotAllowed', 'the server does not allow this method on the requested resource');
+    const endpoints = opts.etcdEndpoints ?? [];
+    const items = name ? [await getComponentStatus(registry, ctx, endpoints, name)] : await listComponentStatuses(registry, ctx, endpoints);
+    setWarnings(res, [COMPONENT_STATUS_WARNING]);
+    if (wantsTable(req.headers.accept)) return send(res, 200, toTable(COMPONENT_STATUSES, items, {}), TABLE_CONTENT_TYPE);
+    return send(res, 200, name ? items[0] : { kind: 'ComponentStatusList', apiVersion: 'v1', metadata: {}, items });
   }
 
   /** pods/<name>/log: ask the pod's kubelet (its node's InternalIP and kubelet port) and stream the answer. */
