@@ -165,14 +165,14 @@ export function errorToStatus(err: ApiError): Status {
   const status: Status = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure' } as Status;
   if (err.message) status.message = err.message;
   status.reason = REASON_FOR_CODE[err.code] ?? err.code;
-  const details = err.details && orderedDetails(err.details);
-  if (details) status.details = details;
+  // As Go's *StatusDetails: present (maybe `{}`) whenever the error has details, its empty fields left out.
+  if (err.details) status.details = orderedDetails(err.details);
   status.code = err.httpStatus;
   return status;
 }
 
 /** StatusDetails' field order (name, group, kind, uid, causes, retryAfterSeconds), omitting empty ones. */
-function orderedDetails(d: ErrorDetails): ErrorDetails | undefined {
+function orderedDetails(d: ErrorDetails): ErrorDetails {
   const out: ErrorDetails = {};
   if (d.name) out.name = d.name;
   if (d.group) out.group = d.group;
@@ -188,7 +188,7 @@ function orderedDetails(d: ErrorDetails): ErrorDetails | undefined {
     });
   }
   if (d.retryAfterSeconds) out.retryAfterSeconds = d.retryAfterSeconds;
-  return Object.keys(out).length ? out : undefined;
+  return out;
 }
 
 /** Any thrown value → ApiError (unknown errors become 500 InternalError, with the message kept). */
