@@ -48,6 +48,7 @@ describe('componentstatuses', () => {
     assert.deepEqual(Object.keys(by), ['scheduler', 'controller-manager', 'etcd-0']);
     assert.deepEqual(by.scheduler, { type: 'Healthy', status: 'True', message: 'ok' });
     assert.equal(by['controller-manager'].status, 'False');
+    assert.equal(by['controller-manager'].message, undefined);
     assert.match(by['controller-manager'].error, /Lease kube-system\/kube-controller-manager does not exist/);
     assert.equal(by['etcd-0'].status, 'True');
     const etcdSays = (await (await fetch(`${api.etcd.endpoint}/health`)).text()).trim();

@@ -21,7 +21,7 @@ const LEASE_COMPONENTS: Array<[string, string]> = [['scheduler', 'kube-scheduler
 function status(name: string, healthy: boolean, message: string, error?: string): KubeObject {
   return {
     kind: 'ComponentStatus', apiVersion: 'v1', metadata: { name, creationTimestamp: null } as unknown as KubeObject['metadata'], // as kube-apiserver prints it
-    conditions: [{ type: 'Healthy', status: healthy ? 'True' : 'False', message, ...(error ? { error } : {}) }],
+    conditions: [{ type: 'Healthy', status: healthy ? 'True' : 'False', ...(message ? { message } : {}), ...(error ? { error } : {}) }],
   };
 }
 
