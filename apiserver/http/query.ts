@@ -1,20 +1,17 @@
-// Query parameters read as kube-apiserver's parameter codec reads them (url.Values → ListOptions,
-// DeleteOptions …): a bool is false only when it is "0" or "false" in any case, and true for anything
-// else (so the Python client's `watch=True` and even `watch=` are a watch); an integer is Go's
-// strconv.ParseInt, and a bad one is a 400 with its error text. `pretty` alone uses strconv.ParseBool.
+// The apiserver's query parameters as kube-apiserver's parameter codec reads them: bools as in
+// lib/query-params.ts; integers as Go's strconv.ParseInt, a bad one a 400 with its error text; ListOptions
+// checked as ValidateListOptions does; and `pretty`, the one parameter read with strconv.ParseBool.
 import http from 'node:http';
 import { ApiError, fieldNotSupported, type FieldError } from '../../api/errors.ts';
+import { queryBool } from '../../lib/query-params.ts';
 import type { ListOptions, ResourceVersionMatch } from '../../api/types.ts';
 
-/** A bool parameter; undefined when absent. */
-export function queryBool(q: URLSearchParams, name: string): boolean | undefined {
-  const v = q.get(name);
-  if (v === null) return undefined;
-  return !(v === '0' || v.toLowerCase() === 'false');
-}
+export { queryBool };
 
 const INT64_MAX = 2n ** 63n - 1n;
 const INT64_MIN = -(2n ** 63n);
+/** Go's %q of an ASCII-ish string is close enough to JSON's quoting for these messages. */
+const goQuote = (s: string) => JSON.stringify(s);
 
 /** An int64 parameter; undefined when absent; a 400 with strconv.ParseInt's error when it is not one. */
 export function queryInt(q: URLSearchParams, name: string): number | undefined {
@@ -40,9 +37,6 @@ export function wantsPretty(q: URLSearchParams, req: http.IncomingMessage): bool
   const ua = req.headers['user-agent'] ?? '';
   return ua.startsWith('curl') || ua.startsWith('Wget') || ua.startsWith('Mozilla/5.0');
 }
-
-/** Go's %q of an ASCII-ish string is close enough to JSON's quoting for these messages. */
-const goQuote = (s: string) => JSON.stringify(s);
 
 const forbidden = (field: string, detail: string): FieldError => ({ type: 'FieldValueForbidden', field, detail: `Forbidden: ${detail}` });
 
