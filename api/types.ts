@@ -125,6 +125,11 @@ export interface WatchOptions {
   resourceVersion?: string;
   allowWatchBookmarks?: boolean;
   timeoutSeconds?: number;
+  /**
+   * The WatchList protocol: true = first the state (not older than resourceVersion) as ADDED events and,
+   * with bookmarks allowed, a BOOKMARK annotated k8s.io/initial-events-end; false = no initial events.
+   */
+  sendInitialEvents?: boolean;
 }
 
 /** The authenticated caller, attached to every request by the authenticator. */

@@ -49,6 +49,40 @@ describe('query parameters as kube-apiserver reads them', () => {
     }
   });
 
+  /** The first `n` lines of a watch answer, then the connection is cut. */
+  async function watchLines(query: string, n: number, meanwhile?: () => Promise<unknown>): Promise<any[]> {
+    const ac = new AbortController();
+    const res = await fetch(`${api.url}${CMS}?${query}`, { signal: ac.signal });
+    assert.equal(res.status, 200, query);
+    const reader = res.body!.getReader();
+    let buf = '';
+    let started = false;
+    try {
+      while (buf.split('\n').length <= n) {
+        if (!started && meanwhile) { started = true; void meanwhile(); }
+        const { value, done } = await reader.read();
+        if (done) break;
+        buf += Buffer.from(value).toString('utf8');
+      }
+    } finally { ac.abort(); }
+    return buf.split('\n').slice(0, n).map((l) => JSON.parse(l));
+  }
+
+  test('WatchList (sendInitialEvents=true): the state as ADDED, a BOOKMARK marking its end, then changes; false: changes only', async () => {
+    await call('POST', CMS, cm('wl-a'));
+    const names = (JSON.parse((await call('GET', CMS)).text).items as any[]).map((o) => o.metadata.name);
+    const lines = await watchLines('watch=1&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true', names.length + 2,
+      () => call('POST', CMS, cm('wl-b')));
+    assert.deepEqual(lines.slice(0, names.length).map((l) => `${l.type} ${l.object.metadata.name}`), names.map((n) => `ADDED ${n}`));
+    const end = lines[names.length];
+    assert.equal(end.type, 'BOOKMARK');
+    assert.deepEqual(end.object.metadata.annotations, { 'k8s.io/initial-events-end': 'true' });
+    assert.match(end.object.metadata.resourceVersion, /^\d+$/);
+    assert.equal(`${lines[names.length + 1].type} ${lines[names.length + 1].object.metadata.name}`, 'ADDED wl-b');
+    const none = await watchLines('watch=1&sendInitialEvents=false&resourceVersionMatch=NotOlderThan', 1, () => call('POST', CMS, cm('wl-c')));
+    assert.equal(`${none[0].type} ${none[0].object.metadata.name}`, 'ADDED wl-c');
+  });
+
   test('a bad integer is a 400 with strconv.ParseInt\'s error', async () => {
     const r = await call('GET', `${CMS}?limit=abc`);
     assert.equal(r.status, 400);
@@ -101,7 +135,8 @@ describe('query parameters as kube-apiserver reads them', () => {
       [`resourceVersion=0&resourceVersionMatch=Exact`, 'ListOptions.meta.k8s.io "" is invalid: resourceVersionMatch: Forbidden: resourceVersionMatch "exact" is forbidden for resourceVersion "0"'],
       [`sendInitialEvents=true`, 'ListOptions.meta.k8s.io "" is invalid: sendInitialEvents: Forbidden: sendInitialEvents is forbidden for list'],
       [`watch=1&resourceVersionMatch=NotOlderThan`, 'ListOptions.meta.k8s.io "" is invalid: resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided'],
-      [`watch=1&sendInitialEvents=true&resourceVersionMatch=NotOlderThan`, 'ListOptions.meta.k8s.io "" is invalid: sendInitialEvents: Forbidden: sendInitialEvents is forbidden for watch unless the WatchList feature gate is enabled'],
+      [`watch=1&sendInitialEvents=true`, 'ListOptions.meta.k8s.io "" is invalid: resourceVersionMatch: Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan'],
+      [`watch=1&sendInitialEvents=true&resourceVersionMatch=Exact`, 'ListOptions.meta.k8s.io "" is invalid: [resourceVersionMatch: Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan, resourceVersionMatch: Unsupported value: "Exact": supported values: "NotOlderThan"]'],
     ];
     for (const [q, message] of bad) {
       const r = await call('GET', `${CMS}?${q}`);

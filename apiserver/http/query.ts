@@ -41,11 +41,10 @@ export function wantsPretty(q: URLSearchParams, req: http.IncomingMessage): bool
 const forbidden = (field: string, detail: string): FieldError => ({ type: 'FieldValueForbidden', field, detail: `Forbidden: ${detail}` });
 
 /**
- * ListOptions (list or watch) as the parameter codec decodes them and ValidateListOptions checks them.
- * sendInitialEvents (the WatchList feature) is refused as by a kube-apiserver whose WatchList gate is off:
- * kubemu's watch does not implement it, and clients fall back to list + watch on that answer.
+ * ListOptions (list or watch) as the parameter codec decodes them and ValidateListOptions checks them,
+ * with the WatchList feature on (kube-apiserver 1.32's default).
  */
-export function listQuery(q: URLSearchParams, isWatch: boolean): ListOptions & { timeoutSeconds?: number; allowWatchBookmarks?: boolean } {
+export function listQuery(q: URLSearchParams, isWatch: boolean): ListOptions & { timeoutSeconds?: number; allowWatchBookmarks?: boolean; sendInitialEvents?: boolean } {
   const match = (q.get('resourceVersionMatch') ?? '') as ResourceVersionMatch | '';
   const opts = {
     labelSelector: q.get('labelSelector') ?? undefined,
@@ -56,13 +55,13 @@ export function listQuery(q: URLSearchParams, isWatch: boolean): ListOptions & {
     continue: q.get('continue') ?? undefined,
     timeoutSeconds: queryInt(q, 'timeoutSeconds'),
     allowWatchBookmarks: queryBool(q, 'allowWatchBookmarks') ?? false,
+    sendInitialEvents: queryBool(q, 'sendInitialEvents'),
   };
-  const sendInitialEvents = queryBool(q, 'sendInitialEvents');
+  const sendInitialEvents = opts.sendInitialEvents;
   const errors: FieldError[] = [];
   if (isWatch) {
     if (sendInitialEvents !== undefined) {
       if (match !== 'NotOlderThan') errors.push(forbidden('resourceVersionMatch', 'sendInitialEvents requires setting resourceVersionMatch to NotOlderThan'));
-      errors.push(forbidden('sendInitialEvents', 'sendInitialEvents is forbidden for watch unless the WatchList feature gate is enabled'));
     }
     if (match) {
       if (sendInitialEvents === undefined) errors.push(forbidden('resourceVersionMatch', 'resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided'));

@@ -260,8 +260,8 @@ export function createHttpServer(opts: HttpServerOptions): http.Server {
   }
 
   async function watch(req: http.IncomingMessage, res: http.ServerResponse, ctx: RequestContext, route: ResourceRoute, q: URLSearchParams): Promise<void> {
-    const { labelSelector, fieldSelector, resourceVersion, allowWatchBookmarks, timeoutSeconds } = listQuery(q, true);
-    const opts: WatchOptions = { labelSelector, fieldSelector, resourceVersion, allowWatchBookmarks, timeoutSeconds };
+    const { labelSelector, fieldSelector, resourceVersion, allowWatchBookmarks, timeoutSeconds, sendInitialEvents } = listQuery(q, true);
+    const opts: WatchOptions = { labelSelector, fieldSelector, resourceVersion, allowWatchBookmarks, timeoutSeconds, sendInitialEvents };
     const w = await registry.watch(ctx, { info: route.info, namespace: route.namespace, name: route.name }, opts);
     const table = wantsTable(req.headers.accept);
     const include = (q.get('includeObject') as IncludeObject | null) ?? 'Metadata';

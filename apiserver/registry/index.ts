@@ -613,7 +613,21 @@ export class GenericRegistry implements Registry {
     const rv = opts.resourceVersion;
     let from: number;
     let initial: KubeObject[] = [];
-    if (rv === undefined || rv === '' || rv === '0') {
+    const numericRv = () => {
+      if (!/^\d+$/.test(rv!)) throw new ApiError('BadRequest', `resourceVersion: Invalid value: "${rv}": invalid resource version`);
+      return Number(rv);
+    };
+    if (opts.sendInitialEvents !== undefined) {
+      // WatchList: initial events (or none) whatever resourceVersion says; rv is only "not older than".
+      if (rv && rv !== '0') await this.waitForRevision(numericRv());
+      if (opts.sendInitialEvents) {
+        const l = await this.store.list(prefix);
+        from = l.revision;
+        initial = l.items.filter(match);
+      } else {
+        from = rv && rv !== '0' ? numericRv() : await this.store.currentRevision();
+      }
+    } else if (rv === undefined || rv === '' || rv === '0') {
       const l = await this.store.list(prefix);
       from = l.revision;
       initial = l.items.filter(match);
@@ -646,6 +660,9 @@ export class GenericRegistry implements Registry {
     async function* events(): AsyncGenerator<WatchEvent> {
       try {
         for (const obj of initial) yield { type: 'ADDED', object: decorate(obj) };
+        if (opts.sendInitialEvents && opts.allowWatchBookmarks) {
+          yield { type: 'BOOKMARK', object: { apiVersion: apiVersionOf(info), kind: info.kind, metadata: { resourceVersion: String(from), annotations: { 'k8s.io/initial-events-end': 'true' } } } };
+        }
         for await (const ev of watcher) {
           const out = toEvent(ev);
           if (out) yield out;
