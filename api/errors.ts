@@ -157,18 +157,38 @@ const REASON_FOR_CODE: Partial<Record<ErrorCode, string>> = {
   Gone: 'Gone',
 };
 
+/**
+ * The Status of an error, its fields in metav1.Status' order (kind, apiVersion, metadata, status, message,
+ * reason, details, code) and empty ones left out, so that its JSON is byte for byte kube-apiserver's.
+ */
 export function errorToStatus(err: ApiError): Status {
-  const status: Status = {
-    kind: 'Status',
-    apiVersion: 'v1',
-    metadata: {},
-    status: 'Failure',
-    message: err.message,
-    reason: REASON_FOR_CODE[err.code] ?? err.code,
-    code: err.httpStatus,
-  };
-  if (err.details && Object.keys(err.details).length > 0) status.details = err.details;
+  const status: Status = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure' } as Status;
+  if (err.message) status.message = err.message;
+  status.reason = REASON_FOR_CODE[err.code] ?? err.code;
+  // As Go's *StatusDetails: present (maybe `{}`) whenever the error has details, its empty fields left out.
+  if (err.details) status.details = orderedDetails(err.details);
+  status.code = err.httpStatus;
   return status;
+}
+
+/** StatusDetails' field order (name, group, kind, uid, causes, retryAfterSeconds), omitting empty ones. */
+function orderedDetails(d: ErrorDetails): ErrorDetails {
+  const out: ErrorDetails = {};
+  if (d.name) out.name = d.name;
+  if (d.group) out.group = d.group;
+  if (d.kind) out.kind = d.kind;
+  if (d.uid) out.uid = d.uid;
+  if (d.causes?.length) {
+    out.causes = d.causes.map((c) => {
+      const o: StatusCause = {};
+      if (c.reason) o.reason = c.reason;
+      if (c.message) o.message = c.message;
+      if (c.field) o.field = c.field;
+      return o;
+    });
+  }
+  if (d.retryAfterSeconds) out.retryAfterSeconds = d.retryAfterSeconds;
+  return out;
 }
 
 /** Any thrown value → ApiError (unknown errors become 500 InternalError, with the message kept). */

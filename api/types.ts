@@ -105,11 +105,15 @@ export interface DeleteOptions {
   dryRun?: string[];
 }
 
+/** How a list's resourceVersion is read: at exactly that revision, or at any state at least that new. */
+export type ResourceVersionMatch = 'Exact' | 'NotOlderThan';
+
 export interface ListOptions {
   labelSelector?: string;
   fieldSelector?: string;
   /** For list: "" or absent = latest (quorum read); "0" = any (served from the watch cache). */
   resourceVersion?: string;
+  resourceVersionMatch?: ResourceVersionMatch;
   limit?: number;
   continue?: string;
 }
@@ -121,6 +125,11 @@ export interface WatchOptions {
   resourceVersion?: string;
   allowWatchBookmarks?: boolean;
   timeoutSeconds?: number;
+  /**
+   * The WatchList protocol: true = first the state (not older than resourceVersion) as ADDED events and,
+   * with bookmarks allowed, a BOOKMARK annotated k8s.io/initial-events-end; false = no initial events.
+   */
+  sendInitialEvents?: boolean;
 }
 
 /** The authenticated caller, attached to every request by the authenticator. */

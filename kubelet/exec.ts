@@ -11,6 +11,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../lib/logger.ts';
+import { queryBool } from '../lib/query-params.ts';
 import type { SpdySession, SpdyStream } from '../lib/spdy.ts';
 import { LABELS, type RuntimeService } from './cri/types.ts';
 import { acceptSpdy, isWebSocket, negotiate, rejectUpgrade } from './spdy-upgrade.ts';
@@ -62,7 +63,8 @@ export function execHandler(deps: ExecDeps) {
     if (!running.length) return rejectUpgrade(socket, 400, `container ${container} is not running`);
     const command = url.searchParams.getAll('command');
     if (!command.length) return rejectUpgrade(socket, 400, 'you must specify at least one command for the container');
-    const q = (name: string) => url.searchParams.get(name) === 'true';
+    // PodExecOptions' bools as Kubernetes decodes them (the Python client sends `stdin=True`).
+    const q = (name: string) => queryBool(url.searchParams, name) ?? false;
     const opts = { stdin: q('stdin'), stdout: q('stdout'), stderr: q('stderr'), tty: q('tty') };
     const log = (err: unknown) => deps.logger.warn({ err: String(err), pod: `${ns}/${podName}` }, 'exec failed');
     if (isWebSocket(req)) {

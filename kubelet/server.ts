@@ -3,6 +3,7 @@
 // Upgrades, also proxied by the apiserver: /exec/<ns>/<pod>/<container> and /portForward/<ns>/<pod>.
 import http from 'node:http';
 import { applyHttpLimits, HTTP_SERVER_OPTIONS } from '../lib/http-limits.ts';
+import { queryBool } from '../lib/query-params.ts';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../lib/logger.ts';
 import { LABELS, type RuntimeService } from './cri/types.ts';
@@ -60,16 +61,17 @@ export function createKubeletServer(deps: KubeletServerDeps): http.Server {
     if (!pod) return fail(res, 404, `pod ${ns}/${podName} is not on this node`);
     const all = (await deps.runtime.listContainers({ labelSelector: { [LABELS.podUid]: pod.metadata.uid!, [LABELS.containerName]: container } }))
       .sort((a, b) => Number(b.labels[LABELS.restartCount] ?? 0) - Number(a.labels[LABELS.restartCount] ?? 0));
-    const previous = url.searchParams.get('previous') === 'true';
+    // PodLogOptions' bools as Kubernetes decodes them (the Python client sends `follow=True`).
+    const previous = queryBool(url.searchParams, 'previous') ?? false;
     const target = previous ? all[1] : all[0];
     if (!target) {
       return fail(res, 400, previous ? `previous terminated container "${container}" in pod "${podName}" not found`
         : `container "${container}" in pod "${podName}" is waiting to start: ContainerCreating`);
     }
     const tail = url.searchParams.get('tailLines');
-    const follow = url.searchParams.get('follow') === 'true';
+    const follow = queryBool(url.searchParams, 'follow') ?? false;
     res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', ...(follow ? { 'Transfer-Encoding': 'chunked' } : {}) });
-    const logs = deps.runtime.containerLogs(target.id, { follow, tail: tail ? Number(tail) : undefined, timestamps: url.searchParams.get('timestamps') === 'true' });
+    const logs = deps.runtime.containerLogs(target.id, { follow, tail: tail ? Number(tail) : undefined, timestamps: queryBool(url.searchParams, 'timestamps') ?? false });
     const it = logs[Symbol.asyncIterator]();
     // When the client goes (kubectl logs -f interrupted), stop following.
     res.on('close', () => { void it.return?.(); });

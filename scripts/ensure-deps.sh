@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Make sure what kubemu needs is on this machine: npm packages, etcd, Docker (engine running).
+# Make sure what kubemu needs is on this machine: npm packages, etcd, the Python client, Docker (engine running).
 # As root on Debian/Ubuntu it installs what is missing from apt; elsewhere it says what to install.
 # Usage: scripts/ensure-deps.sh [--no-docker]
 set -euo pipefail
@@ -29,6 +29,8 @@ if [[ ! -d node_modules/tsx ]]; then
 fi
 
 command -v etcd >/dev/null || apt_install etcd-server
+# test/e2e/python-client.test.ts drives the official Python client, as Debian packages it for /usr/bin/python3.
+/usr/bin/python3 -c 'import kubernetes' 2>/dev/null || apt_install python3-kubernetes
 
 if [[ $want_docker -eq 1 ]]; then
   command -v dockerd >/dev/null || apt_install docker.io

@@ -1,6 +1,7 @@
 // API discovery from the resource table: aggregated discovery (apidiscovery.k8s.io v2 and
 // v2beta1, chosen from the Accept header as kubectl 1.27–1.33 need) and the plain documents.
 import { RESOURCES, STANDARD_VERBS, apiVersionOf, type ResourceInfo } from '../../api/resources.ts';
+import { COMPONENT_STATUSES, COMPONENT_STATUS_VERBS } from './component-statuses.ts';
 
 type Obj = Record<string, any>;
 
@@ -35,18 +36,22 @@ export function groups(): Array<{ group: string; version: string; resources: Res
   return [...out.values()];
 }
 
+/** A group's resources in discovery: the stored ones, and for core v1 the computed componentstatuses. */
+const discovered = (g: { group: string; resources: ResourceInfo[] }) => (g.group === '' ? [...g.resources, COMPONENT_STATUSES] : g.resources);
+const verbsOf = (r: ResourceInfo) => (r === COMPONENT_STATUSES ? COMPONENT_STATUS_VERBS : STANDARD_VERBS);
+
 function aggregatedGroup(g: { group: string; version: string; resources: ResourceInfo[] }): Obj {
   return {
     metadata: { name: g.group, creationTimestamp: null },
     versions: [{
       version: g.version,
       freshness: 'Current',
-      resources: g.resources.map((r) => ({
+      resources: discovered(g).map((r) => ({
         resource: r.resource,
         responseKind: { group: r.group, version: r.version, kind: r.kind },
         scope: r.namespaced ? 'Namespaced' : 'Cluster',
         singularResource: r.singular,
-        verbs: STANDARD_VERBS,
+        verbs: verbsOf(r),
         ...(r.shortNames.length ? { shortNames: r.shortNames } : {}),
         ...(r.categories.length ? { categories: r.categories } : {}),
         subresources: r.subresources.map((s) => {
@@ -102,9 +107,9 @@ export function apiResourceList(group: string, version: string): Obj | undefined
   const g = groups().find((x) => x.group === group && x.version === version);
   if (!g) return undefined;
   const resources: Obj[] = [];
-  for (const r of g.resources) {
+  for (const r of discovered(g)) {
     resources.push({
-      name: r.resource, singularName: r.singular, namespaced: r.namespaced, kind: r.kind, verbs: STANDARD_VERBS,
+      name: r.resource, singularName: r.singular, namespaced: r.namespaced, kind: r.kind, verbs: verbsOf(r),
       ...(r.shortNames.length ? { shortNames: r.shortNames } : {}),
       ...(r.categories.length ? { categories: r.categories } : {}),
     });

@@ -4,12 +4,13 @@
 import http from 'node:http';
 import { ApiError, errorToStatus, toApiError } from '../../api/errors.ts';
 import { findResource } from '../../api/resources.ts';
-import type { DeleteOptions, KubeObject, ListOptions, WatchOptions } from '../../api/types.ts';
+import type { DeleteOptions, KubeObject, WatchOptions } from '../../api/types.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { Authenticator } from '../auth/authenticator.ts';
 import type { Registry, RequestContext, ResourceRef } from '../registry/types.ts';
 import { DEFAULT_MAX_BODY_BYTES, decodeObject, decodeOptional, decodePatch, readBody } from './body.ts';
 import { aggregatedDiscovery, aggregatedVersion, apiGroup, apiGroupList, apiResourceList, apiVersions } from './discovery.ts';
+import { COMPONENT_STATUSES, COMPONENT_STATUS_WARNING, getComponentStatus, listComponentStatuses } from './component-statuses.ts';
 import { checkDeleteDryRun, decodeTyped, patchStrictErrors, setWarnings, writeOptions } from './field-validation.ts';
 import { RequestMetrics } from './metrics.ts';
 import { openapiV3Document, openapiV3Index } from './openapi.ts';
@@ -18,6 +19,8 @@ import { toTable, type IncludeObject } from './tables.ts';
 import { handleUpgrade } from './upgrade.ts';
 import { proxySubresource } from './proxy.ts';
 import { hostAllowList } from './host-check.ts';
+import { goJson } from './go-json.ts';
+import { listQuery, queryBool, queryInt, wantsPretty } from './query.ts';
 import { applyHttpLimits, HTTP_SERVER_OPTIONS, type HttpLimits } from '../../lib/http-limits.ts';
 
 export interface HttpServerOptions {
@@ -29,6 +32,8 @@ export interface HttpServerOptions {
   allowedHostNames?: string[];
   /** Socket limits (tests shorten them). */
   limits?: HttpLimits;
+  /** The etcd servers, whose health `componentstatuses` reports. */
+  etcdEndpoints?: string[];
 }
 
 export const SERVER_VERSION = {
@@ -40,8 +45,11 @@ const TABLE_CONTENT_TYPE = 'application/json;as=Table;v=v1;g=meta.k8s.io';
 /** Streaming subresources that the kubelet serves (a later part of kubemu). */
 const KUBELET_SUBRESOURCES = new Set(['log', 'exec', 'attach', 'portforward', 'proxy']);
 
+/** Responses whose request asked for indented JSON (`pretty`). */
+const prettyResponses = new WeakSet<http.ServerResponse>();
+
 function send(res: http.ServerResponse, code: number, body: unknown, contentType = 'application/json'): void {
-  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  const text = typeof body === 'string' ? body : goJson(body, prettyResponses.has(res));
   res.writeHead(code, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(text) });
   res.end(text);
 }
@@ -53,18 +61,6 @@ function sendError(res: http.ServerResponse, err: ApiError): void {
 }
 
 const wantsTable = (accept: string | undefined) => /as=Table/.test(accept ?? '') && /g=meta\.k8s\.io/.test(accept ?? '');
-
-function int(q: URLSearchParams, name: string): number | undefined {
-  const v = q.get(name);
-  if (v === null || v === '') return undefined;
-  if (!/^-?\d+$/.test(v)) throw new ApiError('BadRequest', `invalid value for ${name}: ${JSON.stringify(v)}: must be an integer`);
-  return Number(v);
-}
-
-function bool(q: URLSearchParams, name: string): boolean {
-  const v = q.get(name);
-  return v === 'true' || v === '1';
-}
 
 const VERB: Record<string, string> = { GET: 'get', POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete' };
 
@@ -101,6 +97,7 @@ export function createHttpServer(opts: HttpServerOptions): http.Server {
     const q = url.searchParams;
     const method = req.method ?? 'GET';
     checkHost(req.headers.host, req.headers.origin);
+    if (wantsPretty(q, req)) prettyResponses.add(res);
 
     // Health and version answer without authentication, as kube-apiserver's defaults allow.
     if (path === '/healthz' || path === '/livez') return send(res, 200, 'ok', 'text/plain; charset=utf-8');
@@ -139,6 +136,9 @@ export function createHttpServer(opts: HttpServerOptions): http.Server {
       return send(res, 200, doc);
     }
 
+    const cs = /^\/api\/v1\/componentstatuses(?:\/([^/]+))?$/.exec(path);
+    if (cs) { setLabel('componentstatuses'); return componentStatuses(req, res, ctx, cs[1] && decodeURIComponent(cs[1])); }
+
     const route = routeResource(path);
     if (!route) throw new ApiError('NotFound', 'the server could not find the requested resource');
     setLabel(route.subresource ? `${route.info.resource}/${route.subresource}` : route.info.resource);
@@ -164,7 +164,7 @@ export function createHttpServer(opts: HttpServerOptions): http.Server {
 
     switch (method) {
       case 'GET': {
-        if (route.legacyWatch || bool(q, 'watch')) return watch(req, res, ctx, route, q);
+        if (route.legacyWatch || queryBool(q, 'watch')) return watch(req, res, ctx, route, q);
         const table = wantsTable(req.headers.accept) && !route.subresource;
         const include = (q.get('includeObject') as IncludeObject | null) ?? 'Metadata';
         if (route.name) {
@@ -172,7 +172,7 @@ export function createHttpServer(opts: HttpServerOptions): http.Server {
           if (table) return send(res, 200, toTable(route.info, [obj], { resourceVersion: obj.metadata.resourceVersion }, include), TABLE_CONTENT_TYPE);
           return send(res, 200, obj);
         }
-        const list = await registry.list(ctx, ref, listOptions(q));
+        const list = await registry.list(ctx, ref, listQuery(q, false));
         if (table) return send(res, 200, toTable(route.info, list.items, list.metadata, include), TABLE_CONTENT_TYPE);
         return send(res, 200, list);
       }
@@ -202,20 +202,31 @@ export function createHttpServer(opts: HttpServerOptions): http.Server {
         const { type, patch } = decodePatch(req.headers['content-type'], buf);
         const opts = writeOptions(q, 'PATCH', type);
         const strictErrors = patchStrictErrors(type, buf.toString('utf8'), patch, opts.fieldValidation);
-        const { object, created, warnings } = await registry.patch(ctx, ref, type, patch, { ...opts, fieldManager, force: bool(q, 'force'), patchStrictErrors: strictErrors });
+        const { object, created, warnings } = await registry.patch(ctx, ref, type, patch, { ...opts, fieldManager, force: queryBool(q, 'force') ?? false, patchStrictErrors: strictErrors });
         setWarnings(res, warnings ?? []);
         return send(res, created ? 201 : 200, object);
       }
       case 'DELETE': {
-        const body = decodeOptional(req.headers['content-type'], await readBody(req, maxBody));
-        const options = deleteOptions(body, q);
-        if (!route.name) return send(res, 200, await registry.deleteCollection(ctx, ref, listOptions(q), options));
+        const buf = await readBody(req, maxBody);
+        // As kube-apiserver: options come from the body when there is one, else from the query.
+        const options = buf.length > 0 ? deleteOptions(decodeOptional(req.headers['content-type'], buf)) : deleteOptions(queryDeleteOptions(q));
+        if (!route.name) return send(res, 200, await registry.deleteCollection(ctx, ref, listQuery(q, false), options));
         const { object } = await registry.delete(ctx, ref, options);
         return send(res, 200, object);
       }
       default:
         throw new ApiError('MethodNotAllowed', `the server does not allow this method on the requested resource`);
     }
+  }
+
+  /** v1 ComponentStatus: list and get, computed now (component-statuses.ts). */
+  async function componentStatuses(req: http.IncomingMessage, res: http.ServerResponse, ctx: RequestContext, name: string | undefined): Promise<void> {
+    if (req.method !== 'GET') throw new ApiError('MethodNotAllowed', 'the server does not allow this method on the requested resource');
+    const endpoints = opts.etcdEndpoints ?? [];
+    const items = name ? [await getComponentStatus(registry, ctx, endpoints, name)] : await listComponentStatuses(registry, ctx, endpoints);
+    setWarnings(res, [COMPONENT_STATUS_WARNING]);
+    if (wantsTable(req.headers.accept)) return send(res, 200, toTable(COMPONENT_STATUSES, items, {}), TABLE_CONTENT_TYPE);
+    return send(res, 200, name ? items[0] : { kind: 'ComponentStatusList', apiVersion: 'v1', metadata: {}, items });
   }
 
   /** pods/<name>/log: ask the pod's kubelet (its node's InternalIP and kubelet port) and stream the answer. */
@@ -254,13 +265,8 @@ export function createHttpServer(opts: HttpServerOptions): http.Server {
   }
 
   async function watch(req: http.IncomingMessage, res: http.ServerResponse, ctx: RequestContext, route: ResourceRoute, q: URLSearchParams): Promise<void> {
-    const opts: WatchOptions = {
-      labelSelector: q.get('labelSelector') ?? undefined,
-      fieldSelector: q.get('fieldSelector') ?? undefined,
-      resourceVersion: q.get('resourceVersion') ?? undefined,
-      allowWatchBookmarks: bool(q, 'allowWatchBookmarks'),
-      timeoutSeconds: int(q, 'timeoutSeconds'),
-    };
+    const { labelSelector, fieldSelector, resourceVersion, allowWatchBookmarks, timeoutSeconds, sendInitialEvents } = listQuery(q, true);
+    const opts: WatchOptions = { labelSelector, fieldSelector, resourceVersion, allowWatchBookmarks, timeoutSeconds, sendInitialEvents };
     const w = await registry.watch(ctx, { info: route.info, namespace: route.namespace, name: route.name }, opts);
     const table = wantsTable(req.headers.accept);
     const include = (q.get('includeObject') as IncludeObject | null) ?? 'Metadata';
@@ -293,32 +299,36 @@ export function createHttpServer(opts: HttpServerOptions): http.Server {
 const NAMESPACES = findResource('', 'namespaces')!;
 const systemCtx: RequestContext = { user: { username: 'system:apiserver', groups: ['system:masters'] } };
 
-function listOptions(q: URLSearchParams): ListOptions {
+/** DeleteOptions from the query, in the shape of a body. */
+function queryDeleteOptions(q: URLSearchParams): Record<string, unknown> {
   return {
-    labelSelector: q.get('labelSelector') ?? undefined,
-    fieldSelector: q.get('fieldSelector') ?? undefined,
-    resourceVersion: q.get('resourceVersion') ?? undefined,
-    limit: int(q, 'limit'),
-    continue: q.get('continue') ?? undefined,
+    gracePeriodSeconds: queryInt(q, 'gracePeriodSeconds'),
+    propagationPolicy: q.get('propagationPolicy') ?? undefined,
+    orphanDependents: queryBool(q, 'orphanDependents'),
+    dryRun: q.getAll('dryRun'),
   };
 }
 
-function deleteOptions(body: Record<string, any>, q: URLSearchParams): DeleteOptions {
+function deleteOptions(body: Record<string, any>): DeleteOptions {
   const opts: DeleteOptions = {};
-  const grace = body.gracePeriodSeconds ?? int(q, 'gracePeriodSeconds');
+  const grace = body.gracePeriodSeconds;
   if (grace !== undefined && grace !== null) {
     if (!Number.isInteger(grace)) throw new ApiError('BadRequest', 'gracePeriodSeconds must be an integer');
     opts.gracePeriodSeconds = grace;
   }
-  const policy = body.propagationPolicy ?? q.get('propagationPolicy') ?? undefined;
+  const policy = body.propagationPolicy ?? undefined;
+  const orphan = body.orphanDependents ?? undefined;
+  if (policy !== undefined && orphan !== undefined) {
+    throw new ApiError('Invalid', `DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Invalid value: "${policy}": orphanDependents and deletionPropagation cannot be both set`,
+      { kind: 'DeleteOptions', group: 'meta.k8s.io', name: '', causes: [{ reason: 'FieldValueInvalid', field: 'propagationPolicy', message: `Invalid value: "${policy}": orphanDependents and deletionPropagation cannot be both set` }] });
+  }
   if (policy !== undefined) {
     if (!['Orphan', 'Background', 'Foreground'].includes(policy)) {
       throw new ApiError('Invalid', `DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: "${policy}": supported values: "Foreground", "Background", "Orphan", "nil"`,
-        { kind: 'DeleteOptions', group: 'meta.k8s.io', causes: [{ reason: 'FieldValueNotSupported', field: 'propagationPolicy', message: `Unsupported value: "${policy}"` }] });
+        { kind: 'DeleteOptions', group: 'meta.k8s.io', causes: [{ reason: 'FieldValueNotSupported', field: 'propagationPolicy', message: `Unsupported value: "${policy}": supported values: "Foreground", "Background", "Orphan", "nil"` }] });
     }
     opts.propagationPolicy = policy;
   }
-  const orphan = body.orphanDependents ?? (q.has('orphanDependents') ? bool(q, 'orphanDependents') : undefined);
   if (orphan !== undefined) opts.orphanDependents = Boolean(orphan);
   if (body.preconditions !== undefined && body.preconditions !== null) {
     const p = body.preconditions;
@@ -332,7 +342,7 @@ function deleteOptions(body: Record<string, any>, q: URLSearchParams): DeleteOpt
     }
     opts.preconditions = p;
   }
-  const dry = [...(Array.isArray(body.dryRun) ? body.dryRun : []), ...q.getAll('dryRun')];
+  const dry = Array.isArray(body.dryRun) ? body.dryRun : [];
   if (dry.length) { checkDeleteDryRun(dry); opts.dryRun = dry; }
   return opts;
 }

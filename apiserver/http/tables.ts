@@ -189,6 +189,13 @@ const PRINTERS: Record<string, Printer> = {
     cells: (o) => [o.type ?? 'Opaque', Object.keys(o.data ?? {}).length, age(o.metadata.creationTimestamp)],
   },
   serviceaccounts: { columns: [{ name: 'Secrets' }, { name: 'Age' }], cells: (o) => [(o.secrets ?? []).length, age(o.metadata.creationTimestamp)] },
+  componentstatuses: {
+    columns: [{ name: 'Status' }, { name: 'Message' }, { name: 'Error' }],
+    cells(o) {
+      const c = (o.conditions ?? []).find((x: Obj) => x.type === 'Healthy') ?? {};
+      return [c.status === 'True' ? 'Healthy' : 'Unhealthy', c.message ?? '', c.error ?? ''];
+    },
+  },
   events: {
     columns: [{ name: 'Last Seen' }, { name: 'Type' }, { name: 'Reason' }, { name: 'Object' }, { name: 'Message' },
       { name: 'Subobject', priority: 1 }, { name: 'Source', priority: 1 }, { name: 'First Seen', priority: 1 }, { name: 'Count', priority: 1 }, { name: 'Name', priority: 1 }],

@@ -7,6 +7,7 @@ import type http from 'node:http';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ApiError, errorToStatus, toApiError } from '../../api/errors.ts';
+import { goJson } from './go-json.ts';
 import { findResource } from '../../api/resources.ts';
 import type { KubeObject, UserInfo } from '../../api/types.ts';
 import type { Authenticator } from '../auth/authenticator.ts';
@@ -17,7 +18,7 @@ const REASONS: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized
 
 function answer(socket: Duplex, err: ApiError): void {
   const status = errorToStatus(err);
-  const body = JSON.stringify(status);
+  const body = goJson(status);
   socket.on('error', () => {});
   socket.end(`HTTP/1.1 ${status.code} ${REASONS[status.code ?? 500] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }

@@ -201,7 +201,7 @@ export class GenericRegistry implements Registry {
     const prefix = storagePrefix(PREFIX, info, ref.namespace);
     const limit = opts.limit && opts.limit > 0 ? Math.floor(opts.limit) : undefined;
     const cont = opts.continue ? decodeContinue(opts.continue, prefix) : undefined;
-    const res = await this.store.list(prefix, { limit, continueKey: cont?.start, revision: cont?.rv });
+    const res = await this.store.list(prefix, { limit, continueKey: cont?.start, revision: cont?.rv ?? await this.listRevision(opts, limit) });
     const list: KubeList = {
       apiVersion: apiVersionOf(info), kind: `${info.kind}List`,
       metadata: { resourceVersion: String(res.revision) },
@@ -209,6 +209,20 @@ export class GenericRegistry implements Registry {
     };
     if (res.continueKey) list.metadata.continue = encodeContinue(res.revision, res.continueKey);
     return list;
+  }
+
+  /**
+   * The revision a first page is read at, as kube-apiserver reads resourceVersion: unset or "0" = now;
+   * NotOlderThan (or a bare rv without a limit) = now, once the store has reached rv; Exact (or a bare rv
+   * with a limit) = at rv itself (410 when compacted).
+   */
+  private async listRevision(opts: ListOptions, limit: number | undefined): Promise<number | undefined> {
+    const rv = opts.resourceVersion;
+    if (!rv || (rv === '0' && opts.resourceVersionMatch !== 'Exact')) return undefined;
+    if (!/^\d+$/.test(rv)) throw new ApiError('BadRequest', `resourceVersion: Invalid value: "${rv}": invalid resource version`);
+    await this.waitForRevision(Number(rv));
+    const exact = opts.resourceVersionMatch === 'Exact' || (opts.resourceVersionMatch === undefined && limit !== undefined);
+    return exact ? Number(rv) : undefined;
   }
 
   // ---- create --------------------------------------------------------------------------
@@ -599,7 +613,21 @@ export class GenericRegistry implements Registry {
     const rv = opts.resourceVersion;
     let from: number;
     let initial: KubeObject[] = [];
-    if (rv === undefined || rv === '' || rv === '0') {
+    const numericRv = () => {
+      if (!/^\d+$/.test(rv!)) throw new ApiError('BadRequest', `resourceVersion: Invalid value: "${rv}": invalid resource version`);
+      return Number(rv);
+    };
+    if (opts.sendInitialEvents !== undefined) {
+      // WatchList: initial events (or none) whatever resourceVersion says; rv is only "not older than".
+      if (rv && rv !== '0') await this.waitForRevision(numericRv());
+      if (opts.sendInitialEvents) {
+        const l = await this.store.list(prefix);
+        from = l.revision;
+        initial = l.items.filter(match);
+      } else {
+        from = rv && rv !== '0' ? numericRv() : await this.store.currentRevision();
+      }
+    } else if (rv === undefined || rv === '' || rv === '0') {
       const l = await this.store.list(prefix);
       from = l.revision;
       initial = l.items.filter(match);
@@ -632,6 +660,9 @@ export class GenericRegistry implements Registry {
     async function* events(): AsyncGenerator<WatchEvent> {
       try {
         for (const obj of initial) yield { type: 'ADDED', object: decorate(obj) };
+        if (opts.sendInitialEvents && opts.allowWatchBookmarks) {
+          yield { type: 'BOOKMARK', object: { apiVersion: apiVersionOf(info), kind: info.kind, metadata: { resourceVersion: String(from), annotations: { 'k8s.io/initial-events-end': 'true' } } } };
+        }
         for await (const ev of watcher) {
           const out = toEvent(ev);
           if (out) yield out;

@@ -41,9 +41,31 @@ export function prepareForCreate(info: ResourceInfo, obj: KubeObject): void {
     case 'services':
       obj.status = { loadBalancer: {} };
       break;
+    case 'jobs':
+      obj.status = {};
+      if (obj.spec?.manualSelector !== true) generateJobSelector(obj);
+      break;
     default:
       if (WORKLOADS.has(info.resource)) obj.status = {};
   }
+}
+
+/**
+ * As Kubernetes' Job strategy does unless spec.manualSelector: the pod template gets the controller-uid and
+ * job-name labels (current and legacy spellings) and spec.selector matches the controller-uid one.
+ */
+function generateJobSelector(job: KubeObject): void {
+  const { uid, name } = job.metadata;
+  if (!job.spec || typeof job.spec !== 'object' || !uid || !name) return;
+  const template = job.spec.template && typeof job.spec.template === 'object' ? job.spec.template : (job.spec.template = {});
+  const meta = template.metadata && typeof template.metadata === 'object' ? template.metadata : (template.metadata = {});
+  // Labels the client set are kept (a mismatch is then the selector validation's to refuse).
+  meta.labels = {
+    'batch.kubernetes.io/controller-uid': uid, 'batch.kubernetes.io/job-name': name, 'controller-uid': uid, 'job-name': name,
+    ...(meta.labels && typeof meta.labels === 'object' ? meta.labels : {}),
+  };
+  const selector = job.spec.selector && typeof job.spec.selector === 'object' ? job.spec.selector : (job.spec.selector = {});
+  selector.matchLabels = { 'batch.kubernetes.io/controller-uid': uid, ...(selector.matchLabels && typeof selector.matchLabels === 'object' ? selector.matchLabels : {}) };
 }
 
 /** The part of an object whose change bumps generation. */

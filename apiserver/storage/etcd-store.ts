@@ -90,7 +90,9 @@ export class EtcdStore implements Store {
       });
     } catch (err) {
       if (isCompactedError(err)) {
-        throw new ApiError('Expired', 'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.');
+        throw new ApiError('Expired', opts.continueKey
+          ? 'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.'
+          : 'The resourceVersion for the provided list is too old.');
       }
       throw err;
     }

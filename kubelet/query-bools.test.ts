@@ -1,0 +1,38 @@
+// The kubelet's log options read as Kubernetes decodes PodLogOptions: `previous=True` (as the Python
+// client sends it) is true, `previous=False`/`0` false. A real kubelet HTTP server over the fake runtime.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { silentLogger } from '../lib/logger.ts';
+import { LABELS } from './cri/types.ts';
+import { FakeRuntime } from './cri/fake/runtime.ts';
+import { createKubeletServer } from './server.ts';
+
+test('containerLogs: previous=True asks for the previous container; previous=False and 0 for the current one', async (t) => {
+  const runtime = new FakeRuntime();
+  const pod = { metadata: { name: 'web', namespace: 'default', uid: 'u1' } };
+  const sandbox = await runtime.runPodSandbox({ metadata: { name: 'web', namespace: 'default', uid: 'u1', attempt: 0 } } as any);
+  await runtime.pullImage('busybox');
+  const id = await runtime.createContainer(sandbox, {
+    metadata: { name: 'c', attempt: 0 } as any, image: 'busybox',
+    labels: { [LABELS.podUid]: 'u1', [LABELS.containerName]: 'c', [LABELS.restartCount]: '0' },
+  }, {} as any);
+  await runtime.startContainer(id);
+  const server = createKubeletServer({ runtime, pods: () => [pod], logger: silentLogger() });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.after(() => server.close());
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/containerLogs/default/web/c`;
+
+  for (const v of ['True', 'true', '1', 'yes']) {
+    const res = await fetch(`${base}?previous=${v}`);
+    assert.equal(res.status, 400, `previous=${v}`);
+    assert.equal(await res.text(), 'previous terminated container "c" in pod "web" not found');
+  }
+  for (const v of ['False', 'false', '0']) {
+    const res = await fetch(`${base}?previous=${v}&follow=False`);
+    assert.equal(res.status, 200, `previous=${v}`);
+    assert.equal(await res.text(), 'c started\n');
+  }
+});
