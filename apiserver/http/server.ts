@@ -158,7 +158,8 @@ export function createHttpServer(opts: HttpServerOptions): http.Server {
       throw new ApiError('MethodNotAllowed', 'the server does not allow this method on the requested resource');
     }
     const rvParam = q.get('resourceVersion');
-    if (rvParam && !/^\d+$/.test(rvParam)) throw new ApiError('BadRequest', `resourceVersion: Invalid value: "${rvParam}": invalid resource version`);
+    // etcd revisions are uint64 (Kubernetes' ParseResourceVersion): more digits than that is no revision at all.
+    if (rvParam && (!/^\d+$/.test(rvParam) || BigInt(rvParam) > 0xffffffffffffffffn)) throw new ApiError('BadRequest', `resourceVersion: Invalid value: "${rvParam}": invalid resource version`);
     const ref: ResourceRef = { info: route.info, namespace: route.namespace, name: route.name, subresource: route.subresource };
     const fieldManager = q.get('fieldManager') ?? undefined;
 

@@ -219,7 +219,7 @@ export class GenericRegistry implements Registry {
   private async listRevision(opts: ListOptions, limit: number | undefined): Promise<number | undefined> {
     const rv = opts.resourceVersion;
     if (!rv || (rv === '0' && opts.resourceVersionMatch !== 'Exact')) return undefined;
-    if (!/^\d+$/.test(rv)) throw new ApiError('BadRequest', `resourceVersion: Invalid value: "${rv}": invalid resource version`);
+    if (!/^\d+$/.test(rv) || BigInt(rv) > 0xffffffffffffffffn) throw new ApiError('BadRequest', `resourceVersion: Invalid value: "${rv}": invalid resource version`);
     await this.waitForRevision(Number(rv));
     const exact = opts.resourceVersionMatch === 'Exact' || (opts.resourceVersionMatch === undefined && limit !== undefined);
     return exact ? Number(rv) : undefined;
@@ -614,7 +614,7 @@ export class GenericRegistry implements Registry {
     let from: number;
     let initial: KubeObject[] = [];
     const numericRv = () => {
-      if (!/^\d+$/.test(rv!)) throw new ApiError('BadRequest', `resourceVersion: Invalid value: "${rv}": invalid resource version`);
+      if (!/^\d+$/.test(rv!) || BigInt(rv!) > 0xffffffffffffffffn) throw new ApiError('BadRequest', `resourceVersion: Invalid value: "${rv}": invalid resource version`);
       return Number(rv);
     };
     if (opts.sendInitialEvents !== undefined) {
@@ -632,7 +632,7 @@ export class GenericRegistry implements Registry {
       from = l.revision;
       initial = l.items.filter(match);
     } else {
-      if (!/^\d+$/.test(rv)) throw new ApiError('BadRequest', `resourceVersion: Invalid value: "${rv}": invalid resource version`);
+      if (!/^\d+$/.test(rv) || BigInt(rv) > 0xffffffffffffffffn) throw new ApiError('BadRequest', `resourceVersion: Invalid value: "${rv}": invalid resource version`);
       from = Number(rv);
       await this.waitForRevision(from);
     }

@@ -122,7 +122,8 @@ function generator(rand: () => number) {
     const { q, dryRun } = query(true);
     const body = chance(0.3) ? text(pick([{ preconditions: pick(['x', { uid: 'nope' }, { resourceVersion: '1' }, 5]) }, { gracePeriodSeconds: pick([0, 'x', -1]) },
       { propagationPolicy: pick(['Orphan', 'Sometimes', 5]) }, { dryRun: ['All'] }, '[]'])) : undefined;
-    return { method: 'DELETE', path: `${kind.path}/${name}${q}`, body, contentType: body ? 'application/json' : undefined, kind, name, write: true, dryRun: dryRun || Boolean(body?.includes('"dryRun":["All"]')) };
+    // As kube-apiserver: DeleteOptions come from the body when there is one, and then the query is not read.
+    return { method: 'DELETE', path: `${kind.path}/${name}${q}`, body, contentType: body ? 'application/json' : undefined, kind, name, write: true, dryRun: body ? body.includes('"dryRun":["All"]') : dryRun };
   };
 }
 
