@@ -12,6 +12,7 @@ import { LABELS, type Container, type ContainerConfig, type ContainerStatus, typ
 import { containerStatuses, podConditions, podPhase, type ContainerView } from './pod-status.ts';
 import { toBytes, toMillicores } from '../api/quantity.ts';
 import { resolveSubPath } from './subpath.ts';
+import { unhonouredFields } from './pod-spec-support.ts';
 import { REFRESH_MS, refreshVolumes, setUpVolumes } from './volumes.ts';
 import { containerEnv, expandCommandAndArgs } from './env.ts';
 import { simulatedProbe } from './fake-network.ts';
@@ -56,6 +57,8 @@ export interface PodMemory {
   probes: Map<string, ProbeState>;
   /** When the data volumes were last rewritten from their sources. */
   volumesRefreshedAt?: number;
+  /** The NotHonoured warnings have been posted (once per pod). */
+  reportedUnhonoured?: boolean;
 }
 export const newMemory = (): PodMemory => ({ backoff: new Map(), waiting: new Map(), probes: new Map() });
 
@@ -205,6 +208,11 @@ function shouldRestart(policy: string, s: ContainerStatus): boolean {
 /** Make the pod so, then return its status as the kubelet reports it. */
 export async function syncPod(pod: KubeObject, mem: PodMemory, deps: SyncDeps): Promise<Obj> {
   const uid = pod.metadata.uid!;
+  if (!mem.reportedUnhonoured) {
+    // Nothing silently ignored: each field set that kubemu does not honour is a Warning on the pod.
+    mem.reportedUnhonoured = true;
+    for (const why of unhonouredFields(pod)) deps.event(pod, 'Warning', 'NotHonoured', `kubemu does not honour ${why} (see docs/pod-spec.md)`);
+  }
   const sandboxes = await deps.rt.listPodSandbox({ labelSelector: { [LABELS.podUid]: uid } });
   let sandbox = sandboxes.find((s) => s.state === 'SANDBOX_READY');
   for (const s of sandboxes) {

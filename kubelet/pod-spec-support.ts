@@ -1,0 +1,152 @@
+// What kubemu does with each field of a Pod spec — the one place that says it. docs/pod-spec.md is generated
+// from this table (scripts/gen-pod-spec-doc.ts) and a test checks both against the fields the API accepts. The
+// kubelet posts a Warning event (reason NotHonoured) on a pod for every field set that it does not honour, so
+// nothing is silently ignored.
+type Obj = Record<string, any>;
+
+export type Status = 'honoured' | 'partly' | 'not honoured' | 'not applicable';
+export interface Support {
+  status: Status;
+  /** What kubemu does, or what is missing. */
+  note: string;
+  /** For 'partly': why this value is not honoured (undefined: it is). For others: values that count as unset. */
+  check?: (value: unknown) => string | undefined;
+  /** Values the apiserver defaults the field to: set to those, the field is not reported. */
+  defaults?: unknown[];
+}
+
+const yes = (note: string): Support => ({ status: 'honoured', note });
+const no = (note: string, defaults?: unknown[]): Support => ({ status: 'not honoured', note, defaults });
+
+export const POD_SPEC: Record<string, Support> = {
+  activeDeadlineSeconds: no('the kubelet does not end a pod at its deadline yet (a Job\'s own activeDeadlineSeconds works)'),
+  affinity: { status: 'partly', note: 'nodeAffinity is honoured by the scheduler; podAffinity and podAntiAffinity are not yet',
+    check: (v) => ((v as Obj)?.podAffinity || (v as Obj)?.podAntiAffinity ? 'podAffinity/podAntiAffinity are not honoured by the scheduler yet' : undefined) },
+  automountServiceAccountToken: no('no ServiceAccount token is mounted yet (it comes with TLS and identities)', [false]),
+  containers: yes('each runs as its own container in the pod sandbox'),
+  dnsConfig: yes('nameservers, searches and options written to the pod\'s resolv.conf'),
+  dnsPolicy: yes('ClusterFirst, ClusterFirstWithHostNet, Default and None'),
+  enableServiceLinks: yes('the Service environment variables are given, or only the kubernetes Service\'s'),
+  ephemeralContainers: no('the ephemeralcontainers subresource (kubectl debug) is not served yet'),
+  hostAliases: no('entries are not added to the pod\'s /etc/hosts yet'),
+  hostIPC: no('pods never share the host\'s IPC namespace', [false]),
+  hostNetwork: no('pods always get their own network namespace', [false]),
+  hostPID: no('pods never share the host\'s PID namespace', [false]),
+  hostUsers: no('user namespaces are not used', [true]),
+  hostname: yes('the sandbox\'s hostname'),
+  hostnameOverride: no('not used'),
+  imagePullSecrets: { status: 'not applicable', note: 'the kubelet pulls only from registries on this machine, without credentials' },
+  initContainers: yes('run in order to success before the app containers; restartPolicy: Always makes a sidecar'),
+  nodeName: yes('bypasses the scheduler, as in Kubernetes'),
+  nodeSelector: yes('the scheduler\'s NodeAffinity filter'),
+  os: { status: 'partly', note: 'every node is linux', check: (v) => ((v as Obj)?.name && (v as Obj).name !== 'linux' ? `os.name ${(v as Obj).name}: every kubemu node is linux` : undefined) },
+  overhead: no('RuntimeClass overhead is not accounted'),
+  preemptionPolicy: no('the scheduler does not preempt', ['PreemptLowerPriority']),
+  priority: no('the scheduler does not order or preempt by priority', [0]),
+  priorityClassName: no('PriorityClasses are not served'),
+  readinessGates: no('extra readiness conditions are not checked yet'),
+  resourceClaims: no('dynamic resource allocation is not served'),
+  resources: no('pod-level resources are not applied'),
+  restartPolicy: yes('Always, OnFailure and Never, with CrashLoopBackOff'),
+  runtimeClassName: no('RuntimeClasses are not served'),
+  schedulerName: yes('a scheduler acts only on pods that name it'),
+  schedulingGates: no('the scheduler does not wait for gates yet'),
+  securityContext: { status: 'not honoured', note: 'see the securityContext table: no field is applied yet' },
+  serviceAccount: yes('the deprecated alias of serviceAccountName'),
+  serviceAccountName: yes('shown to the downward API; no token is mounted yet'),
+  setHostnameAsFQDN: no('the hostname stays the short name', [false]),
+  shareProcessNamespace: no('each container has its own PID namespace', [false]),
+  subdomain: no('no DNS record hostname.subdomain… is served yet'),
+  terminationGracePeriodSeconds: yes('SIGTERM, then SIGKILL after the grace period'),
+  tolerations: yes('the scheduler\'s taint filter and the node lifecycle controller\'s evictions'),
+  topologySpreadConstraints: no('the scheduler does not spread by topology yet'),
+  volumes: { status: 'partly', note: 'emptyDir, hostPath, configMap, secret, downwardAPI and projected (others are refused with FailedMount)',
+    check: (v) => {
+      const mem = (Array.isArray(v) ? v : []).find((x: Obj) => x?.emptyDir?.medium === 'Memory' || x?.emptyDir?.sizeLimit);
+      return mem ? `emptyDir medium/sizeLimit of volume "${mem.name}": a plain directory is used` : undefined;
+    } },
+};
+
+export const CONTAINER: Record<string, Support> = {
+  args: yes('with $(VAR) expansion'),
+  command: yes('with $(VAR) expansion'),
+  env: yes('values with $(VAR) expansion, valueFrom: fieldRef, resourceFieldRef, configMapKeyRef, secretKeyRef'),
+  envFrom: yes('configMapRef and secretRef, with prefix'),
+  image: yes('Docker images on this machine (or a local registry)'),
+  imagePullPolicy: yes('Always, IfNotPresent and Never'),
+  lifecycle: no('postStart and preStop hooks are not run yet'),
+  livenessProbe: { status: 'partly', note: 'httpGet, tcpSocket and exec', check: (v) => ((v as Obj)?.grpc ? 'grpc probes are not run yet' : undefined) },
+  name: yes('the container\'s name'),
+  ports: yes('containerPort is informational as in Kubernetes; hostPort is bound on the node'),
+  readinessProbe: { status: 'partly', note: 'httpGet, tcpSocket and exec', check: (v) => ((v as Obj)?.grpc ? 'grpc probes are not run yet' : undefined) },
+  resizePolicy: no('in-place resize is not supported'),
+  resources: yes('limits become Docker cpu and memory limits; requests are what the scheduler fits'),
+  restartPolicy: yes('Always on an init container makes it a sidecar'),
+  restartPolicyRules: no('per-exit-code restart rules are not supported'),
+  securityContext: { status: 'not honoured', note: 'see the securityContext table: no field is applied yet' },
+  startupProbe: { status: 'partly', note: 'httpGet, tcpSocket and exec', check: (v) => ((v as Obj)?.grpc ? 'grpc probes are not run yet' : undefined) },
+  stdin: no('kubectl attach is not served yet; kubectl exec -i works', [false]),
+  stdinOnce: no('kubectl attach is not served yet', [false]),
+  terminationMessagePath: no('the termination message is not read yet', ['/dev/termination-log']),
+  terminationMessagePolicy: no('the termination message is not read yet', ['File']),
+  tty: no('kubectl attach is not served yet', [false]),
+  volumeDevices: no('block volumes are not supported'),
+  volumeMounts: { status: 'partly', note: 'mountPath, readOnly, subPath and subPathExpr', check: (v) => {
+    const m = (Array.isArray(v) ? v : []).find((x: Obj) => (x?.mountPropagation && x.mountPropagation !== 'None') || (x?.recursiveReadOnly && x.recursiveReadOnly !== 'Disabled'));
+    return m ? `mountPropagation/recursiveReadOnly of the mount at ${m.mountPath}` : undefined;
+  } },
+  workingDir: yes('the container\'s working directory'),
+};
+
+const sc = (note: string) => no(note);
+export const POD_SECURITY_CONTEXT: Record<string, Support> = Object.fromEntries(
+  ['appArmorProfile', 'fsGroup', 'fsGroupChangePolicy', 'runAsGroup', 'runAsNonRoot', 'runAsUser', 'seLinuxChangePolicy', 'seLinuxOptions',
+    'seccompProfile', 'supplementalGroups', 'supplementalGroupsPolicy', 'sysctls', 'windowsOptions'].map((f) => [f, sc('not applied to the containers yet')]));
+export const CONTAINER_SECURITY_CONTEXT: Record<string, Support> = Object.fromEntries(
+  ['allowPrivilegeEscalation', 'appArmorProfile', 'capabilities', 'privileged', 'procMount', 'readOnlyRootFilesystem', 'runAsGroup', 'runAsNonRoot',
+    'runAsUser', 'seLinuxOptions', 'seccompProfile', 'windowsOptions'].map((f) => [f, sc('not applied to the container yet')]));
+
+const isSet = (v: unknown, s: Support) => v !== undefined && v !== null && !(Array.isArray(v) && v.length === 0)
+  && !(typeof v === 'object' && !Array.isArray(v) && Object.keys(v as object).length === 0) && !(s.defaults ?? []).some((d) => d === v);
+
+function report(obj: Obj | undefined, table: Record<string, Support>, prefix: string, out: string[], nested?: Record<string, [Record<string, Support>, string]>): void {
+  for (const [field, s] of Object.entries(table)) {
+    const v = obj?.[field];
+    if (!isSet(v, s)) continue;
+    const nest = nested?.[field];
+    if (nest) { report(v as Obj, nest[0], `${prefix}${field}.`, out); continue; }
+    if (s.status === 'not honoured') out.push(`${prefix}${field}: ${s.note}`);
+    else if (s.status === 'partly') { const why = s.check?.(v); if (why) out.push(`${prefix}${field}: ${why}`); }
+  }
+}
+
+/** Every field set in the pod that kubemu's kubelet and scheduler do not honour, as "path: why". */
+export function unhonouredFields(pod: { spec?: Obj }): string[] {
+  const out: string[] = [];
+  report(pod.spec, POD_SPEC, 'spec.', out, { securityContext: [POD_SECURITY_CONTEXT, 'securityContext'] });
+  for (const list of ['initContainers', 'containers'] as const) {
+    (pod.spec?.[list] ?? []).forEach((c: Obj, i: number) => report(c, CONTAINER, `spec.${list}[${i}].`, out, { securityContext: [CONTAINER_SECURITY_CONTEXT, 'securityContext'] }));
+  }
+  return out;
+}
+
+/** docs/pod-spec.md, from the tables above. */
+export function renderPodSpecDoc(): string {
+  const table = (title: string, t: Record<string, Support>) => [
+    `## ${title}`, '', '| field | kubemu | |', '|---|---|---|',
+    ...Object.entries(t).sort(([a], [b]) => a.localeCompare(b)).map(([f, s]) => `| \`${f}\` | ${s.status} | ${s.note} |`), ''];
+  return [
+    '# The Pod spec in kubemu: every field, honoured or not',
+    '',
+    '<!-- Generated from kubelet/pod-spec-support.ts by `node --import tsx scripts/gen-pod-spec-doc.ts`; a test keeps them equal. -->',
+    '',
+    'Every field the API accepts in a Pod spec (and so in every pod template) is listed here with what kubemu does',
+    'with it. A pod that sets a field kubemu does not honour gets a **Warning event, reason `NotHonoured`**, naming the',
+    'field (`kubectl describe pod` shows it): it runs, but not as Kubernetes would run it. Nothing is ignored silently.',
+    '',
+    ...table('PodSpec', POD_SPEC),
+    ...table('Container (also initContainers)', CONTAINER),
+    ...table('PodSecurityContext (spec.securityContext)', POD_SECURITY_CONTEXT),
+    ...table('SecurityContext (a container\'s securityContext)', CONTAINER_SECURITY_CONTEXT),
+  ].join('\n');
+}
