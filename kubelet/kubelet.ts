@@ -109,7 +109,7 @@ export class Kubelet {
     if (pod.metadata.deletionTimestamp) {
       const grace = pod.metadata.deletionGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30;
       this.deps.event(pod, 'Normal', 'Killing', `Stopping container${(pod.spec?.containers ?? []).length > 1 ? 's' : ''} ${(pod.spec?.containers ?? []).map((c: { name: string }) => c.name).join(', ')}`);
-      await killPod(uid, grace, this.deps);
+      await killPod(uid, grace, this.deps, pod);
       await this.o.client.delete(PODS, pod.metadata.namespace, pod.metadata.name!, { gracePeriodSeconds: 0, preconditions: { uid } })
         .catch((err) => { if ((err as { code?: string }).code !== 'NotFound') throw err; });
       this.logger.info({ pod: key }, 'pod deleted');

@@ -29,7 +29,7 @@ test('a pod\'s unhonoured fields are named; defaulted and honoured fields are no
   assert.deepEqual(unhonouredFields(plain), []);
   const odd: any = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: {
     hostNetwork: true, securityContext: { runAsUser: 1000 }, affinity: { podAntiAffinity: {} },
-    initContainers: [{ name: 'i', image: 'i', lifecycle: { preStop: { exec: { command: ['x'] } } } }],
+    initContainers: [{ name: 'i', image: 'i', lifecycle: { preStop: { exec: { command: ['x'] } }, stopSignal: 'SIGUSR1' } }],
     containers: [{ name: 'c', image: 'i', securityContext: { privileged: true }, readinessProbe: { grpc: { port: 9 } } }] } };
   applyDefaults(findResource('', 'pods')!, odd);
   assert.deepEqual(unhonouredFields(odd).map((w) => w.split(':')[0]), [

@@ -12,6 +12,7 @@ import { LABELS, type Container, type ContainerConfig, type ContainerStatus, typ
 import { containerStatuses, podConditions, podPhase, type ContainerView } from './pod-status.ts';
 import { toBytes, toMillicores } from '../api/quantity.ts';
 import { resolveSubPath } from './subpath.ts';
+import { runHook, stopWithPreStop } from './lifecycle.ts';
 import { unhonouredFields } from './pod-spec-support.ts';
 import { REFRESH_MS, refreshVolumes, setUpVolumes } from './volumes.ts';
 import { containerEnv, expandCommandAndArgs } from './env.ts';
@@ -77,7 +78,8 @@ async function probeContainer(pod: KubeObject, c: Obj, s: ContainerStatus, podIP
     deps.event(pod, 'Warning', 'Unhealthy', `${why} probe failed: ${message}`);
     deps.event(pod, 'Normal', 'Killing', `Container ${c.name} failed ${why.toLowerCase()} probe, will be restarted`);
     for (const k of mem.probes.keys()) if (k.startsWith(`${s.id}/`)) mem.probes.delete(k);
-    await deps.rt.stopContainer(s.id, pod.spec?.terminationGracePeriodSeconds ?? 30);
+    await stopWithPreStop(c, s.id, podIP, pod.spec?.terminationGracePeriodSeconds ?? 30, deps.rt,
+      (m) => deps.event(pod, 'Warning', 'FailedPreStopHook', m), deps.simulateNetwork);
   };
   if (c.startupProbe) {
     const st = await tickProbe(state('startup'), c.startupProbe, s.startedAtMs, run(c.startupProbe, 'startup'));
@@ -198,6 +200,14 @@ async function startContainer(pod: KubeObject, c: Obj, attempt: number, sandboxI
   deps.logger.info({ pod: `${pod.metadata.namespace}/${pod.metadata.name}`, container: name, id: id.slice(0, 12), attempt }, 'container started');
   deps.event(pod, 'Normal', 'Created', `Created container ${name}`);
   deps.event(pod, 'Normal', 'Started', `Started container ${name}`);
+  // postStart runs right after the start; if it fails the container is killed (then restarted per restartPolicy).
+  const failed = await runHook(c.lifecycle?.postStart, c, id, podIP, deps.rt, pod.spec?.terminationGracePeriodSeconds ?? 30, deps.simulateNetwork);
+  if (failed) {
+    deps.event(pod, 'Warning', 'FailedPostStartHook', failed);
+    deps.event(pod, 'Normal', 'Killing', `FailedPostStartHook`);
+    await stopWithPreStop(c, id, podIP, pod.spec?.terminationGracePeriodSeconds ?? 30, deps.rt,
+      (m) => deps.event(pod, 'Warning', 'FailedPreStopHook', m), deps.simulateNetwork).catch(() => {});
+  }
 }
 
 function shouldRestart(policy: string, s: ContainerStatus): boolean {
@@ -263,7 +273,8 @@ export async function syncPod(pod: KubeObject, mem: PodMemory, deps: SyncDeps): 
       if (finished) {
         const view = await inspect(c, all, sid, deps);
         if (view.latest?.state === 'CONTAINER_RUNNING') {
-          await deps.rt.stopContainer(view.latest.id, pod.spec?.terminationGracePeriodSeconds ?? 30).catch(() => {});
+          await stopWithPreStop(c, view.latest.id, podIP, pod.spec?.terminationGracePeriodSeconds ?? 30, deps.rt,
+            (m) => deps.event(pod, 'Warning', 'FailedPreStopHook', m), deps.simulateNetwork).catch(() => {});
           // This status may be the pod's last (a finished pod is not synced again): report the sidecar stopped.
           initViews.push(await inspect(c, all, sid, deps));
         } else initViews.push(view);
@@ -295,7 +306,7 @@ export async function syncPod(pod: KubeObject, mem: PodMemory, deps: SyncDeps): 
   const initStatuses = containerStatuses(initViews);
   return {
     ...(pod.status ?? {}),
-    phase: initFailed ? 'Failed' : !initialized ? 'Pending' : podPhase(pod, statuses),
+    phase: initFailed ? 'Failed' : !initialized ? 'Pending' : finalPhase(podPhase(pod, statuses), finished, inits),
     conditions: podConditions(pod, statuses, pod.status?.conditions ?? [], { initialized, sidecars: initStatuses.filter((_, i) => inits[i]?.restartPolicy === 'Always') }),
     hostIP: deps.nodeIP, hostIPs: [{ ip: deps.nodeIP }],
     podIP, podIPs: podIP ? [{ ip: podIP }] : [],
@@ -303,6 +314,15 @@ export async function syncPod(pod: KubeObject, mem: PodMemory, deps: SyncDeps): 
     ...(inits.length ? { initContainerStatuses: initStatuses } : {}),
     containerStatuses: statuses,
   };
+}
+
+/**
+ * A finished phase is reported only once the sidecars have been stopped (by a sync that saw the app containers
+ * end at its start): a terminal pod is not synced again, so reporting it earlier would leave its sidecars running.
+ */
+function finalPhase(phase: string, sidecarsStopped: boolean, inits: Obj[]): string {
+  const terminal = phase === 'Succeeded' || phase === 'Failed';
+  return terminal && !sidecarsStopped && inits.some((c) => c.restartPolicy === 'Always') ? 'Running' : phase;
 }
 
 /** What the runtime has for one spec container in this sandbox: its newest container, the one before, restarts. */
@@ -368,9 +388,17 @@ async function reconcileContainer(pod: KubeObject, c: Obj, policy: string, all: 
 }
 
 /** Stop every container (SIGTERM, then SIGKILL after the grace period) and remove the sandbox. */
-export async function killPod(uid: string, graceSeconds: number, deps: SyncDeps): Promise<void> {
+export async function killPod(uid: string, graceSeconds: number, deps: SyncDeps, pod?: KubeObject): Promise<void> {
   const containers = await deps.rt.listContainers({ labelSelector: { [LABELS.podUid]: uid } });
-  await Promise.all(containers.map((c) => deps.rt.stopContainer(c.id, graceSeconds).catch(() => {})));
+  // With the pod at hand (a graceful delete), each running container's preStop hook runs before its SIGTERM.
+  const specs: Obj[] = [...(pod?.spec?.containers ?? []), ...(pod?.spec?.initContainers ?? [])];
+  const sandbox = (await deps.rt.listPodSandbox({ labelSelector: { [LABELS.podUid]: uid }, state: 'SANDBOX_READY' }))[0];
+  const podIP = sandbox ? (await deps.rt.podSandboxStatus(sandbox.id).catch(() => undefined))?.ip ?? '' : '';
+  await Promise.all(containers.map((c) => {
+    const spec = specs.find((x) => x.name === c.labels[LABELS.containerName]);
+    if (!pod || c.state !== 'CONTAINER_RUNNING' || !spec?.lifecycle?.preStop) return deps.rt.stopContainer(c.id, graceSeconds).catch(() => {});
+    return stopWithPreStop(spec, c.id, podIP, graceSeconds, deps.rt, (m) => deps.event(pod, 'Warning', 'FailedPreStopHook', m), deps.simulateNetwork).catch(() => {});
+  }));
   for (const c of containers) await deps.rt.removeContainer(c.id).catch(() => {});
   for (const s of await deps.rt.listPodSandbox({ labelSelector: { [LABELS.podUid]: uid } })) {
     await deps.rt.stopPodSandbox(s.id).catch(() => {});

@@ -392,6 +392,36 @@ describe('kubelet with the Docker runtime', () => {
     for (const p of ['vols', 'no-config']) await client.delete(PODS, 'default', p);
   });
 
+  test('lifecycle hooks: preStop runs before SIGTERM on a graceful delete; a failing postStart kills the container (FailedPostStartHook)', async () => {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'kubemu-hooks-'));
+    fs.chmodSync(out, 0o777);
+    await client.create(PODS, 'default', {
+      apiVersion: 'v1', kind: 'Pod', metadata: { name: 'hooks' },
+      spec: { nodeName: NODE, terminationGracePeriodSeconds: 10, volumes: [{ name: 'out', hostPath: { path: out } }],
+        containers: [{ name: 'c', image: 'kubemu/busybox:1', volumeMounts: [{ name: 'out', mountPath: '/out' }],
+          command: ['sh', '-c', 'trap "echo term >> /out/order; exit 0" TERM; echo started >> /out/order; while true; do sleep 0.2; done'],
+          lifecycle: { postStart: { exec: { command: ['sh', '-c', 'echo poststart >> /out/order'] } }, preStop: { exec: { command: ['sh', '-c', 'echo prestop >> /out/order'] } } } }] },
+    });
+    await until('hooks running', async () => (await client.get(PODS, 'default', 'hooks')).status?.containerStatuses?.[0]?.state?.running);
+    await until('postStart ran', async () => fs.existsSync(path.join(out, 'order')) && fs.readFileSync(path.join(out, 'order'), 'utf8').includes('poststart'));
+    await client.delete(PODS, 'default', 'hooks');
+    await until('hooks gone', async () => !(await client.get(PODS, 'default', 'hooks').catch(() => undefined)));
+    const order = fs.readFileSync(path.join(out, 'order'), 'utf8').trim().split('\n').filter((l) => l !== 'poststart');
+    assert.deepEqual(order, ['started', 'prestop', 'term']);
+    fs.rmSync(out, { recursive: true, force: true });
+
+    await client.create(PODS, 'default', {
+      apiVersion: 'v1', kind: 'Pod', metadata: { name: 'bad-poststart' },
+      spec: { nodeName: NODE, terminationGracePeriodSeconds: 0,
+        containers: [{ name: 'c', image: 'kubemu/busybox:1', command: ['sleep', '3600'], lifecycle: { postStart: { exec: { command: ['sh', '-c', 'exit 7'] } } } }] },
+    });
+    const ev = await until('FailedPostStartHook', async () => (await client.list({ group: '', resource: 'events' }, 'default', { fieldSelector: 'involvedObject.name=bad-poststart' })).items
+      .find((e: any) => e.reason === 'FailedPostStartHook'));
+    assert.match((ev as any).message, /exited with 7/);
+    await until('restarted', async () => ((await client.get(PODS, 'default', 'bad-poststart')).status?.containerStatuses?.[0]?.restartCount ?? 0) >= 1);
+    await client.delete(PODS, 'default', 'bad-poststart');
+  });
+
   test('two containers share localhost and an emptyDir', async () => {
     await client.create(PODS, 'default', {
       apiVersion: 'v1', kind: 'Pod', metadata: { name: 'duo' },
