@@ -65,7 +65,11 @@ async function main(): Promise<void> {
     identity: `${os.hostname()}_${nodeName}_${process.pid}`, logger,
     leaseDurationSeconds: leaseSeconds, renewDeadlineMs: leaseSeconds * 1000 * 2 / 3, retryPeriodMs: Math.max(200, leaseSeconds * 1000 / 6),
     holderGone: deadOnThisHost, keepLeadingUntilAnotherHolder: values['proxy-mode'] === 'userspace',
-    onStartedLeading: (signal) => proxy.lead(AbortSignal.any([signal, stop.signal])),
+    onStartedLeading: (signal) => {
+      // Won the lease while already stopping (the old leader exited first): whatever this adds, it removes at exit.
+      if (stop.signal.aborted) leadingAtStop = true;
+      return proxy.lead(AbortSignal.any([signal, stop.signal]));
+    },
   });
   await Promise.all([proxy.run(stop.signal), elector.run(stop.signal)]);
   // docker compose: `down` must leave no ClusterIP on the host. Only the leader holds them, and it still
