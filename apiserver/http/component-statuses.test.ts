@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { testApiServer, type TestApiServer } from '../../test/harness/apiserver.ts';
+import { kubeconfigYaml } from '../../client/kubeconfig.ts';
 
 describe('componentstatuses', () => {
   const cleanups: Array<() => unknown> = [];
@@ -17,12 +18,7 @@ describe('componentstatuses', () => {
     api = await testApiServer({ after: (fn) => cleanups.push(fn) });
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubemu-cs-'));
     kubeconfig = path.join(dir, 'kubeconfig');
-    fs.writeFileSync(kubeconfig, [
-      'apiVersion: v1', 'kind: Config', 'current-context: kubemu',
-      `clusters: [{name: kubemu, cluster: {server: "${api.url}"}}]`,
-      'users: [{name: admin, user: {token: test}}]',
-      'contexts: [{name: kubemu, context: {cluster: kubemu, user: admin, namespace: default}}]', '',
-    ].join('\n'));
+    fs.writeFileSync(kubeconfig, kubeconfigYaml({ server: api.url, token: 'test' }));
     // A scheduler leading right now; no controller manager has ever led.
     const micro = new Date().toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
     const res = await fetch(`${api.url}/apis/coordination.k8s.io/v1/namespaces/kube-system/leases`, {

@@ -163,6 +163,15 @@ export function createHttpServer(opts: HttpServerOptions): http.Server {
     const ref: ResourceRef = { info: route.info, namespace: route.namespace, name: route.name, subresource: route.subresource };
     const fieldManager = q.get('fieldManager') ?? undefined;
 
+    /** A POST or PUT body, decoded and typed as its kind (unknown fields dropped; their warnings returned). */
+    const typedBody = async (verb: 'POST' | 'PUT') => {
+      const buf = await readBody(req, maxBody);
+      const opts = writeOptions(q, verb);
+      const body = decodeObject(req.headers['content-type'], buf) as KubeObject;
+      const warnings = decodeTyped(route.info, route.subresource, body, req.headers['content-type'], buf, opts.fieldValidation);
+      return { opts, body, warnings };
+    };
+
     switch (method) {
       case 'GET': {
         if (route.legacyWatch || queryBool(q, 'watch')) return watch(req, res, ctx, route, q);
@@ -179,20 +188,14 @@ export function createHttpServer(opts: HttpServerOptions): http.Server {
       }
       case 'POST': {
         if (route.name && !route.subresource) throw new ApiError('MethodNotAllowed', `the server does not allow this method on the requested resource`);
-        const buf = await readBody(req, maxBody);
-        const opts = writeOptions(q, 'POST');
-        const body = decodeObject(req.headers['content-type'], buf) as KubeObject;
-        const warnings = decodeTyped(route.info, route.subresource, body, req.headers['content-type'], buf, opts.fieldValidation);
+        const { opts, body, warnings } = await typedBody('POST');
         const created = await registry.create(ctx, ref, body, { ...opts, fieldManager });
         setWarnings(res, warnings);
         return send(res, 201, created);
       }
       case 'PUT': {
         if (!route.name) throw new ApiError('MethodNotAllowed', 'the server does not allow this method on the requested resource');
-        const buf = await readBody(req, maxBody);
-        const opts = writeOptions(q, 'PUT');
-        const body = decodeObject(req.headers['content-type'], buf) as KubeObject;
-        const warnings = decodeTyped(route.info, route.subresource, body, req.headers['content-type'], buf, opts.fieldValidation);
+        const { opts, body, warnings } = await typedBody('PUT');
         const updated = await registry.update(ctx, ref, body, { ...opts, fieldManager });
         setWarnings(res, warnings);
         return send(res, 200, updated);

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { testApiServer, type TestApiServer } from '../harness/apiserver.ts';
+import { kubeconfigYaml } from '../../client/kubeconfig.ts';
 
 interface Reply { status: number; body: any; warnings: string[] }
 
@@ -20,12 +21,7 @@ describe('fieldValidation and typed decoding', () => {
     api = await testApiServer({ after: (fn) => cleanups.push(fn) });
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubemu-fv-'));
     kubeconfig = path.join(dir, 'kubeconfig');
-    fs.writeFileSync(kubeconfig, [
-      'apiVersion: v1', 'kind: Config', 'current-context: kubemu',
-      `clusters: [{name: kubemu, cluster: {server: "${api.url}"}}]`,
-      'users: [{name: admin, user: {token: test}}]',
-      'contexts: [{name: kubemu, context: {cluster: kubemu, user: admin, namespace: default}}]', '',
-    ].join('\n'));
+    fs.writeFileSync(kubeconfig, kubeconfigYaml({ server: api.url, token: 'test' }));
   });
   after(async () => {
     for (const fn of cleanups.reverse()) await fn();

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { testApiServer, type TestApiServer } from '../harness/apiserver.ts';
+import { kubeconfigYaml } from '../../client/kubeconfig.ts';
 
 const PYTHON = '/usr/bin/python3';
 const SCRIPT = path.join(import.meta.dirname, 'python', 'client_checks.py');
@@ -24,12 +25,7 @@ describe('the official Python client', () => {
     api = await testApiServer({ after: (fn) => cleanups.push(fn) }, { compactionIntervalMs: 300 });
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubemu-py-'));
     const kubeconfig = path.join(dir, 'kubeconfig');
-    fs.writeFileSync(kubeconfig, [
-      'apiVersion: v1', 'kind: Config', 'current-context: kubemu',
-      `clusters: [{name: kubemu, cluster: {server: "${api.url}"}}]`,
-      'users: [{name: admin, user: {token: test}}]',
-      'contexts: [{name: kubemu, context: {cluster: kubemu, user: admin, namespace: default}}]', '',
-    ].join('\n'));
+    fs.writeFileSync(kubeconfig, kubeconfigYaml({ server: api.url, token: 'test' }));
     // Asynchronously: the apiserver runs in this process and must keep answering.
     const out = await new Promise<string>((resolve, reject) => {
       execFile(PYTHON, [SCRIPT, kubeconfig, 'default'], { timeout: 120_000 }, (err, stdout, errout) => {
