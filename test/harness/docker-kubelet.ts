@@ -1,0 +1,112 @@
+// One real apiserver (over a real etcd) and one kubelet on the Docker runtime (over the CRI gRPC socket), with its
+// streaming server, for an e2e test file: `const k = await dockerKubelet({ after })`. Everything is removed at the
+// end, even when a test failed. `kubectl(...)` runs the real kubectl against it (KUBECTL picks another version).
+import { execFile, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { createApiClient, type ApiClient } from '../../client/index.ts';
+import { kubeconfigYaml } from '../../client/kubeconfig.ts';
+import { removeNodeContainers } from '../../cli/docker-cleanup.ts';
+import { CriClient } from '../../kubelet/cri/client.ts';
+import { CriServer } from '../../kubelet/cri/server.ts';
+import { DockerRuntime } from '../../kubelet/cri/docker/runtime.ts';
+import { Kubelet } from '../../kubelet/kubelet.ts';
+import { createKubeletServer } from '../../kubelet/server.ts';
+import { closeServer, trackSockets } from '../../lib/close-server.ts';
+import { freePort } from '../../lib/free-port.ts';
+import { silentLogger } from '../../lib/logger.ts';
+import { testApiServer, type TestApiServer } from './apiserver.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const run = promisify(execFile);
+
+export async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 30_000): Promise<T> {
+  const end = Date.now() + ms;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined && v !== false) return v as T;
+    } catch (err) { last = err; }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+export interface DockerKubelet {
+  api: TestApiServer;
+  client: ApiClient;
+  node: string;
+  network: string;
+  rootDir: string;
+  kubeconfig: string;
+  docker: DockerRuntime;
+  kubelet(): Kubelet | undefined;
+  /** The real kubectl (stdout); `bin` picks another one, e.g. kubectl.1.27. */
+  kubectl(args: string[], opts?: { bin?: string; input?: string; timeoutMs?: number }): Promise<string>;
+  /** Ids of this node's Docker containers with `label` (other suites run pods of the same names meanwhile). */
+  dockerIds(label: string): Promise<string[]>;
+  startKubelet(): void;
+  stopKubelet(): Promise<void>;
+}
+
+interface HasAfter { after(fn: () => unknown): void }
+
+export async function dockerKubelet(t: HasAfter, opts: { name?: string; nodeIP?: string } = {}): Promise<DockerKubelet> {
+  execFileSync('bash', [path.join(ROOT, 'scripts/build-images.sh')], { stdio: 'ignore' });
+  const cleanups: Array<() => unknown> = [];
+  t.after(async () => { for (const fn of cleanups.reverse()) await fn(); });
+  const node = `${opts.name ?? 'e2e-kubelet'}-${process.pid}`;
+  const network = `kubemu-e2e-${opts.name ?? 'kubelet'}-${process.pid}`;
+  const api = await testApiServer({ after: (fn) => cleanups.push(fn) });
+  const client = createApiClient({ transport: 'grpc', server: api.grpcAddress });
+  cleanups.push(() => client.close());
+  const rootDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubemu-kubelet-'));
+  cleanups.push(() => fs.rmSync(rootDir, { recursive: true, force: true }));
+  const docker = new DockerRuntime({ nodeName: node, network });
+  const criServer = new CriServer({ socketPath: path.join(rootDir, 'cri.sock'), runtime: docker, images: docker });
+  await criServer.start();
+  cleanups.push(() => criServer.stop());
+  const cri = new CriClient({ socketPath: path.join(rootDir, 'cri.sock') });
+  cleanups.push(() => cri.close());
+  cleanups.push(() => removeNodeContainers([node], network).catch(() => 0));
+  const kubeletPort = await freePort();
+  let current: { stop: AbortController; done: Promise<void>; k: Kubelet } | undefined;
+  const server = trackSockets(createKubeletServer({ runtime: cri, streaming: docker, pods: () => current?.k.podList() ?? [], logger: silentLogger() }));
+  await new Promise<void>((r) => server.listen(kubeletPort, '127.0.0.1', () => r()));
+  cleanups.push(() => closeServer(server));
+  const startKubelet = () => {
+    const k = new Kubelet({
+      client, runtime: cri, images: cri, rootDir, nodeName: node, nodeIP: opts.nodeIP ?? '127.0.0.1', kubeletPort, runtimeVersion: 'docker://kubemu',
+      cpu: '2', memory: '2Gi', syncIntervalMs: 300, backoffInitialMs: 500, backoffMaxMs: 2000,
+    });
+    const stop = new AbortController();
+    current = { stop, done: k.run(stop.signal), k };
+  };
+  const stopKubelet = async () => { current?.stop.abort(); await current?.done; current = undefined; };
+  cleanups.push(stopKubelet);
+  const kubeconfig = path.join(rootDir, 'kubeconfig');
+  fs.writeFileSync(kubeconfig, kubeconfigYaml({ server: api.url }));
+  const kubectl: DockerKubelet['kubectl'] = (args, o = {}) => new Promise((resolve, reject) => {
+    const child = execFile(o.bin ?? 'kubectl', ['--kubeconfig', kubeconfig, ...args],
+      { encoding: 'utf8', env: { ...process.env, HOME: rootDir }, timeout: o.timeoutMs ?? 60_000, maxBuffer: 64 << 20 },
+      (err, stdout, stderr) => (err ? reject(Object.assign(err, { stdout, stderr })) : resolve(stdout)));
+    if (o.input !== undefined) child.stdin!.end(o.input); else child.stdin!.end();
+  });
+  const dockerIds = async (label: string) => (await run('docker', ['ps', '-aq', '--no-trunc', '--filter', `label=io.kubemu.node=${node}`, '--filter', `label=${label}`]))
+    .stdout.split('\n').filter(Boolean).sort();
+  startKubelet();
+  return { api, client, node, network, rootDir, kubeconfig, docker, kubelet: () => current?.k, kubectl, dockerIds, startKubelet, stopKubelet };
+}
+
+/** Where another kubectl version sits: kubectl.1.27 … beside the binary `kubectl` names. */
+export function kubectlVersion(minor: number): string {
+  const real = fs.realpathSync(execFileSync('bash', ['-c', 'command -v kubectl'], { encoding: 'utf8' }).trim());
+  const p = path.join(path.dirname(real), `kubectl.1.${minor}`);
+  if (!fs.existsSync(p)) throw new Error(`kubectl 1.${minor} not found at ${p}`);
+  return p;
+}
