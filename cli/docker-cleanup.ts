@@ -2,6 +2,7 @@
 import { DockerEngine } from '../kubelet/cri/docker/engine.ts';
 import { LABELS } from '../kubelet/cri/types.ts';
 import { networksNamed } from './docker-network.ts';
+import { removeVolumes } from '../kubelet/cri/docker/runtime.ts';
 
 export async function removeNodeContainers(nodes: string[], network = 'kubemu'): Promise<number> {
   const engine = new DockerEngine({});
@@ -14,6 +15,7 @@ export async function removeNodeContainers(nodes: string[], network = 'kubemu'):
         await engine.json('DELETE', `/containers/${c.Id}?force=true`, undefined, [404]);
         removed++;
       }
+      await removeVolumes(engine, { [LABELS.managed]: 'true', [LABELS.node]: node }); // memory-backed emptyDirs
     }
     // The cluster's Docker network goes too, unless something else still uses it. Every network of that
     // name: Docker allows duplicates, and two creators racing (kubelets on their first pod) can leave two.

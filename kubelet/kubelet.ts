@@ -122,7 +122,10 @@ export class Kubelet {
     const status = await syncPod(pod, mem, this.deps);
     const text = JSON.stringify({ ...status, conditions: status.conditions.map((c: Record<string, unknown>) => ({ ...c, lastTransitionTime: undefined })) });
     if (this.lastStatus.get(uid) === text) return;
-    await this.o.client.patch(PODS, pod.metadata.namespace, pod.metadata.name!, { status }, { type: 'merge', subresource: 'status' });
+    // A pod with readiness gates has conditions that controllers set: the write is conditional on the version read,
+    // so one set meanwhile is never overwritten (a conflict is retried by the next sync).
+    const precondition = pod.spec?.readinessGates?.length ? { metadata: { resourceVersion: pod.metadata.resourceVersion } } : {};
+    await this.o.client.patch(PODS, pod.metadata.namespace, pod.metadata.name!, { ...precondition, status }, { type: 'merge', subresource: 'status' });
     this.lastStatus.set(uid, text);
     this.logger.info({ pod: key, phase: status.phase, podIP: status.podIP, ready: status.conditions.find((c: { type: string }) => c.type === 'Ready')?.status }, 'pod status updated');
   }

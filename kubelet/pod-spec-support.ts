@@ -19,7 +19,7 @@ const yes = (note: string): Support => ({ status: 'honoured', note });
 const no = (note: string, defaults?: unknown[]): Support => ({ status: 'not honoured', note, defaults });
 
 export const POD_SPEC: Record<string, Support> = {
-  activeDeadlineSeconds: no('the kubelet does not end a pod at its deadline yet (a Job\'s own activeDeadlineSeconds works)'),
+  activeDeadlineSeconds: yes('past it (from status.startTime) the kubelet stops the containers: phase Failed, reason DeadlineExceeded'),
   affinity: { status: 'partly', note: 'nodeAffinity is honoured by the scheduler; podAffinity and podAntiAffinity are not yet',
     check: (v) => ((v as Obj)?.podAffinity || (v as Obj)?.podAntiAffinity ? 'podAffinity/podAntiAffinity are not honoured by the scheduler yet' : undefined) },
   automountServiceAccountToken: no('no ServiceAccount token is mounted yet (it comes with TLS and identities)', [false]),
@@ -44,7 +44,7 @@ export const POD_SPEC: Record<string, Support> = {
   preemptionPolicy: no('the scheduler does not preempt', ['PreemptLowerPriority']),
   priority: no('the scheduler does not order or preempt by priority', [0]),
   priorityClassName: no('PriorityClasses are not served'),
-  readinessGates: no('extra readiness conditions are not checked yet'),
+  readinessGates: yes('Ready is True only once each gate\'s condition is True (ReadinessGatesNotReady); the kubelet keeps conditions others set'),
   resourceClaims: no('dynamic resource allocation is not served'),
   resources: no('pod-level resources are not applied'),
   restartPolicy: yes('Always, OnFailure and Never, with CrashLoopBackOff'),
@@ -60,11 +60,7 @@ export const POD_SPEC: Record<string, Support> = {
   terminationGracePeriodSeconds: yes('SIGTERM, then SIGKILL after the grace period'),
   tolerations: yes('the scheduler\'s taint filter and the node lifecycle controller\'s evictions'),
   topologySpreadConstraints: no('the scheduler does not spread by topology yet'),
-  volumes: { status: 'partly', note: 'emptyDir, hostPath, configMap, secret, downwardAPI and projected (others are refused with FailedMount)',
-    check: (v) => {
-      const mem = (Array.isArray(v) ? v : []).find((x: Obj) => x?.emptyDir?.medium === 'Memory' || x?.emptyDir?.sizeLimit);
-      return mem ? `emptyDir medium/sizeLimit of volume "${mem.name}": a plain directory is used` : undefined;
-    } },
+  volumes: yes('emptyDir (medium Memory: a tmpfs; sizeLimit: eviction, or the tmpfs size), hostPath with type checks, configMap, secret, downwardAPI and projected; other types are refused with FailedMount'),
 };
 
 export const CONTAINER: Record<string, Support> = {
@@ -76,20 +72,20 @@ export const CONTAINER: Record<string, Support> = {
   imagePullPolicy: yes('Always, IfNotPresent and Never'),
   lifecycle: { status: 'partly', note: 'postStart and preStop with exec, httpGet and sleep (stopSignal is not applied)',
     check: (v) => ((v as Obj)?.stopSignal ? 'lifecycle.stopSignal: containers are stopped with SIGTERM' : undefined) },
-  livenessProbe: { status: 'partly', note: 'httpGet, tcpSocket and exec', check: (v) => ((v as Obj)?.grpc ? 'grpc probes are not run yet' : undefined) },
+  livenessProbe: yes('httpGet, tcpSocket, grpc (grpc.health.v1) and exec, with the probe\'s own terminationGracePeriodSeconds'),
   name: yes('the container\'s name'),
   ports: yes('containerPort is informational as in Kubernetes; hostPort is bound on the node'),
-  readinessProbe: { status: 'partly', note: 'httpGet, tcpSocket and exec', check: (v) => ((v as Obj)?.grpc ? 'grpc probes are not run yet' : undefined) },
+  readinessProbe: yes('httpGet, tcpSocket, grpc (grpc.health.v1) and exec'),
   resizePolicy: no('in-place resize is not supported'),
   resources: yes('limits become Docker cpu and memory limits; requests are what the scheduler fits'),
   restartPolicy: yes('Always on an init container makes it a sidecar'),
   restartPolicyRules: no('per-exit-code restart rules are not supported'),
   securityContext: { status: 'not honoured', note: 'see the securityContext table: no field is applied yet' },
-  startupProbe: { status: 'partly', note: 'httpGet, tcpSocket and exec', check: (v) => ((v as Obj)?.grpc ? 'grpc probes are not run yet' : undefined) },
+  startupProbe: yes('httpGet, tcpSocket, grpc (grpc.health.v1) and exec, with the probe\'s own terminationGracePeriodSeconds'),
   stdin: no('kubectl attach is not served yet; kubectl exec -i works', [false]),
   stdinOnce: no('kubectl attach is not served yet', [false]),
-  terminationMessagePath: no('the termination message is not read yet', ['/dev/termination-log']),
-  terminationMessagePolicy: no('the termination message is not read yet', ['File']),
+  terminationMessagePath: yes('a file mounted there; what the container writes (up to 4 KiB) becomes lastState.terminated.message'),
+  terminationMessagePolicy: yes('File, and FallbackToLogsOnError (the last 80 lines, 2 KiB, of the log when the file is empty and the exit non-zero)'),
   tty: no('kubectl attach is not served yet', [false]),
   volumeDevices: no('block volumes are not supported'),
   volumeMounts: { status: 'partly', note: 'mountPath, readOnly, subPath and subPathExpr', check: (v) => {

@@ -70,20 +70,37 @@ export function podPhase(pod: KubeObject, statuses: Obj[]): string {
   return 'Pending';
 }
 
-/** `init.initialized`: every init container done (sidecars started); sidecars must be ready for the pod to be. */
+/** The conditions the kubelet owns; any other type in the pod's status (a readiness gate's, set by a controller) is kept. */
+const KUBELET_CONDITIONS = new Set(['PodReadyToStartContainers', 'Initialized', 'Ready', 'ContainersReady', 'PodScheduled']);
+
+/** Kubernetes' messages for each spec.readinessGates condition that is missing or not True. */
+export function readinessGateMessages(pod: KubeObject, conditions: Obj[]): string[] {
+  return (pod.spec?.readinessGates ?? []).flatMap((g: Obj) => {
+    const c = conditions.find((x) => x.type === g.conditionType);
+    if (!c) return [`corresponding condition of pod readiness gate "${g.conditionType}" does not exist.`];
+    return c.status === 'True' ? [] : [`the status of pod readiness gate "${g.conditionType}" is not "True", but ${c.status}`];
+  });
+}
+
+/** `init.initialized`: every init container done (sidecars started); sidecars must be ready for the pod to be.
+ *  Ready also needs every readiness gate's condition True (ContainersReady does not). */
 export function podConditions(pod: KubeObject, statuses: Obj[], old: Obj[] = [], init: { initialized: boolean; sidecars: Obj[] } = { initialized: true, sidecars: [] }): Obj[] {
-  const ready = init.initialized && statuses.length > 0 && statuses.every((s) => s.ready) && init.sidecars.every((s) => s.ready);
+  const containersReady = init.initialized && statuses.length > 0 && statuses.every((s) => s.ready) && init.sidecars.every((s) => s.ready);
+  const foreign = old.filter((c) => !KUBELET_CONDITIONS.has(c.type));
+  const gates = containersReady ? readinessGateMessages(pod, foreign) : [];
   const t = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
-  const cond = (type: string, status: boolean, reason?: string) => {
+  const cond = (type: string, status: boolean, reason?: string, message?: string) => {
     const prev = old.find((c) => c.type === type);
     const s = status ? 'True' : 'False';
-    return { type, status: s, lastProbeTime: null, lastTransitionTime: prev && prev.status === s ? prev.lastTransitionTime : t, ...(reason && !status ? { reason } : {}) };
+    return { type, status: s, lastProbeTime: null, lastTransitionTime: prev && prev.status === s ? prev.lastTransitionTime : t,
+      ...(reason && !status ? { reason } : {}), ...(message && !status ? { message } : {}) };
   };
   return [
     cond('PodReadyToStartContainers', true),
     cond('Initialized', init.initialized, 'ContainersNotInitialized'),
-    cond('Ready', ready, 'ContainersNotReady'),
-    cond('ContainersReady', ready, 'ContainersNotReady'),
+    gates.length ? cond('Ready', false, 'ReadinessGatesNotReady', gates.join(', ')) : cond('Ready', containersReady, 'ContainersNotReady'),
+    cond('ContainersReady', containersReady, 'ContainersNotReady'),
     old.find((c) => c.type === 'PodScheduled') ?? cond('PodScheduled', true),
+    ...foreign,
   ];
 }

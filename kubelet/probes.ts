@@ -1,7 +1,8 @@
 // Liveness, readiness and startup probes with Kubernetes' timing fields: httpGet (to the pod IP),
-// tcpSocket and exec (through the runtime). Each container's probe state lives between syncs.
+// tcpSocket, grpc (grpc-probe.ts) and exec (through the runtime). Each container's probe state lives between syncs.
 import net from 'node:net';
 import type { RuntimeService } from './cri/types.ts';
+import { grpcProbe } from './grpc-probe.ts';
 
 type Obj = Record<string, any>;
 export type ProbeKind = 'liveness' | 'readiness' | 'startup';
@@ -37,6 +38,7 @@ export async function runProbe(probe: Obj, container: Obj, podIP: string, contai
       });
       return { ok: true, message: '' };
     }
+    if (probe.grpc) return await grpcProbe(podIP, Number(probe.grpc.port), probe.grpc.service ?? '', timeoutMs);
     if (probe.exec) {
       const r = await rt.execSync(containerId, probe.exec.command ?? [], probe.timeoutSeconds ?? 1);
       return r.exitCode === 0 ? { ok: true, message: '' } : { ok: false, message: `command ${JSON.stringify(probe.exec.command)} exited with ${r.exitCode}: ${(r.stdout.toString() + r.stderr.toString()).trim()}` };

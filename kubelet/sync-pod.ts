@@ -14,7 +14,8 @@ import { toBytes, toMillicores } from '../api/quantity.ts';
 import { resolveSubPath } from './subpath.ts';
 import { runHook, stopWithPreStop } from './lifecycle.ts';
 import { unhonouredFields } from './pod-spec-support.ts';
-import { REFRESH_MS, refreshVolumes, setUpVolumes } from './volumes.ts';
+import { terminationLogMount, terminationMessage } from './termination-message.ts';
+import { REFRESH_MS, emptyDirOverLimit, memoryVolumes, refreshVolumes, setUpVolumes } from './volumes.ts';
 import { containerEnv, expandCommandAndArgs } from './env.ts';
 import { simulatedProbe } from './fake-network.ts';
 import { runProbe, tickProbe, type ProbeKind, type ProbeState } from './probes.ts';
@@ -74,21 +75,22 @@ async function probeContainer(pod: KubeObject, c: Obj, s: ContainerStatus, podIP
   const run = (probe: Obj, kind: ProbeKind) => async () => (deps.simulateNetwork && !probe.exec
     ? simulatedProbe(pod, c.name, kind)
     : runProbe(probe, c, podIP, s.id, deps.rt));
-  const kill = async (why: string, message: string) => {
+  // A probe's own terminationGracePeriodSeconds, when set, replaces the pod's for the kill it causes.
+  const kill = async (why: string, message: string, probe: Obj) => {
     deps.event(pod, 'Warning', 'Unhealthy', `${why} probe failed: ${message}`);
     deps.event(pod, 'Normal', 'Killing', `Container ${c.name} failed ${why.toLowerCase()} probe, will be restarted`);
     for (const k of mem.probes.keys()) if (k.startsWith(`${s.id}/`)) mem.probes.delete(k);
-    await stopWithPreStop(c, s.id, podIP, pod.spec?.terminationGracePeriodSeconds ?? 30, deps.rt,
+    await stopWithPreStop(c, s.id, podIP, probe.terminationGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30, deps.rt,
       (m) => deps.event(pod, 'Warning', 'FailedPreStopHook', m), deps.simulateNetwork);
   };
   if (c.startupProbe) {
     const st = await tickProbe(state('startup'), c.startupProbe, s.startedAtMs, run(c.startupProbe, 'startup'));
-    if (st.result === false) { await kill('Startup', st.message ?? ''); return { ready: false, started: false }; }
+    if (st.result === false) { await kill('Startup', st.message ?? '', c.startupProbe); return { ready: false, started: false }; }
     if (st.result !== true) return { ready: false, started: false };
   }
   if (c.livenessProbe) {
     const st = await tickProbe(state('liveness'), c.livenessProbe, s.startedAtMs, run(c.livenessProbe, 'liveness'));
-    if (st.result === false) { await kill('Liveness', st.message ?? ''); return { ready: false, started: true }; }
+    if (st.result === false) { await kill('Liveness', st.message ?? '', c.livenessProbe); return { ready: false, started: true }; }
   }
   if (!c.readinessProbe) return { ready: true, started: true };
   const st = await tickProbe(state('readiness'), c.readinessProbe, s.startedAtMs, run(c.readinessProbe, 'readiness'));
@@ -109,6 +111,7 @@ function sandboxConfig(pod: KubeObject, attempt: number, deps: SyncDeps): PodSan
     portMappings: ports,
     labels: podLabels(pod),
     dnsConfig: podDNSConfig(pod, deps.clusterDNS),
+    tmpfsVolumes: memoryVolumes(pod, deps).map(({ name: _, ...m }) => m),
   };
 }
 
@@ -174,8 +177,13 @@ async function startContainer(pod: KubeObject, c: Obj, attempt: number, sandboxI
   try {
     env = await containerEnv(pod, c, podIP, deps);
     const envMap = new Map(env.map((e) => [e.key, e.value]));
-    mounts = (c.volumeMounts ?? []).filter((m: Obj) => volumes.has(m.name))
-      .map((m: Obj) => ({ containerPath: m.mountPath, hostPath: resolveSubPath(volumes.get(m.name)!, m, envMap), readonly: Boolean(m.readOnly) }));
+    const memory = new Map(memoryVolumes(pod, deps).map((v) => [v.name, v.tmpfsSizeBytes]));
+    mounts = (c.volumeMounts ?? []).filter((m: Obj) => volumes.has(m.name)).map((m: Obj) => {
+      if (!memory.has(m.name)) return { containerPath: m.mountPath, hostPath: resolveSubPath(volumes.get(m.name)!, m, envMap), readonly: Boolean(m.readOnly) };
+      if (m.subPath || m.subPathExpr) throw new Error(`subPath of the memory-backed emptyDir "${m.name}" is not supported by kubemu (its tmpfs is not a host directory)`);
+      return { containerPath: m.mountPath, hostPath: volumes.get(m.name)!, readonly: Boolean(m.readOnly), tmpfsSizeBytes: memory.get(m.name) };
+    });
+    mounts.push(terminationLogMount(deps.rootDir, pod, c, attempt));
   } catch (err) {
     mem.waiting.set(name, { reason: 'CreateContainerConfigError', message: (err as Error).message });
     throw err;
@@ -223,6 +231,9 @@ export async function syncPod(pod: KubeObject, mem: PodMemory, deps: SyncDeps): 
     mem.reportedUnhonoured = true;
     for (const why of unhonouredFields(pod)) deps.event(pod, 'Warning', 'NotHonoured', `kubemu does not honour ${why} (see docs/pod-spec.md)`);
   }
+  const deadline = pod.spec?.activeDeadlineSeconds;
+  const startedAt = pod.status?.startTime ? Date.parse(pod.status.startTime) : NaN;
+  if (typeof deadline === 'number' && Date.now() - startedAt >= deadline * 1000) return deadlineExceeded(pod, deps);
   const sandboxes = await deps.rt.listPodSandbox({ labelSelector: { [LABELS.podUid]: uid } });
   let sandbox = sandboxes.find((s) => s.state === 'SANDBOX_READY');
   for (const s of sandboxes) {
@@ -244,6 +255,13 @@ export async function syncPod(pod: KubeObject, mem: PodMemory, deps: SyncDeps): 
   if (all.length && Date.now() - (mem.volumesRefreshedAt ?? 0) >= REFRESH_MS) {
     mem.volumesRefreshedAt = Date.now();
     await refreshVolumes(pod, deps).catch((err) => deps.logger.warn({ err: String(err) }, 'volume refresh failed'));
+    const over = emptyDirOverLimit(pod, deps);
+    if (over) {
+      // As the eviction manager: the pod is stopped and fails, with a DisruptionTarget condition saying why.
+      deps.event(pod, 'Warning', 'Evicted', over);
+      return endPod(pod, deps, 'Evicted', over, [{ type: 'DisruptionTarget', status: 'True', lastProbeTime: null,
+        lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'), reason: 'TerminationByKubelet', message: over }]);
+    }
   }
   const policy = pod.spec?.restartPolicy ?? 'Always';
   const sid = sandboxId;
@@ -266,17 +284,17 @@ export async function syncPod(pod: KubeObject, mem: PodMemory, deps: SyncDeps): 
   for (const c of inits) {
     const sidecar = c.restartPolicy === 'Always';
     if (!initialized) {
-      initViews.push({ ...(await inspect(c, all, sid, deps)), waiting: { reason: 'PodInitializing' } });
+      initViews.push({ ...(await inspect(pod, c, all, sid, deps)), waiting: { reason: 'PodInitializing' } });
       continue;
     }
     if (sidecar) {
       if (finished) {
-        const view = await inspect(c, all, sid, deps);
+        const view = await inspect(pod, c, all, sid, deps);
         if (view.latest?.state === 'CONTAINER_RUNNING') {
           await stopWithPreStop(c, view.latest.id, podIP, pod.spec?.terminationGracePeriodSeconds ?? 30, deps.rt,
             (m) => deps.event(pod, 'Warning', 'FailedPreStopHook', m), deps.simulateNetwork).catch(() => {});
           // This status may be the pod's last (a finished pod is not synced again): report the sidecar stopped.
-          initViews.push(await inspect(c, all, sid, deps));
+          initViews.push(await inspect(pod, c, all, sid, deps));
         } else initViews.push(view);
         continue;
       }
@@ -295,7 +313,7 @@ export async function syncPod(pod: KubeObject, mem: PodMemory, deps: SyncDeps): 
 
   const views: ContainerView[] = [];
   for (const c of apps) {
-    if (!initialized) { views.push({ ...(await inspect(c, all, sid, deps)), waiting: { reason: 'PodInitializing' } }); continue; }
+    if (!initialized) { views.push({ ...(await inspect(pod, c, all, sid, deps)), waiting: { reason: 'PodInitializing' } }); continue; }
     views.push(await reconcileContainer(pod, c, policy, all, sid, podIP, deps, mem));
   }
   // Containers no longer in the spec.
@@ -325,12 +343,19 @@ function finalPhase(phase: string, sidecarsStopped: boolean, inits: Obj[]): stri
   return terminal && !sidecarsStopped && inits.some((c) => c.restartPolicy === 'Always') ? 'Running' : phase;
 }
 
+/** The runtime's status of one container, with its termination message once it has exited. */
+async function statusOf(pod: KubeObject, c: Obj, id: string, deps: SyncDeps): Promise<ContainerStatus> {
+  const st = await deps.rt.containerStatus(id);
+  const message = await terminationMessage(deps.rootDir, pod, c, st, deps.rt);
+  return message ? { ...st, message } : st;
+}
+
 /** What the runtime has for one spec container in this sandbox: its newest container, the one before, restarts. */
-async function inspect(c: Obj, all: Container[], sandboxId: string, deps: SyncDeps): Promise<ContainerView> {
+async function inspect(pod: KubeObject, c: Obj, all: Container[], sandboxId: string, deps: SyncDeps): Promise<ContainerView> {
   const mine = all.filter((x) => x.labels[LABELS.containerName] === c.name && x.podSandboxId === sandboxId)
     .sort((a, b) => Number(b.labels[LABELS.restartCount] ?? 0) - Number(a.labels[LABELS.restartCount] ?? 0));
-  const latest = mine[0] ? await deps.rt.containerStatus(mine[0].id) : undefined;
-  const previous = mine[1] ? await deps.rt.containerStatus(mine[1].id) : undefined;
+  const latest = mine[0] ? await statusOf(pod, c, mine[0].id, deps) : undefined;
+  const previous = mine[1] ? await statusOf(pod, c, mine[1].id, deps) : undefined;
   const attempts = Math.max(0, ...all.filter((x) => x.labels[LABELS.containerName] === c.name).map((x) => Number(x.labels[LABELS.restartCount] ?? 0) + 1));
   return { name: c.name, image: c.image, latest, previous, restartCount: Math.max(0, attempts - 1) };
 }
@@ -342,7 +367,7 @@ async function reconcileContainer(pod: KubeObject, c: Obj, policy: string, all: 
     .sort((a, b) => Number(b.labels[LABELS.restartCount] ?? 0) - Number(a.labels[LABELS.restartCount] ?? 0));
   // Containers of this pod in an older sandbox count towards restarts but are not reused.
   const older = all.filter((x) => x.labels[LABELS.containerName] === c.name && x.podSandboxId !== sandboxId);
-  const view = await inspect(c, all, sandboxId, deps);
+  const view = await inspect(pod, c, all, sandboxId, deps);
   let latest = view.latest;
   const attempts = Math.max(0, ...all.filter((x) => x.labels[LABELS.containerName] === c.name).map((x) => Number(x.labels[LABELS.restartCount] ?? 0) + 1));
   const now = Date.now();
@@ -366,7 +391,7 @@ async function reconcileContainer(pod: KubeObject, c: Obj, policy: string, all: 
         }
         const fresh = (await deps.rt.listContainers({ labelSelector: { [LABELS.podUid]: uid, [LABELS.containerName]: c.name }, podSandboxId: sandboxId }))
           .sort((a, b) => Number(b.labels[LABELS.restartCount] ?? 0) - Number(a.labels[LABELS.restartCount] ?? 0))[0];
-        latest = fresh ? await deps.rt.containerStatus(fresh.id) : latest;
+        latest = fresh ? await statusOf(pod, c, fresh.id, deps) : latest;
         view.latest = latest;
       } catch (err) {
         deps.logger.warn({ pod: `${pod.metadata.namespace}/${pod.metadata.name}`, container: c.name, err: String((err as Error).message ?? err) }, 'container start failed');
@@ -387,18 +412,53 @@ async function reconcileContainer(pod: KubeObject, c: Obj, policy: string, all: 
   return view;
 }
 
-/** Stop every container (SIGTERM, then SIGKILL after the grace period) and remove the sandbox. */
-export async function killPod(uid: string, graceSeconds: number, deps: SyncDeps, pod?: KubeObject): Promise<void> {
+/**
+ * spec.activeDeadlineSeconds passed since status.startTime: as the kubelet's active deadline handler, every container
+ * is stopped (preStop first, within the grace period) and the pod ends Failed with reason DeadlineExceeded. The
+ * containers stay (stopped) for `kubectl logs` until the pod is deleted.
+ */
+async function deadlineExceeded(pod: KubeObject, deps: SyncDeps): Promise<Obj> {
+  const message = 'Pod was active on the node longer than the specified deadline';
+  deps.event(pod, 'Normal', 'DeadlineExceeded', message);
+  return endPod(pod, deps, 'DeadlineExceeded', message);
+}
+
+/** Stop the pod's containers and report it Failed with `reason` (the kubelet does not sync a Failed pod again). */
+async function endPod(pod: KubeObject, deps: SyncDeps, reason: string, message: string, extraConditions: Obj[] = []): Promise<Obj> {
+  await stopContainers(pod.metadata.uid!, pod.spec?.terminationGracePeriodSeconds ?? 30, deps, pod);
+  const all = await deps.rt.listContainers({ labelSelector: { [LABELS.podUid]: pod.metadata.uid! } });
+  const sandboxId = (await deps.rt.listPodSandbox({ labelSelector: { [LABELS.podUid]: pod.metadata.uid! } }))[0]?.id ?? '';
+  const views = async (list: Obj[]) => Promise.all(list.map((c) => inspect(pod, c, all, sandboxId, deps)));
+  const inits = pod.spec?.initContainers ?? [];
+  const statuses = containerStatuses(await views(pod.spec?.containers ?? []));
+  const initStatuses = containerStatuses(await views(inits));
+  return {
+    ...(pod.status ?? {}), phase: 'Failed', reason, message,
+    conditions: [...podConditions(pod, statuses, pod.status?.conditions ?? [], { initialized: pod.status?.conditions?.find((c: Obj) => c.type === 'Initialized')?.status === 'True', sidecars: [] }), ...extraConditions],
+    ...(inits.length ? { initContainerStatuses: initStatuses } : {}),
+    containerStatuses: statuses,
+  };
+}
+
+/** Stop every running container of the pod: its preStop hook first when the pod is at hand, then SIGTERM, SIGKILL after the grace period. */
+async function stopContainers(uid: string, graceSeconds: number, deps: SyncDeps, pod?: KubeObject): Promise<Container[]> {
   const containers = await deps.rt.listContainers({ labelSelector: { [LABELS.podUid]: uid } });
-  // With the pod at hand (a graceful delete), each running container's preStop hook runs before its SIGTERM.
   const specs: Obj[] = [...(pod?.spec?.containers ?? []), ...(pod?.spec?.initContainers ?? [])];
   const sandbox = (await deps.rt.listPodSandbox({ labelSelector: { [LABELS.podUid]: uid }, state: 'SANDBOX_READY' }))[0];
   const podIP = sandbox ? (await deps.rt.podSandboxStatus(sandbox.id).catch(() => undefined))?.ip ?? '' : '';
   await Promise.all(containers.map((c) => {
+    if (c.state !== 'CONTAINER_RUNNING') return undefined;
     const spec = specs.find((x) => x.name === c.labels[LABELS.containerName]);
-    if (!pod || c.state !== 'CONTAINER_RUNNING' || !spec?.lifecycle?.preStop) return deps.rt.stopContainer(c.id, graceSeconds).catch(() => {});
+    if (!pod || !spec?.lifecycle?.preStop) return deps.rt.stopContainer(c.id, graceSeconds).catch(() => {});
     return stopWithPreStop(spec, c.id, podIP, graceSeconds, deps.rt, (m) => deps.event(pod, 'Warning', 'FailedPreStopHook', m), deps.simulateNetwork).catch(() => {});
   }));
+  return containers;
+}
+
+/** Stop every container (SIGTERM, then SIGKILL after the grace period) and remove the sandbox. */
+export async function killPod(uid: string, graceSeconds: number, deps: SyncDeps, pod?: KubeObject): Promise<void> {
+  // With the pod at hand (a graceful delete), each running container's preStop hook runs before its SIGTERM.
+  const containers = await stopContainers(uid, graceSeconds, deps, pod);
   for (const c of containers) await deps.rt.removeContainer(c.id).catch(() => {});
   for (const s of await deps.rt.listPodSandbox({ labelSelector: { [LABELS.podUid]: uid } })) {
     await deps.rt.stopPodSandbox(s.id).catch(() => {});

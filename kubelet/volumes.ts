@@ -7,6 +7,8 @@
 //              `..data`, so an update (refreshVolumes, every REFRESH_MS) swaps one symlink and a container never sees
 //              half of it. A subPath mount resolves the link once, at start, so it does not follow updates — as in
 //              Kubernetes.
+//   emptyDir with medium Memory — a tmpfs (memory-backed, sized by tmpfsSizeBytes) that the runtime mounts, held by
+//              the pod sandbox; a disk emptyDir over its sizeLimit gets the pod evicted (emptyDirOverLimit).
 // Any other volume type is refused with a clear FailedMount message instead of an empty directory.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -78,6 +80,53 @@ function checkHostPath(hp: Obj, fail: (why: string) => never): string {
     default: fail(`invalid HostPathType ${JSON.stringify(type)}`);
   }
   return p;
+}
+
+/**
+ * The size of a memory-backed emptyDir's tmpfs, as the kubelet sizes it: the smallest of its sizeLimit and the memory
+ * the pod may use (the sum of its containers' limits when every one has a limit, else the node's allocatable memory).
+ */
+export function tmpfsSizeBytes(pod: KubeObject, v: Obj, allocatableMemory?: string): number {
+  const containers: Obj[] = pod.spec?.containers ?? [];
+  const limits = containers.map((c) => c.resources?.limits?.memory);
+  const podMemory = containers.length && limits.every(Boolean) ? limits.reduce((n, q) => n + (parseQuantity(q) ?? 0), 0) : parseQuantity(allocatableMemory ?? '') ?? 0;
+  const sizes = [v.emptyDir?.sizeLimit ? parseQuantity(v.emptyDir.sizeLimit) ?? 0 : 0, podMemory].filter((n) => n > 0);
+  return sizes.length ? Math.floor(Math.min(...sizes)) : 64 * 1024 * 1024;
+}
+
+/** The pod's memory-backed emptyDirs as runtime mounts (host path = the volume's directory, the tmpfs' identity). */
+export function memoryVolumes(pod: KubeObject, deps: VolumeDeps & { allocatable?: { memory?: string } }): Array<{ name: string; containerPath: string; hostPath: string; tmpfsSizeBytes: number }> {
+  return ((pod.spec?.volumes ?? []) as Obj[]).filter((v) => v.emptyDir?.medium === 'Memory')
+    .map((v) => ({ name: v.name as string, containerPath: '', hostPath: volumeDir(pod, deps, v.name), tmpfsSizeBytes: tmpfsSizeBytes(pod, v, deps.allocatable?.memory) }));
+}
+
+/** Bytes used under a directory, as du counts them (allocated blocks). */
+function diskUsage(dir: string): number {
+  let total = 0;
+  const walk = (d: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      const st = fs.lstatSync(p, { throwIfNoEntry: false });
+      if (!st) continue;
+      total += st.blocks * 512;
+      if (e.isDirectory()) walk(p);
+    }
+  };
+  try { walk(dir); } catch { /* gone meanwhile */ }
+  return total;
+}
+
+/**
+ * The eviction manager's emptyDir check: Kubernetes' message for the first disk-backed emptyDir whose usage exceeds
+ * its sizeLimit (a memory-backed one cannot: its tmpfs is that size).
+ */
+export function emptyDirOverLimit(pod: KubeObject, deps: VolumeDeps): string | undefined {
+  for (const v of (pod.spec?.volumes ?? []) as Obj[]) {
+    if (!v.emptyDir?.sizeLimit || v.emptyDir.medium === 'Memory') continue;
+    const limit = parseQuantity(v.emptyDir.sizeLimit) ?? 0;
+    if (limit > 0 && diskUsage(volumeDir(pod, deps, v.name)) > limit) return `Usage of EmptyDir volume "${v.name}" exceeds the limit "${v.emptyDir.sizeLimit}". `;
+  }
+  return undefined;
 }
 
 type Files = Map<string, { data: Buffer; mode: number }>;

@@ -16,6 +16,8 @@ export interface PodSandboxConfig {
   portMappings?: PortMapping[];
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
+  /** The pod's memory-backed emptyDirs: the sandbox holds them for the pod's lifetime (content outlives restarts). */
+  tmpfsVolumes?: Mount[];
 }
 
 export interface PodSandbox {
@@ -30,7 +32,8 @@ export interface PodSandboxStatus extends PodSandbox { ip: string }
 export interface PodSandboxFilter { id?: string; state?: SandboxState; labelSelector?: Record<string, string> }
 
 export interface ContainerMetadata { name: string; attempt: number }
-export interface Mount { containerPath: string; hostPath: string; readonly?: boolean }
+/** tmpfsSizeBytes > 0: a memory-backed emptyDir, one tmpfs of that size shared by the pod's containers. */
+export interface Mount { containerPath: string; hostPath: string; readonly?: boolean; tmpfsSizeBytes?: number }
 export interface Resources { cpuPeriod?: number; cpuQuota?: number; cpuShares?: number; memoryLimitInBytes?: number }
 
 export interface ContainerConfig {

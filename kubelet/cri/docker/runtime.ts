@@ -2,10 +2,11 @@
 // cluster bridge network; app containers join it with NetworkMode container:<sandbox-id>.
 import { splitImageRef } from './image-ref.ts';
 import { CriError, LABELS, type Container, type ContainerConfig, type ContainerFilter, type ContainerStatus, type ExecSyncResult,
-  type ExecStream, type Image, type ImageService, type LogChunk, type LogOptions, type PodSandbox, type PodSandboxConfig, type PodSandboxFilter,
+  type ExecStream, type Image, type Mount, type ImageService, type LogChunk, type LogOptions, type PodSandbox, type PodSandboxConfig, type PodSandboxFilter,
   type PodSandboxStatus, type RuntimeService } from '../types.ts';
 import { PassThrough } from 'node:stream';
 import type { Dispatcher } from 'undici';
+import { createHash } from 'node:crypto';
 import { DockerEngine, demux } from './engine.ts';
 
 export interface DockerRuntimeOptions {
@@ -60,11 +61,12 @@ export class DockerRuntime implements RuntimeService, ImageService {
     const labels = { ...config.labels, ...this.mine(), [LABELS.podUid]: md.uid, [LABELS.podNamespace]: md.namespace, [LABELS.podName]: md.name,
       [LABELS.containerName]: 'POD', [LABELS.restartCount]: String(md.attempt ?? 0), 'io.kubemu.annotations': JSON.stringify(config.annotations ?? {}) };
     const ports = config.portMappings ?? [];
+    const tmpfs = await this.tmpfsMounts((config.tmpfsVolumes ?? []).map((m, i) => ({ ...m, containerPath: `/.kubemu-emptydir/${i}` })), md.uid);
     const created = await this.engine.json('POST', `/containers/create?name=k8s_POD_${md.name}_${md.namespace}_${md.uid}_${md.attempt ?? 0}`, {
       Image: this.opts.sandboxImage, Cmd: ['/bin/pause'], Hostname: config.hostname || md.name, Labels: labels,
       ExposedPorts: Object.fromEntries(ports.map((p) => [`${p.containerPort}/${p.protocol.toLowerCase()}`, {}])),
       HostConfig: {
-        NetworkMode: networkId, Dns: config.dnsConfig?.servers ?? [], DnsSearch: config.dnsConfig?.searches ?? [],
+        NetworkMode: networkId, Mounts: tmpfs, Dns: config.dnsConfig?.servers ?? [], DnsSearch: config.dnsConfig?.searches ?? [],
         DnsOptions: config.dnsConfig?.options ?? [],
         PortBindings: Object.fromEntries(ports.filter((p) => p.hostPort).map((p) =>
           [`${p.containerPort}/${p.protocol.toLowerCase()}`, [{ HostIp: p.hostIp ?? '', HostPort: String(p.hostPort) }]])),
@@ -80,8 +82,10 @@ export class DockerRuntime implements RuntimeService, ImageService {
   }
 
   async removePodSandbox(id: string): Promise<void> {
+    const uid = (await this.engine.json('GET', `/containers/${id}/json`, undefined, [404]))?.Config?.Labels?.[LABELS.podUid];
     for (const c of await this.listContainers({ podSandboxId: id })) await this.removeContainer(c.id);
     await this.engine.json('DELETE', `/containers/${id}?force=true`, undefined, [404]);
+    if (uid && !(await this.listPodSandbox({ labelSelector: { [LABELS.podUid]: uid } })).length) await removeVolumes(this.engine, { ...this.mine(), [LABELS.podUid]: uid });
   }
 
   async podSandboxStatus(id: string): Promise<PodSandboxStatus> {
@@ -115,11 +119,26 @@ export class DockerRuntime implements RuntimeService, ImageService {
       ...(config.args?.length ? { Cmd: config.args } : {}),
       HostConfig: {
         NetworkMode: `container:${podSandboxId}`,
-        Binds: (config.mounts ?? []).map((m) => `${m.hostPath}:${m.containerPath}${m.readonly ? ':ro' : ''}`),
+        Binds: (config.mounts ?? []).filter((m) => !(m.tmpfsSizeBytes! > 0)).map((m) => `${m.hostPath}:${m.containerPath}${m.readonly ? ':ro' : ''}`),
+        Mounts: await this.tmpfsMounts(config.mounts ?? [], md.uid),
         Memory: r.memoryLimitInBytes ?? 0, CpuShares: r.cpuShares ?? 0, CpuPeriod: r.cpuPeriod ?? 0, CpuQuota: r.cpuQuota ?? 0,
       },
     }).catch((e) => { throw e instanceof CriError && e.code === 'NotFound' ? new CriError('NotFound', `image ${config.image} not present`) : e; });
     return created.Id;
+  }
+
+  /** Memory-backed emptyDirs: a tmpfs volume per pod volume (named for its host path, so the pod's containers share
+   *  it), made on first use with the size limit; removed with the pod's sandbox. */
+  private async tmpfsMounts(mounts: Mount[], podUid: string): Promise<object[]> {
+    const out: object[] = [];
+    for (const m of mounts.filter((x) => x.tmpfsSizeBytes! > 0)) {
+      const name = `k8s_emptydir_${createHash('sha256').update(m.hostPath).digest('hex').slice(0, 24)}`;
+      await this.engine.json('POST', '/volumes/create', { Name: name, Driver: 'local',
+        DriverOpts: { type: 'tmpfs', device: 'tmpfs', o: `size=${m.tmpfsSizeBytes},mode=1777` },
+        Labels: { ...this.mine(), [LABELS.podUid]: podUid } });
+      out.push({ Type: 'volume', Source: name, Target: m.containerPath, ReadOnly: Boolean(m.readonly) });
+    }
+    return out;
   }
 
   async startContainer(id: string): Promise<void> { await this.engine.json('POST', `/containers/${id}/start`, undefined, [304]); }
@@ -214,4 +233,10 @@ export class DockerRuntime implements RuntimeService, ImageService {
     return i?.Id ? { id: i.Id, repoTags: i.RepoTags ?? [], size: i.Size } : null;
   }
   async removeImage(image: string): Promise<void> { await this.engine.json('DELETE', `/images/${encodeURIComponent(image)}`, undefined, [404]); }
+}
+
+/** Remove the kubemu volumes with these labels (a volume still in use stays: 409). */
+export async function removeVolumes(engine: DockerEngine, labels: Record<string, string>): Promise<void> {
+  const res = await engine.json('GET', `/volumes?filters=${labelFilter(labels)}`);
+  for (const v of res?.Volumes ?? []) await engine.json('DELETE', `/volumes/${v.Name}`, undefined, [404, 409]).catch(() => {});
 }
