@@ -1,10 +1,13 @@
 // npm run bench:pods — pod start-up, from one run:
 //   1. docker runtime: 30 pods created at once on 2 nodes → p50/p99 of create → Running, beside the
 //      baseline: raw Docker Engine API create+start of 30 containers at once (same image);
+//   1b. the same with one init container and a configMap volume per pod, beside raw Docker doing the same work
+//      (create+start+wait for a first container, then create+start the second with a bind mount);
 //   2. fake runtime: 100 hollow nodes (kubelets in this process on the in-memory runtime) and 3000 pods:
 //      pods/s from the first create to the last Running.
 // etcd, the apiserver and the scheduler run as their own processes, as in `kubemu up`.
-// Prints a table, then one JSON line. Targets: docker p50 within 1.5× of raw Docker; hollow ≥ 300 pods/s.
+// Prints a table, then one JSON line. Targets: docker p50 within 1.5× of raw Docker (plain and with an init container
+// and a volume: that ratio no worse than the plain one + 10 %); hollow ≥ 300 pods/s.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -39,6 +42,33 @@ async function rawDocker(n: number): Promise<number[]> {
   } finally {
     await Promise.all(ids.map((id) => engine.json('DELETE', `/containers/${id}?force=true`, undefined, [404]).catch(() => {})));
     await engine.pool.close();
+  }
+}
+
+/** Raw Docker doing what a pod with one init container and a volume needs: the first container to its exit, then
+ *  the second with a bind mount; N at once, per-pair latency. */
+async function rawDockerInit(n: number): Promise<number[]> {
+  const engine = new DockerEngine({ connections: 16 });
+  const ids: string[] = [];
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubemu-bench-raw-'));
+  fs.writeFileSync(path.join(dir, 'greeting'), 'hello');
+  try {
+    return await Promise.all(Array.from({ length: n }, async (_, i) => {
+      const t0 = performance.now();
+      const init = await engine.json('POST', `/containers/create?name=kubemu-bench-rawinit-${process.pid}-${i}`, { Image: 'kubemu/busybox:1', Cmd: ['true'], Labels: { 'io.kubemu.bench': 'raw' } });
+      ids.push(init.Id);
+      await engine.json('POST', `/containers/${init.Id}/start`);
+      await engine.json('POST', `/containers/${init.Id}/wait`);
+      const c = await engine.json('POST', `/containers/create?name=kubemu-bench-rawapp-${process.pid}-${i}`, { Image: IMAGE, Labels: { 'io.kubemu.bench': 'raw' },
+        HostConfig: { Binds: [`${dir}:/etc/config:ro`] } });
+      ids.push(c.Id);
+      await engine.json('POST', `/containers/${c.Id}/start`);
+      return performance.now() - t0;
+    }));
+  } finally {
+    await Promise.all(ids.map((id) => engine.json('DELETE', `/containers/${id}?force=true`, undefined, [404]).catch(() => {})));
+    await engine.pool.close();
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -107,6 +137,17 @@ async function main(): Promise<void> {
     await client.create({ group: '', resource: 'namespaces' }, undefined, { metadata: { name: 'bench-docker' } });
     const dockerRun = await podsToRunning(client, 'bench-docker', DOCKER_PODS, { terminationGracePeriodSeconds: 0, containers: [{ name: 'c', image: IMAGE }] });
     for (const p of (await client.list(PODS, 'bench-docker')).items) await client.delete(PODS, 'bench-docker', p.metadata.name!);
+    for (let i = 0; i < 300 && (await client.list(PODS, 'bench-docker')).items.length; i++) await new Promise((r) => setTimeout(r, 100));
+
+    log('raw Docker: 30 init+app container pairs at once …');
+    const rawInit = await rawDockerInit(DOCKER_PODS);
+    log('docker runtime: 30 pods with an init container and a configMap volume at once …');
+    await client.create({ group: '', resource: 'configmaps' }, 'bench-docker', { metadata: { name: 'config' }, data: { greeting: 'hello' } });
+    const initRun = await podsToRunning(client, 'bench-docker', DOCKER_PODS, { terminationGracePeriodSeconds: 0,
+      initContainers: [{ name: 'init', image: 'kubemu/busybox:1', command: ['true'] }],
+      containers: [{ name: 'c', image: IMAGE, volumeMounts: [{ name: 'config', mountPath: '/etc/config' }] }],
+      volumes: [{ name: 'config', configMap: { name: 'config' } }] });
+    for (const p of (await client.list(PODS, 'bench-docker')).items) await client.delete(PODS, 'bench-docker', p.metadata.name!);
     // Stop the Docker kubelets once their pods are gone; cordon their nodes so hollow pods land elsewhere.
     for (let i = 0; i < 300 && (await client.list(PODS, 'bench-docker')).items.length; i++) await new Promise((r) => setTimeout(r, 100));
     for (const n of ['bench-pods-node-1', 'bench-pods-node-2']) await client.patch({ group: '', resource: 'nodes' }, undefined, n, { spec: { unschedulable: true } });
@@ -126,10 +167,17 @@ async function main(): Promise<void> {
     console.log(`raw Docker create+start, ${DOCKER_PODS} at once         ${f(rawP50)}  ${f(pct(raw, 99))}`);
     console.log(`pods create → Running (docker), ${DOCKER_PODS} at once  ${f(podP50)}  ${f(pct(dockerRun.latencies, 99))}`);
     console.log(`  ratio p50 pods / raw Docker: ${(podP50 / rawP50).toFixed(2)} (target ≤ 1.5: ${podP50 / rawP50 <= 1.5 ? 'PASS' : 'MISS'})`);
+    const rawInitP50 = pct(rawInit, 50), initP50 = pct(initRun.latencies, 50);
+    const initRatio = initP50 / rawInitP50, plainRatio = podP50 / rawP50;
+    console.log(`raw Docker init+app pair, ${DOCKER_PODS} at once         ${f(rawInitP50)}  ${f(pct(rawInit, 99))}`);
+    console.log(`pods with init + configMap volume → Running     ${f(initP50)}  ${f(pct(initRun.latencies, 99))}`);
+    console.log(`  ratio p50 init pods / raw pairs: ${initRatio.toFixed(2)} (target ≤ plain ratio + 10 % = ${(plainRatio * 1.1).toFixed(2)}: ${initRatio <= plainRatio * 1.1 ? 'PASS' : 'MISS'})`);
     console.log(`\nhollow nodes: ${HOLLOW_NODES}, pods: ${HOLLOW_PODS}, first create → last Running ${(hollow.wallMs / 1000).toFixed(1)} s = ${hollowRate.toFixed(0)} pods/s (target ≥ 300: ${hollowRate >= 300 ? 'PASS' : 'MISS'}); p50 ${pct(hollow.latencies, 50).toFixed(0)} ms, p99 ${pct(hollow.latencies, 99).toFixed(0)} ms`);
     console.log(JSON.stringify({
       bench: 'pods', dockerPods: DOCKER_PODS, rawDockerP50Ms: +rawP50.toFixed(1), rawDockerP99Ms: +pct(raw, 99).toFixed(1),
       podP50Ms: +podP50.toFixed(1), podP99Ms: +pct(dockerRun.latencies, 99).toFixed(1), podVsRawP50: +(podP50 / rawP50).toFixed(2),
+      rawInitPairP50Ms: +pct(rawInit, 50).toFixed(1), initPodP50Ms: +pct(initRun.latencies, 50).toFixed(1), initPodP99Ms: +pct(initRun.latencies, 99).toFixed(1),
+      initPodVsRawP50: +(pct(initRun.latencies, 50) / pct(rawInit, 50)).toFixed(2),
       hollowNodes: HOLLOW_NODES, hollowPods: HOLLOW_PODS, hollowWallSec: +(hollow.wallMs / 1000).toFixed(2), hollowPodsPerSec: +hollowRate.toFixed(1),
       hollowP50Ms: +pct(hollow.latencies, 50).toFixed(1), hollowP99Ms: +pct(hollow.latencies, 99).toFixed(1),
     }));

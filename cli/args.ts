@@ -41,6 +41,10 @@ flags:
   --nodes N          nodes (kubelets) to start, node-1 … node-N on 127.0.1.1 … (default 2)
   --runtime R        docker (pods are Docker containers) | fake (in-memory hollow nodes) (default docker)
   --log-level L      component log level (default info)
+  --fake-pull-delay-ms N
+                     with --runtime fake: a simulated image pull takes N ms (default 0)
+  --fake-fail-images GLOBS
+                     with --runtime fake: comma-separated image globs whose pull fails with ErrImagePull (default *missing*)
   --control-plane-replicas N
                      schedulers and controller managers to run, with leader election (default 1)
   --node-monitor-grace-period S
@@ -89,6 +93,8 @@ export interface CliArgs {
   dir: string; port: number; grpcPort: number; nodes: number; runtime: string; logLevel: string; purge: boolean;
   name: string; controlPlaneReplicas: number; nodeMonitorGracePeriod: number; podEvictionTimeout: number; leaderLeaseSeconds: number;
   proxyMode: string;
+  /** up --runtime fake: how long a simulated image pull takes, and the images (globs) whose pull fails. */
+  fakePullDelayMs: number; fakeFailImages: string;
   /** up: where the apiserver listens, and the address the join command names. */
   bindAddress?: string; advertiseAddress?: string; tokenAuth: boolean;
   /** join: the apiserver URL, token, node name (--name), node IP and pod network. */
@@ -126,6 +132,7 @@ export function parseCli(argv: string[]): CliArgs {
         purge: { type: 'boolean', default: false }, name: { type: 'string' }, 'control-plane-replicas': { type: 'string', default: '1' },
         'node-monitor-grace-period': { type: 'string', default: '40' }, 'pod-eviction-timeout': { type: 'string', default: '300' },
         'leader-lease-seconds': { type: 'string', default: '15' }, 'proxy-mode': { type: 'string', default: 'userspace' },
+        'fake-pull-delay-ms': { type: 'string', default: '0' }, 'fake-fail-images': { type: 'string', default: '*missing*' },
         'bind-address': { type: 'string' }, 'token-auth': { type: 'boolean', default: false }, 'advertise-address': { type: 'string' }, apiserver: { type: 'string' }, token: { type: 'string' },
         'node-ip': { type: 'string' }, network: { type: 'string' }, 'docker-host': { type: 'string', multiple: true },
         namespace: { type: 'string', short: 'n', default: 'default' }, signal: { type: 'string', default: 'SIGKILL' }, 'no-restart': { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false },
@@ -159,6 +166,7 @@ export function parseCli(argv: string[]): CliArgs {
     podEvictionTimeout: wholeNumber('--pod-eviction-timeout', values['pod-eviction-timeout']!, 0, 86400),
     leaderLeaseSeconds: wholeNumber('--leader-lease-seconds', values['leader-lease-seconds']!, 2, 600),
     proxyMode: values['proxy-mode']!,
+    fakePullDelayMs: wholeNumber('--fake-pull-delay-ms', values['fake-pull-delay-ms']!, 0, 600_000), fakeFailImages: values['fake-fail-images']!,
     dockerHosts: values['docker-host'],
   };
 }

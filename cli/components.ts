@@ -29,6 +29,9 @@ export interface UpOptions {
   name: string;
   /** kube-proxy data path: userspace (a Node process forwards) or iptables (kernel NAT rules); default userspace. */
   proxyMode?: string;
+  /** Hollow nodes: a simulated image pull's duration, and the image globs whose pull fails. */
+  fakePullDelayMs?: number;
+  fakeFailImages?: string;
   /** Where the apiserver listens (default 127.0.0.1); 0.0.0.0 = every address. */
   bindAddress?: string;
   /** The apiserver's bearer-token file (kube-apiserver's --token-auth-file) and the token the local components present. */
@@ -196,7 +199,7 @@ export async function startKubeletComponent(opts: UpOptions & { runtime: string 
     '--server', `${apiHost(opts)}:${opts.grpcPort}`, '--transport', 'grpc', ...tokenArgs(opts), '--node-name', nodeName, '--node-ip', nodeIP,
     '--runtime', opts.runtime, '--network', opts.network ?? network, '--root-dir', path.join(opts.dir, 'kubelet', nodeName), '--port', '10250', '--log-level', opts.logLevel,
     '--node-lease-duration-seconds', String(opts.nodeMonitorGracePeriod), '--cluster-dns', clusterAddresses(opts.name).dnsIP,
-    ...(opts.runtime === 'fake' ? ['--pod-cidr', fakePodCIDR(n)] : []),
+    ...(opts.runtime === 'fake' ? ['--pod-cidr', fakePodCIDR(n), '--fake-pull-delay-ms', String(opts.fakePullDelayMs ?? 0), '--fake-fail-images', opts.fakeFailImages ?? '*missing*'] : []),
   ], log, nodeName);
   const ready = () => waitNodeReady(`http://${apiHost(opts)}:${opts.port}`, nodeName, c.pid, undefined, undefined, opts.token);
   return { ...c, url: `http://${nodeIP}:10250`, node: nodeName, readyUrl: `http://${nodeIP}:10250/healthz`, ready };

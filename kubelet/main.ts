@@ -14,7 +14,7 @@ import { Kubelet } from './kubelet.ts';
 import { createKubeletServer } from './server.ts';
 
 const USAGE = `usage: kubelet (--server URL|HOST:PORT | --kubeconfig FILE) --node-name NAME [--node-ip 127.0.0.1]
-               [--transport grpc|http] [--token T] [--runtime docker|fake] [--pod-cidr CIDR (fake runtime)] [--cri-socket PATH] [--root-dir DIR]
+               [--transport grpc|http] [--token T] [--runtime docker|fake] [--pod-cidr CIDR] [--fake-pull-delay-ms 0] [--fake-fail-images '*missing*'] (fake runtime) [--cri-socket PATH] [--root-dir DIR]
                [--network kubemu] [--cpu N] [--memory 4Gi] [--max-pods 110] [--port 10250]
                [--backoff-max-seconds 300] [--node-lease-duration-seconds 40] [--allow-remote-pull] [--log-level info]
                [--cluster-dns IP[,IP]] [--cluster-domain cluster.local] [--remove-pods-on-exit]`;
@@ -23,6 +23,7 @@ async function main(): Promise<void> {
   const { values } = parseFlags({
       server: { type: 'string' }, kubeconfig: { type: 'string' }, transport: { type: 'string', default: 'grpc' }, token: { type: 'string' },
       'node-name': { type: 'string' }, 'node-ip': { type: 'string', default: '127.0.0.1' }, runtime: { type: 'string', default: 'docker' }, 'pod-cidr': { type: 'string' },
+      'fake-pull-delay-ms': { type: 'string', default: '0' }, 'fake-fail-images': { type: 'string', default: '*missing*' },
       'cri-socket': { type: 'string' }, 'root-dir': { type: 'string' }, network: { type: 'string', default: 'kubemu' },
       cpu: { type: 'string' }, memory: { type: 'string' }, 'max-pods': { type: 'string', default: '110' }, port: { type: 'string', default: '10250' },
       'backoff-max-seconds': { type: 'string', default: '300' }, 'node-lease-duration-seconds': { type: 'string', default: '40' }, 'allow-remote-pull': { type: 'boolean', default: false }, 'cluster-dns': { type: 'string' }, 'cluster-domain': { type: 'string', default: 'cluster.local' }, 'remove-pods-on-exit': { type: 'boolean', default: false }, 'log-level': { type: 'string', default: 'info' }, help: { type: 'boolean' },
@@ -40,6 +41,8 @@ async function main(): Promise<void> {
   const leaseSeconds = Number(values['node-lease-duration-seconds']);
   if (!Number.isInteger(leaseSeconds) || leaseSeconds < 1) errors.push(`--node-lease-duration-seconds: want a whole number ≥ 1, got ${values['node-lease-duration-seconds']}`);
   if (!Number.isInteger(port) || port < 0 || port > 65535) errors.push(`--port: not a port: ${values.port}`);
+  const pullDelayMs = Number(values['fake-pull-delay-ms']);
+  if (!Number.isInteger(pullDelayMs) || pullDelayMs < 0) errors.push(`--fake-pull-delay-ms: want a whole number of milliseconds, got ${values['fake-pull-delay-ms']}`);
   const clusterDNS = values['cluster-dns'] ? values['cluster-dns'].split(',').map((s) => s.trim()).filter(Boolean) : [];
   for (const ip of clusterDNS) if (net.isIPv4(ip) === false) errors.push(`--cluster-dns: not an IPv4 address: ${ip}`);
   if (errors.length) { console.error(`${errors.join('\n')}\n${USAGE}`); process.exit(2); }
@@ -54,7 +57,7 @@ async function main(): Promise<void> {
   let streaming: DockerRuntime | FakeRuntime | undefined;
   const socketPath = values['cri-socket'] ?? path.join(rootDir, 'cri.sock');
   if (!values['cri-socket']) {
-    const runtime = values.runtime === 'docker' ? new DockerRuntime({ nodeName, network: values.network }) : new FakeRuntime({ podCIDR: values['pod-cidr'] });
+    const runtime = values.runtime === 'docker' ? new DockerRuntime({ nodeName, network: values.network }) : new FakeRuntime({ podCIDR: values['pod-cidr'], pullDelayMs, failImages: values['fake-fail-images']!.split(',').map((g) => g.trim()).filter(Boolean) });
     streaming = runtime;
     criServer = new CriServer({ socketPath, runtime, images: runtime, logger: logger.child({ part: 'cri' }) });
     await criServer.start();

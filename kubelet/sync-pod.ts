@@ -18,17 +18,11 @@ import { terminationLogMount, terminationMessage } from './termination-message.t
 import { REFRESH_MS, emptyDirOverLimit, memoryVolumes, refreshVolumes, setUpVolumes } from './volumes.ts';
 import { containerEnv, expandCommandAndArgs } from './env.ts';
 import { simulatedProbe } from './fake-network.ts';
+import { isLocalRegistry } from './cri/docker/image-ref.ts';
+export { isLocalRegistry };
 import { runProbe, tickProbe, type ProbeKind, type ProbeState } from './probes.ts';
 
 type Obj = Record<string, any>;
-
-/** An image reference whose registry is this machine (localhost[:port] or 127.x.x.x[:port]). */
-export function isLocalRegistry(image: string): boolean {
-  const first = image.split('/')[0];
-  if (!image.includes('/') || !(first.includes('.') || first.includes(':') || first === 'localhost')) return false; // Docker Hub
-  const host = first.replace(/:\d+$/, '');
-  return host === 'localhost' || /^127\.\d+\.\d+\.\d+$/.test(host);
-}
 
 export interface SyncDeps {
   /** Pull from registries off this machine too (default: only local registries). */
@@ -147,7 +141,15 @@ async function startContainer(pod: KubeObject, c: Obj, attempt: number, sandboxI
   const policy = c.imagePullPolicy ?? 'IfNotPresent';
   try {
     const present = await deps.images.imageStatus(c.image);
-    if (!present) {
+    // Always: pulled at every start, from where kubemu may pull (an image of a registry off this machine that is
+    // already here is used as it is — kubemu never contacts one unless --allow-remote-pull).
+    const pullAnyway = present && policy === 'Always' && (deps.allowRemotePull || isLocalRegistry(c.image));
+    if (present && !pullAnyway) deps.event(pod, 'Normal', 'Pulled', `Container image "${c.image}" already present on machine`);
+    if (pullAnyway) {
+      deps.event(pod, 'Normal', 'Pulling', `Pulling image "${c.image}"`);
+      await deps.images.pullImage(c.image);
+      deps.event(pod, 'Normal', 'Pulled', `Successfully pulled image "${c.image}"`);
+    } else if (!present) {
       if (policy === 'Never') throw Object.assign(new Error(`Container image "${c.image}" is not present with pull policy of Never`), { reason: 'ErrImageNeverPull' });
       if (!deps.allowRemotePull && !isLocalRegistry(c.image)) {
         // Offline by default: a pull from a registry off this machine is never attempted.

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { nodeIdentity, clusterAddresses } from '../../cli/components.ts';
 import { runningSupervisor } from '../../cli/supervisor-client.ts';
 import { assertRotation, getOnce, hits, kubemu, startCluster, until, ROOT, type KubemuCluster } from '../harness/kubemu-cluster.ts';
+import { runBookManifests } from '../harness/book.ts';
 import { deployWebApp, podHits, readyBackends, refusedAtOnce, scaleWeb, WEB_APP, type WebService } from '../harness/web-app.ts';
 
 const NAME = `svc${process.pid % 10000}`;
@@ -160,5 +161,9 @@ describe('Services through kube-proxy (userspace mode), real kubectl, real Docke
     assert.equal(new Set(answers.map((a) => a.split(' ')[1])).size, 2, `both frontends answered: ${answers.join(' | ')}`);
     assert.equal(new Set(answers.map((a) => a.split(' ').pop())).size, 3, `every backend was called: ${answers.join(' | ')}`);
     await c.kubectl('delete', 'namespace', 'shop', '--wait=false');
+  });
+
+  test('the book\'s manifests (examples/book: chapters 3, 4, 6, 7, 8, 9) run on Docker nodes', async () => {
+    await runBookManifests((...a) => c.kubectl(...a), { docker: true });
   });
 });

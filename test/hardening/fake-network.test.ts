@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ROOT, startCluster, until, getOnce, type KubemuCluster } from '../harness/kubemu-cluster.ts';
 import { inCidr, isIPv4 } from '../../lib/ipv4.ts';
+import { runBookManifests } from '../harness/book.ts';
 
 const GUARDED = ['10.244.0.0/14', '10.96.0.0/12'];
 const allowed = (host: string) => host === 'localhost' || host === '::1' || (isIPv4(host) && (inCidr(host, '127.0.0.0/8') || GUARDED.some((c) => inCidr(host, c))));
@@ -47,6 +48,10 @@ describe('hollow nodes keep their traffic on the machine', () => {
     assert.match(messages.join('\n'), /kubemu does not honour spec.containers\[0\].stdin: kubectl attach is not served yet; kubectl exec -i works \(see docs\/pod-spec.md\)/);
     assert.match(messages.join('\n'), /kubemu does not honour spec.securityContext.runAsUser: /);
     assert.ok(events.every((e) => e.type === 'Warning'));
+  });
+
+  test('the book\'s manifests (examples/book: chapters 3, 4, 6, 7, 8, 9) run on hollow nodes', async () => {
+    await runBookManifests((...a) => c.kubectl(...a), { docker: false });
   });
 
   test('probes and port-forward are simulated; pod IPs are unique per node range; nothing is dialled off the machine', async () => {

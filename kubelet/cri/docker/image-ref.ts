@@ -8,3 +8,11 @@ export function splitImageRef(image: string): { repository: string; tag: string 
   if (colon > lastSlash) return { repository: image.slice(0, colon), tag: image.slice(colon + 1) };
   return { repository: image, tag: 'latest' };
 }
+
+/** An image reference whose registry is this machine (localhost[:port] or 127.x.x.x[:port]). */
+export function isLocalRegistry(image: string): boolean {
+  const first = image.split('/')[0];
+  if (!image.includes('/') || !(first.includes('.') || first.includes(':') || first === 'localhost')) return false; // Docker Hub
+  const host = first.replace(/:\d+$/, '');
+  return host === 'localhost' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}

@@ -1,6 +1,6 @@
 // CRI runtime on Docker, dockershim-style: a pause sandbox container owns the pod's network namespace on the
 // cluster bridge network; app containers join it with NetworkMode container:<sandbox-id>.
-import { splitImageRef } from './image-ref.ts';
+import { isLocalRegistry, splitImageRef } from './image-ref.ts';
 import { CriError, LABELS, type Container, type ContainerConfig, type ContainerFilter, type ContainerStatus, type ExecSyncResult,
   type ExecStream, type Image, type Mount, type ImageService, type LogChunk, type LogOptions, type PodSandbox, type PodSandboxConfig, type PodSandboxFilter,
   type PodSandboxStatus, type RuntimeService } from '../types.ts';
@@ -209,8 +209,9 @@ export class DockerRuntime implements RuntimeService, ImageService {
   }
 
   async pullImage(image: string): Promise<string> {
+    // An image already here is not pulled again unless its registry is on this machine (kubemu stays offline).
     const present = await this.imageStatus(image);
-    if (present) return present.id;
+    if (present && !isLocalRegistry(image)) return present.id;
     const { repository: from, tag } = splitImageRef(image);
     try {
       const text = await (await this.engine.stream('POST', `/images/create?fromImage=${encodeURIComponent(from)}&tag=${encodeURIComponent(tag)}`)).text();

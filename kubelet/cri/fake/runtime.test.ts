@@ -70,3 +70,18 @@ test('fake: pod IPs come from the pod CIDR, never twice among live sandboxes, an
   assert.equal((await rt.podSandboxStatus(await rt.runPodSandbox(cfg(10)))).ip, freed);
   assert.throws(() => new FakeRuntime({ podCIDR: 'nope' }), /podCIDR must be an IPv4 CIDR/);
 });
+
+test('fake: every image pulls, after the configured delay; only images matching --fake-fail-images fail', async () => {
+  const rt = new FakeRuntime({ pullDelayMs: 150, failImages: ['registry.example/broken:*', '*missing*'] });
+  assert.equal(await rt.imageStatus('nginx:1.27'), null);
+  const t0 = Date.now();
+  await rt.pullImage('nginx:1.27');
+  assert.ok(Date.now() - t0 >= 140, 'the pull took the delay');
+  assert.ok(await rt.imageStatus('nginx:1.27'));
+  for (const bad of ['registry.example/broken:2', 'app-missing:1']) {
+    await assert.rejects(rt.pullImage(bad), (e: unknown) => e instanceof CriError && e.code === 'ImagePullFailed' && /pull access denied/.test(e.message));
+  }
+  await rt.pullImage('registry.example/broken'); // no tag: not matched by broken:*
+  const none = new FakeRuntime({ failImages: [] });
+  await none.pullImage('something-missing:1');
+});

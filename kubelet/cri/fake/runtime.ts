@@ -2,8 +2,8 @@
 // A container exits on its own when its config asks, through env or annotations (env wins):
 //   KUBEMU_FAKE_EXIT_AFTER_MS / annotation kubemu.io/fake-exit-after-ms — exit after that many ms
 //   KUBEMU_FAKE_EXIT_CODE     / annotation kubemu.io/fake-exit-code     — with this code (default 0)
-// Images: every image is "present" except names containing "missing" or listed in options.missingImages,
-// whose pull fails like an unreachable registry would.
+// Images: none is present until pulled; every pull succeeds (after options.pullDelayMs, a simulated download) except
+// for images matching options.failImages (globs, default *missing*), whose pull fails like an unreachable registry's.
 // Pod IPs come from the node's pod CIDR (the kubelet's --pod-cidr; kubemu up gives each node its own /24 of a
 // range it routes `unreachable`), handed out in turn and released with the sandbox, so no two live pods of a
 // cluster share one. Nothing ever listens on them: the kubelet simulates probes and port-forward (fake-network.ts).
@@ -19,7 +19,10 @@ import {
 export interface FakeRuntimeOptions {
   /** Pod IPs are handed out from this IPv4 CIDR (default 10.244.0.0/24). */
   podCIDR?: string;
-  missingImages?: string[];
+  /** Globs (`*` = any characters) of images whose pull fails (default: *missing*). */
+  failImages?: string[];
+  /** How long a pull takes (default 0). */
+  pullDelayMs?: number;
 }
 
 export const DEFAULT_FAKE_POD_CIDR = '10.244.0.0/24';
@@ -34,7 +37,8 @@ export class FakeRuntime implements RuntimeService, ImageService {
   private readonly sandboxes = new Map<string, FakeSandbox>();
   private readonly containers = new Map<string, FakeContainer>();
   private readonly images = new Map<string, Image>();
-  private readonly missing: Set<string>;
+  private readonly fail: RegExp[];
+  private readonly pullDelayMs: number;
   private readonly cidr: { base: number; size: number };
   private readonly usedIps = new Set<number>();
   private lastIp = 0;
@@ -44,7 +48,9 @@ export class FakeRuntime implements RuntimeService, ImageService {
     try { cidr = parseCidr(opts.podCIDR ?? DEFAULT_FAKE_POD_CIDR); } catch { cidr = undefined; }
     if (!cidr || cidr.size < 4) throw new Error(`FakeRuntime: podCIDR must be an IPv4 CIDR of /30 or larger, got ${JSON.stringify(opts.podCIDR)}`);
     this.cidr = cidr;
-    this.missing = new Set(opts.missingImages ?? []);
+    const glob = (g: string) => new RegExp(`^${g.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+    this.fail = (opts.failImages ?? ['*missing*']).map(glob);
+    this.pullDelayMs = opts.pullDelayMs ?? 0;
   }
 
   /** The next free address after the last one given (host-local IPAM's order), skipping network, .1 and broadcast. */
@@ -177,7 +183,8 @@ export class FakeRuntime implements RuntimeService, ImageService {
 
   async pullImage(image: string): Promise<string> {
     if (!image) throw new CriError('InvalidArgument', 'image is required');
-    if (this.missing.has(image) || image.includes('missing')) {
+    if (this.pullDelayMs) await new Promise((r) => setTimeout(r, this.pullDelayMs));
+    if (this.fail.some((re) => re.test(image))) {
       throw new CriError('ImagePullFailed', `pull access denied for ${image}: no registry reachable`);
     }
     const existing = this.images.get(image);
