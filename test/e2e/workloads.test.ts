@@ -148,6 +148,24 @@ describe('workloads on a kubemu cluster (real kubectl, real Docker)', () => {
     assert.equal(done.length, 5);
   });
 
+  test('a Job whose pod has a sidecar completes: the sidecar is stopped once the main container is done', async () => {
+    const job = { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'with-sidecar', namespace: 'default' }, spec: { backoffLimit: 0, template: { spec: {
+      restartPolicy: 'Never', terminationGracePeriodSeconds: 2,
+      initContainers: [{ name: 'log-shipper', image: 'kubemu/busybox:1', restartPolicy: 'Always', command: ['sh', '-c', 'trap "exit 0" TERM; while true; do sleep 1; done'] }],
+      containers: [{ name: 'main', image: 'kubemu/busybox:1', command: ['sh', '-c', 'echo working; sleep 2; echo done'] }] } } } };
+    const file = path.join(dir, 'job-sidecar.json');
+    fs.writeFileSync(file, JSON.stringify(job));
+    await kubectl('apply', '-f', file);
+    await until('the Job with a sidecar complete', async () => {
+      const j = JSON.parse(await kubectl('get', 'job', 'with-sidecar', '-o', 'json'));
+      return j.status?.succeeded === 1 && j.status.conditions?.some((c: { type: string; status: string }) => c.type === 'Complete' && c.status === 'True');
+    }, 120_000);
+    const [p] = await pods('job-name=with-sidecar');
+    assert.equal(p.status?.phase, 'Succeeded');
+    assert.ok(p.status?.initContainerStatuses?.[0]?.state?.terminated, 'the sidecar was stopped');
+    assert.equal(await kubectl('logs', p.metadata.name!, '-c', 'main'), 'working\ndone\n');
+  });
+
   test('kill -9 a kubelet and keep it down (--no-restart): its node goes NotReady and its pods are replaced on the other nodes', async () => {
     await kubectl('create', 'deployment', 'spread', '--image=kubemu/hello:1', '--replicas=6');
     await kubectl('rollout', 'status', 'deployment/spread', '--timeout=120s');
