@@ -43,6 +43,14 @@ const EXTRA: Record<string, (o: any) => Record<string, string>> = {
 export function objectFields(info: ResourceInfo, obj: KubeObject): Record<string, string> {
   const base: Record<string, string> = { 'metadata.name': obj.metadata?.name ?? '' };
   if (info.namespaced) base['metadata.namespace'] = obj.metadata?.namespace ?? '';
+  if (info.custom) {
+    // A CRD's selectableFields (dotted paths of scalar fields).
+    for (const f of info.custom.selectableFields) {
+      const v = f.split('.').reduce((a: any, k) => (a && typeof a === 'object' ? a[k] : undefined), obj);
+      base[f] = v === undefined || v === null ? '' : String(v);
+    }
+    return base;
+  }
   const extra = EXTRA[info.resource];
   return extra ? { ...base, ...extra(obj) } : base;
 }

@@ -159,7 +159,7 @@ const DEFAULTERS: Record<string, (o: Obj) => void> = {
 };
 
 export function applyDefaults(info: ResourceInfo, obj: KubeObject): void {
-  if (!obj || typeof obj !== 'object') return;
+  if (!obj || typeof obj !== 'object' || info.custom) return; // a custom kind's defaults are its schema's
   obj.metadata ??= {};
   // A malformed spec is left for validation to report, not defaulted into a crash.
   const isObj = (v: unknown) => v === undefined || (typeof v === 'object' && v !== null && !Array.isArray(v));

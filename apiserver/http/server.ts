@@ -160,6 +160,8 @@ export function createHttpServer(opts: HttpServerOptions): http.Server {
     const rvParam = q.get('resourceVersion');
     // etcd revisions are uint64 (Kubernetes' ParseResourceVersion): more digits than that is no revision at all.
     if (rvParam && (!/^\d+$/.test(rvParam) || BigInt(rvParam) > 0xffffffffffffffffn)) throw new ApiError('BadRequest', `resourceVersion: Invalid value: "${rvParam}": invalid resource version`);
+    // A deprecated version of a custom kind says so on every request, as kube-apiserver does.
+    if (route.info.custom?.deprecationWarning) setWarnings(res, [route.info.custom.deprecationWarning]);
     const ref: ResourceRef = { info: route.info, namespace: route.namespace, name: route.name, subresource: route.subresource };
     const fieldManager = q.get('fieldManager') ?? undefined;
 

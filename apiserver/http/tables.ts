@@ -3,9 +3,10 @@
 import { labelSelectorToString } from '../../api/selectors.ts';
 import type { ResourceInfo } from '../../api/resources.ts';
 import type { KubeObject } from '../../api/types.ts';
+import { columnCell } from '../crd/objects.ts';
 
 type Obj = Record<string, any>;
-type Cell = string | number | boolean;
+type Cell = string | number | boolean | null;
 interface Column { name: string; type?: string; format?: string; priority?: number; description?: string }
 
 /** Kubernetes' duration.HumanDuration: `38s`, `5m12s`, `3h`, `2d5h`, `3y`. */
@@ -258,23 +259,40 @@ const DEFAULT_PRINTER: Printer = { columns: [{ name: 'Age' }], cells: (o) => [ag
 
 export type IncludeObject = 'None' | 'Metadata' | 'Object';
 
+/** A custom kind's printer: its CRD's additionalPrinterColumns (a date cell stays a timestamp: kubectl shows it as
+ *  an age), or Age alone when it has none. */
+function customPrinter(info: ResourceInfo): Printer {
+  const cols = info.custom!.printerColumns;
+  if (!cols.length) return DEFAULT_PRINTER;
+  return {
+    columns: cols.map((c) => ({ name: c.name, type: c.type, format: c.format ?? '', description: c.description ?? '', priority: c.priority ?? 0 })),
+    // a date column shows an age, as Kubernetes' CRD table convertor does
+    cells: (o) => cols.map((c) => {
+      const v = columnCell(o as KubeObject, c) as Cell;
+      return c.type === 'date' && typeof v === 'string' ? (Number.isNaN(Date.parse(v)) ? '<invalid>' : age(v)) : v;
+    }),
+  };
+}
+
+const printerOf = (info: ResourceInfo): Printer => (info.custom ? customPrinter(info) : PRINTERS[info.resource] ?? DEFAULT_PRINTER);
+
 function columnDefinitions(info: ResourceInfo): Obj[] {
-  const printer = PRINTERS[info.resource] ?? DEFAULT_PRINTER;
+  const printer = printerOf(info);
   // Events lead with Last Seen; everything else with Name (format "name" gives kubectl its kind/name prefix).
   const name = { name: 'Name', type: 'string', format: 'name', description: 'Name must be unique within a namespace.', priority: 0 };
   const cols = printer.columns.map((c) => ({ name: c.name, type: c.type ?? 'string', format: c.format ?? '', description: c.description ?? '', priority: c.priority ?? 0 }));
-  return info.resource === 'events' ? cols : [name, ...cols];
+  return info.resource === 'events' && !info.custom ? cols : [name, ...cols];
 }
 
 function row(info: ResourceInfo, obj: KubeObject, include: IncludeObject): Obj {
-  const printer = PRINTERS[info.resource] ?? DEFAULT_PRINTER;
+  const printer = printerOf(info);
   let cells: Cell[];
   try {
     cells = printer.cells(obj as Obj);
   } catch {
     cells = printer.columns.map(() => '<unknown>'); // never fail a whole listing on one odd object
   }
-  if (info.resource !== 'events') cells = [obj.metadata.name ?? '', ...cells];
+  if (info.resource !== 'events' || info.custom) cells = [obj.metadata.name ?? '', ...cells];
   const r: Obj = { cells };
   if (include === 'Object') r.object = obj;
   else if (include === 'Metadata') r.object = { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: obj.metadata };

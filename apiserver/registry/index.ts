@@ -3,7 +3,7 @@
 // kube-apiserver's generic registry and per-resource strategies do.
 import { randomUUID } from 'node:crypto';
 import {
-  ApiError, alreadyExists, conflict, errorToStatus, fieldInvalid, fieldRequired, invalid, notFound, toApiError,
+  ApiError, alreadyExists, conflict, errorToStatus, fieldInvalid, fieldRequired, invalid, notFound, toApiError, type FieldError,
 } from '../../api/errors.ts';
 import { objectFields, checkFieldSelectorSupported } from '../../api/fields.ts';
 
@@ -30,6 +30,8 @@ import { applyPatch } from '../patch/index.ts';
 import { checkApplied, checkPatched } from './typed-patch.ts';
 import type { Store, StoreWatchEvent } from '../storage/store.ts';
 import { ServiceAllocator } from './allocator.ts';
+import { admitCustomObject, setPath } from '../crd/objects.ts';
+import { defaultCRD, validateCRD } from '../crd/definition.ts';
 import { toScale } from './scale.ts';
 import { allocateForCreate, allocateForUpdate, dropTypeDependentFields, releaseAll, releaseAllocation } from './services.ts';
 import {
@@ -62,6 +64,17 @@ function randomSuffix(): string {
   let s = '';
   for (let i = 0; i < 5; i++) s += NAME_CHARS[Math.floor(Math.random() * NAME_CHARS.length)];
   return s;
+}
+
+/** A built-in kind by plural (a custom kind may share the plural in its own group). */
+const builtin = (info: ResourceInfo, resource: string) => !info.custom && info.resource === resource;
+const isCRD = (info: ResourceInfo) => info.group === 'apiextensions.k8s.io' && info.resource === 'customresourcedefinitions';
+
+/** The kind's own rules beyond the generic ones: a CRD's validation, a custom object's schema and CEL rules. */
+function kindErrors(info: ResourceInfo, obj: KubeObject, old?: KubeObject): FieldError[] {
+  if (isCRD(info)) { defaultCRD(obj); return validateCRD(obj, old); }
+  if (info.custom) return admitCustomObject(info, obj, old);
+  return [];
 }
 
 const isCode = (err: unknown, code: string) => err instanceof ApiError && err.code === code;
@@ -250,12 +263,13 @@ export class GenericRegistry implements Registry {
     m.creationTimestamp = now();
     delete m.resourceVersion; delete m.deletionTimestamp; delete m.deletionGracePeriodSeconds; delete m.selfLink;
     if (tracksGeneration(info)) m.generation = 1; else delete m.generation;
+    if (info.custom?.terminating) throw new ApiError('MethodNotAllowed', 'create not allowed while custom resource definition is terminating');
     prepareForCreate(info, obj);
     applyDefaults(info, obj);
-    const errors = validateCreate(info, obj);
+    const errors = [...validateCreate(info, obj), ...kindErrors(info, obj)];
     if (errors.length) throw invalid(info.kind, m.name ?? '', errors, info.group || undefined);
 
-    const allocation = info === SVC_INFO || info.resource === 'services'
+    const allocation = builtin(info, 'services')
       ? await allocateForCreate(this.allocator, obj, Boolean(opts.dryRun)) : undefined;
     try {
       if (opts.dryRun) return this.decorate(info, obj);
@@ -346,7 +360,7 @@ export class GenericRegistry implements Registry {
     let svc: Awaited<ReturnType<typeof allocateForUpdate>> | undefined;
     if (statusOnly) {
       next = mergeStatusUpdate(stored, incoming);
-      errors = validateStatusUpdate(info, next, stored);
+      errors = [...validateStatusUpdate(info, next, stored), ...(info.custom ? admitCustomObject(info, next, stored) : [])];
     } else {
       next = structuredClone(incoming);
       const sm = stored.metadata;
@@ -356,14 +370,15 @@ export class GenericRegistry implements Registry {
       };
       for (const k of ['deletionTimestamp', 'deletionGracePeriodSeconds', 'generation'] as const) if (next.metadata[k] === undefined) delete next.metadata[k];
       if (hasStatus(info)) next.status = stored.status;
-      else if (info.resource === 'namespaces') next.status = stored.status;
-      if (info.resource === 'services') dropTypeDependentFields(next, stored);
+      else if (builtin(info, 'namespaces')) next.status = stored.status;
+      if (builtin(info, 'services')) dropTypeDependentFields(next, stored);
       applyDefaults(info, next);
-      errors = validateUpdate(info, next, stored);
+      errors = [...validateUpdate(info, next, stored), ...kindErrors(info, next, stored)];
+      if (isCRD(info)) next.status = stored.status; // the CRD controller's
       if (tracksGeneration(info) && specOf(next) !== specOf(stored)) next.metadata.generation = (sm.generation ?? 0) + 1;
     }
     if (errors.length) throw invalid(info.kind, name, errors, info.group || undefined);
-    if (info.resource === 'services' && !statusOnly && !opts.dryRun) svc = await allocateForUpdate(this.allocator, next, stored);
+    if (builtin(info, 'services') && !statusOnly && !opts.dryRun) svc = await allocateForUpdate(this.allocator, next, stored);
     if (opts.dryRun) return this.decorate(info, { ...next, metadata: { ...next.metadata, resourceVersion: stored.metadata.resourceVersion } });
     const key = this.key(info, stored.metadata.namespace, name);
     let written: KubeObject;
@@ -378,7 +393,7 @@ export class GenericRegistry implements Registry {
     if (svc) await svc.release();
     // An object being deleted goes once its last finalizer is removed (pods: once the kubelet is done).
     const m = written.metadata;
-    if (m.deletionTimestamp && !(m.finalizers?.length) && !(info.resource === 'pods' && (m.deletionGracePeriodSeconds ?? 0) > 0)) {
+    if (m.deletionTimestamp && !(m.finalizers?.length) && !(builtin(info, 'pods') && (m.deletionGracePeriodSeconds ?? 0) > 0)) {
       return this.decorate(info, await this.removeNow(info, written));
     }
     return this.decorate(info, written);
@@ -395,7 +410,8 @@ export class GenericRegistry implements Registry {
       const stored = await this.load(info, ns, name);
       if (wantRv && wantRv !== stored.metadata.resourceVersion) throw conflict(info.resource, name, info.group || undefined);
       const next = structuredClone(stored);
-      next.spec = { ...(next.spec ?? {}), replicas: replicas ?? 0 };
+      if (info.custom?.scale) setPath(next, info.custom.scale.specReplicasPath, replicas ?? 0);
+      else next.spec = { ...(next.spec ?? {}), replicas: replicas ?? 0 };
       try {
         return toScale(info, await this.writeUpdate(info, stored, next, false, opts));
       } catch (err) {
@@ -421,6 +437,9 @@ export class GenericRegistry implements Registry {
           return { object: await this.createObject(info, body, opts), created: true };
         }
         throw notFound(info.resource, name, info.group || undefined);
+      }
+      if (info.custom && type === 'strategic') {
+        throw new ApiError('UnsupportedMediaType', 'the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml');
       }
       const base = ref.subresource === 'scale' ? toScale(info, stored) : this.decorate(info, stored);
       const patched = applyPatch(type, base, patch, info);
@@ -466,7 +485,7 @@ export class GenericRegistry implements Registry {
       // kubectl's --grace-period=-1 means "the object's default".
       if (opts.gracePeriodSeconds !== undefined && !(opts.gracePeriodSeconds >= 0)) opts = { ...opts, gracePeriodSeconds: undefined };
       try {
-        if (info.resource === 'namespaces') return await this.deleteNamespace(stored, dryRun);
+        if (builtin(info, 'namespaces')) return await this.deleteNamespace(stored, dryRun);
         const grace = gracePeriodFor(info, stored, opts.gracePeriodSeconds);
         // Foreground and Orphan propagation are finalizers the garbage collector acts on and removes.
         const gcFinalizer = propagationFinalizer(opts);
@@ -476,7 +495,7 @@ export class GenericRegistry implements Registry {
         }
         if (dryRun) return { object: this.decorate(info, stored), deleted: true };
         const gone = await this.store.delete(this.key(info, ns, name), Number(stored.metadata.resourceVersion));
-        if (info.resource === 'services') await releaseAll(this.allocator, gone);
+        if (builtin(info, 'services')) await releaseAll(this.allocator, gone);
         return { object: this.decorate(info, gone), deleted: true };
       } catch (err) {
         if (!isCode(err, 'Conflict') || pre || attempt >= MAX_RETRIES) throw err;
@@ -505,7 +524,7 @@ export class GenericRegistry implements Registry {
   private async removeNow(info: ResourceInfo, obj: KubeObject): Promise<KubeObject> {
     try {
       const gone = await this.store.delete(this.key(info, obj.metadata.namespace, obj.metadata.name!));
-      if (info.resource === 'services') await releaseAll(this.allocator, gone);
+      if (builtin(info, 'services')) await releaseAll(this.allocator, gone);
       return gone;
     } catch (err) {
       if (isCode(err, 'NotFound')) return obj;

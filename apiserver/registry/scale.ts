@@ -3,6 +3,7 @@
 import { labelSelectorToString } from '../../api/selectors.ts';
 import type { ResourceInfo } from '../../api/resources.ts';
 import type { KubeObject } from '../../api/types.ts';
+import { customScale } from '../crd/objects.ts';
 
 function selectorString(info: ResourceInfo, obj: KubeObject): string {
   const sel = obj.spec?.selector;
@@ -14,6 +15,7 @@ function selectorString(info: ResourceInfo, obj: KubeObject): string {
 }
 
 export function toScale(info: ResourceInfo, obj: KubeObject): KubeObject {
+  if (info.custom) return customScale(info, obj);
   const m = obj.metadata;
   return {
     kind: 'Scale',

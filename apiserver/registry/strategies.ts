@@ -7,7 +7,8 @@ import type { KubeObject } from '../../api/types.ts';
 const GENERATION = new Set(['deployments', 'replicasets', 'daemonsets', 'statefulsets', 'jobs', 'cronjobs', 'replicationcontrollers']);
 const WORKLOADS = GENERATION;
 
-export const tracksGeneration = (info: ResourceInfo): boolean => GENERATION.has(info.resource);
+export const tracksGeneration = (info: ResourceInfo): boolean => Boolean(info.custom) || (!info.custom && GENERATION.has(info.resource))
+  || info.resource === 'customresourcedefinitions';
 export const hasStatus = (info: ResourceInfo): boolean => info.subresources.includes('status');
 
 /** Pod QoS class from its containers' requests and limits (Kubernetes' GetPodQOS, simplified to cpu/memory). */
@@ -30,7 +31,12 @@ export function podQOSClass(pod: KubeObject): string {
 
 /** Reset what a client may not set on create. */
 export function prepareForCreate(info: ResourceInfo, obj: KubeObject): void {
+  // A custom kind with a status subresource starts without status, as its clients must set it there.
+  if (info.custom) { if (hasStatus(info)) delete obj.status; return; }
   switch (info.resource) {
+    case 'customresourcedefinitions':
+      obj.status = {};
+      break;
     case 'pods':
       obj.status = { phase: 'Pending', qosClass: podQOSClass(obj) };
       break;
