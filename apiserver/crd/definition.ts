@@ -53,6 +53,11 @@ export function validateCRD(crd: KubeObject, old?: KubeObject): FieldError[] {
   if (!['Namespaced', 'Cluster'].includes(spec.scope)) {
     errs.push(spec.scope ? { type: 'FieldValueNotSupported', field: 'spec.scope', detail: `Unsupported value: ${JSON.stringify(spec.scope)}: supported values: "Cluster", "Namespaced"` } : req('spec.scope'));
   }
+  // kubemu converts between versions only by rewriting apiVersion: a conversion webhook is refused, not ignored
+  const strategy = isObj(spec.conversion) ? spec.conversion.strategy : undefined;
+  if (strategy !== undefined && strategy !== 'None') {
+    errs.push({ type: 'FieldValueNotSupported', field: 'spec.conversion.strategy', detail: `Unsupported value: ${JSON.stringify(strategy)}: supported values: "None" (kubemu runs no conversion webhooks)` });
+  }
   const versions: Obj[] = Array.isArray(spec.versions) ? spec.versions : [];
   if (!versions.length) errs.push(inv('spec.versions', spec.versions ?? null, 'must have exactly one version marked as storage version'));
   else if (versions.filter((v) => v?.storage === true).length !== 1) errs.push(inv('spec.versions', versions.map((v) => v?.name), 'must have exactly one version marked as storage version'));

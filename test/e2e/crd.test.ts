@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
+import * as k8s from '@kubernetes/client-node';
 import { Etcd3 } from 'etcd3';
 import { kubeconfigYaml } from '../../client/kubeconfig.ts';
 import { testApiServer, type TestApiServer } from '../harness/apiserver.ts';
@@ -104,6 +105,7 @@ describe('CustomResourceDefinitions', () => {
     assert.match(missing, /spec\.image: Required value/);
     const rule = await apply(webapp('rule', { image: 'x', replicas: 7, maxReplicas: 6 })).then(() => '', (e) => String(e.stderr));
     assert.match(rule, /The WebApp "rule" is invalid: spec: Invalid value: "object": replicas must not exceed maxReplicas/);
+    assert.match(await fails('patch', 'webapp', 'hello', '--type=merge', '-p', '{"spec":{"tier":"backend"}}'), /spec: Invalid value: "object": tier is immutable/);
     await apply(webapp('extra', { image: 'x', colour: 'blue' }), '--validate=false');
     assert.equal(JSON.parse(await kubectl('get', 'webapp', 'extra', '-o', 'json')).spec.colour, undefined);
     const strict = await apply(webapp('strict', { image: 'x', colour: 'blue' }), '--validate=strict').then(() => '', (e) => String(e.stderr));
@@ -131,11 +133,38 @@ describe('CustomResourceDefinitions', () => {
       /x-kubernetes-validations\[0\]\.rule: Invalid value: "self\.a \+\+": compilation failed: ERROR: <input>:1:/);
     assert.match(await err(crd('wrong.bad.kubemu.io', { type: 'object' })), /metadata\.name: Invalid value: "wrong\.bad\.kubemu\.io": must be spec\.names\.plural\+"\."\+spec\.group/);
     assert.match(await err({ ...crd('things.bad.kubemu.io', { type: 'object' }), spec: { ...crd('x', {}).spec, versions: [] } }), /must have exactly one version marked as storage version/);
+    assert.match(await err(crd('things.bad.kubemu.io', { type: 'object' }, { conversion: { strategy: 'Webhook' } })), /spec\.conversion\.strategy: Unsupported value: "Webhook": supported values: "None"/);
     assert.match(await err(crd('things.bad.kubemu.io', { type: 'string' })), /openAPIV3Schema\.type: Invalid value: "string": must be object at the root/);
     // a 10 MB custom object is refused, the apiserver unharmed
     const big = await apply(webapp('big', { image: 'x', blob: 'x'.repeat(10 << 20) })).then(() => '', (e) => String(e.stderr));
     assert.match(big, /too large|Request entity too large|413/i);
     assert.match(await kubectl('get', 'webapp', 'hello'), /hello/);
+  });
+
+  test('label and field selectors, a cluster-scoped kind, and client-node KubernetesObjectApi on a custom object', async () => {
+    await apply({ ...webapp('labelled', { image: 'x' }), metadata: { name: 'labelled', namespace: 'default', labels: { team: 'a' } } });
+    assert.equal((await kubectl('get', 'webapps', '-l', 'team=a', '-o', 'name')).trim(), 'webapp.demo.kubemu.io/labelled');
+    assert.equal((await kubectl('get', 'webapps', '--field-selector', 'metadata.name=hello', '-o', 'name')).trim(), 'webapp.demo.kubemu.io/hello');
+    assert.match(await fails('get', 'webapps', '--field-selector', 'spec.image=x'), /field label not supported: spec\.image/);
+    await apply({ apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: 'clusterthings.demo.kubemu.io' },
+      spec: { group: 'demo.kubemu.io', scope: 'Cluster', names: { plural: 'clusterthings', kind: 'ClusterThing' },
+        versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: { size: { type: 'integer' } } } } } } }] } });
+    await until('ClusterThing served', async () => /clusterthings/.test(await kubectl('api-resources', '--api-group=demo.kubemu.io', '--cache-dir', path.join(home, `c${Date.now()}`))), 10_000);
+    const kc = new k8s.KubeConfig();
+    kc.loadFromString(kubeconfigYaml({ server: api.url }));
+    const objects = k8s.KubernetesObjectApi.makeApiClient(kc);
+    const made = await objects.create({ apiVersion: 'demo.kubemu.io/v1', kind: 'ClusterThing', metadata: { name: 'big-one' }, spec: { size: 3 } } as k8s.KubernetesObject);
+    assert.equal(made.metadata?.namespace, undefined);
+    await objects.patch({ apiVersion: 'demo.kubemu.io/v1', kind: 'ClusterThing', metadata: { name: 'big-one' }, spec: { size: 4 } } as k8s.KubernetesObject,
+      undefined, undefined, 'test', undefined, k8s.PatchStrategy.MergePatch);
+    const read = await objects.read({ apiVersion: 'demo.kubemu.io/v1', kind: 'ClusterThing', metadata: { name: 'big-one' } }) as Obj;
+    assert.equal(read.spec.size, 4);
+    const sa = await objects.patch({ apiVersion: 'demo.kubemu.io/v1', kind: 'WebApp', metadata: { name: 'applied', namespace: 'default' }, spec: { image: 'y' } } as k8s.KubernetesObject,
+      undefined, undefined, 'test', true, k8s.PatchStrategy.ServerSideApply) as Obj;
+    assert.equal(sa.spec.replicas, 1, 'server-side apply creates, with defaults');
+    assert.match(await kubectl('get', 'clusterthings'), /big-one/);
+    await objects.delete({ apiVersion: 'demo.kubemu.io/v1', kind: 'ClusterThing', metadata: { name: 'big-one' } });
+    await kubectl('delete', 'crd', 'clusterthings.demo.kubemu.io', '--wait=true', '--timeout=60s');
   });
 
   test('deleting the CRD deletes its objects; then the kind is gone', async () => {
