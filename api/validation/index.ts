@@ -8,6 +8,8 @@ import type { KubeObject } from '../types.ts';
 import { configMapKey, dns1035Label, dns1123Label, dns1123Subdomain, envVarName, labelValue, qualifiedName } from '../names.ts';
 import { parseQuantity, QUANTITY_FORMAT } from '../quantity.ts';
 import { selectorFromLabelSelector } from '../selectors.ts';
+import { validateEphemeralContainers } from './ephemeral-containers.ts';
+export { validateEphemeralContainersUpdate } from './ephemeral-containers.ts';
 
 type Obj = Record<string, any>;
 type Errs = FieldError[];
@@ -197,6 +199,8 @@ export function validatePodSpec(path: string, spec: unknown, errs: Errs, allowed
   }
   validateContainers(`${path}.containers`, spec.containers, volumes, errs, true);
   validateContainers(`${path}.initContainers`, spec.initContainers, volumes, errs, false);
+  validateContainers(`${path}.ephemeralContainers`, spec.ephemeralContainers, volumes, errs, false);
+  validateEphemeralContainers(`${path}.ephemeralContainers`, spec, errs);
   if (Array.isArray(spec.initContainers)) {
     const appNames = new Set((Array.isArray(spec.containers) ? spec.containers : []).map((c: Obj) => c?.name));
     spec.initContainers.forEach((c: Obj, i: number) => {
