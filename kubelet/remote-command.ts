@@ -38,9 +38,18 @@ export type RemoteCommand = 'exec' | 'attach';
 class TerminalSizes {
   private last?: TerminalSize;
   private apply?: (s: TerminalSize) => void;
-  push(s: TerminalSize): void { this.last = s; this.apply?.(s); }
+  private first?: () => void;
+  push(s: TerminalSize): void { this.last = s; this.first?.(); this.apply?.(s); }
   follow(apply: (s: TerminalSize) => void): void { this.apply = apply; if (this.last) apply(this.last); }
+  /** The size kubectl sent first (it sends one right away), or undefined if none comes within `ms`. */
+  async initial(ms: number): Promise<TerminalSize | undefined> {
+    if (!this.last) await new Promise<void>((resolve) => { this.first = resolve; setTimeout(resolve, ms).unref(); });
+    return this.last;
+  }
 }
+/** How long a TTY exec waits for kubectl's first terminal size, to create the process with it (Docker applies it just
+ *  after the start, as a resize: a process that asks at once may still see 0x0, as with `docker exec -it`). */
+const INITIAL_SIZE_WAIT_MS = 1000;
 
 /** Where a command's input comes from and its output goes, whatever the transport. */
 interface CommandIO {
@@ -115,7 +124,10 @@ export function remoteCommandHandler(deps: RemoteCommandDeps) {
   }
 
   async function execute(id: string, command: string[], tty: boolean, io: CommandIO): Promise<number> {
-    if ((io.stdin || tty) && deps.streaming?.execStream) return pump(await deps.streaming.execStream(id, command, { tty }), io, true);
+    if ((io.stdin || tty) && deps.streaming?.execStream) {
+      const size = tty ? await io.sizes.initial(INITIAL_SIZE_WAIT_MS) : undefined;
+      return pump(await deps.streaming.execStream(id, command, { tty, size }), io, true);
+    }
     const r = await deps.runtime.execSync(id, command);
     if (r.stdout.length) io.out('stdout', r.stdout);
     if (r.stderr.length) io.out('stderr', r.stderr);

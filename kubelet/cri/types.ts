@@ -112,7 +112,8 @@ export interface RuntimeService {
   containerStatus(id: string): Promise<ContainerStatus>;
   execSync(id: string, cmd: string[], timeoutSeconds?: number): Promise<ExecSyncResult>;
   containerLogs(id: string, opts?: LogOptions): AsyncIterable<LogChunk>;
-  execStream?(id: string, cmd: string[], opts: { tty?: boolean }): Promise<ExecStream>;
+  /** `size`: the terminal's size from the start (a TTY). */
+  execStream?(id: string, cmd: string[], opts: { tty?: boolean; size?: TerminalSize }): Promise<ExecStream>;
   /** Attach to the container's own stdio (kubectl attach); stdin only if the container keeps it open. */
   attachStream?(id: string, opts: { stdin?: boolean }): Promise<ExecStream>;
 }

@@ -72,7 +72,8 @@ describe('kubectl pod commands on the Docker runtime (kubectl 1.27, 1.32, 1.33)'
     await create(pod('exec-tty', { containers: [{ name: 'c', image: IMAGE, command: ['sleep', '3600'] }] }));
     await running('exec-tty');
     for (const v of VERSIONS) {
-      const out = await inTerminal(bins.get(v)!, `exec -it exec-tty -- sh -c ${shq('tty; stty size; echo exit-$((6*7))')}`, { rows: 33, cols: 77 });
+      // The size lands just after the process starts (Docker resizes then, as with `docker exec -it`): ask a moment later.
+      const out = await inTerminal(bins.get(v)!, `exec -it exec-tty -- sh -c ${shq('sleep 0.5; tty; stty size; echo exit-$((6*7))')}`, { rows: 33, cols: 77 });
       assert.match(out, /\/dev\/pts\/\d+/, `kubectl 1.${v}: ${out}`);
       assert.match(out, /33 77/, `kubectl 1.${v}: ${out}`);
       assert.match(out, /exit-42/);

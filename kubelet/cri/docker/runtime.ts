@@ -180,10 +180,11 @@ export class DockerRuntime implements RuntimeService, ImageService {
   }
 
   /** Interactive exec (kubectl exec -i): Docker exec start with the connection hijacked (HTTP upgrade to tcp). */
-  async execStream(id: string, cmd: string[], opts: { tty?: boolean } = {}): Promise<ExecStream> {
+  async execStream(id: string, cmd: string[], opts: { tty?: boolean; size?: TerminalSize } = {}): Promise<ExecStream> {
     const tty = !!opts.tty;
-    const ex = await this.engine.json('POST', `/containers/${id}/exec`, { Cmd: cmd, AttachStdin: true, AttachStdout: true, AttachStderr: true, Tty: tty });
-    const socket = await this.hijack(`/exec/${ex.Id}/start`, JSON.stringify({ Detach: false, Tty: tty }));
+    const size = tty && opts.size ? { ConsoleSize: [opts.size.height, opts.size.width] } : {};
+    const ex = await this.engine.json('POST', `/containers/${id}/exec`, { Cmd: cmd, AttachStdin: true, AttachStdout: true, AttachStderr: true, Tty: tty, ...size });
+    const socket = await this.hijack(`/exec/${ex.Id}/start`, JSON.stringify({ Detach: false, Tty: tty, ...size }));
     const exitCode = new Promise<number>((resolve) => {
       socket.once('close', () => {
         this.engine.json('GET', `/exec/${ex.Id}/json`).then((i) => resolve(i?.ExitCode ?? -1), () => resolve(-1));
