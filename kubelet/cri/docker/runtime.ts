@@ -201,7 +201,9 @@ export class DockerRuntime implements RuntimeService, ImageService {
     const stdin = Boolean(opts.stdin && info.Config?.OpenStdin);
     const socket = await this.hijack(`/containers/${id}/attach?stream=1&stdin=${stdin ? 1 : 0}&stdout=1&stderr=1`);
     const exitCode = new Promise<number>((resolve) => socket.once('close', () => resolve(0)));
-    return this.session(socket, tty, exitCode, (s) => this.engine.json('POST', `/containers/${id}/resize?h=${s.height}&w=${s.width}`));
+    // The client's end of input reaches the process only with stdinOnce; otherwise its stdin stays open (Kubernetes:
+    // "a container process that reads from stdin will never receive an EOF"), and Docker would end the attachment.
+    return this.session(socket, tty, exitCode, (s) => this.engine.json('POST', `/containers/${id}/resize?h=${s.height}&w=${s.width}`), Boolean(info.Config?.StdinOnce));
   }
 
   /** An HTTP upgrade to a raw stream, as Docker's attach and exec start want. */
@@ -215,11 +217,11 @@ export class DockerRuntime implements RuntimeService, ImageService {
     return socket as unknown as import('node:net').Socket;
   }
 
-  private session(socket: import('node:net').Socket, tty: boolean, exitCode: Promise<number>, resize: (s: TerminalSize) => Promise<unknown>): ExecStream {
+  private session(socket: import('node:net').Socket, tty: boolean, exitCode: Promise<number>, resize: (s: TerminalSize) => Promise<unknown>, passEof = true): ExecStream {
     const stdin = new PassThrough();
-    stdin.pipe(socket);
+    stdin.pipe(socket, { end: false });
     // Closing stdin half-closes the socket so the process sees EOF, output keeps flowing.
-    stdin.on('end', () => socket.end());
+    stdin.on('end', () => { if (passEof) socket.end(); });
     socket.on('error', () => {}); // the close that follows ends the session
     const raw = socket as unknown as AsyncIterable<Buffer>;
     const output: AsyncIterable<LogChunk> = tty
