@@ -208,7 +208,9 @@ describe('kubectl pod commands on the Docker runtime (kubectl 1.27, 1.32, 1.33)'
       const lateAt = stamped[3].split(' ')[0];
       assert.equal(await logs('-c', 'main', `--since-time=${lateAt}`), 'late\n');
       assert.equal(await logs('-c', 'main', '--since=1h'), 'line-1\nline-2\nline-3\nlate\n');
-      assert.equal(await logs('-c', 'main', '--since=1s'), '');
+      const wait = 1500 - (Date.now() - Date.parse(lateAt));
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      assert.equal(await logs('-c', 'main', '--since=1s'), ''); // "late" is more than a second old
       const all = await logs('--all-containers', '--prefix');
       assert.match(all, /\[pod\/logs\/init\] from-init/);
       assert.match(all, /\[pod\/logs\/main\] late/);
@@ -221,6 +223,6 @@ describe('kubectl pod commands on the Docker runtime (kubectl 1.27, 1.32, 1.33)'
     await status('restarts', (p) => p.status?.containerStatuses?.[0]?.restartCount >= 1 && p.status.containerStatuses[0].state.running, 60_000);
     const current = Number(/attempt-(\d+)/.exec(await k.kubectl(['logs', 'restarts']))?.[1]);
     assert.equal(await k.kubectl(['logs', 'restarts', '--previous'], { bin: bins.get(27) }), `attempt-${current - 1}\n`);
-    await assert.rejects(k.kubectl(['logs', 'exec-tty', '--previous']).catch((e) => { throw new Error(e.stderr); }), /previous terminated container "c" in pod "exec-tty" not found/);
+    await assert.rejects(k.kubectl(['logs', 'logs', '-c', 'side', '--previous']).catch((e) => { throw new Error(e.stderr); }), /previous terminated container "side" in pod "logs" not found/);
   });
 });
