@@ -225,4 +225,19 @@ describe('kubectl pod commands on the Docker runtime (kubectl 1.27, 1.32, 1.33)'
     assert.equal(await k.kubectl(['logs', 'restarts', '--previous'], { bin: bins.get(27) }), `attempt-${current - 1}\n`);
     await assert.rejects(k.kubectl(['logs', 'logs', '-c', 'side', '--previous']).catch((e) => { throw new Error(e.stderr); }), /previous terminated container "side" in pod "logs" not found/);
   });
+
+  test('debug node/NAME: a pod on that node with its root filesystem at /host', async () => {
+    fs.writeFileSync(path.join(k.rootDir, 'node-marker'), 'on the node\n');
+    for (const v of [27, 33]) {
+      const out = await k.kubectl(['debug', `node/${k.node}`, '-i', `--image=${IMAGE}`, '--', 'sh'],
+        { bin: bins.get(v), input: `cat /host${k.rootDir}/node-marker\nexit\n` });
+      assert.match(out, /on the node/, `kubectl 1.${v}: ${out}`);
+    }
+    const pods = (await k.client.list(PODS, 'default')).items.filter((p) => p.metadata.name!.startsWith(`node-debugger-${k.node}-`));
+    assert.equal(pods.length, 2);
+    for (const p of pods) {
+      assert.equal(p.spec.nodeName, k.node);
+      assert.deepEqual(p.spec.volumes.find((x: Obj) => x.hostPath)?.hostPath.path, '/');
+    }
+  });
 });
