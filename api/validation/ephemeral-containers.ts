@@ -5,12 +5,16 @@ import { fieldDuplicate, fieldForbidden, type FieldError } from '../errors.ts';
 
 type Obj = Record<string, any>;
 
-/** Container fields an ephemeral container may not set: it must not be relied on to serve the pod. */
-const NOT_ALLOWED = ['ports', 'resources', 'resizePolicy', 'livenessProbe', 'readinessProbe', 'startupProbe', 'lifecycle', 'restartPolicy', 'restartPolicyRules'];
+/** Container fields an ephemeral container may not set: it must not be relied on to serve the pod. Kubernetes checks
+ *  for a non-zero Go value: a pointer field (probes, lifecycle, restartPolicy) is set as soon as it is present, a list
+ *  or struct (ports, resources, …) once it has content — `resources: {}` is what defaulting gives every container. */
+const POINTERS = ['livenessProbe', 'readinessProbe', 'startupProbe', 'lifecycle', 'restartPolicy'];
+const VALUES = ['ports', 'resources', 'resizePolicy', 'restartPolicyRules'];
 const FORBIDDEN = 'cannot be set for an Ephemeral Container';
 
-const isSet = (v: unknown) => v !== undefined && v !== null && v !== ''
-  && !(Array.isArray(v) && v.length === 0) && !(typeof v === 'object' && !Array.isArray(v) && Object.keys(v as object).length === 0);
+const present = (v: unknown) => v !== undefined && v !== null;
+const nonEmpty = (v: unknown) => present(v) && !(Array.isArray(v) && v.length === 0)
+  && !(typeof v === 'object' && !Array.isArray(v) && Object.values(v as object).every((x) => !present(x)));
 
 /** What is wrong with spec.ephemeralContainers beyond the checks every container gets (validateContainers does those). */
 export function validateEphemeralContainers(path: string, spec: Obj, errs: FieldError[]): void {
@@ -27,7 +31,10 @@ export function validateEphemeralContainers(path: string, spec: Obj, errs: Field
     if (ec.targetContainerName && !others.has(ec.targetContainerName)) {
       errs.push({ type: 'FieldValueNotFound', field: `${p}.targetContainerName`, detail: `Not found: ${JSON.stringify(ec.targetContainerName)}` });
     }
-    for (const f of NOT_ALLOWED) if (isSet(ec[f])) errs.push(fieldForbidden(`${p}.${f}`, FORBIDDEN));
+    // In Kubernetes' field order (the Container struct's).
+    for (const f of ['ports', 'resources', 'resizePolicy', 'restartPolicy', 'restartPolicyRules', 'livenessProbe', 'readinessProbe', 'startupProbe', 'lifecycle']) {
+      if (POINTERS.includes(f) ? present(ec[f]) : VALUES.includes(f) && nonEmpty(ec[f])) errs.push(fieldForbidden(`${p}.${f}`, FORBIDDEN));
+    }
     (Array.isArray(ec.volumeMounts) ? ec.volumeMounts : []).forEach((vm: Obj, j: number) => {
       if (vm?.subPath) errs.push(fieldForbidden(`${p}.volumeMounts[${j}].subPath`, FORBIDDEN));
       if (vm?.subPathExpr) errs.push(fieldForbidden(`${p}.volumeMounts[${j}].subPathExpr`, FORBIDDEN));
