@@ -151,6 +151,8 @@ export function createHttpServer(opts: HttpServerOptions): http.Server {
       const verbs = route.subresource === 'log' ? ['GET'] : route.subresource === 'proxy' ? ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] : ['GET', 'POST'];
       if (!verbs.includes(method)) throw new ApiError('MethodNotAllowed', `the server does not allow this method on the requested resource (${route.info.resource}/${route.subresource})`);
       if (route.info.resource === 'pods' && route.subresource === 'log') return proxyLogs(res, ctx, target, q);
+      // exec, attach and portforward arrive as upgrades (upgrade.ts); a plain request is answered as kube-apiserver does.
+      if (route.info.resource === 'pods' && ['exec', 'attach', 'portforward'].includes(route.subresource)) throw new ApiError('BadRequest', 'Upgrade request required');
       throw new ApiError('ServiceUnavailable', `${route.info.resource}/${route.subresource} is served by the kubelet, which this kubemu cluster does not run yet`);
     }
     // A namespaced resource without a namespace is only listed and watched (across namespaces), never written.

@@ -123,10 +123,15 @@ describe('kubectl pod commands on the Docker runtime (kubectl 1.27, 1.32, 1.33)'
       assert.equal(p.status.phase, 'Running');
       assert.equal(p.status.containerStatuses[0].restartCount, 0);
     }
+    // In a terminal (kubectl 1.33, WebSocket): the debug container gets a TTY of the terminal's size.
+    const term = await inTerminal(bins.get(33)!, `debug debugged -it --image=${IMAGE} --target=app -c dbg-tty -- sh`,
+      { rows: 29, cols: 101, feed: '(sleep 2; echo "stty size; ps"; sleep 1; echo exit; sleep 1)' });
+    assert.match(term, /29 101/, term);
+    assert.match(term, /sleep 3601/, term);
     // Without --target the debug container has its own PID namespace: PID 1 is its own shell.
     const out = await k.kubectl(['debug', 'debugged', '-i', `--image=${IMAGE}`, '-c', 'no-target', '--', 'sh'], { input: 'echo pid1=$(cat /proc/1/cmdline | tr "\\0" " ")\nexit\n' });
     assert.match(out, /pid1=sh/);
-    assert.match(await k.kubectl(['get', 'pod', 'debugged', '-o', 'jsonpath={.status.ephemeralContainerStatuses[*].name}']), /dbg-27 dbg-32 dbg-33 no-target/);
+    assert.match(await k.kubectl(['get', 'pod', 'debugged', '-o', 'jsonpath={.status.ephemeralContainerStatuses[*].name}']), /dbg-27 dbg-32 dbg-33 dbg-tty no-target/);
   });
 
   test('an ephemeral container whose image does not exist is ErrImagePull/ImagePullBackOff; the pod is not disturbed', async () => {
