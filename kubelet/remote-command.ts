@@ -56,6 +56,8 @@ interface CommandIO {
   stdin?: Readable;
   out(stream: 'stdout' | 'stderr', data: Buffer): void;
   sizes: TerminalSizes;
+  /** Calls back once the client has gone (or the session ended). */
+  onGone(fn: () => void): void;
 }
 
 const frame = (channel: number, data: Buffer | string) => Buffer.concat([Buffer.from([channel]), Buffer.from(data)]);
@@ -119,6 +121,8 @@ export function remoteCommandHandler(deps: RemoteCommandDeps) {
     if (io.stdin) io.stdin.pipe(es.stdin); // what arrived before the session started waits in io.stdin
     else if (endStdin) es.stdin.end(); // exec without -i: the process reads EOF, as from /dev/null
     io.sizes.follow((s) => { es.resize(s).catch((err) => deps.logger.debug({ err: String(err) }, 'terminal resize failed (the process may have ended)')); });
+    // kubectl interrupted: let go of the container (an attachment would otherwise hold on until the container exits).
+    io.onGone(() => es.close());
     for await (const chunk of es.output) io.out(chunk.stream, chunk.data);
     return es.exitCode;
   }
@@ -148,7 +152,9 @@ export function remoteCommandHandler(deps: RemoteCommandDeps) {
       else if (data[0] === 255 && data[1] === 0) stdin?.end();
     });
     ws.on('close', () => stdin?.end());
-    const code = await run({ stdin, sizes, out: (s, data) => ws.send(frame(s === 'stderr' ? 2 : 1, data)) });
+    const onGone = (fn: () => void) => ws.on('close', fn);
+    const code = await run({ stdin, sizes, onGone, out: (s, data) => { if (ws.readyState === ws.OPEN) ws.send(frame(s === 'stderr' ? 2 : 1, data)); } });
+    if (ws.readyState !== ws.OPEN) return;
     ws.send(frame(3, statusFor(code)));
     ws.close(1000);
   }
@@ -172,7 +178,8 @@ export function remoteCommandHandler(deps: RemoteCommandDeps) {
     });
     const error = streams.get('error')!;
     try {
-      const code = await run({ stdin: streams.get('stdin'), sizes, out: (s, data) => streams.get(s)?.write(data) });
+      const onGone = (fn: () => void) => session.on('close', fn);
+      const code = await run({ stdin: streams.get('stdin'), sizes, onGone, out: (s, data) => streams.get(s)?.write(data) });
       if (code !== 0) error.write(statusFor(code));
     } catch (err) {
       error.write(internalError(err));

@@ -94,6 +94,8 @@ export interface ExecStream {
   exitCode: Promise<number>;
   /** Set the terminal's size (a TTY session; kubectl sends the size at the start and on every change). */
   resize(size: TerminalSize): Promise<void>;
+  /** Drop the session (the client went away): an attached container keeps running, unattached. */
+  close(): void;
 }
 export interface TerminalSize { width: number; height: number }
 

@@ -227,7 +227,7 @@ export class DockerRuntime implements RuntimeService, ImageService {
     const output: AsyncIterable<LogChunk> = tty
       ? (async function* () { for await (const b of raw) yield { stream: 'stdout' as const, data: Buffer.from(b) }; })()
       : demux(raw);
-    return { stdin, output, exitCode, resize: async (s) => { await resize(s); } };
+    return { stdin, output, exitCode, resize: async (s) => { await resize(s); }, close: () => socket.destroy() };
   }
 
   async *containerLogs(id: string, opts: LogOptions = {}): AsyncIterable<LogChunk> {
