@@ -4,6 +4,7 @@
 // A terminal comes from `script` (util-linux): kubectl then sees a TTY, puts it in raw mode and sends its size.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { dockerKubelet, kubectlVersion, run, until, type DockerKubelet } from '../harness/docker-kubelet.ts';
@@ -54,6 +55,24 @@ describe('kubectl pod commands on the Docker runtime (kubectl 1.27, 1.32, 1.33)'
       await status(name, (p) => p.status?.phase === 'Succeeded');
       assert.match(await k.kubectl(['logs', name]), /got:hello\ngot:world\nbye/);
     }
+  });
+
+  test('attach -i without stdinOnce: kubectl interrupted, the container runs on and can be attached again', async () => {
+    await create(pod('reattach', { containers: [{ name: 'c', image: IMAGE, stdin: true, command: ['sh', '-c', 'while read l; do echo got:$l; done'] }] }));
+    await running('reattach');
+    for (const [v, line] of [[27, 'one'], [33, 'two'], [32, 'three']] as const) {
+      const child = spawn(bins.get(v)!, ['--kubeconfig', k.kubeconfig, 'attach', 'reattach', '-i'], { env: { ...process.env, HOME: k.rootDir } });
+      let out = '';
+      child.stdout.on('data', (d) => { out += d; });
+      child.stdin.write(`${line}\n`); // stdin stays open: without stdinOnce kubectl would wait for the container
+      await until(`got:${line} (kubectl 1.${v})`, async () => out.includes(`got:${line}`));
+      child.kill('SIGKILL');
+      await new Promise((r) => child.once('exit', r));
+    }
+    const p = await k.client.get(PODS, 'default', 'reattach');
+    assert.ok(p.status.containerStatuses[0].state.running);
+    assert.equal(p.status.containerStatuses[0].restartCount, 0);
+    assert.equal(await k.kubectl(['logs', 'reattach']), 'got:one\ngot:two\ngot:three\n');
   });
 
   test('attach -t to a TTY container: the terminal is the container\'s, with kubectl\'s size', async () => {
