@@ -120,7 +120,11 @@ export function remoteCommandHandler(deps: RemoteCommandDeps) {
   async function pump(es: ExecStream, io: CommandIO, endStdin: boolean): Promise<number> {
     if (io.stdin) io.stdin.pipe(es.stdin); // what arrived before the session started waits in io.stdin
     else if (endStdin) es.stdin.end(); // exec without -i: the process reads EOF, as from /dev/null
-    io.sizes.follow((s) => { es.resize(s).catch((err) => deps.logger.debug({ err: String(err) }, 'terminal resize failed (the process may have ended)')); });
+    // One resize at a time, in order: kubectl attach sends the size plus one, then the size (to make the program redraw).
+    let resizing = Promise.resolve();
+    io.sizes.follow((s) => {
+      resizing = resizing.then(() => es.resize(s)).catch((err) => deps.logger.debug({ err: String(err) }, 'terminal resize failed (the process may have ended)'));
+    });
     // kubectl interrupted: let go of the container (an attachment would otherwise hold on until the container exits).
     io.onGone(() => es.close());
     for await (const chunk of es.output) io.out(chunk.stream, chunk.data);

@@ -23,7 +23,7 @@ import {
 import {
   now, type DeleteOptions, type KubeList, type KubeObject, type ListOptions, type WatchEvent, type WatchOptions,
 } from '../../api/types.ts';
-import { validateCreate, validateEphemeralContainersUpdate, validateStatusUpdate, validateUpdate } from '../../api/validation/index.ts';
+import { validateCreate, validateEphemeralContainersWrite, validateStatusUpdate, validateUpdate } from '../../api/validation/index.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { Authorizer } from '../auth/authorizer.ts';
 import { applyPatch } from '../patch/index.ts';
@@ -355,7 +355,7 @@ export class GenericRegistry implements Registry {
       next.spec = { ...(next.spec ?? {}), ephemeralContainers: incoming.spec?.ephemeralContainers };
       if (next.spec.ephemeralContainers === undefined) delete next.spec.ephemeralContainers;
       applyDefaults(info, next);
-      errors = [...validateCreate(info, next), ...validateEphemeralContainersUpdate(next, stored)];
+      errors = validateEphemeralContainersWrite(info, next, stored);
     } else {
       next = structuredClone(incoming);
       const sm = stored.metadata;

@@ -200,7 +200,11 @@ describe('kubectl pod commands on the Docker runtime (kubectl 1.27, 1.32, 1.33)'
     assert.deepEqual(put.body.spec.ephemeralContainers.map((c: Obj) => c.name), ['d1', 'd5']);
     assert.equal(put.body.spec.activeDeadlineSeconds, undefined);
     assert.equal(put.body.metadata.labels?.ignored, undefined);
-    // The pod itself cannot gain one.
+    // A pod is not created with one, and cannot gain one itself; a label still changes on a pod that has them.
+    const born = await api('POST', '/api/v1/namespaces/default/pods', pod('ec-born', { containers: [{ name: 'a', image: IMAGE }], ephemeralContainers: [{ name: 'd', image: IMAGE }] }), 'application/json');
+    assert.equal(born.code, 422);
+    assert.match(born.body.message, /spec\.ephemeralContainers: Forbidden: cannot be set on create/);
+    await k.kubectl(['label', 'pod', 'ec', 'debugged=yes']);
     const direct = await api('PATCH', '/api/v1/namespaces/default/pods/ec', { spec: { ephemeralContainers: [{ name: 'd6', image: IMAGE }] } });
     assert.equal(direct.code, 422);
     assert.match(direct.body.message, /spec: Forbidden: pod updates may not change fields other than/);
