@@ -50,7 +50,7 @@ export const RESOURCES: ResourceInfo[] = [
   r('', 'v1', 'Node', 'nodes', false, { shortNames: ['no'], subresources: ['status', 'proxy'] }),
   r('', 'v1', 'Pod', 'pods', true, {
     shortNames: ['po'], categories: ['all'],
-    subresources: ['status', 'binding', 'log', 'exec', 'portforward', 'attach', 'eviction', 'proxy'],
+    subresources: ['status', 'binding', 'log', 'exec', 'portforward', 'attach', 'eviction', 'proxy', 'ephemeralcontainers'],
   }),
   r('', 'v1', 'Service', 'services', true, { shortNames: ['svc'], categories: ['all'], subresources: ['status', 'proxy'] }),
   r('', 'v1', 'Endpoints', 'endpoints', true, { shortNames: ['ep'] }),

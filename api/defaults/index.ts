@@ -51,6 +51,7 @@ export function defaultPodSpec(spec: Obj | undefined): void {
   }
   for (const c of spec.containers ?? []) if (c && typeof c === 'object') container(c);
   for (const c of spec.initContainers ?? []) if (c && typeof c === 'object') container(c);
+  for (const c of spec.ephemeralContainers ?? []) if (c && typeof c === 'object') container(c);
   for (const v of spec.volumes ?? []) {
     if (v?.configMap) v.configMap.defaultMode ??= 420;
     if (v?.secret) v.secret.defaultMode ??= 420;

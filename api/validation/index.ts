@@ -8,6 +8,7 @@ import type { KubeObject } from '../types.ts';
 import { configMapKey, dns1035Label, dns1123Label, dns1123Subdomain, envVarName, labelValue, qualifiedName } from '../names.ts';
 import { parseQuantity, QUANTITY_FORMAT } from '../quantity.ts';
 import { selectorFromLabelSelector } from '../selectors.ts';
+import { validateEphemeralContainers, validateEphemeralContainersUpdate } from './ephemeral-containers.ts';
 
 type Obj = Record<string, any>;
 type Errs = FieldError[];
@@ -197,6 +198,8 @@ export function validatePodSpec(path: string, spec: unknown, errs: Errs, allowed
   }
   validateContainers(`${path}.containers`, spec.containers, volumes, errs, true);
   validateContainers(`${path}.initContainers`, spec.initContainers, volumes, errs, false);
+  validateContainers(`${path}.ephemeralContainers`, spec.ephemeralContainers, volumes, errs, false);
+  validateEphemeralContainers(`${path}.ephemeralContainers`, spec, errs);
   if (Array.isArray(spec.initContainers)) {
     const appNames = new Set((Array.isArray(spec.containers) ? spec.containers : []).map((c: Obj) => c?.name));
     spec.initContainers.forEach((c: Obj, i: number) => {
@@ -467,12 +470,26 @@ function workload(resource: string, o: Obj, errs: Errs): void {
   validateTemplate(resource, 'spec', s, errs);
 }
 
-/** Everything wrong with a new object (after defaulting). Empty = valid. */
-export function validateCreate(info: ResourceInfo, obj: KubeObject): FieldError[] {
+/** What is wrong with an object as it stands (after defaulting), whether new or updated. */
+function validateObject(info: ResourceInfo, obj: KubeObject): FieldError[] {
   const errs: Errs = [];
   validateMeta(info, obj.metadata, errs);
   if (!info.custom) VALIDATORS[info.resource]?.(obj as Obj, errs); // a custom kind's schema is checked by apiserver/crd
   return errs;
+}
+
+/** Everything wrong with a new object (after defaulting). Empty = valid. */
+export function validateCreate(info: ResourceInfo, obj: KubeObject): FieldError[] {
+  const errs = validateObject(info, obj);
+  // Ephemeral containers come only through the pods/ephemeralcontainers subresource, later.
+  const ephemeral = (obj as Obj).spec?.ephemeralContainers;
+  if (!info.custom && info.resource === 'pods' && Array.isArray(ephemeral) && ephemeral.length) errs.push(fieldForbidden('spec.ephemeralContainers', 'cannot be set on create'));
+  return errs;
+}
+
+/** A write to pods/ephemeralcontainers: the pod as it would be, and only additions to its ephemeral containers. */
+export function validateEphemeralContainersWrite(info: ResourceInfo, obj: KubeObject, old: KubeObject): FieldError[] {
+  return [...validateObject(info, obj), ...validateEphemeralContainersUpdate(obj as Obj, old as Obj)];
 }
 
 const IMMUTABLE_SELECTOR = new Set(['deployments', 'replicasets', 'daemonsets', 'statefulsets', 'jobs']);
@@ -494,7 +511,7 @@ function podSpecChange(spec: Obj, old: Obj): boolean {
 
 /** Everything wrong with an update (after defaulting), incl. changes to immutable fields. */
 export function validateUpdate(info: ResourceInfo, obj: KubeObject, old: KubeObject): FieldError[] {
-  const errs = validateCreate(info, obj);
+  const errs = validateObject(info, obj);
   if (info.custom) return errs;
   const o = obj as Obj;
   const prev = old as Obj;

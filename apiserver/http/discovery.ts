@@ -11,7 +11,7 @@ interface SubInfo { group: string; version: string; kind: string; verbs: string[
 function subresourceInfo(info: ResourceInfo, sub: string): SubInfo {
   const own = { group: info.group, version: info.version, kind: info.kind };
   switch (sub) {
-    case 'status': return { ...own, verbs: ['get', 'patch', 'update'] };
+    case 'status': case 'ephemeralcontainers': return { ...own, verbs: ['get', 'patch', 'update'] };
     case 'scale': return { group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch', 'update'] };
     case 'binding': return { group: '', version: 'v1', kind: 'Binding', verbs: ['create'] };
     case 'eviction': return { group: 'policy', version: 'v1', kind: 'Eviction', verbs: ['create'] };

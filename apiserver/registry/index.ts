@@ -23,7 +23,7 @@ import {
 import {
   now, type DeleteOptions, type KubeList, type KubeObject, type ListOptions, type WatchEvent, type WatchOptions,
 } from '../../api/types.ts';
-import { validateCreate, validateStatusUpdate, validateUpdate } from '../../api/validation/index.ts';
+import { validateCreate, validateEphemeralContainersWrite, validateStatusUpdate, validateUpdate } from '../../api/validation/index.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { Authorizer } from '../auth/authorizer.ts';
 import { applyPatch } from '../patch/index.ts';
@@ -201,7 +201,7 @@ export class GenericRegistry implements Registry {
 
   async get(ctx: RequestContext, ref: ResourceRef): Promise<KubeObject> {
     this.authorize(ctx, 'get', ref);
-    this.checkSubresource(ref, ['status', 'scale']);
+    this.checkSubresource(ref, ['status', 'scale', 'ephemeralcontainers']);
     const { info, ns, name } = this.itemRef(ref);
     const obj = await this.load(info, ns, name);
     return ref.subresource === 'scale' ? toScale(info, obj) : this.decorate(info, obj);
@@ -328,7 +328,7 @@ export class GenericRegistry implements Registry {
 
   async update(ctx: RequestContext, ref: ResourceRef, body: KubeObject, opts: WriteOptions = {}): Promise<KubeObject> {
     this.authorize(ctx, 'update', ref);
-    this.checkSubresource(ref, ['status', 'scale']);
+    this.checkSubresource(ref, ['status', 'scale', 'ephemeralcontainers']);
     const { info, ns, name } = this.itemRef(ref);
     if (ref.subresource === 'scale') return this.updateScale(ref, body, opts);
     const obj = this.checkBody(info, body);
@@ -345,22 +345,31 @@ export class GenericRegistry implements Registry {
       }
       if (wantRv && wantRv !== stored.metadata.resourceVersion) throw conflict(info.resource, name, info.group || undefined);
       try {
-        return await this.writeUpdate(info, stored, obj, ref.subresource === 'status', opts);
+        return await this.writeUpdate(info, stored, obj, ref.subresource, opts);
       } catch (err) {
         if (!isCode(err, 'Conflict') || wantRv || attempt >= MAX_RETRIES) throw err;
       }
     }
   }
 
-  /** The common path of PUT and PATCH: reset what may not change, default, validate, CAS write. */
-  private async writeUpdate(info: ResourceInfo, stored: KubeObject, incoming: KubeObject, statusOnly: boolean, opts: WriteOptions): Promise<KubeObject> {
+  /** The common path of PUT and PATCH: reset what may not change, default, validate, CAS write. `sub`: the subresource
+   *  written (status, ephemeralcontainers), which decides what of `incoming` is taken. */
+  private async writeUpdate(info: ResourceInfo, stored: KubeObject, incoming: KubeObject, sub: string | undefined, opts: WriteOptions): Promise<KubeObject> {
     const name = stored.metadata.name!;
+    const statusOnly = sub === 'status';
     let next: KubeObject;
     let errors;
     let svc: Awaited<ReturnType<typeof allocateForUpdate>> | undefined;
     if (statusOnly) {
       next = mergeStatusUpdate(stored, incoming);
       errors = [...validateStatusUpdate(info, next, stored), ...(info.custom ? admitCustomObject(info, next, stored) : [])];
+    } else if (sub === 'ephemeralcontainers') {
+      // As Kubernetes' ephemeral-containers strategy: the stored pod with only spec.ephemeralContainers taken.
+      next = structuredClone(stored);
+      next.spec = { ...(next.spec ?? {}), ephemeralContainers: incoming.spec?.ephemeralContainers };
+      if (next.spec.ephemeralContainers === undefined) delete next.spec.ephemeralContainers;
+      applyDefaults(info, next);
+      errors = validateEphemeralContainersWrite(info, next, stored);
     } else {
       next = structuredClone(incoming);
       const sm = stored.metadata;
@@ -413,7 +422,7 @@ export class GenericRegistry implements Registry {
       if (info.custom?.scale) setPath(next, info.custom.scale.specReplicasPath, replicas ?? 0);
       else next.spec = { ...(next.spec ?? {}), replicas: replicas ?? 0 };
       try {
-        return toScale(info, await this.writeUpdate(info, stored, next, false, opts));
+        return toScale(info, await this.writeUpdate(info, stored, next, undefined, opts));
       } catch (err) {
         if (!isCode(err, 'Conflict') || wantRv || attempt >= MAX_RETRIES) throw err;
       }
@@ -422,7 +431,7 @@ export class GenericRegistry implements Registry {
 
   async patch(ctx: RequestContext, ref: ResourceRef, type: PatchType, patch: unknown, opts: PatchOptions = {}): Promise<{ object: KubeObject; created: boolean; warnings?: string[] }> {
     this.authorize(ctx, 'patch', ref);
-    this.checkSubresource(ref, ['status', 'scale']);
+    this.checkSubresource(ref, ['status', 'scale', 'ephemeralcontainers']);
     const { info, ns, name } = this.itemRef(ref);
     if (type === 'apply' && opts.fieldValidation && !ref.subresource) checkApplied(info, patch, name);
     for (let attempt = 0; ; attempt++) {
@@ -457,7 +466,7 @@ export class GenericRegistry implements Registry {
         this.checkNamespaceMatch(obj, ref);
         const pinned = obj.metadata.resourceVersion;
         if (pinned && pinned !== stored.metadata.resourceVersion) throw conflict(info.resource, name, info.group || undefined);
-        const object = await this.writeUpdate(info, stored, obj, ref.subresource === 'status', opts);
+        const object = await this.writeUpdate(info, stored, obj, ref.subresource, opts);
         return { object, created: false, warnings };
       } catch (err) {
         const pinnedByPatch = (patch as any)?.metadata?.resourceVersion !== undefined;
