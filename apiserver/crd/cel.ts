@@ -60,13 +60,15 @@ function evalRule(r: Rule, self: unknown, oldSelf: unknown, s: Schema): boolean 
 }
 
 /** The object's values checked against every rule on their schema nodes; `old` is the object before an update. */
-export function ruleErrors(obj: unknown, old: unknown, schema: Schema): FieldError[] {
+/** The rules' errors; `onlyTransitions`: just the rules that compare with oldSelf (an update's own check). */
+export function ruleErrors(obj: unknown, old: unknown, schema: Schema, onlyTransitions = false): FieldError[] {
   const errs: FieldError[] = [];
   const walk = (v: unknown, o: unknown, s: Schema | undefined, path: string) => {
     if (!s || v === undefined) return;
     for (const r of (Array.isArray(s['x-kubernetes-validations']) ? s['x-kubernetes-validations'] : []) as Rule[]) {
       const transition = /\boldSelf\b/.test(r.rule);
       if (transition && o === undefined) continue; // a transition rule needs the old value
+      if (onlyTransitions && !transition) continue;
       const field = r.fieldPath ? `${path}${r.fieldPath.startsWith('.') || !path ? '' : '.'}${r.fieldPath.replace(/^\./, path ? '.' : '')}` : path || '<nil>';
       let ok: boolean | string;
       try { ok = evalRule(r, v, transition ? o : undefined, s); } catch (e) { ok = `${r.rule}: ${(e as Error).message}`; }

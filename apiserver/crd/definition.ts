@@ -30,7 +30,7 @@ const req = (field: string, detail = 'Required value'): FieldError => ({ type: '
 const inv = (field: string, value: unknown, detail: string): FieldError => ({ type: 'FieldValueInvalid', field, detail: `Invalid value: ${JSON.stringify(value)}: ${detail}` });
 
 /** Kubernetes' ValidateCustomResourceDefinition, the parts kubemu serves. */
-export function validateCRD(crd: KubeObject, old?: KubeObject): FieldError[] {
+export function validateCRD(crd: KubeObject): FieldError[] {
   const errs: FieldError[] = [];
   const spec = crd.spec;
   if (!isObj(spec)) return [req('spec')];
@@ -92,7 +92,17 @@ export function validateCRD(crd: KubeObject, old?: KubeObject): FieldError[] {
       }
     }
   });
-  if (old && isObj(old.spec)) {
+  return errs;
+}
+
+/** What an update of a CRD may not change (beyond validateCRD): group, plural, scope, versions objects are stored in. */
+export function validateCRDUpdate(crd: KubeObject, old: KubeObject): FieldError[] {
+  const errs: FieldError[] = [];
+  const spec = crd.spec;
+  if (!isObj(spec)) return errs;
+  const names: Obj = isObj(spec.names) ? spec.names : {};
+  const versions: Obj[] = Array.isArray(spec.versions) ? spec.versions : [];
+  if (isObj(old.spec)) {
     if (old.spec.group !== spec.group) errs.push(inv('spec.group', spec.group, 'field is immutable'));
     if (old.spec.names?.plural !== names.plural) errs.push(inv('spec.names.plural', names.plural, 'field is immutable'));
     if (old.spec.scope !== spec.scope) errs.push(inv('spec.scope', spec.scope, 'field is immutable'));

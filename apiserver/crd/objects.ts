@@ -10,15 +10,22 @@ import { applySchemaDefaults, prune, validateAgainstSchema } from './schema.ts';
 
 type Obj = Record<string, any>;
 
-/** Prune, default and validate a custom object in place (old: the stored object of an update). Returns the errors. */
-export function admitCustomObject(info: ResourceInfo, obj: KubeObject, old?: KubeObject): FieldError[] {
+/** Prune a custom object's unknown fields and fill in its schema's defaults, in place; it is stored as the storage version. */
+export function pruneAndDefault(info: ResourceInfo, obj: KubeObject): void {
   const c = info.custom!;
   prune(obj as Obj, c.schema);
   applySchemaDefaults(obj, c.schema);
   obj.apiVersion = `${info.group}/${c.storageVersion}`;
-  const errs = validateAgainstSchema(obj as Obj, c.schema);
-  if (errs.length) return errs;
-  return ruleErrors(withoutMeta(obj), old ? withoutMeta(old) : undefined, c.schema);
+}
+
+/**
+ * The schema's errors, then (if none) its CEL rules' (old: the stored object of an update, for transition rules;
+ * onlyTransitions: just those, for an update's check beyond the create's).
+ */
+export function customValidation(info: ResourceInfo, obj: KubeObject, old?: KubeObject, onlyTransitions = false): FieldError[] {
+  const errs = validateAgainstSchema(obj as Obj, info.custom!.schema);
+  if (errs.length) return onlyTransitions ? [] : errs;
+  return ruleErrors(withoutMeta(obj), old ? withoutMeta(old) : undefined, info.custom!.schema, onlyTransitions);
 }
 
 /** A custom object's unknown fields are those its schema prunes (wrong types are the schema validation's 422). */

@@ -4,6 +4,7 @@
 // until the collector removes it).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { findResource } from '../../api/resources.ts';
 import type { KubeObject } from '../../api/types.ts';
 import type { ApiClient } from '../../client/index.ts';
 import { R, SharedInformers } from '../informers.ts';
@@ -142,6 +143,7 @@ describe('Garbage collector', () => {
     });
     assert.ok(crd.metadata.uid);
     await until('the CRD established', async () => (await c.get(R.customresourcedefinitions, undefined, 'widgets.gc.kubemu.io')).status?.conditions?.some((x: { type: string; status: string }) => x.type === 'Established' && x.status === 'True'));
+    await until('the kind known to this process', async () => findResource('gc.kubemu.io', 'widgets'));
     const widgets = { group: 'gc.kubemu.io', resource: 'widgets' };
     const owner = await c.create(widgets, ns, { apiVersion: 'gc.kubemu.io/v1', kind: 'Widget', metadata: { name: 'w' } });
     await c.create(R.pods, ns, {

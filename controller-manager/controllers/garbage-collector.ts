@@ -7,7 +7,7 @@
 // that name one are looked at again every few seconds (Kubernetes' collector watches every kind instead).
 import { kindsOf } from '../../api/custom-kinds.ts';
 import type { DeletionPropagation, KubeObject, OwnerReference } from '../../api/types.ts';
-import { findByKind, setCustomKinds } from '../../api/resources.ts';
+import { RESOURCES, findByKind, setCustomKinds, type ResourceInfo } from '../../api/resources.ts';
 import { keyOf, type Informer } from '../../client/informer.ts';
 import { newQueue, splitKey, type Controller, type ControllerContext } from '../controller.ts';
 import { R, type ResourceName } from '../informers.ts';
@@ -49,8 +49,14 @@ export function newGarbageCollector(ctx: ControllerContext): Controller {
 
   const warnedKinds = new Set<string>(); // an unknown owner kind is logged once, not at every recheck
   const crds = ctx.informers.get('customresourcedefinitions');
+  // Learn an established CRD's kinds when they are new or their versions changed (an apiserver in this same
+  // process, as in tests, keeps its own entries: they carry its state, e.g. the CRD being terminating).
   const learn = (crd: KubeObject) => {
-    try { setCustomKinds(crd.metadata.name!, established(crd) ? kindsOf(crd) : []); } catch { /* the apiserver refused such a CRD */ }
+    if (!established(crd)) return;
+    let kinds: ResourceInfo[];
+    try { kinds = kindsOf(crd); } catch { return; /* the apiserver refused such a CRD */ }
+    const versions = (list: ResourceInfo[]) => list.map((k) => k.version).sort().join(',');
+    if (versions(RESOURCES.filter((r) => r.custom?.crd === crd.metadata.name)) !== versions(kinds)) setCustomKinds(crd.metadata.name!, kinds);
   };
   crds.addHandlers({ onAdd: learn, onUpdate: (_old, crd) => learn(crd), onDelete: (crd) => setCustomKinds(crd.metadata.name!, []) });
 
