@@ -1,7 +1,8 @@
 // The resolver a pod's containers get, as the kubelet's DNS configurer decides it from
 // spec.dnsPolicy and spec.dnsConfig. ClusterFirst (the default) points pods at the cluster DNS
 // with the usual search path, so `wget http://backend:8080/` finds the Service in the pod's
-// namespace; without a cluster DNS configured it falls back to Default, as Kubernetes does.
+// namespace; without a cluster DNS configured, or for a pod on the node's network, it falls back to Default, as
+// Kubernetes does.
 import type { KubeObject } from '../api/types.ts';
 import type { DNSConfig } from './cri/types.ts';
 
@@ -11,7 +12,9 @@ export interface ClusterDNS { servers: string[]; domain: string }
 export function podDNSConfig(pod: KubeObject, cluster: ClusterDNS | undefined): DNSConfig | undefined {
   const policy: string = pod.spec?.dnsPolicy ?? 'ClusterFirst';
   let base: DNSConfig | undefined;
-  if ((policy === 'ClusterFirst' || policy === 'ClusterFirstWithHostNet') && cluster?.servers.length) {
+  // ClusterFirst on the node's network is Default (only ClusterFirstWithHostNet keeps the cluster DNS there).
+  const clusterFirst = policy === 'ClusterFirstWithHostNet' || (policy === 'ClusterFirst' && !pod.spec?.hostNetwork);
+  if (clusterFirst && cluster?.servers.length) {
     const ns = pod.metadata.namespace ?? 'default';
     base = { servers: [...cluster.servers], searches: [`${ns}.svc.${cluster.domain}`, `svc.${cluster.domain}`, cluster.domain], options: ['ndots:5'] };
   } else if (policy === 'None') {

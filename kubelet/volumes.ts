@@ -44,6 +44,7 @@ export async function setUpVolumes(pod: KubeObject, deps: VolumeDeps): Promise<M
       const files = await volumeFiles(pod, v, kind!, deps, fail);
       if (files) writeAtomically(dir, files);
     }
+    applyFsGroup(pod, dir, kind !== 'emptyDir');
     dirs.set(v.name, dir);
   }
   return dirs;
@@ -57,8 +58,39 @@ export async function refreshVolumes(pod: KubeObject, deps: VolumeDeps): Promise
     const dir = volumeDir(pod, deps, v.name);
     if (!fs.existsSync(dir)) continue;
     const files = await volumeFiles(pod, v, kind, deps, () => { throw new VolumeError('source gone'); }).catch(() => undefined);
-    if (files) writeAtomically(dir, files);
+    if (files) { writeAtomically(dir, files); applyFsGroup(pod, dir, true); }
   }
+}
+
+/** The pod's fsGroup on one of the volumes Kubernetes manages ownership of (not hostPath), per fsGroupChangePolicy. */
+function applyFsGroup(pod: KubeObject, dir: string, readonly: boolean): void {
+  const sc = pod.spec?.securityContext ?? {};
+  if (typeof sc.fsGroup !== 'number') return;
+  setVolumeOwnership(dir, sc.fsGroup, readonly, sc.fsGroupChangePolicy === 'OnRootMismatch');
+}
+
+/**
+ * Kubernetes' SetVolumeOwnership: every file and directory group-owned by fsGroup and group-readable (and writable,
+ * unless the volume is read-only — configMap, secret, downwardAPI, projected), directories also group-searchable
+ * and setgid so what the containers create inherits the group. OnRootMismatch skips the walk when the volume's root
+ * already has that group and those bits.
+ */
+export function setVolumeOwnership(dir: string, fsGroup: number, readonly: boolean, onRootMismatch = false): void {
+  const mask = readonly ? 0o440 : 0o660;
+  const dirMask = mask | 0o110 | 0o2000;
+  if (onRootMismatch) {
+    const st = fs.statSync(dir);
+    if (st.gid === fsGroup && (st.mode & dirMask) === dirMask) return;
+  }
+  const walk = (p: string) => {
+    const st = fs.lstatSync(p, { throwIfNoEntry: false });
+    if (!st) return;
+    fs.lchownSync(p, st.uid, fsGroup);
+    if (st.isSymbolicLink()) return;
+    fs.chmodSync(p, (st.mode & 0o7777) | (st.isDirectory() ? dirMask : mask));
+    if (st.isDirectory()) for (const e of fs.readdirSync(p)) walk(path.join(p, e));
+  };
+  walk(dir);
 }
 
 function checkHostPath(hp: Obj, fail: (why: string) => never): string {
@@ -247,7 +279,9 @@ function sameContent(tsDir: string, files: Files): boolean {
     if (have.join('\0') !== [...files.keys()].sort().join('\0')) return false;
     return [...files].every(([rel, f]) => {
       const p = path.join(tsDir, rel);
-      return fs.readFileSync(p).equals(f.data) && (fs.statSync(p).mode & 0o777) === f.mode;
+      // (fsGroup may have added group bits to the mode: still the same.)
+      const mode = fs.statSync(p).mode & 0o777;
+      return fs.readFileSync(p).equals(f.data) && (mode === f.mode || (mode & ~0o660) === (f.mode & ~0o660));
     });
   } catch {
     return false;
