@@ -100,7 +100,7 @@ const podLabels = (pod: KubeObject) => ({
 
 function sandboxConfig(pod: KubeObject, attempt: number, deps: SyncDeps): PodSandboxConfig {
   // A hostPort without a hostIP is bound on the node's address: kubemu's nodes share one machine, each with its own IP.
-  const ports = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].flatMap((c: Obj) => (c.ports ?? []).filter((p: Obj) => p.hostPort)
+  const ports = (pod.spec?.containers ?? []).flatMap((c: Obj) => (c.ports ?? []).filter((p: Obj) => p.hostPort)
     .map((p: Obj) => ({ protocol: p.protocol ?? 'TCP', containerPort: p.containerPort, hostPort: p.hostPort, hostIp: p.hostIP || deps.nodeIP })));
   return {
     metadata: { name: pod.metadata.name!, namespace: pod.metadata.namespace!, uid: pod.metadata.uid!, attempt },

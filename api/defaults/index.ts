@@ -73,7 +73,13 @@ function rollingUpdate(strategy: Obj, maxUnavailable: unknown, maxSurge?: unknow
 }
 
 const DEFAULTERS: Record<string, (o: Obj) => void> = {
-  pods(o) { defaultPodSpec(o.spec); },
+  pods(o) {
+    defaultPodSpec(o.spec);
+    // A pod on the node's network listens on the node: each container port is its host port (Pods only, not templates).
+    if (o.spec?.hostNetwork) {
+      for (const c of [...(o.spec.initContainers ?? []), ...(o.spec.containers ?? [])]) for (const p of c?.ports ?? []) if (p && !p.hostPort) p.hostPort = p.containerPort;
+    }
+  },
   services(o) {
     const s = (o.spec ??= {});
     s.type ??= 'ClusterIP';
