@@ -2,7 +2,7 @@
 // reports (found by the pod-uid labels, so a restarted kubelet adopts what already runs), make
 // it so: one ready sandbox, each container running or restarted per restartPolicy with
 // CrashLoopBackOff, then compute the status. killPod stops and removes everything.
-import { podDNSConfig, type ClusterDNS } from './dns-config.ts';
+import { podDNSConfig, resolvConfMount, type ClusterDNS } from './dns-config.ts';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { KubeObject } from '../api/types.ts';
@@ -192,6 +192,8 @@ async function startContainer(pod: KubeObject, c: Obj, attempt: number, sandboxI
     mounts.push(terminationLogMount(deps.rootDir, pod, c, attempt));
     const hosts = hostsFileMount(deps.rootDir, pod, c, podIP ? [podIP] : [], deps.clusterDNS?.domain);
     if (hosts) mounts.push(hosts);
+    const resolv = resolvConfMount(deps.rootDir, pod, c, podDNSConfig(pod, deps.clusterDNS));
+    if (resolv) mounts.push(resolv);
     const nonRoot = runAsNonRootError(pod, c, await deps.images.imageStatus(c.image));
     if (nonRoot) throw new Error(nonRoot);
   } catch (err) {
@@ -251,7 +253,7 @@ export async function syncPod(pod: KubeObject, mem: PodMemory, deps: SyncDeps): 
   const forbidden = sandboxes.length ? undefined : forbiddenSysctl(pod);
   if (forbidden) {
     deps.event(pod, 'Warning', 'SysctlForbidden', forbidden);
-    return { ...(pod.status ?? {}), phase: 'Failed', reason: 'SysctlForbidden', message: `Pod was rejected: ${forbidden}` };
+    return { ...(pod.status ?? {}), phase: 'Failed', reason: 'SysctlForbidden', message: `Pod was rejected: ${forbidden}`, conditions: pod.status?.conditions ?? [] };
   }
   let sandbox = sandboxes.find((s) => s.state === 'SANDBOX_READY');
   for (const s of sandboxes) {
