@@ -35,8 +35,11 @@ export function namespaceOptions(pod: KubeObject): NamespaceOption {
 
 const int64 = (v: unknown) => (typeof v === 'number' && Number.isInteger(v) ? { value: v } : null);
 
-/** The container's LinuxContainerSecurityContext. */
-export function containerSecurityContext(pod: KubeObject, c: Obj): LinuxContainerSecurityContext {
+/**
+ * The container's LinuxContainerSecurityContext. Without a runAsUser the image's user is passed on, as the kubelet
+ * does (no user: root), so a runAsGroup alone applies to the image's user.
+ */
+export function containerSecurityContext(pod: KubeObject, c: Obj, image?: Image | null): LinuxContainerSecurityContext {
   const sc = effectiveSecurityContext(pod, c);
   const podSc: Obj = pod.spec?.securityContext ?? {};
   const groups = [podSc.fsGroup, ...(podSc.supplementalGroups ?? [])].filter((g) => typeof g === 'number');
@@ -45,7 +48,8 @@ export function containerSecurityContext(pod: KubeObject, c: Obj): LinuxContaine
     capabilities: { addCapabilities: sc.capabilities?.add ?? [], dropCapabilities: sc.capabilities?.drop ?? [] },
     privileged: sc.privileged === true,
     namespaceOptions: namespaceOptions(pod),
-    runAsUser: int64(sc.runAsUser),
+    runAsUser: int64(sc.runAsUser) ?? (image?.uid ? { value: image.uid.value } : image?.username ? null : { value: 0 }),
+    runAsUsername: int64(sc.runAsUser) || image?.uid ? '' : image?.username ?? '',
     runAsGroup: int64(sc.runAsGroup),
     readonlyRootfs: sc.readOnlyRootFilesystem === true,
     supplementalGroups: [...new Set(groups as number[])],

@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { KubeObject } from '../api/types.ts';
 import type { ApiClient } from '../client/api-client.ts';
 import type { Logger } from '../lib/logger.ts';
-import { LABELS, type Container, type ContainerConfig, type ContainerStatus, type ImageService, type Mount, type PodSandboxConfig, type RuntimeService } from './cri/types.ts';
+import { LABELS, type Container, type ContainerConfig, type ContainerStatus, type Image, type ImageService, type Mount, type PodSandboxConfig, type RuntimeService } from './cri/types.ts';
 import { containerStatuses, podConditions, podPhase, type ContainerView } from './pod-status.ts';
 import { toBytes, toMillicores } from '../api/quantity.ts';
 import { resolveSubPath } from './subpath.ts';
@@ -180,6 +180,7 @@ async function startContainer(pod: KubeObject, c: Obj, attempt: number, sandboxI
   }
   let env;
   let mounts: Mount[];
+  let image: Image | null = null;
   try {
     env = await containerEnv(pod, c, podIP, deps);
     const envMap = new Map(env.map((e) => [e.key, e.value]));
@@ -194,7 +195,8 @@ async function startContainer(pod: KubeObject, c: Obj, attempt: number, sandboxI
     if (hosts) mounts.push(hosts);
     const resolv = resolvConfMount(deps.rootDir, pod, c, podDNSConfig(pod, deps.clusterDNS));
     if (resolv) mounts.push(resolv);
-    const nonRoot = runAsNonRootError(pod, c, await deps.images.imageStatus(c.image));
+    image = await deps.images.imageStatus(c.image);
+    const nonRoot = runAsNonRootError(pod, c, image);
     if (nonRoot) throw new Error(nonRoot);
   } catch (err) {
     mem.waiting.set(name, { reason: 'CreateContainerConfigError', message: (err as Error).message });
@@ -206,7 +208,7 @@ async function startContainer(pod: KubeObject, c: Obj, attempt: number, sandboxI
     labels: { ...podLabels(pod), [LABELS.containerName]: name, [LABELS.restartCount]: String(attempt) },
     annotations: fakeRuntimeAnnotations(pod, c, deps),
     resources: resources(c),
-    linux: { securityContext: containerSecurityContext(pod, c) },
+    linux: { securityContext: containerSecurityContext(pod, c, image) },
   };
   let id: string | undefined;
   try {
