@@ -134,6 +134,13 @@ test('docker runtime over gRPC: a container\'s security context and the sandbox\
   assert.match(await run('touch /x 2>&1'), /Read-only file system/);
   assert.equal(await run('cat /proc/sys/net/ipv4/ip_local_port_range'), '20000\t30000\n');
   assert.match(await run('ps'), /\/bin\/pause/); // the pod's PID namespace: the sandbox's pause is there
+  // Privileged is asked of Docker (created only: an engine lacking capabilities itself refuses to start it).
+  const priv = await cri.createContainer(sb, { metadata: { name: 'priv', attempt: 0 }, image: 'kubemu/busybox:1', command: ['true'],
+    linux: { securityContext: { privileged: true, namespaceOptions: ns, maskedPaths: ['/proc/kcore'], readonlyPaths: [] } } }, sbConfig);
+  const pi = await engine.json('GET', `/containers/${priv}/json`);
+  assert.equal(pi.HostConfig.Privileged, true);
+  assert.equal(pi.Config.User, '');
+  await cri.removeContainer(priv);
 
   // A sandbox on the node's network: Docker's host mode, no address of its own.
   const hostConfig = { metadata: { name: 'hostnet', uid: `uid-hostnet-${process.pid}`, namespace: 'default', attempt: 0 }, hostname: '',
