@@ -6,6 +6,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { dockerKubelet, run, until, type DockerKubelet } from '../harness/docker-kubelet.ts';
 import { createApiClient } from '../../client/index.ts';
 import { Scheduler } from '../../scheduler/scheduler.ts';
@@ -87,6 +89,32 @@ describe('security and host settings on the Docker runtime', () => {
     assert.match(await exec('caps', ['grep', '^NoNewPrivs', '/proc/self/status'], 'plain'), /NoNewPrivs:\s+0/);
   });
 
+  const withScheduler = async (fn: () => Promise<void>) => {
+    const stop = new AbortController();
+    const client = createApiClient({ transport: 'grpc', server: k.api.grpcAddress });
+    const scheduler = new Scheduler({ client, queue: { initialBackoffMs: 100, maxBackoffMs: 500, unschedulableFlushMs: 2000 } });
+    const done = scheduler.run(stop.signal);
+    try { await fn(); } finally { stop.abort(); await done; await client.close(); }
+  };
+
+  test('examples/pod-security.yaml does what its header says', () => withScheduler(async () => {
+    await k.kubectl(['apply', '-f', path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../examples/pod-security.yaml')]);
+    await running('restricted');
+    assert.equal(await exec('restricted', ['id']), 'uid=1000 gid=3000 groups=2000,3000\n');
+    await assert.rejects(exec('restricted', ['touch', '/x']), (err: Obj) => /touch: \/x: Read-only file system/.test(err.stderr));
+    assert.equal(await exec('restricted', ['stat', '-c', '%g %a', '/data']), '2000 2777\n');
+    assert.match(await exec('restricted', ['grep', 'Cap', '/proc/self/status']), /CapBnd:\s+0000000000000400/);
+    await status('root-refused', (x) => x.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'CreateContainerConfigError');
+    const named = await running('named');
+    assert.match(await exec('named', ['cat', '/etc/hosts'], 'main'), new RegExp(`${named.status.podIP.replace(/\./g, '\\.')}\tdb\.backend\.default\.svc\.cluster\.local\tdb\n\n# Entries added by HostAliases\.\n10\.1\.2\.3\tfoo\.local`));
+    assert.equal(await exec('named', ['cat', '/etc/resolv.conf'], 'main'), 'search default.svc.cluster.local svc.cluster.local cluster.local\nnameserver 10.96.0.10\noptions ndots:2\n');
+    assert.match(await exec('named', ['ps'], 'main'), /sleep 7200/);
+    const web = await running('web-on-node');
+    const body = await until('hostPort 18080', async () => fetch(`http://${web.status.hostIP}:18080/`, { signal: AbortSignal.timeout(2000) }).then((r) => r.text(), () => undefined));
+    assert.equal(body.trim(), 'web-on-node');
+    await k.kubectl(['delete', '-f', path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../examples/pod-security.yaml'), '--wait=false']);
+  }));
+
   test('hostPort answers on the node\'s IP; a second pod wanting the same port stays Pending (the scheduler\'s NodePorts filter)', async () => {
     const port = await freePort();
     const stop = new AbortController();
@@ -152,10 +180,10 @@ describe('security and host settings on the Docker runtime', () => {
   });
 
   test('hostname, subdomain and hostAliases: the hostname, the FQDN and the aliases in the kubelet-managed /etc/hosts', async () => {
-    await create(pod('named', { hostname: 'db', subdomain: 'backend', hostAliases: [{ ip: '10.1.2.3', hostnames: ['foo.local', 'bar.local'] }], containers: [sleeper('c')] }));
-    const p = await running('named');
-    assert.equal(await exec('named', ['hostname']), 'db\n');
-    const hosts = await exec('named', ['cat', '/etc/hosts']);
+    await create(pod('aliases', { hostname: 'db', subdomain: 'backend', hostAliases: [{ ip: '10.1.2.3', hostnames: ['foo.local', 'bar.local'] }], containers: [sleeper('c')] }));
+    const p = await running('aliases');
+    assert.equal(await exec('aliases', ['hostname']), 'db\n');
+    const hosts = await exec('aliases', ['cat', '/etc/hosts']);
     assert.match(hosts, /^# Kubernetes-managed hosts file\.\n127\.0\.0\.1\tlocalhost\n/);
     assert.ok(hosts.includes(`\n${p.status.podIP}\tdb.backend.default.svc.cluster.local\tdb\n`), hosts);
     assert.ok(hosts.endsWith('\n# Entries added by HostAliases.\n10.1.2.3\tfoo.local\n10.1.2.3\tbar.local\n'), hosts);
