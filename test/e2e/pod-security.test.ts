@@ -5,6 +5,7 @@
 // dnsPolicy None with dnsConfig.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -156,6 +157,21 @@ describe('security and host settings on the Docker runtime', () => {
     assert.equal(body.trim(), 'on-the-node');
     assert.equal((await exec('hostnet', ['hostname'])).trim(), os.hostname());
     assert.match(await exec('hostnet', ['cat', '/etc/hosts']), /^# Kubernetes-managed hosts file \(host network\)\.\n/);
+  });
+
+  test('hostPID and hostIPC: the containers are in the node\'s PID and IPC namespaces; otherwise in their own / the pod\'s', async () => {
+    const host = (ns: string) => fs.readlinkSync(`/proc/self/ns/${ns}`);
+    await create(pod('host-ns', { hostPID: true, hostIPC: true, containers: [sleeper('c')] }));
+    await create(pod('own-ns', { containers: [sleeper('a'), sleeper('b')] }));
+    await running('host-ns');
+    await running('own-ns');
+    const ns = async (p: string, kind: string, c?: string) => (await exec(p, ['readlink', `/proc/self/ns/${kind}`], c)).trim();
+    assert.equal(await ns('host-ns', 'pid'), host('pid'));
+    assert.equal(await ns('host-ns', 'ipc'), host('ipc'));
+    assert.notEqual(await ns('own-ns', 'pid', 'a'), host('pid'));
+    assert.notEqual(await ns('own-ns', 'pid', 'a'), await ns('own-ns', 'pid', 'b'));
+    assert.notEqual(await ns('own-ns', 'ipc', 'a'), host('ipc'));
+    assert.equal(await ns('own-ns', 'ipc', 'a'), await ns('own-ns', 'ipc', 'b')); // the pod's IPC namespace, shared
   });
 
   test('shareProcessNamespace: the containers see each other\'s processes; without it they do not', async () => {
