@@ -106,7 +106,7 @@ export const POD_SECURITY_CONTEXT: Record<string, Support> = {
   runAsUser: yes('the containers\' user, unless a container sets its own'),
   seLinuxChangePolicy: no('SELinux is not used'),
   seLinuxOptions: no('SELinux labels are not applied'),
-  seccompProfile: no('the runtime\'s default seccomp profile always applies'),
+  seccompProfile: yes('RuntimeDefault (Docker\'s default profile), Unconfined (the default, as a kubelet without --seccomp-default), Localhost (a JSON profile under the kubelet\'s <root-dir>/seccomp); a container\'s own wins'),
   supplementalGroups: yes('extra groups of every container\'s first process'),
   supplementalGroupsPolicy: { status: 'partly', note: 'Merge (the image\'s /etc/group groups are kept)',
     check: (v) => (v === 'Strict' ? 'supplementalGroupsPolicy Strict: the image\'s groups are merged' : undefined) },
@@ -124,7 +124,7 @@ export const CONTAINER_SECURITY_CONTEXT: Record<string, Support> = {
   runAsNonRoot: yes('as the pod\'s: CreateContainerConfigError with Kubernetes\' message'),
   runAsUser: yes('the container\'s user'),
   seLinuxOptions: no('SELinux labels are not applied'),
-  seccompProfile: no('the runtime\'s default seccomp profile always applies'),
+  seccompProfile: yes('RuntimeDefault, Unconfined (the default) or Localhost (a JSON profile under the kubelet\'s <root-dir>/seccomp)'),
   windowsOptions: na('every kubemu node is linux'),
 };
 

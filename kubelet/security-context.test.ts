@@ -1,7 +1,7 @@
 // The pod's security settings as the kubelet hands them to the runtime, and its own two checks.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { containerSecurityContext, DEFAULT_MASKED_PATHS, forbiddenSysctl, runAsNonRootError, sandboxLinuxConfig } from './security-context.ts';
+import { containerSecurityContext, DEFAULT_MASKED_PATHS, forbiddenSysctl, runAsNonRootError, sandboxLinuxConfig, seccompProfile } from './security-context.ts';
 
 const pod = (spec: Record<string, unknown>, c: Record<string, unknown> = {}) => ({
   metadata: { name: 'web', namespace: 'shop', uid: 'u1' }, spec: { containers: [{ name: 'c', image: 'i', ...c }], ...spec },
@@ -71,4 +71,12 @@ test('sysctls: safe ones pass, others and namespaced ones shared with the host a
   assert.equal(forbiddenSysctl(sys(['kernel.msgmax'])), 'forbidden sysctl: "kernel.msgmax" not allowlisted');
   assert.equal(forbiddenSysctl(sys(['net.ipv4.tcp_syncookies'], { hostNetwork: true })), 'forbidden sysctl: "net.ipv4.tcp_syncookies" not allowed with host net enabled');
   assert.equal(forbiddenSysctl(sys(['kernel.shm_rmid_forced'], { hostIPC: true })), 'forbidden sysctl: "kernel.shm_rmid_forced" not allowed with host ipc enabled');
+});
+
+test('seccomp: unset is Unconfined, the container\'s profile wins over the pod\'s, Localhost is a file under <root-dir>/seccomp', () => {
+  assert.deepEqual(seccompProfile(pod({}) as any, {}, '/var/lib/kubelet'), { profileType: 'Unconfined' });
+  const p = pod({ securityContext: { seccompProfile: { type: 'RuntimeDefault' } } });
+  assert.deepEqual(seccompProfile(p as any, {}, '/k'), { profileType: 'RuntimeDefault' });
+  assert.deepEqual(seccompProfile(p as any, { securityContext: { seccompProfile: { type: 'Localhost', localhostProfile: 'profiles/deny.json' } } }, '/k'),
+    { profileType: 'Localhost', localhostRef: '/k/seccomp/profiles/deny.json' });
 });

@@ -3,7 +3,8 @@
 // The effective context is the pod's with the container's fields winning, as Kubernetes'
 // DetermineEffectiveSecurityContext does; fsGroup and supplementalGroups become the container's extra groups.
 import type { KubeObject } from '../api/types.ts';
-import type { Image, LinuxContainerSecurityContext, LinuxPodSandboxConfig, NamespaceOption } from './cri/types.ts';
+import path from 'node:path';
+import type { Image, LinuxContainerSecurityContext, LinuxPodSandboxConfig, NamespaceOption, SecurityProfile } from './cri/types.ts';
 
 type Obj = Record<string, any>;
 
@@ -36,10 +37,21 @@ export function namespaceOptions(pod: KubeObject): NamespaceOption {
 const int64 = (v: unknown) => (typeof v === 'number' && Number.isInteger(v) ? { value: v } : null);
 
 /**
+ * The container's seccomp profile, as the kubelet picks it: the container's seccompProfile, else the pod's; unset is
+ * Unconfined (a kubelet without --seccomp-default). A Localhost profile is a file under <root-dir>/seccomp.
+ */
+export function seccompProfile(pod: KubeObject, c: Obj, rootDir: string): SecurityProfile {
+  const p: Obj | undefined = c.securityContext?.seccompProfile ?? pod.spec?.securityContext?.seccompProfile;
+  if (p?.type === 'RuntimeDefault') return { profileType: 'RuntimeDefault' };
+  if (p?.type === 'Localhost') return { profileType: 'Localhost', localhostRef: path.join(rootDir, 'seccomp', String(p.localhostProfile ?? '')) };
+  return { profileType: 'Unconfined' };
+}
+
+/**
  * The container's LinuxContainerSecurityContext. Without a runAsUser the image's user is passed on, as the kubelet
  * does (no user: root), so a runAsGroup alone applies to the image's user.
  */
-export function containerSecurityContext(pod: KubeObject, c: Obj, image?: Image | null): LinuxContainerSecurityContext {
+export function containerSecurityContext(pod: KubeObject, c: Obj, image?: Image | null, rootDir = '/var/lib/kubelet'): LinuxContainerSecurityContext {
   const sc = effectiveSecurityContext(pod, c);
   const podSc: Obj = pod.spec?.securityContext ?? {};
   const groups = [podSc.fsGroup, ...(podSc.supplementalGroups ?? [])].filter((g) => typeof g === 'number');
@@ -57,6 +69,7 @@ export function containerSecurityContext(pod: KubeObject, c: Obj, image?: Image 
     noNewPrivs: sc.allowPrivilegeEscalation === false,
     maskedPaths: unmasked ? [] : DEFAULT_MASKED_PATHS,
     readonlyPaths: unmasked ? [] : DEFAULT_READONLY_PATHS,
+    seccomp: seccompProfile(pod, c, rootDir),
   };
 }
 

@@ -208,7 +208,7 @@ async function startContainer(pod: KubeObject, c: Obj, attempt: number, sandboxI
     labels: { ...podLabels(pod), [LABELS.containerName]: name, [LABELS.restartCount]: String(attempt) },
     annotations: fakeRuntimeAnnotations(pod, c, deps),
     resources: resources(c),
-    linux: { securityContext: containerSecurityContext(pod, c, image) },
+    linux: { securityContext: containerSecurityContext(pod, c, image, deps.rootDir) },
   };
   let id: string | undefined;
   try {

@@ -27,6 +27,9 @@ export interface LinuxSandboxSecurityContext {
 }
 export interface LinuxPodSandboxConfig { securityContext?: LinuxSandboxSecurityContext | null; sysctls?: Record<string, string> }
 
+/** A seccomp (or AppArmor) profile: the runtime's default, none, or a file on the node. */
+export interface SecurityProfile { profileType: 'RuntimeDefault' | 'Unconfined' | 'Localhost'; localhostRef?: string }
+
 export interface LinuxContainerSecurityContext {
   capabilities?: Capability | null;
   privileged?: boolean;
@@ -40,6 +43,7 @@ export interface LinuxContainerSecurityContext {
   /** The kubelet always sends both lists (Kubernetes' defaults, or none for procMount Unmasked). */
   maskedPaths?: string[];
   readonlyPaths?: string[];
+  seccomp?: SecurityProfile | null;
 }
 export interface LinuxContainerConfig { securityContext?: LinuxContainerSecurityContext | null }
 

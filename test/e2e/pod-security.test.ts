@@ -159,6 +159,25 @@ describe('security and host settings on the Docker runtime', () => {
     assert.match(await exec('hostnet', ['cat', '/etc/hosts']), /^# Kubernetes-managed hosts file \(host network\)\.\n/);
   });
 
+  test('seccompProfile: unset is Unconfined, RuntimeDefault is Docker\'s profile, Localhost a profile file under the kubelet\'s root', async () => {
+    fs.mkdirSync(path.join(k.rootDir, 'seccomp'), { recursive: true });
+    fs.writeFileSync(path.join(k.rootDir, 'seccomp', 'no-mkdir.json'), JSON.stringify({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO' }] }));
+    await create(pod('seccomp', { securityContext: { seccompProfile: { type: 'RuntimeDefault' } }, containers: [sleeper('default'), sleeper('none', { securityContext: { seccompProfile: { type: 'Unconfined' } } }),
+      sleeper('file', { securityContext: { seccompProfile: { type: 'Localhost', localhostProfile: 'no-mkdir.json' } } })] }));
+    await create(pod('seccomp-unset', { containers: [sleeper('c')] }));
+    await running('seccomp');
+    await running('seccomp-unset');
+    const mode = async (p: string, c?: string) => (await exec(p, ['grep', '^Seccomp:', '/proc/self/status'], c)).split(/\s+/)[1];
+    assert.equal(await mode('seccomp', 'default'), '2');
+    assert.equal(await mode('seccomp', 'none'), '0');
+    assert.equal(await mode('seccomp-unset'), '0');
+    await assert.rejects(exec('seccomp', ['mkdir', '/tmp/d'], 'file'), (err: Obj) => /Operation not permitted/.test(err.stderr));
+    await exec('seccomp', ['mkdir', '/tmp/d'], 'none');
+    await create(pod('seccomp-missing', { containers: [sleeper('c', { securityContext: { seccompProfile: { type: 'Localhost', localhostProfile: 'nope.json' } } })] }));
+    const p = await status('seccomp-missing', (x) => x.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'CreateContainerError');
+    assert.match(p.status.containerStatuses[0].state.waiting.message, /cannot load seccomp profile ".*\/seccomp\/nope.json"/);
+  });
+
   test('hostPID and hostIPC: the containers are in the node\'s PID and IPC namespaces; otherwise in their own / the pod\'s', async () => {
     const host = (ns: string) => fs.readlinkSync(`/proc/self/ns/${ns}`);
     await create(pod('host-ns', { hostPID: true, hostIPC: true, containers: [sleeper('c')] }));

@@ -4,6 +4,7 @@ import { isLocalRegistry, splitImageRef } from './image-ref.ts';
 import { CriError, LABELS, type Container, type ContainerConfig, type ContainerFilter, type ContainerStatus, type ExecSyncResult,
   type ExecStream, type Image, type LinuxContainerSecurityContext, type Mount, type ImageService, type LogChunk, type LogOptions, type PodSandbox, type PodSandboxConfig, type PodSandboxFilter,
   type PodSandboxStatus, type RuntimeService } from '../types.ts';
+import fs from 'node:fs';
 import { PassThrough } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { createHash } from 'node:crypto';
@@ -254,6 +255,18 @@ export function imageUser(user: string | undefined): Pick<Image, 'uid' | 'userna
   return /^\d+$/.test(u) ? { uid: { value: Number(u) } } : { username: u };
 }
 
+/** Docker's seccomp option: its default profile, none, or the profile file's content (as the docker CLI passes it). */
+function seccompOpt(p: LinuxContainerSecurityContext['seccomp']): string[] {
+  if (!p || p.profileType === 'RuntimeDefault') return [];
+  if (p.profileType === 'Unconfined') return ['seccomp=unconfined'];
+  let text: string;
+  try { text = fs.readFileSync(p.localhostRef ?? '', 'utf8'); } catch (err) {
+    throw new CriError('InvalidArgument', `failed to generate seccomp spec opts: cannot load seccomp profile "${p.localhostRef}": ${(err as Error).message}`);
+  }
+  try { JSON.parse(text); } catch { throw new CriError('InvalidArgument', `failed to generate seccomp spec opts: seccomp profile "${p.localhostRef}" is not JSON`); }
+  return [`seccomp=${text}`];
+}
+
 /** A container's user, groups and root filesystem (Docker's container Config). */
 function securityConfig(sc: LinuxContainerSecurityContext | null | undefined): object {
   if (!sc) return {};
@@ -276,7 +289,7 @@ function securityHostConfig(sc: LinuxContainerSecurityContext | null | undefined
     CapAdd: sc.capabilities?.addCapabilities ?? [],
     CapDrop: sc.capabilities?.dropCapabilities ?? [],
     GroupAdd: (sc.supplementalGroups ?? []).map(String),
-    SecurityOpt: sc.noNewPrivs ? ['no-new-privileges'] : [],
+    SecurityOpt: [...(sc.noNewPrivs ? ['no-new-privileges'] : []), ...seccompOpt(sc.seccomp)],
     IpcMode: ns?.ipc === 'NODE' ? 'host' : `container:${sandboxId}`,
     PidMode: ns?.pid === 'NODE' ? 'host' : ns?.pid === 'POD' ? `container:${sandboxId}` : '',
   };
