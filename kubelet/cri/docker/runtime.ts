@@ -278,7 +278,7 @@ function securityConfig(sc: LinuxContainerSecurityContext | null | undefined): o
 /**
  * The rest of a container's security context as Docker's HostConfig: privileged, capabilities, no_new_privs,
  * read-only root, supplemental groups, masked /proc paths, and which IPC and PID namespaces it joins (the pod's —
- * the sandbox's — the node's, or its own).
+ * the sandbox's — the node's, its own, or for PID another container's: TARGET, as kubectl debug --target asks).
  */
 function securityHostConfig(sc: LinuxContainerSecurityContext | null | undefined, sandboxId: string): object {
   if (!sc) return {};
@@ -291,7 +291,7 @@ function securityHostConfig(sc: LinuxContainerSecurityContext | null | undefined
     GroupAdd: (sc.supplementalGroups ?? []).map(String),
     SecurityOpt: [...(sc.noNewPrivs ? ['no-new-privileges'] : []), ...seccompOpt(sc.seccomp)],
     IpcMode: ns?.ipc === 'NODE' ? 'host' : `container:${sandboxId}`,
-    PidMode: ns?.pid === 'NODE' ? 'host' : ns?.pid === 'POD' ? `container:${sandboxId}` : '',
+    PidMode: ns?.pid === 'NODE' ? 'host' : ns?.pid === 'POD' ? `container:${sandboxId}` : ns?.pid === 'TARGET' && ns.targetId ? `container:${ns.targetId}` : '',
   };
   // Empty lists are procMount Unmasked; a privileged container is unmasked by Docker anyway.
   if (!sc.privileged) { out.MaskedPaths = sc.maskedPaths ?? []; out.ReadonlyPaths = sc.readonlyPaths ?? []; }
