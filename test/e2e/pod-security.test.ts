@@ -218,6 +218,7 @@ describe('security and host settings on the Docker runtime', () => {
     await create(pod('aliases', { hostname: 'db', subdomain: 'backend', hostAliases: [{ ip: '10.1.2.3', hostnames: ['foo.local', 'bar.local'] }], containers: [sleeper('c')] }));
     const p = await running('aliases');
     assert.equal(await exec('aliases', ['hostname']), 'db\n');
+    assert.equal(await exec('aliases', ['hostname', '-f']), 'db.backend.default.svc.cluster.local\n');
     const hosts = await exec('aliases', ['cat', '/etc/hosts']);
     assert.match(hosts, /^# Kubernetes-managed hosts file\.\n127\.0\.0\.1\tlocalhost\n/);
     assert.ok(hosts.includes(`\n${p.status.podIP}\tdb.backend.default.svc.cluster.local\tdb\n`), hosts);
