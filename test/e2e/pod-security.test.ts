@@ -116,6 +116,14 @@ describe('security and host settings on the Docker runtime', () => {
     await k.kubectl(['delete', '-f', path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../examples/pod-security.yaml'), '--wait=false']);
   }));
 
+  test('procMount Unmasked: /proc has no masked or read-only paths; Default masks Kubernetes\' list', async () => {
+    await create(pod('procmount', { containers: [sleeper('unmasked', { securityContext: { procMount: 'Unmasked' } }), sleeper('default')] }));
+    await running('procmount');
+    const procMounts = async (c: string) => (await exec('procmount', ['cat', '/proc/mounts'], c)).split('\n').filter((l) => / \/proc\/(kcore|keys|sys|bus|fs|irq|sysrq-trigger|timer_list|acpi|scsi) /.test(l)).length;
+    assert.equal(await procMounts('unmasked'), 0);
+    assert.ok(await procMounts('default') > 0);
+  });
+
   test('hostPort answers on the node\'s IP; a second pod wanting the same port stays Pending (the scheduler\'s NodePorts filter)', async () => {
     const port = await freePort();
     const stop = new AbortController();
