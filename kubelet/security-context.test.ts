@@ -29,15 +29,17 @@ test('capabilities, no_new_privs, read-only root, privileged and procMount Unmas
   assert.equal(sc.privileged, true);
   assert.deepEqual([sc.maskedPaths, sc.readonlyPaths], [[], []]);
   assert.deepEqual(sc.namespaceOptions, { network: 'NODE', pid: 'NODE', ipc: 'POD' });
-  assert.deepEqual(sc.runAsUser, { value: 0 }); // no runAsUser, an image with no USER: root, as the kubelet passes it
+  assert.equal(sc.runAsUser, null); // neither runAsUser nor runAsGroup: the image's USER as it is
 });
 
-test('without runAsUser the image\'s user is passed on, so runAsGroup alone applies to it', () => {
+test('a runAsGroup without runAsUser goes with the image\'s user', () => {
   const p = pod({ securityContext: { runAsGroup: 3000 } });
   const named = containerSecurityContext(p as any, p.spec.containers[0]!, img({ username: 'nginx' }));
   assert.deepEqual([named.runAsUser, named.runAsUsername, named.runAsGroup], [null, 'nginx', { value: 3000 }]);
   const numeric = containerSecurityContext(p as any, p.spec.containers[0]!, img({ uid: 101 }));
   assert.deepEqual([numeric.runAsUser, numeric.runAsUsername], [{ value: 101 }, '']);
+  const root = containerSecurityContext(p as any, p.spec.containers[0]!, img());
+  assert.deepEqual([root.runAsUser, root.runAsUsername], [{ value: 0 }, '']);
 });
 
 test('shareProcessNamespace: the pod\'s PID namespace; the sandbox gets the sysctls and knows of privileged containers', () => {

@@ -48,20 +48,22 @@ export function seccompProfile(pod: KubeObject, c: Obj, rootDir: string): Securi
 }
 
 /**
- * The container's LinuxContainerSecurityContext. Without a runAsUser the image's user is passed on, as the kubelet
- * does (no user: root), so a runAsGroup alone applies to the image's user.
+ * The container's LinuxContainerSecurityContext. A runAsGroup without runAsUser goes with the image's user (no user:
+ * root), as the kubelet passes it; with neither, the runtime runs the image's USER as it is.
  */
 export function containerSecurityContext(pod: KubeObject, c: Obj, image?: Image | null, rootDir = '/var/lib/kubelet'): LinuxContainerSecurityContext {
   const sc = effectiveSecurityContext(pod, c);
   const podSc: Obj = pod.spec?.securityContext ?? {};
   const groups = [podSc.fsGroup, ...(podSc.supplementalGroups ?? [])].filter((g) => typeof g === 'number');
   const unmasked = sc.procMount === 'Unmasked';
+  // A runAsGroup without runAsUser applies to the image's user, which the runtime must then be told.
+  const groupOnly = int64(sc.runAsUser) === null && int64(sc.runAsGroup) !== null;
   return {
     capabilities: { addCapabilities: sc.capabilities?.add ?? [], dropCapabilities: sc.capabilities?.drop ?? [] },
     privileged: sc.privileged === true,
     namespaceOptions: namespaceOptions(pod),
-    runAsUser: int64(sc.runAsUser) ?? (image?.uid ? { value: image.uid.value } : image?.username ? null : { value: 0 }),
-    runAsUsername: int64(sc.runAsUser) || image?.uid ? '' : image?.username ?? '',
+    runAsUser: int64(sc.runAsUser) ?? (!groupOnly ? null : image?.uid ? { value: image.uid.value } : image?.username ? null : { value: 0 }),
+    runAsUsername: !groupOnly || image?.uid ? '' : image?.username ?? '',
     runAsGroup: int64(sc.runAsGroup),
     readonlyRootfs: sc.readOnlyRootFilesystem === true,
     supplementalGroups: [...new Set(groups as number[])],

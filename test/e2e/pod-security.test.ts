@@ -42,6 +42,9 @@ describe('security and host settings on the Docker runtime', () => {
     assert.equal(await exec('runas', ['id', '-g'], 'a'), '3000\n');
     assert.deepEqual((await exec('runas', ['id', '-G'], 'a')).trim().split(' ').sort(), ['3000', '4000']);
     assert.equal(await exec('runas', ['id', '-u'], 'b'), '1001\n');
+    await create(pod('group-only', { securityContext: { runAsGroup: 3000 }, containers: [sleeper('c')] }));
+    await running('group-only');
+    assert.equal(await exec('group-only', ['id']), 'uid=0 gid=3000 groups=3000\n'); // the image's user (root), the pod's group
   });
 
   test('runAsNonRoot with a root image: CreateContainerConfigError with Kubernetes\' message; with runAsUser it runs', async () => {
