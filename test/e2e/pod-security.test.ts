@@ -157,7 +157,7 @@ describe('security and host settings on the Docker runtime', () => {
     }
   });
 
-  test('hostNetwork: the pod\'s IP is the node\'s and it serves on the node\'s network; ClusterFirst DNS is Default there', async () => {
+  test('hostNetwork: the pod\'s IP is the node\'s, it serves on the node\'s network with the node\'s hostname and /etc/hosts', async () => {
     const port = await freePort();
     await create(pod('hostnet', { hostNetwork: true, containers: [{ name: 'c', image: BUSYBOX, command: ['sh', '-c', `mkdir -p /w && echo on-the-node > /w/index.html && httpd -f -p 127.0.0.1:${port} -h /w`] }] }));
     const p = await running('hostnet');
