@@ -23,3 +23,8 @@ test('None takes only spec.dnsConfig; dnsConfig adds to ClusterFirst and its opt
   assert.deepEqual(merged.searches, ['shop.svc.cluster.local', 'svc.cluster.local', 'cluster.local', 'extra.local']);
   assert.deepEqual(merged.options, ['ndots:2']);
 });
+
+test('on the node\'s network ClusterFirst is Default; ClusterFirstWithHostNet keeps the cluster DNS', () => {
+  assert.equal(podDNSConfig(pod({ hostNetwork: true }), cluster), undefined);
+  assert.deepEqual(podDNSConfig(pod({ hostNetwork: true, dnsPolicy: 'ClusterFirstWithHostNet' }), cluster)?.servers, ['10.96.0.10']);
+});

@@ -28,12 +28,12 @@ export const POD_SPEC: Record<string, Support> = {
   dnsPolicy: yes('ClusterFirst, ClusterFirstWithHostNet, Default and None'),
   enableServiceLinks: yes('the Service environment variables are given, or only the kubernetes Service\'s'),
   ephemeralContainers: yes('added through the ephemeralcontainers subresource (kubectl debug), started once and never restarted; targetContainerName joins that container\'s PID namespace'),
-  hostAliases: no('entries are not added to the pod\'s /etc/hosts yet'),
-  hostIPC: no('pods never share the host\'s IPC namespace', [false]),
-  hostNetwork: no('pods always get their own network namespace', [false]),
-  hostPID: no('pods never share the host\'s PID namespace', [false]),
+  hostAliases: yes('entries in the kubelet-managed /etc/hosts of every container'),
+  hostIPC: yes('the containers use the node\'s IPC namespace (otherwise they share the pod\'s)'),
+  hostNetwork: yes('the node\'s network namespace: the pod IP is the node\'s, container ports are host ports, ClusterFirst DNS becomes Default'),
+  hostPID: yes('the containers see the node\'s processes'),
   hostUsers: no('user namespaces are not used', [true]),
-  hostname: yes('the sandbox\'s hostname'),
+  hostname: yes('the containers\' hostname (default: the pod\'s name, cut to 63 characters) and its /etc/hosts entry'),
   hostnameOverride: no('not used'),
   imagePullSecrets: { status: 'not applicable', note: 'the kubelet pulls only from registries on this machine, without credentials' },
   initContainers: yes('run in order to success before the app containers; restartPolicy: Always makes a sidecar'),
@@ -51,12 +51,13 @@ export const POD_SPEC: Record<string, Support> = {
   runtimeClassName: no('RuntimeClasses are not served'),
   schedulerName: yes('a scheduler acts only on pods that name it'),
   schedulingGates: no('the scheduler does not wait for gates yet'),
-  securityContext: { status: 'not honoured', note: 'see the securityContext table: no field is applied yet' },
+  securityContext: { status: 'partly', note: 'see the PodSecurityContext table' },
   serviceAccount: yes('the deprecated alias of serviceAccountName'),
   serviceAccountName: yes('shown to the downward API; no token is mounted yet'),
-  setHostnameAsFQDN: no('the hostname stays the short name', [false]),
-  shareProcessNamespace: no('each container has its own PID namespace', [false]),
-  subdomain: no('no DNS record hostname.subdomain… is served yet'),
+  setHostnameAsFQDN: yes('the hostname is the FQDN hostname.subdomain.namespace.svc.<cluster domain> (64 characters at most)'),
+  shareProcessNamespace: yes('the containers share the sandbox\'s PID namespace (its pause process is PID 1)'),
+  subdomain: { status: 'partly', note: 'the pod\'s FQDN hostname.subdomain.namespace.svc.<cluster domain> in its /etc/hosts (hostname -f); the cluster DNS does not serve the record yet',
+    check: () => 'the cluster DNS does not serve the record hostname.subdomain.namespace.svc yet (the pod\'s own /etc/hosts has it)' },
   terminationGracePeriodSeconds: yes('SIGTERM, then SIGKILL after the grace period'),
   tolerations: yes('the scheduler\'s taint filter and the node lifecycle controller\'s evictions'),
   topologySpreadConstraints: no('the scheduler does not spread by topology yet'),
@@ -74,13 +75,13 @@ export const CONTAINER: Record<string, Support> = {
     check: (v) => ((v as Obj)?.stopSignal ? 'lifecycle.stopSignal: containers are stopped with SIGTERM' : undefined) },
   livenessProbe: yes('httpGet, tcpSocket, grpc (grpc.health.v1) and exec, with the probe\'s own terminationGracePeriodSeconds'),
   name: yes('the container\'s name'),
-  ports: yes('containerPort is informational as in Kubernetes; hostPort is bound on the node'),
+  ports: yes('containerPort is informational as in Kubernetes; hostPort is bound on the node\'s IP (or hostIP), and the scheduler keeps two pods from taking one'),
   readinessProbe: yes('httpGet, tcpSocket, grpc (grpc.health.v1) and exec'),
   resizePolicy: no('in-place resize is not supported'),
   resources: yes('limits become Docker cpu and memory limits; requests are what the scheduler fits'),
   restartPolicy: yes('Always on an init container makes it a sidecar'),
   restartPolicyRules: no('per-exit-code restart rules are not supported'),
-  securityContext: { status: 'not honoured', note: 'see the securityContext table: no field is applied yet' },
+  securityContext: { status: 'partly', note: 'see the SecurityContext table' },
   startupProbe: yes('httpGet, tcpSocket, grpc (grpc.health.v1) and exec, with the probe\'s own terminationGracePeriodSeconds'),
   stdin: yes('the container\'s stdin stays open for kubectl attach -i'),
   stdinOnce: yes('stdin is closed when the first attach ends'),
@@ -95,13 +96,37 @@ export const CONTAINER: Record<string, Support> = {
   workingDir: yes('the container\'s working directory'),
 };
 
-const sc = (note: string) => no(note);
-export const POD_SECURITY_CONTEXT: Record<string, Support> = Object.fromEntries(
-  ['appArmorProfile', 'fsGroup', 'fsGroupChangePolicy', 'runAsGroup', 'runAsNonRoot', 'runAsUser', 'seLinuxChangePolicy', 'seLinuxOptions',
-    'seccompProfile', 'supplementalGroups', 'supplementalGroupsPolicy', 'sysctls', 'windowsOptions'].map((f) => [f, sc('not applied to the containers yet')]));
-export const CONTAINER_SECURITY_CONTEXT: Record<string, Support> = Object.fromEntries(
-  ['allowPrivilegeEscalation', 'appArmorProfile', 'capabilities', 'privileged', 'procMount', 'readOnlyRootFilesystem', 'runAsGroup', 'runAsNonRoot',
-    'runAsUser', 'seLinuxOptions', 'seccompProfile', 'windowsOptions'].map((f) => [f, sc('not applied to the container yet')]));
+const na = (note: string): Support => ({ status: 'not applicable', note });
+export const POD_SECURITY_CONTEXT: Record<string, Support> = {
+  appArmorProfile: no('AppArmor profiles are not applied'),
+  fsGroup: yes('emptyDir, configMap, secret, downwardAPI and projected volumes are group-owned by it (setgid directories, group rw — r for the read-only kinds) and every container gets it as a supplemental group'),
+  fsGroupChangePolicy: yes('Always walks the volume each time it is set up; OnRootMismatch only when its root has another group or lacks the bits'),
+  runAsGroup: yes('the containers\' primary group, unless a container sets its own'),
+  runAsNonRoot: yes('checked against runAsUser, else the image\'s user: a root (or unset) or non-numeric user is refused with CreateContainerConfigError, as in Kubernetes'),
+  runAsUser: yes('the containers\' user, unless a container sets its own'),
+  seLinuxChangePolicy: no('SELinux is not used'),
+  seLinuxOptions: no('SELinux labels are not applied'),
+  seccompProfile: yes('RuntimeDefault (Docker\'s default profile), Unconfined (the default, as a kubelet without --seccomp-default), Localhost (a JSON profile under the kubelet\'s <root-dir>/seccomp); a container\'s own wins'),
+  supplementalGroups: yes('extra groups of every container\'s first process'),
+  supplementalGroupsPolicy: { status: 'partly', note: 'Merge (the image\'s /etc/group groups are kept)',
+    check: (v) => (v === 'Strict' ? 'supplementalGroupsPolicy Strict: the image\'s groups are merged' : undefined) },
+  sysctls: yes('the kubelet\'s safe sysctls, set in the pod\'s namespaces; any other sysctl rejects the pod (phase Failed, reason SysctlForbidden), as a kubelet without --allowed-unsafe-sysctls does'),
+  windowsOptions: na('every kubemu node is linux'),
+};
+export const CONTAINER_SECURITY_CONTEXT: Record<string, Support> = {
+  allowPrivilegeEscalation: yes('false sets no_new_privs (Docker\'s no-new-privileges)'),
+  appArmorProfile: no('AppArmor profiles are not applied'),
+  capabilities: yes('add and drop (names as in Kubernetes, ALL included)'),
+  privileged: yes('a privileged Docker container (an engine that lacks some capabilities itself refuses it: RunContainerError)'),
+  procMount: yes('Unmasked leaves /proc unmasked and writable; Default masks Kubernetes\' default paths'),
+  readOnlyRootFilesystem: yes('the root filesystem is mounted read-only (volumes stay as mounted)'),
+  runAsGroup: yes('the container\'s primary group'),
+  runAsNonRoot: yes('as the pod\'s: CreateContainerConfigError with Kubernetes\' message'),
+  runAsUser: yes('the container\'s user'),
+  seLinuxOptions: no('SELinux labels are not applied'),
+  seccompProfile: yes('RuntimeDefault, Unconfined (the default) or Localhost (a JSON profile under the kubelet\'s <root-dir>/seccomp)'),
+  windowsOptions: na('every kubemu node is linux'),
+};
 
 const isSet = (v: unknown, s: Support) => v !== undefined && v !== null && !(Array.isArray(v) && v.length === 0)
   && !(typeof v === 'object' && !Array.isArray(v) && Object.keys(v as object).length === 0) && !(s.defaults ?? []).some((d) => d === v);

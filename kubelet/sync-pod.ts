@@ -2,13 +2,13 @@
 // reports (found by the pod-uid labels, so a restarted kubelet adopts what already runs), make
 // it so: one ready sandbox, each container running or restarted per restartPolicy with
 // CrashLoopBackOff, then compute the status. killPod stops and removes everything.
-import { podDNSConfig, type ClusterDNS } from './dns-config.ts';
+import { podDNSConfig, resolvConfMount, type ClusterDNS } from './dns-config.ts';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { KubeObject } from '../api/types.ts';
 import type { ApiClient } from '../client/api-client.ts';
 import type { Logger } from '../lib/logger.ts';
-import { LABELS, type Container, type ContainerConfig, type ContainerStatus, type ImageService, type Mount, type PodSandboxConfig, type RuntimeService } from './cri/types.ts';
+import { LABELS, type Container, type ContainerConfig, type ContainerStatus, type Image, type ImageService, type Mount, type PodSandboxConfig, type RuntimeService } from './cri/types.ts';
 import { containerStatuses, podConditions, podPhase, type ContainerView } from './pod-status.ts';
 import { toBytes, toMillicores } from '../api/quantity.ts';
 import { resolveSubPath } from './subpath.ts';
@@ -21,6 +21,8 @@ import { simulatedProbe } from './fake-network.ts';
 import { isLocalRegistry } from './cri/docker/image-ref.ts';
 export { isLocalRegistry };
 import { runProbe, tickProbe, type ProbeKind, type ProbeState } from './probes.ts';
+import { containerSecurityContext, forbiddenSysctl, runAsNonRootError, sandboxLinuxConfig } from './security-context.ts';
+import { hostsFileMount, sandboxHostname } from './hosts-file.ts';
 
 type Obj = Record<string, any>;
 
@@ -97,15 +99,17 @@ const podLabels = (pod: KubeObject) => ({
 });
 
 function sandboxConfig(pod: KubeObject, attempt: number, deps: SyncDeps): PodSandboxConfig {
+  // A hostPort without a hostIP is bound on the node's address: kubemu's nodes share one machine, each with its own IP.
   const ports = (pod.spec?.containers ?? []).flatMap((c: Obj) => (c.ports ?? []).filter((p: Obj) => p.hostPort)
-    .map((p: Obj) => ({ protocol: p.protocol ?? 'TCP', containerPort: p.containerPort, hostPort: p.hostPort, hostIp: p.hostIP })));
+    .map((p: Obj) => ({ protocol: p.protocol ?? 'TCP', containerPort: p.containerPort, hostPort: p.hostPort, hostIp: p.hostIP || deps.nodeIP })));
   return {
     metadata: { name: pod.metadata.name!, namespace: pod.metadata.namespace!, uid: pod.metadata.uid!, attempt },
-    hostname: pod.spec?.hostname ?? pod.metadata.name,
+    hostname: sandboxHostname(pod, deps.clusterDNS?.domain),
     portMappings: ports,
     labels: podLabels(pod),
     dnsConfig: podDNSConfig(pod, deps.clusterDNS),
     tmpfsVolumes: memoryVolumes(pod, deps).map(({ name: _, ...m }) => m),
+    linux: sandboxLinuxConfig(pod),
   };
 }
 
@@ -176,6 +180,7 @@ async function startContainer(pod: KubeObject, c: Obj, attempt: number, sandboxI
   }
   let env;
   let mounts: Mount[];
+  let image: Image | null = null;
   try {
     env = await containerEnv(pod, c, podIP, deps);
     const envMap = new Map(env.map((e) => [e.key, e.value]));
@@ -186,8 +191,16 @@ async function startContainer(pod: KubeObject, c: Obj, attempt: number, sandboxI
       return { containerPath: m.mountPath, hostPath: volumes.get(m.name)!, readonly: Boolean(m.readOnly), tmpfsSizeBytes: memory.get(m.name) };
     });
     mounts.push(terminationLogMount(deps.rootDir, pod, c, attempt));
+    const hosts = hostsFileMount(deps.rootDir, pod, c, podIP ? [podIP] : [], deps.clusterDNS?.domain);
+    if (hosts) mounts.push(hosts);
+    const resolv = resolvConfMount(deps.rootDir, pod, c, podDNSConfig(pod, deps.clusterDNS));
+    if (resolv) mounts.push(resolv);
+    image = await deps.images.imageStatus(c.image);
+    const nonRoot = runAsNonRootError(pod, c, image);
+    if (nonRoot) throw new Error(nonRoot);
   } catch (err) {
     mem.waiting.set(name, { reason: 'CreateContainerConfigError', message: (err as Error).message });
+    deps.event(pod, 'Warning', 'Failed', `Error: ${(err as Error).message}`);
     throw err;
   }
   const config: ContainerConfig = {
@@ -195,6 +208,7 @@ async function startContainer(pod: KubeObject, c: Obj, attempt: number, sandboxI
     labels: { ...podLabels(pod), [LABELS.containerName]: name, [LABELS.restartCount]: String(attempt) },
     annotations: fakeRuntimeAnnotations(pod, c, deps),
     resources: resources(c),
+    linux: { securityContext: containerSecurityContext(pod, c, image, deps.rootDir) },
     stdin: Boolean(c.stdin), stdinOnce: Boolean(c.stdinOnce), tty: Boolean(c.tty),
     ...extra,
   };
@@ -239,6 +253,12 @@ export async function syncPod(pod: KubeObject, mem: PodMemory, deps: SyncDeps): 
   const startedAt = pod.status?.startTime ? Date.parse(pod.status.startTime) : NaN;
   if (typeof deadline === 'number' && Date.now() - startedAt >= deadline * 1000) return deadlineExceeded(pod, deps);
   const sandboxes = await deps.rt.listPodSandbox({ labelSelector: { [LABELS.podUid]: uid } });
+  // The kubelet's admission of a new pod: an unsafe sysctl (or one the host's namespace would get) rejects it.
+  const forbidden = sandboxes.length ? undefined : forbiddenSysctl(pod);
+  if (forbidden) {
+    deps.event(pod, 'Warning', 'SysctlForbidden', forbidden);
+    return { ...(pod.status ?? {}), phase: 'Failed', reason: 'SysctlForbidden', message: `Pod was rejected: ${forbidden}`, conditions: pod.status?.conditions ?? [] };
+  }
   let sandbox = sandboxes.find((s) => s.state === 'SANDBOX_READY');
   for (const s of sandboxes) {
     if (s === sandbox) continue;
@@ -249,11 +269,17 @@ export async function syncPod(pod: KubeObject, mem: PodMemory, deps: SyncDeps): 
   let sandboxId = sandbox?.id;
   if (!sandboxId) {
     const attempt = sandboxes.length ? Math.max(...sandboxes.map((s) => s.metadata.attempt)) + 1 : 0;
-    sandboxId = await deps.rt.runPodSandbox(sandboxConfig(pod, attempt, deps));
+    try {
+      sandboxId = await deps.rt.runPodSandbox(sandboxConfig(pod, attempt, deps));
+    } catch (err) {
+      deps.event(pod, 'Warning', 'FailedCreatePodSandBox', `Failed to create pod sandbox: ${(err as Error).message}`);
+      throw err;
+    }
     deps.logger.info({ pod: `${pod.metadata.namespace}/${pod.metadata.name}`, sandbox: sandboxId.slice(0, 12), attempt }, 'pod sandbox started');
     if (attempt > 0) deps.event(pod, 'Normal', 'SandboxChanged', 'Pod sandbox changed, it will be killed and re-created.');
   }
-  const podIP = (await deps.rt.podSandboxStatus(sandboxId)).ip;
+  // On the node's network the pod's IP is the node's, as in Kubernetes.
+  const podIP = pod.spec?.hostNetwork ? deps.nodeIP : (await deps.rt.podSandboxStatus(sandboxId)).ip;
   const all = await deps.rt.listContainers({ labelSelector: { [LABELS.podUid]: uid } });
   // configMap/secret/downwardAPI volumes follow their sources (an atomic swap; subPath mounts keep what they had).
   if (all.length && Date.now() - (mem.volumesRefreshedAt ?? 0) >= REFRESH_MS) {
@@ -468,7 +494,7 @@ async function stopContainers(uid: string, graceSeconds: number, deps: SyncDeps,
   const containers = await deps.rt.listContainers({ labelSelector: { [LABELS.podUid]: uid } });
   const specs: Obj[] = [...(pod?.spec?.containers ?? []), ...(pod?.spec?.initContainers ?? [])];
   const sandbox = (await deps.rt.listPodSandbox({ labelSelector: { [LABELS.podUid]: uid }, state: 'SANDBOX_READY' }))[0];
-  const podIP = sandbox ? (await deps.rt.podSandboxStatus(sandbox.id).catch(() => undefined))?.ip ?? '' : '';
+  const podIP = pod?.spec?.hostNetwork ? deps.nodeIP : sandbox ? (await deps.rt.podSandboxStatus(sandbox.id).catch(() => undefined))?.ip ?? '' : '';
   await Promise.all(containers.map((c) => {
     if (c.state !== 'CONTAINER_RUNNING') return undefined;
     const spec = specs.find((x) => x.name === c.labels[LABELS.containerName]);

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { testApiServer, type TestApiServer } from '../test/harness/apiserver.ts';
 import { HttpApiClient } from '../client/http-client.ts';
 import type { KubeObject } from '../api/types.ts';
-import { refreshVolumes, setUpVolumes } from './volumes.ts';
+import { refreshVolumes, setUpVolumes, setVolumeOwnership } from './volumes.ts';
 import { resolveSubPath } from './subpath.ts';
 
 describe('volumes', () => {
@@ -102,4 +102,28 @@ describe('volumes', () => {
     await assert.rejects(setUpVolumes(pod([{ name: 'h', hostPath: { path: path.join(host, 'f.txt'), type: 'Directory' } }]), deps()), /hostPath type check failed: .*f.txt is not a directory/);
     await assert.rejects(setUpVolumes(pod([{ name: 'n', nfs: { server: 'x', path: '/' } }]), deps()), /volume type nfs is not supported by kubemu/);
   });
+});
+
+test('fsGroup ownership: group-owned, group rw (r when read-only), setgid directories; OnRootMismatch skips a matching root', { skip: process.getuid?.() !== 0 && 'needs root (chown)' }, () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubemu-fsgroup-'));
+  try {
+    fs.mkdirSync(path.join(dir, 'sub'), { mode: 0o755 });
+    fs.writeFileSync(path.join(dir, 'sub/f'), 'x', { mode: 0o600 });
+    fs.symlinkSync('sub/f', path.join(dir, 'link'));
+    fs.chmodSync(dir, 0o777);
+    setVolumeOwnership(dir, 2000, false);
+    const st = (p: string) => { const s = fs.statSync(path.join(dir, p)); return [s.gid, (s.mode & 0o7777).toString(8)]; };
+    assert.deepEqual(st('.'), [2000, '2777']);
+    assert.deepEqual(st('sub'), [2000, '2775']);
+    assert.deepEqual(st('sub/f'), [2000, '660']);
+    assert.equal(fs.lstatSync(path.join(dir, 'link')).gid, 2000);
+    fs.writeFileSync(path.join(dir, 'new'), 'y', { mode: 0o600 });
+    fs.chownSync(path.join(dir, 'new'), 0, 0);
+    setVolumeOwnership(dir, 2000, false, true); // the root matches: nothing walked
+    assert.deepEqual(st('new'), [0, '600']);
+    setVolumeOwnership(dir, 3000, true);
+    assert.deepEqual(st('new'), [3000, '640']);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

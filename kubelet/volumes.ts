@@ -18,7 +18,11 @@ import { parseQuantity } from '../api/quantity.ts';
 
 type Obj = Record<string, any>;
 
-export interface VolumeDeps { client: ApiClient; rootDir: string; nodeName: string; nodeIP: string }
+export interface VolumeDeps {
+  client: ApiClient; rootDir: string; nodeName: string; nodeIP: string;
+  /** Where a volume setting that cannot be applied is reported (a Warning event on the pod). */
+  event?(pod: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string): void;
+}
 
 /** How often the kubelet rewrites configMap/secret/downwardAPI/projected volumes from their sources. */
 export const REFRESH_MS = 10_000;
@@ -44,6 +48,7 @@ export async function setUpVolumes(pod: KubeObject, deps: VolumeDeps): Promise<M
       const files = await volumeFiles(pod, v, kind!, deps, fail);
       if (files) writeAtomically(dir, files);
     }
+    applyFsGroup(pod, v.name, dir, kind !== 'emptyDir', deps);
     dirs.set(v.name, dir);
   }
   return dirs;
@@ -57,8 +62,53 @@ export async function refreshVolumes(pod: KubeObject, deps: VolumeDeps): Promise
     const dir = volumeDir(pod, deps, v.name);
     if (!fs.existsSync(dir)) continue;
     const files = await volumeFiles(pod, v, kind, deps, () => { throw new VolumeError('source gone'); }).catch(() => undefined);
-    if (files) writeAtomically(dir, files);
+    if (files) { writeAtomically(dir, files); applyFsGroup(pod, v.name, dir, true, deps); }
   }
+}
+
+const reportedOwnership = new Set<string>();
+
+/**
+ * The pod's fsGroup on one of the volumes Kubernetes manages ownership of (not hostPath), per fsGroupChangePolicy.
+ * A kubelet that is not root cannot give files away: the modes are still set and a Warning says what is missing.
+ */
+function applyFsGroup(pod: KubeObject, name: string, dir: string, readonly: boolean, deps: VolumeDeps): void {
+  const sc = pod.spec?.securityContext ?? {};
+  if (typeof sc.fsGroup !== 'number') return;
+  try {
+    setVolumeOwnership(dir, sc.fsGroup, readonly, sc.fsGroupChangePolicy === 'OnRootMismatch');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') throw err;
+    if (reportedOwnership.has(dir)) return;
+    reportedOwnership.add(dir);
+    deps.event?.(pod, 'Warning', 'NotHonoured', `kubemu does not honour spec.securityContext.fsGroup on volume "${name}": the kubelet is not root, so it cannot make the files group ${sc.fsGroup}'s (see docs/pod-security.md)`);
+  }
+}
+
+/**
+ * Kubernetes' SetVolumeOwnership: every file and directory group-owned by fsGroup and group-readable (and writable,
+ * unless the volume is read-only — configMap, secret, downwardAPI, projected), directories also group-searchable
+ * and setgid so what the containers create inherits the group. OnRootMismatch skips the walk when the volume's root
+ * already has that group and those bits.
+ */
+export function setVolumeOwnership(dir: string, fsGroup: number, readonly: boolean, onRootMismatch = false): void {
+  const mask = readonly ? 0o440 : 0o660;
+  const dirMask = mask | 0o110 | 0o2000;
+  if (onRootMismatch) {
+    const st = fs.statSync(dir);
+    if (st.gid === fsGroup && (st.mode & dirMask) === dirMask) return;
+  }
+  let denied: unknown; // a chown refused (the kubelet is not root): the modes are still set, then it is thrown
+  const walk = (p: string) => {
+    const st = fs.lstatSync(p, { throwIfNoEntry: false });
+    if (!st) return;
+    try { if (st.gid !== fsGroup) fs.lchownSync(p, st.uid, fsGroup); } catch (err) { denied ??= err; }
+    if (st.isSymbolicLink()) return;
+    fs.chmodSync(p, (st.mode & 0o7777) | (st.isDirectory() ? dirMask : mask));
+    if (st.isDirectory()) for (const e of fs.readdirSync(p)) walk(path.join(p, e));
+  };
+  walk(dir);
+  if (denied) throw denied;
 }
 
 function checkHostPath(hp: Obj, fail: (why: string) => never): string {
@@ -247,7 +297,9 @@ function sameContent(tsDir: string, files: Files): boolean {
     if (have.join('\0') !== [...files.keys()].sort().join('\0')) return false;
     return [...files].every(([rel, f]) => {
       const p = path.join(tsDir, rel);
-      return fs.readFileSync(p).equals(f.data) && (fs.statSync(p).mode & 0o777) === f.mode;
+      // (fsGroup may have added group bits to the mode: still the same.)
+      const mode = fs.statSync(p).mode & 0o777;
+      return fs.readFileSync(p).equals(f.data) && (mode === f.mode || (mode & ~0o660) === (f.mode & ~0o660));
     });
   } catch {
     return false;

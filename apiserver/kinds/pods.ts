@@ -68,7 +68,13 @@ const eviction: CreateSubresource = async (env, ctx, ref) => {
 };
 
 export const pods: Kind = {
-  defaults: (o) => defaultPodSpec(o.spec),
+  defaults(o) {
+    defaultPodSpec(o.spec);
+    // A pod on the node's network listens on the node: each container port is its host port (Pods only, not templates).
+    if (o.spec?.hostNetwork) {
+      for (const c of [...(o.spec.initContainers ?? []), ...(o.spec.containers ?? [])]) for (const p of c?.ports ?? []) if (p && !p.hostPort) p.hostPort = p.containerPort;
+    }
+  },
   prepareForCreate(obj) { obj.status = { phase: 'Pending', qosClass: podQOSClass(obj) }; },
   validate(o) {
     const errs: FieldError[] = [];

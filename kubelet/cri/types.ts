@@ -9,6 +9,44 @@ export interface PodSandboxMetadata { name: string; uid: string; namespace: stri
 export interface DNSConfig { servers: string[]; searches: string[]; options: string[] }
 export interface PortMapping { protocol: 'TCP' | 'UDP'; containerPort: number; hostPort?: number; hostIp?: string }
 
+/** Whose namespace a sandbox or container uses: the pod's, its own, the node's, or another container's. */
+export type NamespaceMode = 'POD' | 'CONTAINER' | 'NODE' | 'TARGET';
+export interface NamespaceOption { network?: NamespaceMode; pid?: NamespaceMode; ipc?: NamespaceMode; targetId?: string }
+/** A set int64 (CRI's Int64Value): unset and 0 differ for run_as_user. */
+export interface Int64Value { value: number }
+export interface Capability { addCapabilities?: string[]; dropCapabilities?: string[] }
+
+export interface LinuxSandboxSecurityContext {
+  namespaceOptions?: NamespaceOption;
+  runAsUser?: Int64Value | null;
+  runAsGroup?: Int64Value | null;
+  readonlyRootfs?: boolean;
+  supplementalGroups?: number[];
+  /** Some container of the pod is privileged. */
+  privileged?: boolean;
+}
+export interface LinuxPodSandboxConfig { securityContext?: LinuxSandboxSecurityContext | null; sysctls?: Record<string, string> }
+
+/** A seccomp (or AppArmor) profile: the runtime's default, none, or a file on the node. */
+export interface SecurityProfile { profileType: 'RuntimeDefault' | 'Unconfined' | 'Localhost'; localhostRef?: string }
+
+export interface LinuxContainerSecurityContext {
+  capabilities?: Capability | null;
+  privileged?: boolean;
+  namespaceOptions?: NamespaceOption | null;
+  runAsUser?: Int64Value | null;
+  runAsGroup?: Int64Value | null;
+  runAsUsername?: string;
+  readonlyRootfs?: boolean;
+  supplementalGroups?: number[];
+  noNewPrivs?: boolean;
+  /** The kubelet always sends both lists (Kubernetes' defaults, or none for procMount Unmasked). */
+  maskedPaths?: string[];
+  readonlyPaths?: string[];
+  seccomp?: SecurityProfile | null;
+}
+export interface LinuxContainerConfig { securityContext?: LinuxContainerSecurityContext | null }
+
 export interface PodSandboxConfig {
   metadata: PodSandboxMetadata;
   hostname?: string;
@@ -18,6 +56,7 @@ export interface PodSandboxConfig {
   annotations?: Record<string, string>;
   /** The pod's memory-backed emptyDirs: the sandbox holds them for the pod's lifetime (content outlives restarts). */
   tmpfsVolumes?: Mount[];
+  linux?: LinuxPodSandboxConfig | null;
 }
 
 export interface PodSandbox {
@@ -54,6 +93,7 @@ export interface ContainerConfig {
   tty?: boolean;
   /** Join this container's PID namespace (an ephemeral container's targetContainerName). */
   pidNamespaceOf?: string;
+  linux?: LinuxContainerConfig | null;
 }
 
 export interface Container {
@@ -120,7 +160,8 @@ export interface RuntimeService {
   attachStream?(id: string, opts: { stdin?: boolean }): Promise<ExecStream>;
 }
 
-export interface Image { id: string; repoTags: string[]; size: number }
+/** uid: the image's numeric user; username: its user when that is a name (neither: root, as the kubelet assumes). */
+export interface Image { id: string; repoTags: string[]; size: number; uid?: Int64Value | null; username?: string }
 
 export interface ImageService {
   /** Returns the image ref. Throws CriError('ImagePullFailed') when the image cannot be had. */

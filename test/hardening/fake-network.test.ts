@@ -38,7 +38,7 @@ describe('hollow nodes keep their traffic on the machine', () => {
   test('a field the kubelet does not honour is a NotHonoured warning on the pod, not ignored', async () => {
     const file = path.join(c.dir, 'odd.json');
     fs.writeFileSync(file, JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'odd' },
-      spec: { securityContext: { runAsUser: 1000 }, containers: [{ name: 'c', image: 'busybox', resizePolicy: [{ resourceName: 'cpu', restartPolicy: 'NotRequired' }] }] } }));
+      spec: { securityContext: { seLinuxOptions: { level: 's0:c1' } }, containers: [{ name: 'c', image: 'busybox', resizePolicy: [{ resourceName: 'cpu', restartPolicy: 'NotRequired' }] }] } }));
     await c.kubectl('apply', '-f', file);
     const events = await until('NotHonoured events', async () => {
       const list = JSON.parse(await c.kubectl('get', 'events', '--field-selector', 'involvedObject.name=odd,reason=NotHonoured', '-o', 'json')).items as any[];
@@ -46,7 +46,7 @@ describe('hollow nodes keep their traffic on the machine', () => {
     }, 60_000);
     const messages = events.map((e) => e.message).sort();
     assert.match(messages.join('\n'), /kubemu does not honour spec.containers\[0\].resizePolicy: in-place resize is not supported \(see docs\/pod-spec.md\)/);
-    assert.match(messages.join('\n'), /kubemu does not honour spec.securityContext.runAsUser: /);
+    assert.match(messages.join('\n'), /kubemu does not honour spec.securityContext.seLinuxOptions: SELinux labels are not applied/);
     assert.ok(events.every((e) => e.type === 'Warning'));
   });
 

@@ -5,7 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { DockerRuntime } from './runtime.ts';
+import { DockerRuntime, imageUser } from './runtime.ts';
 import { DockerEngine } from './engine.ts';
 import { CriServer } from '../server.ts';
 import { CriClient } from '../client.ts';
@@ -85,4 +85,69 @@ test('docker runtime over gRPC: pod on the network, shared netns, labels, exec, 
   await cri.stopPodSandbox(sb);
   await cri.removePodSandbox(sb);
   assert.equal((await cri.listPodSandbox()).length, 0);
+});
+
+test('an image\'s USER as CRI reports it: a uid, a name, or nothing (root)', () => {
+  assert.deepEqual(imageUser('1000:1000'), { uid: { value: 1000 } });
+  assert.deepEqual(imageUser('0'), { uid: { value: 0 } });
+  assert.deepEqual(imageUser('nginx'), { username: 'nginx' });
+  assert.deepEqual(imageUser(''), {});
+});
+
+test('docker runtime over gRPC: a container\'s security context and the sandbox\'s namespaces and sysctls become Docker\'s options', async (t) => {
+  execFileSync(join(import.meta.dirname, '../../../scripts/build-images.sh'), { stdio: 'ignore' });
+  const dir = await mkdtemp(join(tmpdir(), 'kubemu-cri-'));
+  const network = `kubemu-test-sec-${process.pid}`;
+  const docker = new DockerRuntime({ nodeName: `test-sec-${process.pid}`, network });
+  const server = new CriServer({ socketPath: join(dir, 'cri.sock'), runtime: docker, images: docker });
+  await server.start();
+  const cri = new CriClient({ socketPath: join(dir, 'cri.sock') });
+  const engine = new DockerEngine();
+  t.after(async () => {
+    for (const s of await docker.listPodSandbox()) await docker.removePodSandbox(s.id);
+    await engine.json('DELETE', `/networks/${network}`, undefined, [404]);
+    cri.close(); await server.stop(); await docker.close(); await engine.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  const image = await cri.imageStatus('kubemu/busybox:1');
+  assert.equal(image?.uid, null); // no USER: root, as the kubelet reads it
+  assert.equal(image?.username, '');
+
+  const ns = { network: 'POD', pid: 'POD', ipc: 'POD' } as const;
+  const sbConfig = { metadata: { name: 'sec', uid: `uid-sec-${process.pid}`, namespace: 'default', attempt: 0 }, hostname: 'sec',
+    linux: { securityContext: { namespaceOptions: ns }, sysctls: { 'net.ipv4.ip_local_port_range': '20000 30000' } } };
+  const sb = await cri.runPodSandbox(sbConfig);
+  const cid = await cri.createContainer(sb, { metadata: { name: 'app', attempt: 0 }, image: 'kubemu/busybox:1', command: ['sleep', '3600'],
+    linux: { securityContext: { runAsUser: { value: 1000 }, runAsGroup: { value: 3000 }, supplementalGroups: [2000], readonlyRootfs: true, noNewPrivs: true,
+      capabilities: { addCapabilities: ['NET_BIND_SERVICE'], dropCapabilities: ['ALL'] }, namespaceOptions: ns, maskedPaths: [], readonlyPaths: [] } } }, sbConfig);
+  await cri.startContainer(cid);
+  const i = await engine.json('GET', `/containers/${cid}/json`);
+  assert.equal(i.Config.User, '1000:3000');
+  assert.deepEqual(i.HostConfig.GroupAdd, ['2000']);
+  assert.equal(i.HostConfig.ReadonlyRootfs, true);
+  assert.deepEqual(i.HostConfig.SecurityOpt, ['no-new-privileges']);
+  assert.equal(i.HostConfig.IpcMode, `container:${sb}`);
+  assert.equal(i.HostConfig.PidMode, `container:${sb}`);
+  const run = async (cmd: string) => (await cri.execSync(cid, ['sh', '-c', cmd])).stdout.toString();
+  assert.equal(await run('id'), 'uid=1000 gid=3000 groups=2000,3000\n');
+  assert.match(await run('grep -E "CapEff|NoNewPrivs" /proc/self/status'), /NoNewPrivs:\s+1/);
+  assert.match(await run('touch /x 2>&1'), /Read-only file system/);
+  assert.equal(await run('cat /proc/sys/net/ipv4/ip_local_port_range'), '20000\t30000\n');
+  assert.match(await run('ps'), /\/bin\/pause/); // the pod's PID namespace: the sandbox's pause is there
+  // Privileged is asked of Docker (created only: an engine lacking capabilities itself refuses to start it).
+  const priv = await cri.createContainer(sb, { metadata: { name: 'priv', attempt: 0 }, image: 'kubemu/busybox:1', command: ['true'],
+    linux: { securityContext: { privileged: true, namespaceOptions: ns, maskedPaths: ['/proc/kcore'], readonlyPaths: [] } } }, sbConfig);
+  const pi = await engine.json('GET', `/containers/${priv}/json`);
+  assert.equal(pi.HostConfig.Privileged, true);
+  assert.equal(pi.Config.User, '');
+  await cri.removeContainer(priv);
+
+  // A sandbox on the node's network: Docker's host mode, no address of its own.
+  const hostConfig = { metadata: { name: 'hostnet', uid: `uid-hostnet-${process.pid}`, namespace: 'default', attempt: 0 }, hostname: '',
+    linux: { securityContext: { namespaceOptions: { network: 'NODE', pid: 'CONTAINER', ipc: 'NODE' } } } } as const;
+  const hsb = await cri.runPodSandbox(hostConfig as any);
+  const hi = await engine.json('GET', `/containers/${hsb}/json`);
+  assert.equal(hi.HostConfig.NetworkMode, 'host');
+  assert.equal(hi.HostConfig.IpcMode, 'host');
+  assert.equal((await cri.podSandboxStatus(hsb)).ip, '');
 });

@@ -2,8 +2,9 @@
 // cluster bridge network; app containers join it with NetworkMode container:<sandbox-id>.
 import { isLocalRegistry, splitImageRef } from './image-ref.ts';
 import { CriError, LABELS, type Container, type ContainerConfig, type ContainerFilter, type ContainerStatus, type ExecSyncResult,
-  type ExecStream, type Image, type Mount, type ImageService, type LogChunk, type LogOptions, type PodSandbox, type PodSandboxConfig, type PodSandboxFilter,
+  type ExecStream, type Image, type LinuxContainerSecurityContext, type Mount, type ImageService, type LogChunk, type LogOptions, type PodSandbox, type PodSandboxConfig, type PodSandboxFilter,
   type PodSandboxStatus, type RuntimeService, type TerminalSize } from '../types.ts';
+import fs from 'node:fs';
 import { PassThrough } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { createHash } from 'node:crypto';
@@ -60,16 +61,24 @@ export class DockerRuntime implements RuntimeService, ImageService {
     const networkId = await this.ensureNetwork();
     const labels = { ...config.labels, ...this.mine(), [LABELS.podUid]: md.uid, [LABELS.podNamespace]: md.namespace, [LABELS.podName]: md.name,
       [LABELS.containerName]: 'POD', [LABELS.restartCount]: String(md.attempt ?? 0), 'io.kubemu.annotations': JSON.stringify(config.annotations ?? {}) };
-    const ports = config.portMappings ?? [];
+    const ns = config.linux?.securityContext?.namespaceOptions;
+    const hostNetwork = ns?.network === 'NODE';
+    // With the node's network there is nothing to map (the pod's ports are the node's) and the hostname is the node's.
+    const ports = hostNetwork ? [] : config.portMappings ?? [];
     const tmpfs = await this.tmpfsMounts((config.tmpfsVolumes ?? []).map((m, i) => ({ ...m, containerPath: `/.kubemu-emptydir/${i}` })), md.uid);
     const created = await this.engine.json('POST', `/containers/create?name=k8s_POD_${md.name}_${md.namespace}_${md.uid}_${md.attempt ?? 0}`, {
-      Image: this.opts.sandboxImage, Cmd: ['/bin/pause'], Hostname: config.hostname || md.name, Labels: labels,
+      Image: this.opts.sandboxImage, Cmd: ['/bin/pause'], Hostname: hostNetwork ? '' : config.hostname || md.name, Labels: labels,
       ExposedPorts: Object.fromEntries(ports.map((p) => [`${p.containerPort}/${p.protocol.toLowerCase()}`, {}])),
       HostConfig: {
-        NetworkMode: networkId, Mounts: tmpfs, Dns: config.dnsConfig?.servers ?? [], DnsSearch: config.dnsConfig?.searches ?? [],
+        NetworkMode: hostNetwork ? 'host' : networkId, Mounts: tmpfs, Dns: config.dnsConfig?.servers ?? [], DnsSearch: config.dnsConfig?.searches ?? [],
         DnsOptions: config.dnsConfig?.options ?? [],
         PortBindings: Object.fromEntries(ports.filter((p) => p.hostPort).map((p) =>
           [`${p.containerPort}/${p.protocol.toLowerCase()}`, [{ HostIp: p.hostIp ?? '', HostPort: String(p.hostPort) }]])),
+        // The app containers join the sandbox's IPC namespace (the pod's), or the node's; the same for PID when
+        // the pod asks for the node's. Pod-level sysctls are set in the namespaces the sandbox owns.
+        IpcMode: ns?.ipc === 'NODE' ? 'host' : 'shareable',
+        ...(ns?.pid === 'NODE' ? { PidMode: 'host' } : {}),
+        Sysctls: config.linux?.sysctls ?? {},
       },
     });
     await this.engine.json('POST', `/containers/${created.Id}/start`, undefined, [304]);
@@ -90,6 +99,7 @@ export class DockerRuntime implements RuntimeService, ImageService {
 
   async podSandboxStatus(id: string): Promise<PodSandboxStatus> {
     const i = await this.engine.json('GET', `/containers/${id}/json`);
+    // A sandbox on the node's network has no address of its own (the kubelet reports the node's).
     return { ...this.sandboxFromLabels(i.Id, i.Config.Labels, ms(i.Created), i.State.Running), ip: i.NetworkSettings.Networks?.[this.opts.network]?.IPAddress ?? '' };
   }
 
@@ -119,7 +129,9 @@ export class DockerRuntime implements RuntimeService, ImageService {
       ...(config.args?.length ? { Cmd: config.args } : {}),
       // stdin: true keeps the container's stdin open for kubectl attach; StdinOnce closes it when that attach ends.
       OpenStdin: Boolean(config.stdin), StdinOnce: Boolean(config.stdin && config.stdinOnce), AttachStdin: Boolean(config.stdin), Tty: Boolean(config.tty),
+      ...securityConfig(config.linux?.securityContext),
       HostConfig: {
+        ...securityHostConfig(config.linux?.securityContext, podSandboxId),
         NetworkMode: `container:${podSandboxId}`,
         ...(config.pidNamespaceOf ? { PidMode: `container:${config.pidNamespaceOf}` } : {}),
         Binds: (config.mounts ?? []).filter((m) => !(m.tmpfsSizeBytes! > 0)).map((m) => `${m.hostPath}:${m.containerPath}${m.readonly ? ':ro' : ''}`),
@@ -265,9 +277,59 @@ export class DockerRuntime implements RuntimeService, ImageService {
   }
   async imageStatus(image: string): Promise<Image | null> {
     const i = await this.engine.json('GET', `/images/${encodeURIComponent(image)}/json`, undefined, [404]);
-    return i?.Id ? { id: i.Id, repoTags: i.RepoTags ?? [], size: i.Size } : null;
+    return i?.Id ? { id: i.Id, repoTags: i.RepoTags ?? [], size: i.Size, ...imageUser(i.Config?.User) } : null;
   }
   async removeImage(image: string): Promise<void> { await this.engine.json('DELETE', `/images/${encodeURIComponent(image)}`, undefined, [404]); }
+}
+
+/** The image's USER as CRI reports it: a numeric uid (of "uid[:gid]"), else the name; nothing when unset. */
+export function imageUser(user: string | undefined): Pick<Image, 'uid' | 'username'> {
+  const u = (user ?? '').split(':')[0];
+  if (!u) return {};
+  return /^\d+$/.test(u) ? { uid: { value: Number(u) } } : { username: u };
+}
+
+/** Docker's seccomp option: its default profile, none, or the profile file's content (as the docker CLI passes it). */
+function seccompOpt(p: LinuxContainerSecurityContext['seccomp']): string[] {
+  if (!p || p.profileType === 'RuntimeDefault') return [];
+  if (p.profileType === 'Unconfined') return ['seccomp=unconfined'];
+  let text: string;
+  try { text = fs.readFileSync(p.localhostRef ?? '', 'utf8'); } catch (err) {
+    throw new CriError('InvalidArgument', `failed to generate seccomp spec opts: cannot load seccomp profile "${p.localhostRef}": ${(err as Error).message}`);
+  }
+  try { JSON.parse(text); } catch { throw new CriError('InvalidArgument', `failed to generate seccomp spec opts: seccomp profile "${p.localhostRef}" is not JSON`); }
+  return [`seccomp=${text}`];
+}
+
+/** A container's user, groups and root filesystem (Docker's container Config). */
+function securityConfig(sc: LinuxContainerSecurityContext | null | undefined): object {
+  if (!sc) return {};
+  const user = sc.runAsUser ? String(sc.runAsUser.value) : sc.runAsUsername ?? '';
+  if (!user) return {};
+  return { User: sc.runAsGroup ? `${user}:${sc.runAsGroup.value}` : user };
+}
+
+/**
+ * The rest of a container's security context as Docker's HostConfig: privileged, capabilities, no_new_privs,
+ * read-only root, supplemental groups, masked /proc paths, and which IPC and PID namespaces it joins (the pod's —
+ * the sandbox's — the node's, its own, or for PID another container's: TARGET, as kubectl debug --target asks).
+ */
+function securityHostConfig(sc: LinuxContainerSecurityContext | null | undefined, sandboxId: string): object {
+  if (!sc) return {};
+  const ns = sc.namespaceOptions;
+  const out: Record<string, unknown> = {
+    Privileged: Boolean(sc.privileged),
+    ReadonlyRootfs: Boolean(sc.readonlyRootfs),
+    CapAdd: sc.capabilities?.addCapabilities ?? [],
+    CapDrop: sc.capabilities?.dropCapabilities ?? [],
+    GroupAdd: (sc.supplementalGroups ?? []).map(String),
+    SecurityOpt: [...(sc.noNewPrivs ? ['no-new-privileges'] : []), ...seccompOpt(sc.seccomp)],
+    IpcMode: ns?.ipc === 'NODE' ? 'host' : `container:${sandboxId}`,
+    PidMode: ns?.pid === 'NODE' ? 'host' : ns?.pid === 'POD' ? `container:${sandboxId}` : ns?.pid === 'TARGET' && ns.targetId ? `container:${ns.targetId}` : '',
+  };
+  // Empty lists are procMount Unmasked; a privileged container is unmasked by Docker anyway.
+  if (!sc.privileged) { out.MaskedPaths = sc.maskedPaths ?? []; out.ReadonlyPaths = sc.readonlyPaths ?? []; }
+  return out;
 }
 
 /** Remove the kubemu volumes with these labels (a volume still in use stays: 409). */
