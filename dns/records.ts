@@ -7,8 +7,11 @@
 //   _<port>._<proto>.<svc>.<ns>.svc.<domain>  SRV 0 100 <port> <target>, target A records as additionals
 //   <a-b-c-d>.<ns>.pod.<domain>           A: a.b.c.d
 //   <d.c.b.a>.in-addr.arpa                PTR: a ClusterIP or a headless endpoint address, if we have it
-// Anything else in the domain is NXDOMAIN (or NODATA where the name exists with other types);
-// anything outside is REFUSED: this server forwards nothing.
+// A pod with spec.hostname and spec.subdomain naming a headless Service of its namespace is the
+// endpoint `<hostname>.<subdomain>.<ns>.svc.<domain>`: the endpoints controller puts the hostname
+// on its address. Anything else in the domain is NXDOMAIN (or NODATA where the name exists with
+// other types); names outside it, and reverse names we do not know, are not ours: the answer says
+// `forward` (CoreDNS's `forward . /etc/resolv.conf` and `fallthrough in-addr.arpa`).
 import net from 'node:net';
 import type { KubeObject } from '../api/types.ts';
 import type { Answer } from './server.ts';
@@ -165,7 +168,7 @@ export function createLookup(opts: ClusterRecordsOptions): (q: Question) => Answ
       const target = isIPv4(ip) ? reverse(ip) : undefined;
       if (target) return select(q, { rrs: [ptrRecord(q.name, target, ttl)], extra: [] });
     }
-    return { rcode: RCode.REFUSED };
+    return { rcode: RCode.REFUSED, forward: true };
   };
 }
 
