@@ -18,6 +18,9 @@ export interface ClusterOptions {
   /** Cluster name; default a unique generated one, so clusters side by side never clash. */
   name?: string;
   proxyMode?: 'userspace' | 'iptables';
+  /** Where the cluster DNS forwards names outside cluster.local: 'IP[:PORT],…', 'none' (SERVFAIL),
+   *  or 'host' for this machine's resolv.conf. Default 'none': a test cluster stays hermetic. */
+  dnsUpstream?: string;
   /** Schedulers and controller managers (leader-elected), default 1. */
   controlPlaneReplicas?: number;
   /** Seconds without a kubelet heartbeat before a node is Unknown, default 40. */
