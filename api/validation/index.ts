@@ -231,6 +231,23 @@ export function validatePodSpec(path: string, spec: unknown, errs: Errs, allowed
   }
   if (spec.nodeSelector !== undefined && !isObj(spec.nodeSelector)) errs.push(fieldInvalid(`${path}.nodeSelector`, spec.nodeSelector, 'must be a map'));
   if (spec.tolerations !== undefined && !Array.isArray(spec.tolerations)) errs.push(fieldInvalid(`${path}.tolerations`, spec.tolerations, 'must be a list'));
+  validateSchedulingGates(path, spec, errs);
+}
+
+/** Gates: unique names (qualified names); a gated pod may not name its node (Kubernetes' validatePodSpec). */
+function validateSchedulingGates(path: string, spec: Obj, errs: Errs): void {
+  if (spec.schedulingGates === undefined) return;
+  if (!Array.isArray(spec.schedulingGates)) { errs.push(fieldInvalid(`${path}.schedulingGates`, spec.schedulingGates, 'must be a list')); return; }
+  const seen = new Set<string>();
+  spec.schedulingGates.forEach((g: Obj, i: number) => {
+    const p = `${path}.schedulingGates[${i}].name`;
+    const name = isObj(g) ? g.name : undefined;
+    if (typeof name !== 'string' || !name) { errs.push(fieldRequired(p)); return; }
+    for (const e of qualifiedName(name)) errs.push(fieldInvalid(p, name, e));
+    if (seen.has(name)) errs.push(fieldDuplicate(p, name));
+    seen.add(name);
+  });
+  if (spec.schedulingGates.length && spec.nodeName) errs.push(fieldForbidden(`${path}.nodeName`, 'cannot be set until all schedulingGates have been cleared'));
 }
 
 // ---- workloads ----------------------------------------------------------------------------
@@ -483,7 +500,7 @@ function podSpecChange(spec: Obj, old: Obj): boolean {
     const c = structuredClone(s);
     c.containers = (c.containers ?? []).map((x: Obj, i: number) => ({ ...x, image: images.containers?.[i]?.image }));
     c.initContainers = (c.initContainers ?? []).map((x: Obj, i: number) => ({ ...x, image: images.initContainers?.[i]?.image }));
-    delete c.activeDeadlineSeconds; delete c.tolerations;
+    delete c.activeDeadlineSeconds; delete c.tolerations; delete c.schedulingGates; // gates: checked on their own
     return JSON.stringify(c);
   };
   if (strip(spec, old) !== strip(old, old)) return true;
@@ -499,6 +516,13 @@ export function validateUpdate(info: ResourceInfo, obj: KubeObject, old: KubeObj
   const prev = old as Obj;
   if (info.resource === 'pods' && isObj(o.spec) && isObj(prev.spec) && podSpecChange(o.spec, prev.spec)) {
     errs.push(fieldForbidden('spec', 'pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)'));
+  }
+  if (info.resource === 'pods' && isObj(o.spec) && isObj(prev.spec)) {
+    // Gates may only be removed once the pod exists (Kubernetes' validateOnlyDeletedSchedulingGates).
+    const before = new Set((Array.isArray(prev.spec.schedulingGates) ? prev.spec.schedulingGates : []).map((g: Obj) => g?.name));
+    (Array.isArray(o.spec.schedulingGates) ? o.spec.schedulingGates : []).forEach((g: Obj, i: number) => {
+      if (!before.has(g?.name)) errs.push(fieldForbidden(`spec.schedulingGates[${i}].name`, `only deletion is allowed, but found new scheduling gate '${g?.name}'`));
+    });
   }
   if (IMMUTABLE_SELECTOR.has(info.resource) && JSON.stringify(o.spec?.selector ?? null) !== JSON.stringify(prev.spec?.selector ?? null)) {
     errs.push(fieldInvalid('spec.selector', o.spec?.selector, 'field is immutable'));

@@ -287,6 +287,7 @@ export class GenericRegistry implements Registry {
       if (wantUid && pod.metadata.uid !== wantUid) throw why(`Precondition failed: UID in precondition: ${wantUid}, UID in object meta: ${pod.metadata.uid}`);
       if (pod.metadata.deletionTimestamp) throw why(`pod ${name} is being deleted, cannot be assigned to a host`);
       if (pod.spec?.nodeName) throw why(`pod ${name} is already assigned to node "${pod.spec.nodeName}"`);
+      if (pod.spec?.schedulingGates?.length) throw why(`pod ${name} has non-empty .spec.schedulingGates`);
       pod.spec = { ...(pod.spec ?? {}), nodeName: target.name };
       const conditions = (pod.status?.conditions ?? []).filter((c: any) => c.type !== 'PodScheduled');
       conditions.push({ type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: now() });

@@ -33,6 +33,10 @@ export function prepareForCreate(info: ResourceInfo, obj: KubeObject): void {
   switch (info.resource) {
     case 'pods':
       obj.status = { phase: 'Pending', qosClass: podQOSClass(obj) };
+      // As Kubernetes' pod strategy: a gated pod says so from the start (the scheduler never looks at it).
+      if (Array.isArray(obj.spec?.schedulingGates) && obj.spec.schedulingGates.length) {
+        obj.status.conditions = [{ type: 'PodScheduled', status: 'False', reason: 'SchedulingGated', message: 'Scheduling is blocked due to non-empty scheduling gates', lastProbeTime: null, lastTransitionTime: null }];
+      }
       break;
     case 'namespaces':
       obj.status = { phase: 'Active' };
