@@ -125,8 +125,7 @@ export const INTER_POD_AFFINITY_FILTER: FilterPlugin = {
   filter(pod, n, cycle = newCycle([n])) {
     const s = cycle.memo('InterPodAffinity/filter', () => filterState(pod, cycle));
     const labels = nodeLabels(n);
-    if (s.existingAntiAffinityCounts.size && Object.entries(labels).some(([k, v]) => s.existingAntiAffinityCounts.at(k, v) > 0)) return REASON_EXISTING_ANTI_AFFINITY;
-    if (s.antiAffinity.some((t) => s.antiAffinityCounts.at(t.topologyKey, labels[t.topologyKey]) > 0)) return REASON_ANTI_AFFINITY;
+    // kube-scheduler's order: the pod's affinity, its anti-affinity, then the existing pods'.
     if (s.affinity.length) {
       // Every topology key must be on the node.
       if (s.affinity.some((t) => labels[t.topologyKey] === undefined)) return REASON_AFFINITY;
@@ -136,6 +135,8 @@ export const INTER_POD_AFFINITY_FILTER: FilterPlugin = {
         if (!first) return REASON_AFFINITY;
       }
     }
+    if (s.antiAffinity.some((t) => s.antiAffinityCounts.at(t.topologyKey, labels[t.topologyKey]) > 0)) return REASON_ANTI_AFFINITY;
+    if (s.existingAntiAffinityCounts.size && Object.entries(labels).some(([k, v]) => s.existingAntiAffinityCounts.at(k, v) > 0)) return REASON_EXISTING_ANTI_AFFINITY;
     return undefined;
   },
 };
