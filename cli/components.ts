@@ -172,7 +172,7 @@ export async function startSchedulerComponent(opts: UpOptions, n = 1): Promise<S
   const port = await freePort();
   const c = await launchNode(opts, name, 'scheduler/main.ts', [
     '--server', `${apiHost(opts)}:${opts.grpcPort}`, '--transport', 'grpc', ...tokenArgs(opts), '--leader-elect', '--leader-elect-lease-duration', String(opts.leaderLeaseSeconds),
-    '--port', String(port), '--log-level', opts.logLevel, ...(opts.dnsUpstream ? ['--upstream', opts.dnsUpstream] : []),
+    '--port', String(port), '--log-level', opts.logLevel,
   ], log);
   const url = `http://127.0.0.1:${port}`;
   return { ...c, url, readyUrl: `${url}/healthz`, ready: () => waitHttp(name, c.pid, `${url}/healthz`) };
@@ -214,7 +214,7 @@ export async function startDnsComponent(opts: UpOptions, listenIP: string): Prom
   const dnsPort = await freePort();
   const c = await launchNode(opts, 'dns', 'dns/main.ts', [
     '--server', `${apiHost(opts)}:${opts.grpcPort}`, '--transport', 'grpc', ...tokenArgs(opts), '--listen', `${listenIP}:${dnsPort}`, '--domain', 'cluster.local',
-    '--port', String(port), '--log-level', opts.logLevel,
+    '--port', String(port), '--log-level', opts.logLevel, ...(opts.dnsUpstream ? ['--upstream', opts.dnsUpstream] : []),
   ], log);
   const url = `http://127.0.0.1:${port}`;
   return { ...c, url, readyUrl: `${url}/readyz`, listen: { ip: listenIP, port: dnsPort }, ready: () => waitHttp('dns', c.pid, `${url}/readyz`) };
