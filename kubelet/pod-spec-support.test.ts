@@ -28,12 +28,12 @@ test('a pod\'s unhonoured fields are named; defaulted and honoured fields are no
   applyDefaults(findResource('', 'pods')!, plain);
   assert.deepEqual(unhonouredFields(plain), []);
   const odd: any = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: {
-    hostNetwork: true, securityContext: { runAsUser: 1000 }, affinity: { podAntiAffinity: {} },
+    hostNetwork: true, securityContext: { runAsUser: 1000 }, affinity: { podAntiAffinity: {} }, subdomain: 'peers', schedulingGates: [{ name: 'g' }],
     initContainers: [{ name: 'i', image: 'i', lifecycle: { preStop: { exec: { command: ['x'] } }, stopSignal: 'SIGUSR1' } }],
     containers: [{ name: 'c', image: 'i', securityContext: { privileged: true }, resizePolicy: [{ resourceName: 'cpu', restartPolicy: 'NotRequired' }], readinessProbe: { grpc: { port: 9 } } }] } };
   applyDefaults(findResource('', 'pods')!, odd);
   assert.deepEqual(unhonouredFields(odd).map((w) => w.split(':')[0]), [
-    'spec.affinity', 'spec.hostNetwork', 'spec.securityContext.runAsUser',
+    'spec.hostNetwork', 'spec.securityContext.runAsUser', 'spec.subdomain',
     'spec.initContainers[0].lifecycle', 'spec.containers[0].resizePolicy', 'spec.containers[0].securityContext.privileged',
   ]);
 });

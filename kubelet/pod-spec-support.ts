@@ -20,8 +20,7 @@ const no = (note: string, defaults?: unknown[]): Support => ({ status: 'not hono
 
 export const POD_SPEC: Record<string, Support> = {
   activeDeadlineSeconds: yes('past it (from status.startTime) the kubelet stops the containers: phase Failed, reason DeadlineExceeded'),
-  affinity: { status: 'partly', note: 'nodeAffinity is honoured by the scheduler; podAffinity and podAntiAffinity are not yet',
-    check: (v) => ((v as Obj)?.podAffinity || (v as Obj)?.podAntiAffinity ? 'podAffinity/podAntiAffinity are not honoured by the scheduler yet' : undefined) },
+  affinity: yes('the scheduler\'s NodeAffinity and InterPodAffinity plugins: required and preferred terms, topologyKey, namespaces, namespaceSelector, matchLabelKeys and mismatchLabelKeys, and existing pods\' anti-affinity (see docs/scheduling.md)'),
   automountServiceAccountToken: no('no ServiceAccount token is mounted yet (it comes with TLS and identities)', [false]),
   containers: yes('each runs as its own container in the pod sandbox'),
   dnsConfig: yes('nameservers, searches and options written to the pod\'s resolv.conf'),
@@ -50,16 +49,17 @@ export const POD_SPEC: Record<string, Support> = {
   restartPolicy: yes('Always, OnFailure and Never, with CrashLoopBackOff'),
   runtimeClassName: no('RuntimeClasses are not served'),
   schedulerName: yes('a scheduler acts only on pods that name it'),
-  schedulingGates: no('the scheduler does not wait for gates yet'),
+  schedulingGates: yes('a gated pod is PodScheduled=False/SchedulingGated and not scheduled; gates may only be removed'),
   securityContext: { status: 'not honoured', note: 'see the securityContext table: no field is applied yet' },
   serviceAccount: yes('the deprecated alias of serviceAccountName'),
   serviceAccountName: yes('shown to the downward API; no token is mounted yet'),
   setHostnameAsFQDN: no('the hostname stays the short name', [false]),
   shareProcessNamespace: no('each container has its own PID namespace', [false]),
-  subdomain: no('no DNS record hostname.subdomain… is served yet'),
+  subdomain: { status: 'partly', note: 'with a headless Service of that name, the cluster DNS serves hostname.subdomain.<ns>.svc.cluster.local; the pod\'s own /etc/hosts and `hostname -f` do not carry that name',
+    check: (v) => (v ? 'the DNS record hostname.subdomain.<ns>.svc is served, but the pod\'s /etc/hosts and `hostname -f` do not carry it' : undefined) },
   terminationGracePeriodSeconds: yes('SIGTERM, then SIGKILL after the grace period'),
   tolerations: yes('the scheduler\'s taint filter and the node lifecycle controller\'s evictions'),
-  topologySpreadConstraints: no('the scheduler does not spread by topology yet'),
+  topologySpreadConstraints: yes('the scheduler\'s PodTopologySpread plugin: maxSkew, DoNotSchedule/ScheduleAnyway, labelSelector, matchLabelKeys, minDomains, nodeAffinityPolicy and nodeTaintsPolicy'),
   volumes: yes('emptyDir (medium Memory: a tmpfs; sizeLimit: eviction, or the tmpfs size), hostPath with type checks, configMap, secret, downwardAPI and projected; other types are refused with FailedMount'),
 };
 
