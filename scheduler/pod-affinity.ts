@@ -110,10 +110,14 @@ function filterState(pod: KubeObject, cycle: Cycle): FilterState {
     affinity: requiredAffinity(pod), antiAffinity: requiredAntiAffinity(pod),
     affinityCounts: new PairCounts(), antiAffinityCounts: new PairCounts(), existingAntiAffinityCounts: new PairCounts(),
   };
+  const own = s.affinity.length > 0 || s.antiAffinity.length > 0;
   for (const n of cycle.all) {
-    for (const existing of n.pods) {
+    // Every pod for the incoming pod's own terms; only pods with terms for the symmetric check.
+    for (const existing of own ? n.pods : []) {
       if (s.affinity.length && s.affinity.every((t) => termMatches(t, existing, cycle))) for (const t of s.affinity) s.affinityCounts.add(n, t.topologyKey, 1);
       for (const t of s.antiAffinity) if (termMatches(t, existing, cycle)) s.antiAffinityCounts.add(n, t.topologyKey, 1);
+    }
+    for (const existing of n.podsWithAffinity) {
       for (const t of requiredAntiAffinity(existing)) if (termMatches(t, pod, cycle)) s.existingAntiAffinityCounts.add(n, t.topologyKey, 1);
     }
   }
@@ -146,10 +150,13 @@ function scoreState(pod: KubeObject, cycle: Cycle): PairCounts {
   const scores = new PairCounts();
   const prefer = preferredAffinity(pod);
   const avoid = preferredAntiAffinity(pod);
+  const own = prefer.length > 0 || avoid.length > 0;
   for (const n of cycle.all) {
-    for (const existing of n.pods) {
+    for (const existing of own ? n.pods : []) {
       for (const t of prefer) if (termMatches(t, existing, cycle)) scores.add(n, t.topologyKey, t.weight);
       for (const t of avoid) if (termMatches(t, existing, cycle)) scores.add(n, t.topologyKey, -t.weight);
+    }
+    for (const existing of n.podsWithAffinity) {
       for (const t of requiredAffinity(existing)) if (termMatches(t, pod, cycle)) scores.add(n, t.topologyKey, HARD_POD_AFFINITY_WEIGHT);
       for (const t of preferredAffinity(existing)) if (termMatches(t, pod, cycle)) scores.add(n, t.topologyKey, t.weight);
       for (const t of preferredAntiAffinity(existing)) if (termMatches(t, pod, cycle)) scores.add(n, t.topologyKey, -t.weight);

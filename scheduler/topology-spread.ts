@@ -73,6 +73,7 @@ interface FilterState { constraints: SpreadConstraint[]; counts: Array<Map<strin
 function filterState(pod: KubeObject, cycle: Cycle): FilterState {
   const constraints = spreadConstraints(pod).filter((c) => c.hard);
   const counts = constraints.map(() => new Map<string, number>());
+  if (!constraints.length) return { constraints, counts };
   for (const n of cycle.all) {
     if (!hasAllKeys(n, constraints)) continue;
     constraints.forEach((c, i) => {
