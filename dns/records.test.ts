@@ -57,8 +57,9 @@ describe('cluster records', () => {
       ['5432 db-0.db.default.svc.cluster.local', '5432 10-244-0-6.db.default.svc.cluster.local']);
     assert.deepEqual(db.additionals?.map((r) => r.data.kind === 'A' && `${r.name} ${r.data.address}`),
       ['db-0.db.default.svc.cluster.local 10.244.0.5', '10-244-0-6.db.default.svc.cluster.local 10.244.0.6']);
-    // The plain service name answers SRV for every named port.
-    assert.equal(data('web.default.svc.cluster.local', RRType.SRV).length, 2);
+    // The plain service name answers SRV for every port, named or not, weights splitting 100 (as CoreDNS).
+    assert.deepEqual(data('web.default.svc.cluster.local', RRType.SRV).map((d) => d.kind === 'SRV' && `${d.port}/${d.weight}`), ['80/33', '53/33', '9/33']);
+    assert.deepEqual(db.answers?.map((r) => r.data.kind === 'SRV' && r.data.weight), [50, 50]);
     assert.equal(lookup(q('_http._udp.web.default.svc.cluster.local', RRType.SRV)).rcode, RCode.NXDOMAIN);
     assert.equal(lookup(q('_nope._tcp.web.default.svc.cluster.local', RRType.SRV)).rcode, RCode.NXDOMAIN);
   });
@@ -101,6 +102,6 @@ describe('cluster records', () => {
   });
 
   test('ANY gives every type at the name', () => {
-    assert.deepEqual(data('web.default.svc.cluster.local', RRType.ANY).map((d) => d.kind), ['A', 'SRV', 'SRV']);
+    assert.deepEqual(data('web.default.svc.cluster.local', RRType.ANY).map((d) => d.kind), ['A', 'SRV', 'SRV', 'SRV']);
   });
 });
