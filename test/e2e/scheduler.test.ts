@@ -1,6 +1,6 @@
 // The scheduler against a real apiserver, on both transports: three Node objects (one tainted,
 // one labelled, one small); pods land where their selector, tolerations and requests allow, or
-// stay Pending with PodScheduled=False and a FailedScheduling event saying why.
+// stay Pending with PodScheduled=False and a FailedScheduling event saying why; a gated pod waits for its gates.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { KubeObject } from '../../api/types.ts';
