@@ -143,6 +143,19 @@ describe('forwarding to an upstream resolver', () => {
     }
   });
 
+  test('past maxInflight, forwards are shed at once instead of piling up sockets', async () => {
+    const logger = silentLogger();
+    const forwarder = new Forwarder({ upstreams: [{ host: '127.0.0.1', port: silentPort }], logger, attemptTimeoutMs: 500, maxInflight: 2 });
+    const packet = encodeMessage(query('example.com'));
+    const q = { name: 'example.com', type: RRType.A, class: RRClass.IN };
+    const t0 = Date.now();
+    const waiting = [forwarder.forward(packet, q, 'udp'), forwarder.forward(packet, q, 'udp')];
+    assert.equal(await forwarder.forward(packet, q, 'udp'), undefined);
+    assert.ok(Date.now() - t0 < 100, 'shed at once');
+    assert.deepEqual(await Promise.all(waiting), [undefined, undefined]);
+    assert.deepEqual(forwarder.stats, { forwarded: 0, failed: 2, loops: 0, shed: 1 });
+  });
+
   test('a server that is its own upstream notices the loop and answers SERVFAIL', async () => {
     const logger = silentLogger();
     const upstreams: Upstream[] = [];

@@ -43,10 +43,12 @@ export interface ForwarderOptions {
   logger: Logger;
   /** One try at one upstream; the whole forward is bounded by tries × this. */
   attemptTimeoutMs?: number;
+  /** Forwards in flight at most (each holds a socket); past it, SERVFAIL at once. */
+  maxInflight?: number;
 }
 
 export class Forwarder {
-  readonly stats = { forwarded: 0, failed: 0, loops: 0 };
+  readonly stats = { forwarded: 0, failed: 0, loops: 0, shed: 0 };
   /** IDs of our queries in flight → their question, to spot our own queries coming back. */
   private readonly inflight = new Map<number, string>();
   private readonly attemptMs: number;
@@ -67,6 +69,7 @@ export class Forwarder {
   /** The upstream's reply to `query` with the client's ID restored, or undefined when no upstream answered. */
   async forward(query: Buffer, q: Question, proto: 'udp' | 'tcp'): Promise<Buffer | undefined> {
     const clientId = query.readUInt16BE(0);
+    if (this.inflight.size >= (this.opts.maxInflight ?? 512)) { this.stats.shed++; return undefined; }
     for (const u of this.opts.upstreams) {
       const id = this.freshId();
       const out = Buffer.from(query);
