@@ -40,6 +40,8 @@ export function prepareForCreate(info: ResourceInfo, obj: KubeObject): void {
       break;
     case 'namespaces':
       obj.status = { phase: 'Active' };
+      // As Kubernetes' namespace strategy: every namespace is selectable by name (namespaceSelector, NetworkPolicy).
+      obj.metadata.labels = { ...(obj.metadata.labels ?? {}), 'kubernetes.io/metadata.name': obj.metadata.name! };
       obj.spec = { ...(obj.spec ?? {}), finalizers: ['kubernetes'] };
       break;
     case 'services':
