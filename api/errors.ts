@@ -120,7 +120,7 @@ export function internalError(message: string): ApiError {
 /** A field-level validation problem, as Kubernetes' field.Error. */
 export interface FieldError {
   type: 'FieldValueRequired' | 'FieldValueInvalid' | 'FieldValueNotSupported' | 'FieldValueDuplicate' |
-    'FieldValueForbidden' | 'FieldValueTooLong' | 'FieldValueTooMany' | 'FieldValueTypeInvalid';
+    'FieldValueForbidden' | 'FieldValueTooLong' | 'FieldValueTooMany' | 'FieldValueTypeInvalid' | 'FieldValueNotFound';
   field: string;
   /** The human part, e.g. `Required value` or `Invalid value: "Foo": a lowercase RFC 1123 …`. */
   detail: string;

@@ -13,6 +13,24 @@ export interface ResourceInfo {
   categories: string[];
   /** Subresources served, e.g. ['status', 'scale']. */
   subresources: string[];
+  /** A kind a CustomResourceDefinition serves (apiserver/crd/): its schema, columns and subresource paths. */
+  custom?: CustomKind;
+}
+
+/** What a CustomResourceDefinition says about one served version of its kind. */
+export interface CustomKind {
+  /** The CRD's name, <plural>.<group>. */
+  crd: string;
+  /** The version objects are stored in (apiVersion of what etcd holds). */
+  storageVersion: string;
+  /** The version's structural schema (openAPIV3Schema), already checked. */
+  schema: Record<string, any>;
+  printerColumns: Array<{ name: string; type: string; jsonPath: string; description?: string; priority?: number; format?: string }>;
+  scale?: { specReplicasPath: string; statusReplicasPath: string; labelSelectorPath?: string };
+  deprecationWarning?: string;
+  selectableFields: string[];
+  /** The CRD is being deleted: its objects can be read and deleted, not created. */
+  terminating?: boolean;
 }
 
 export const STANDARD_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
@@ -25,12 +43,14 @@ const r = (
   shortNames: opts.shortNames ?? [], categories: opts.categories ?? [], subresources: opts.subresources ?? [],
 });
 
-export const RESOURCES: readonly ResourceInfo[] = [
+/** Built-in kinds first; the kinds of established CustomResourceDefinitions are added and removed at run time
+ *  (setCustomKinds), in place, so every reader sees them. */
+export const RESOURCES: ResourceInfo[] = [
   r('', 'v1', 'Namespace', 'namespaces', false, { shortNames: ['ns'], subresources: ['status', 'finalize'] }),
   r('', 'v1', 'Node', 'nodes', false, { shortNames: ['no'], subresources: ['status', 'proxy'] }),
   r('', 'v1', 'Pod', 'pods', true, {
     shortNames: ['po'], categories: ['all'],
-    subresources: ['status', 'binding', 'log', 'exec', 'portforward', 'attach', 'eviction', 'proxy'],
+    subresources: ['status', 'binding', 'log', 'exec', 'portforward', 'attach', 'eviction', 'proxy', 'ephemeralcontainers'],
   }),
   r('', 'v1', 'Service', 'services', true, { shortNames: ['svc'], categories: ['all'], subresources: ['status', 'proxy'] }),
   r('', 'v1', 'Endpoints', 'endpoints', true, { shortNames: ['ep'] }),
@@ -48,7 +68,20 @@ export const RESOURCES: readonly ResourceInfo[] = [
   r('batch', 'v1', 'Job', 'jobs', true, { categories: ['all'], subresources: ['status'] }),
   r('batch', 'v1', 'CronJob', 'cronjobs', true, { shortNames: ['cj'], categories: ['all'], subresources: ['status'] }),
   r('coordination.k8s.io', 'v1', 'Lease', 'leases', true),
+  r('apiextensions.k8s.io', 'v1', 'CustomResourceDefinition', 'customresourcedefinitions', false, {
+    shortNames: ['crd', 'crds'], categories: ['api-extensions'], subresources: ['status'],
+  }),
 ];
+
+/** Replace the kinds served for one CRD (none: it is gone or not established). */
+/** Counts changes to the custom kinds, so what is derived from RESOURCES (OpenAPI documents) knows to rebuild. */
+export let customKindsGeneration = 0;
+
+export function setCustomKinds(crd: string, infos: ResourceInfo[]): void {
+  customKindsGeneration++;
+  for (let i = RESOURCES.length - 1; i >= 0; i--) if (RESOURCES[i]!.custom?.crd === crd) RESOURCES.splice(i, 1);
+  RESOURCES.push(...infos);
+}
 
 export const apiVersionOf = (info: Pick<ResourceInfo, 'group' | 'version'>): string =>
   info.group ? `${info.group}/${info.version}` : info.version;
@@ -56,8 +89,10 @@ export const apiVersionOf = (info: Pick<ResourceInfo, 'group' | 'version'>): str
 /** `pods` or `deployments.apps`: how Kubernetes names a resource in messages. */
 export const qualifiedName = (info: ResourceInfo): string => (info.group ? `${info.resource}.${info.group}` : info.resource);
 
+/** The resource of a group; for a custom kind served in several versions, its storage version's entry. */
 export function findResource(group: string, resource: string): ResourceInfo | undefined {
-  return RESOURCES.find((x) => x.group === group && x.resource === resource);
+  return RESOURCES.find((x) => x.group === group && x.resource === resource && (!x.custom || x.version === x.custom.storageVersion))
+    ?? RESOURCES.find((x) => x.group === group && x.resource === resource);
 }
 
 export function findByKind(apiVersion: string, kind: string): ResourceInfo | undefined {
@@ -74,10 +109,13 @@ export function resolveResource(name: string): ResourceInfo | undefined {
 
 /** The etcd key of one object, the Kubernetes way: /registry/<resource>/<namespace>/<name>. */
 export function storageKey(prefix: string, info: ResourceInfo, namespace: string | undefined, name: string): string {
-  return info.namespaced ? `${prefix}/${info.resource}/${namespace}/${name}` : `${prefix}/${info.resource}/${name}`;
+  return info.namespaced ? `${prefix}/${segment(info)}/${namespace}/${name}` : `${prefix}/${segment(info)}/${name}`;
 }
+
+/** Custom kinds live under their group (/registry/<group>/<plural>/…), so no CRD can collide with a built-in. */
+const segment = (info: ResourceInfo) => (info.custom ? `${info.group}/${info.resource}` : info.resource);
 
 /** The etcd key prefix of a collection: all namespaces when namespace is undefined. */
 export function storagePrefix(prefix: string, info: ResourceInfo, namespace?: string): string {
-  return info.namespaced && namespace ? `${prefix}/${info.resource}/${namespace}/` : `${prefix}/${info.resource}/`;
+  return info.namespaced && namespace ? `${prefix}/${segment(info)}/${namespace}/` : `${prefix}/${segment(info)}/`;
 }

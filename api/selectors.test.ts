@@ -1,8 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { labelSelectorToString, parseFieldSelector, parseLabelSelector, selectorFromLabelSelector } from './selectors.ts';
-import { checkFieldSelectorSupported, objectFields } from './fields.ts';
-import { findResource } from './resources.ts';
 
 test('label selector grammar: equality and set-based', () => {
   const l = { app: 'web', tier: 'front', env: 'prod' };
@@ -28,17 +26,4 @@ test('LabelSelector objects: undefined selects nothing, {} everything', () => {
   assert.equal(s.matches({ app: 'web', tier: 'b' }), true);
   assert.equal(s.matches({ app: 'web', tier: 'c' }), false);
   assert.equal(labelSelectorToString({ matchLabels: { app: 'web' } }), 'app=web');
-});
-
-test('field selectors: parse, match, supported fields per resource', () => {
-  const pods = findResource('', 'pods')!;
-  const pod = { metadata: { name: 'p', namespace: 'ns' }, spec: { nodeName: 'n1' }, status: { phase: 'Running' } };
-  const f = objectFields(pods, pod);
-  assert.equal(parseFieldSelector('spec.nodeName=n1,status.phase!=Pending').matches(f), true);
-  assert.equal(parseFieldSelector('spec.nodeName==n2').matches(f), false);
-  assert.equal(parseFieldSelector('spec.nodeName=').matches(objectFields(pods, { metadata: { name: 'u' } })), true);
-  assert.throws(() => parseFieldSelector('nonsense'), { code: 'BadRequest' });
-  checkFieldSelectorSupported(pods, ['spec.nodeName', 'metadata.name', 'status.phase']);
-  assert.throws(() => checkFieldSelectorSupported(pods, ['spec.containers']), { code: 'BadRequest', message: 'field label not supported: spec.containers' });
-  assert.throws(() => checkFieldSelectorSupported(findResource('', 'configmaps')!, ['status.phase']), { code: 'BadRequest' });
 });

@@ -10,6 +10,7 @@ import { allowAnonymous, tokenAuthenticator } from './auth/authenticator.ts';
 import { allowAll } from './auth/authorizer.ts';
 import { EtcdStore } from './storage/etcd-store.ts';
 import { createRegistry } from './registry/index.ts';
+import { CrdController } from './crd/controller.ts';
 import { createHttpServer } from './http/server.ts';
 import { createGrpcServer } from './grpc/server.ts';
 import { closeServer, trackSockets } from '../lib/close-server.ts';
@@ -61,6 +62,9 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     logger: logger.child({ part: 'registry' }),
   });
   await registry.bootstrap();
+  // CustomResourceDefinitions: their kinds served by this apiserver as soon as etcd has them.
+  const crds = new CrdController(store, logger.child({ part: 'crd' }));
+  crds.start();
   const compaction = opts.compactionIntervalMs ?? DEFAULT_COMPACTION_INTERVAL_MS;
   if (compaction > 0) store.startCompactor(compaction);
 
@@ -86,6 +90,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
       grpcServer.forceShutdown();
       await closeServer(httpServer);
       registry.close();
+      crds.close();
       await store.close();
     },
   };

@@ -19,6 +19,7 @@ export const R = {
   jobs: { group: 'batch', resource: 'jobs' },
   cronjobs: { group: 'batch', resource: 'cronjobs' },
   leases: { group: 'coordination.k8s.io', resource: 'leases' },
+  customresourcedefinitions: { group: 'apiextensions.k8s.io', resource: 'customresourcedefinitions' },
 } satisfies Record<string, ResourceKey>;
 
 export type ResourceName = keyof typeof R;

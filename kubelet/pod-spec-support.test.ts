@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import schemas from '../api/schema/schemas.json' with { type: 'json' };
 import { CONTAINER, CONTAINER_SECURITY_CONTEXT, POD_SECURITY_CONTEXT, POD_SPEC, renderPodSpecDoc, unhonouredFields } from './pod-spec-support.ts';
-import { applyDefaults } from '../api/defaults/index.ts';
+import { defaultPodSpec } from '../api/defaults/index.ts';
 import { findResource } from '../api/resources.ts';
 
 const types = (schemas as unknown as { types: Record<string, Record<string, string>> }).types;
@@ -25,13 +25,13 @@ test('docs/pod-spec.md is the table, generated', () => {
 
 test('a pod\'s unhonoured fields are named; defaulted and honoured fields are not', () => {
   const plain: any = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image: 'i' }] } };
-  applyDefaults(findResource('', 'pods')!, plain);
+  defaultPodSpec(plain.spec);
   assert.deepEqual(unhonouredFields(plain), []);
   const odd: any = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: {
     hostNetwork: true, securityContext: { runAsUser: 1000 }, affinity: { podAntiAffinity: {} }, subdomain: 'peers', schedulingGates: [{ name: 'g' }],
     initContainers: [{ name: 'i', image: 'i', lifecycle: { preStop: { exec: { command: ['x'] } }, stopSignal: 'SIGUSR1' } }],
     containers: [{ name: 'c', image: 'i', securityContext: { privileged: true }, resizePolicy: [{ resourceName: 'cpu', restartPolicy: 'NotRequired' }], readinessProbe: { grpc: { port: 9 } } }] } };
-  applyDefaults(findResource('', 'pods')!, odd);
+  defaultPodSpec(odd.spec);
   assert.deepEqual(unhonouredFields(odd).map((w) => w.split(':')[0]), [
     'spec.hostNetwork', 'spec.securityContext.runAsUser', 'spec.subdomain',
     'spec.initContainers[0].lifecycle', 'spec.containers[0].resizePolicy', 'spec.containers[0].securityContext.privileged',

@@ -26,7 +26,7 @@ export const POD_SPEC: Record<string, Support> = {
   dnsConfig: yes('nameservers, searches and options written to the pod\'s resolv.conf'),
   dnsPolicy: yes('ClusterFirst, ClusterFirstWithHostNet, Default and None'),
   enableServiceLinks: yes('the Service environment variables are given, or only the kubernetes Service\'s'),
-  ephemeralContainers: no('the ephemeralcontainers subresource (kubectl debug) is not served yet'),
+  ephemeralContainers: yes('added through the ephemeralcontainers subresource (kubectl debug), started once and never restarted; targetContainerName joins that container\'s PID namespace'),
   hostAliases: no('entries are not added to the pod\'s /etc/hosts yet'),
   hostIPC: no('pods never share the host\'s IPC namespace', [false]),
   hostNetwork: no('pods always get their own network namespace', [false]),
@@ -82,11 +82,11 @@ export const CONTAINER: Record<string, Support> = {
   restartPolicyRules: no('per-exit-code restart rules are not supported'),
   securityContext: { status: 'not honoured', note: 'see the securityContext table: no field is applied yet' },
   startupProbe: yes('httpGet, tcpSocket, grpc (grpc.health.v1) and exec, with the probe\'s own terminationGracePeriodSeconds'),
-  stdin: no('kubectl attach is not served yet; kubectl exec -i works', [false]),
-  stdinOnce: no('kubectl attach is not served yet', [false]),
+  stdin: yes('the container\'s stdin stays open for kubectl attach -i'),
+  stdinOnce: yes('stdin is closed when the first attach ends'),
   terminationMessagePath: yes('a file mounted there; what the container writes (up to 4 KiB) becomes lastState.terminated.message'),
   terminationMessagePolicy: yes('File, and FallbackToLogsOnError (the last 80 lines, 2 KiB, of the log when the file is empty and the exit non-zero)'),
-  tty: no('kubectl attach is not served yet', [false]),
+  tty: yes('the container gets a terminal (kubectl attach -t, its log is the terminal\'s output)'),
   volumeDevices: no('block volumes are not supported'),
   volumeMounts: { status: 'partly', note: 'mountPath, readOnly, subPath and subPathExpr', check: (v) => {
     const m = (Array.isArray(v) ? v : []).find((x: Obj) => (x?.mountPropagation && x.mountPropagation !== 'None') || (x?.recursiveReadOnly && x.recursiveReadOnly !== 'Disabled'));

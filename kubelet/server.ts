@@ -1,19 +1,20 @@
 // The kubelet's HTTP API (port 10250 in Kubernetes): health, the pods it runs, and container
 // logs, which the apiserver proxies for `kubectl logs` (GET /containerLogs/<ns>/<pod>/<container>).
-// Upgrades, also proxied by the apiserver: /exec/<ns>/<pod>/<container> and /portForward/<ns>/<pod>.
+// Upgrades, also proxied by the apiserver: /exec/<ns>/<pod>/<container>, /attach/<ns>/<pod>/<container> and
+// /portForward/<ns>/<pod>.
 import http from 'node:http';
 import { applyHttpLimits, HTTP_SERVER_OPTIONS } from '../lib/http-limits.ts';
 import { queryBool } from '../lib/query-params.ts';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../lib/logger.ts';
 import { LABELS, type RuntimeService } from './cri/types.ts';
-import { execHandler } from './exec.ts';
+import { remoteCommandHandler } from './remote-command.ts';
 import { servePortForward } from './port-forward.ts';
 import { rejectUpgrade } from './spdy-upgrade.ts';
 
 export interface KubeletServerDeps {
   runtime: RuntimeService;
-  /** The in-process runtime, if it can stream exec (kubectl exec -i). */
+  /** The in-process runtime, if it can stream (kubectl exec -i / -t, kubectl attach). */
   streaming?: RuntimeService;
   /** The pods bound to this node, as the kubelet last saw them. */
   pods(): Array<{ metadata: { name?: string; namespace?: string; uid?: string }; spec?: any; status?: any }>;
@@ -31,14 +32,14 @@ export function createKubeletServer(deps: KubeletServerDeps): http.Server {
   const server = applyHttpLimits(http.createServer(HTTP_SERVER_OPTIONS, (req, res) => {
     handle(req, res).catch((err) => { deps.logger.warn({ err: String(err), path: req.url }, 'kubelet request failed'); fail(res, 500, String((err as Error).message ?? err)); });
   }));
-  const exec = execHandler(deps);
+  const remoteCommand = remoteCommandHandler(deps);
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = new URL(req.url ?? '/', 'http://kubelet').pathname;
     const reject = (code: number, message: string) => rejectUpgrade(socket, code, message);
-    const e = /^\/exec\/([^/]+)\/([^/]+)\/([^/]+)$/.exec(path);
+    const e = /^\/(exec|attach)\/([^/]+)\/([^/]+)\/([^/]+)$/.exec(path);
     const pf = /^\/portForward\/([^/]+)\/([^/]+)$/.exec(path);
-    const [ns, pod, container] = (e ?? pf ?? []).slice(1).map(decodeURIComponent);
-    const served = e ? exec(req, socket, head, ns, pod, container) : pf ? servePortForward(deps, req, socket, head, ns, pod) : undefined;
+    const served = e ? remoteCommand(e[1] as 'exec' | 'attach', req, socket, head, ...(e.slice(2).map(decodeURIComponent) as [string, string, string]))
+      : pf ? servePortForward(deps, req, socket, head, decodeURIComponent(pf[1]), decodeURIComponent(pf[2])) : undefined;
     if (!served) return reject(404, 'not found');
     served.catch((err) => {
       deps.logger.warn({ err: String(err), path }, 'kubelet upgrade failed');
@@ -68,18 +69,29 @@ export function createKubeletServer(deps: KubeletServerDeps): http.Server {
       return fail(res, 400, previous ? `previous terminated container "${container}" in pod "${podName}" not found`
         : `container "${container}" in pod "${podName}" is waiting to start: ContainerCreating`);
     }
-    const tail = url.searchParams.get('tailLines');
-    const follow = queryBool(url.searchParams, 'follow') ?? false;
+    const p = url.searchParams;
+    const tail = p.get('tailLines');
+    const follow = queryBool(p, 'follow') ?? false;
+    // PodLogOptions: sinceSeconds or sinceTime (RFC 3339) — the lines written since; limitBytes — at most that much.
+    const sinceSeconds = p.get('sinceSeconds');
+    const sinceTime = p.get('sinceTime');
+    const sinceMs = sinceSeconds ? Date.now() - Number(sinceSeconds) * 1000 : sinceTime ? Date.parse(sinceTime) : undefined;
+    if (sinceMs !== undefined && !Number.isFinite(sinceMs)) return fail(res, 400, `invalid sinceSeconds/sinceTime: ${sinceSeconds ?? sinceTime}`);
+    const limit = p.get('limitBytes') ? Number(p.get('limitBytes')) : Infinity;
     res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', ...(follow ? { 'Transfer-Encoding': 'chunked' } : {}) });
-    const logs = deps.runtime.containerLogs(target.id, { follow, tail: tail ? Number(tail) : undefined, timestamps: queryBool(url.searchParams, 'timestamps') ?? false });
+    const logs = deps.runtime.containerLogs(target.id, { follow, tail: tail ? Number(tail) : undefined, timestamps: queryBool(p, 'timestamps') ?? false, sinceMs });
     const it = logs[Symbol.asyncIterator]();
     // When the client goes (kubectl logs -f interrupted), stop following.
     res.on('close', () => { void it.return?.(); });
-    for (;;) {
+    let left = limit;
+    while (left > 0) {
       const r = await it.next();
       if (r.done || res.destroyed) break;
-      res.write(r.value.data);
+      const data = r.value.data.length > left ? r.value.data.subarray(0, left) : r.value.data;
+      left -= data.length;
+      res.write(data);
     }
+    if (left <= 0) void it.return?.();
     res.end();
   }
 }

@@ -136,7 +136,7 @@ function resources(c: Obj): ContainerConfig['resources'] {
   return out;
 }
 
-async function startContainer(pod: KubeObject, c: Obj, attempt: number, sandboxId: string, podIP: string, deps: SyncDeps, mem: PodMemory): Promise<void> {
+async function startContainer(pod: KubeObject, c: Obj, attempt: number, sandboxId: string, podIP: string, deps: SyncDeps, mem: PodMemory, extra: Partial<ContainerConfig> = {}): Promise<void> {
   const name = c.name as string;
   const policy = c.imagePullPolicy ?? 'IfNotPresent';
   try {
@@ -195,6 +195,8 @@ async function startContainer(pod: KubeObject, c: Obj, attempt: number, sandboxI
     labels: { ...podLabels(pod), [LABELS.containerName]: name, [LABELS.restartCount]: String(attempt) },
     annotations: fakeRuntimeAnnotations(pod, c, deps),
     resources: resources(c),
+    stdin: Boolean(c.stdin), stdinOnce: Boolean(c.stdinOnce), tty: Boolean(c.tty),
+    ...extra,
   };
   let id: string | undefined;
   try {
@@ -318,8 +320,15 @@ export async function syncPod(pod: KubeObject, mem: PodMemory, deps: SyncDeps): 
     if (!initialized) { views.push({ ...(await inspect(pod, c, all, sid, deps)), waiting: { reason: 'PodInitializing' } }); continue; }
     views.push(await reconcileContainer(pod, c, policy, all, sid, podIP, deps, mem));
   }
+  // Ephemeral containers (kubectl debug): started once, even before the pod is initialized, never restarted; one with a
+  // targetContainerName joins that container's PID namespace, so it sees its processes.
+  const ephemerals: Obj[] = pod.spec?.ephemeralContainers ?? [];
+  const ephemeralViews: ContainerView[] = [];
+  for (const c of ephemerals) {
+    ephemeralViews.push(await reconcileContainer(pod, c, 'Never', all, sid, podIP, deps, mem, () => ephemeralTarget(c, all, sid, deps)));
+  }
   // Containers no longer in the spec.
-  const names = new Set([...apps, ...inits].map((c: Obj) => c.name));
+  const names = new Set([...apps, ...inits, ...ephemerals].map((c: Obj) => c.name));
   for (const x of all) if (!names.has(x.labels[LABELS.containerName])) await deps.rt.removeContainer(x.id).catch(() => {});
 
   const statuses = containerStatuses(views);
@@ -333,7 +342,19 @@ export async function syncPod(pod: KubeObject, mem: PodMemory, deps: SyncDeps): 
     startTime: pod.status?.startTime ?? new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
     ...(inits.length ? { initContainerStatuses: initStatuses } : {}),
     containerStatuses: statuses,
+    // Ephemeral containers are never ready, and have no started flag (they have no probes).
+    ...(ephemerals.length ? { ephemeralContainerStatuses: containerStatuses(ephemeralViews).map(({ started: _, ...st }) => ({ ...st, ready: false })) } : {}),
   };
+}
+
+/** The PID namespace an ephemeral container joins: its target's running container (none: the target is not running yet). */
+async function ephemeralTarget(c: Obj, all: Container[], sandboxId: string, deps: SyncDeps): Promise<Partial<ContainerConfig>> {
+  if (!c.targetContainerName) return {};
+  const target = all.filter((x) => x.labels[LABELS.containerName] === c.targetContainerName && x.podSandboxId === sandboxId)
+    .sort((a, b) => Number(b.labels[LABELS.restartCount] ?? 0) - Number(a.labels[LABELS.restartCount] ?? 0))[0];
+  const st = target && await deps.rt.containerStatus(target.id);
+  if (st?.state !== 'CONTAINER_RUNNING') throw new Error(`target container "${c.targetContainerName}" is not running`);
+  return { pidNamespaceOf: target.id };
 }
 
 /**
@@ -363,7 +384,7 @@ async function inspect(pod: KubeObject, c: Obj, all: Container[], sandboxId: str
 }
 
 /** Start, restart (with back-off) or probe one container under `policy`; returns its view for the status. */
-async function reconcileContainer(pod: KubeObject, c: Obj, policy: string, all: Container[], sandboxId: string, podIP: string, deps: SyncDeps, mem: PodMemory): Promise<ContainerView> {
+async function reconcileContainer(pod: KubeObject, c: Obj, policy: string, all: Container[], sandboxId: string, podIP: string, deps: SyncDeps, mem: PodMemory, extra?: () => Promise<Partial<ContainerConfig>>): Promise<ContainerView> {
   const uid = pod.metadata.uid!;
   const mine = all.filter((x) => x.labels[LABELS.containerName] === c.name && x.podSandboxId === sandboxId)
     .sort((a, b) => Number(b.labels[LABELS.restartCount] ?? 0) - Number(a.labels[LABELS.restartCount] ?? 0));
@@ -384,7 +405,7 @@ async function reconcileContainer(pod: KubeObject, c: Obj, policy: string, all: 
       try {
         for (const old of [...mine.slice(1), ...older]) await deps.rt.removeContainer(old.id).catch(() => {}); // keep one for lastState
         if (latest && latest.state === 'CONTAINER_CREATED') await deps.rt.removeContainer(latest.id).catch(() => {});
-        await startContainer(pod, c, latest ? attempts : Math.max(0, attempts), sandboxId, podIP, deps, mem);
+        await startContainer(pod, c, latest ? attempts : Math.max(0, attempts), sandboxId, podIP, deps, mem, await extra?.());
         if (latest) {
           const delayMs = Math.min(deps.backoffMaxMs, bo ? bo.delayMs * 2 : deps.backoffInitialMs);
           mem.backoff.set(c.name, { delayMs, until: Date.now() + delayMs });

@@ -78,12 +78,29 @@ function addComponent(t: string, out: Obj): void {
   }
 }
 
+/**
+ * A custom kind's component: its CRD's schema, named as kube-apiserver names it (the group reversed:
+ * io.kubemu.demo.v1.WebApp), with apiVersion, kind and a reference to ObjectMeta added.
+ */
+function addCustomComponent(group: string, version: string, kind: string, schema: Record<string, any>, out: Obj): void {
+  const { kinds, types } = schemas();
+  const metaType = types[kinds['v1/Pod']!]!.metadata!;
+  const properties = {
+    apiVersion: { type: 'string', description: 'APIVersion defines the versioned schema of this representation of an object.' },
+    kind: { type: 'string', description: 'Kind is a string value representing the REST resource this object represents.' },
+    metadata: { ...fieldSchema(metaType, out), description: "Standard object's metadata." },
+    ...(schema.properties ?? {}),
+  };
+  out[`${group.split('.').reverse().join('.')}.${version}.${kind}`] = { ...schema, type: 'object', properties, 'x-kubernetes-group-version-kind': [{ group, kind, version }] };
+}
+
 /** components.schemas for one group/version: its kinds (tagged with their GVK) and all they reach. */
 export function componentSchemas(group: string, version: string): Obj {
   const out: Obj = {};
   const { kinds } = schemas();
   for (const r of RESOURCES) {
     if (r.group !== group || r.version !== version) continue;
+    if (r.custom) { addCustomComponent(r.group, r.version, r.kind, r.custom.schema, out); continue; }
     const t = kinds[`${apiVersionOf(r)}/${r.kind}`];
     if (!t) continue;
     addComponent(t, out);

@@ -1,5 +1,6 @@
-// Validation entry points used by the registry: Kubernetes' rules (pkg/apis/*/validation)
-// with its field paths and message texts, for the fields kubemu's components rely on.
+// Validation helpers shared by the kinds (apiserver/kinds/): Kubernetes' rules (pkg/apis/*/validation) with its
+// field paths and message texts — object metadata, pod specs and templates, label selectors, cron schedules.
+// Each kind's own rules live in its file under apiserver/kinds/.
 import {
   fieldDuplicate, fieldForbidden, fieldInvalid, fieldNotSupported, fieldRequired, type FieldError,
 } from '../errors.ts';
@@ -8,36 +9,44 @@ import type { KubeObject } from '../types.ts';
 import { configMapKey, dns1035Label, dns1123Label, dns1123Subdomain, envVarName, labelValue, qualifiedName } from '../names.ts';
 import { parseQuantity, QUANTITY_FORMAT } from '../quantity.ts';
 import { selectorFromLabelSelector } from '../selectors.ts';
+import { validateEphemeralContainers } from './ephemeral-containers.ts';
 
 type Obj = Record<string, any>;
 type Errs = FieldError[];
 
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+export const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const fieldNotFound = (field: string, value: unknown): FieldError =>
   ({ type: 'FieldValueNotSupported', field, detail: `Not found: ${JSON.stringify(value)}` });
-const portRange = (field: string, v: unknown, errs: Errs) => {
+export const portRange = (field: string, v: unknown, errs: Errs) => {
   if (!Number.isInteger(v) || (v as number) < 1 || (v as number) > 65535) errs.push(fieldInvalid(field, v, 'must be between 1 and 65535, inclusive'));
 };
 const INT32_MAX = 2147483647;
 /** A non-negative int32 (Kubernetes' counts and seconds are int32: 2^53 would make controllers allocate forever). */
-const nonNegative = (field: string, v: unknown, errs: Errs) => {
+export const nonNegative = (field: string, v: unknown, errs: Errs) => {
   if (v !== undefined && (!Number.isInteger(v) || (v as number) < 0)) errs.push(fieldInvalid(field, v, 'must be greater than or equal to 0'));
   else if (typeof v === 'number' && v > INT32_MAX) errs.push(fieldInvalid(field, v, `must be less than or equal to ${INT32_MAX}`));
 };
 
-const MAX_SECRET_SIZE = 1024 * 1024;
+export const MAX_SECRET_SIZE = 1024 * 1024;
 
 // ---- metadata -----------------------------------------------------------------------------
 
-const LABEL_NAMES = new Set(['namespaces']);
-const DNS1035_NAMES = new Set(['services']);
+const NAME_RULES = { dns1123Subdomain, dns1123Label, dns1035Label };
+export type NameRule = keyof typeof NAME_RULES;
 
-function validateMeta(info: ResourceInfo, m: Obj | undefined, errs: Errs): void {
+/** ObjectMeta: the name (by the kind's rule), labels, annotations, finalizers. */
+export function validateMeta(m: Obj | undefined, nameRule: NameRule = 'dns1123Subdomain'): FieldError[] {
+  const errs: Errs = [];
+  validateMetaInto(m, nameRule, errs);
+  return errs;
+}
+
+function validateMetaInto(m: Obj | undefined, nameRule: NameRule, errs: Errs): void {
   if (!isObj(m)) { errs.push(fieldRequired('metadata')); return; }
   const name = m.name;
   if (typeof name !== 'string' || !name) errs.push(fieldRequired('metadata.name', 'name or generateName is required'));
   else {
-    const check = LABEL_NAMES.has(info.resource) ? dns1123Label : DNS1035_NAMES.has(info.resource) ? dns1035Label : dns1123Subdomain;
+    const check = NAME_RULES[nameRule];
     for (const e of check(name)) errs.push(fieldInvalid('metadata.name', name, e));
   }
   if (m.labels !== undefined) {
@@ -197,6 +206,8 @@ export function validatePodSpec(path: string, spec: unknown, errs: Errs, allowed
   }
   validateContainers(`${path}.containers`, spec.containers, volumes, errs, true);
   validateContainers(`${path}.initContainers`, spec.initContainers, volumes, errs, false);
+  validateContainers(`${path}.ephemeralContainers`, spec.ephemeralContainers, volumes, errs, false);
+  validateEphemeralContainers(`${path}.ephemeralContainers`, spec, errs);
   if (Array.isArray(spec.initContainers)) {
     const appNames = new Set((Array.isArray(spec.containers) ? spec.containers : []).map((c: Obj) => c?.name));
     spec.initContainers.forEach((c: Obj, i: number) => {
@@ -346,7 +357,7 @@ function validateSelectorKeys(path: string, sel: Obj, errs: Errs): void {
   }
 }
 
-function validateTemplate(resource: string, path: string, spec: Obj, errs: Errs, selectorRequired = true): void {
+export function validateTemplate(resource: string, path: string, spec: Obj, errs: Errs, selectorRequired = true): void {
   const t = spec.template;
   if (!isObj(t)) { errs.push(fieldRequired(`${path}.template`)); return; }
   const labels = isObj(t.metadata) && isObj(t.metadata.labels) ? t.metadata.labels as Record<string, string> : {};
@@ -399,128 +410,7 @@ export function cronScheduleError(schedule: string): string | undefined {
   return undefined;
 }
 
-// ---- per resource -------------------------------------------------------------------------
-
-const VALIDATORS: Record<string, (o: Obj, errs: Errs) => void> = {
-  pods(o, errs) { validatePodSpec('spec', o.spec, errs); },
-  services(o, errs) {
-    const s = o.spec;
-    if (!isObj(s)) { errs.push(fieldRequired('spec')); return; }
-    const types = ['ClusterIP', 'ExternalName', 'LoadBalancer', 'NodePort'];
-    if (!types.includes(s.type)) errs.push(fieldNotSupported('spec.type', s.type, types));
-    if (s.type === 'ExternalName') {
-      if (!s.externalName) errs.push(fieldRequired('spec.externalName'));
-      else for (const e of dns1123Subdomain(String(s.externalName).replace(/\.$/, ''))) errs.push(fieldInvalid('spec.externalName', s.externalName, e));
-      return;
-    }
-    const ports = s.ports;
-    const headless = s.clusterIP === 'None';
-    if (!Array.isArray(ports) || ports.length === 0) {
-      if (!headless) errs.push(fieldRequired('spec.ports'));
-    } else {
-      const names = new Set<string>();
-      ports.forEach((p: Obj, i: number) => {
-        const pp = `spec.ports[${i}]`;
-        if (!isObj(p)) { errs.push(fieldInvalid(pp, p, 'must be an object')); return; }
-        if (ports.length > 1 && !p.name) errs.push(fieldRequired(`${pp}.name`));
-        if (p.name) {
-          for (const e of dns1123Label(String(p.name))) errs.push(fieldInvalid(`${pp}.name`, p.name, e));
-          if (names.has(p.name)) errs.push(fieldDuplicate(`${pp}.name`, p.name));
-          names.add(p.name);
-        }
-        portRange(`${pp}.port`, p.port, errs);
-        if (typeof p.targetPort === 'number') portRange(`${pp}.targetPort`, p.targetPort, errs);
-        else if (typeof p.targetPort === 'string') for (const e of dns1123Label(p.targetPort)) errs.push(fieldInvalid(`${pp}.targetPort`, p.targetPort, e));
-        if (!['TCP', 'UDP', 'SCTP'].includes(p.protocol)) errs.push(fieldNotSupported(`${pp}.protocol`, p.protocol, ['SCTP', 'TCP', 'UDP']));
-        if (p.nodePort !== undefined && s.type === 'ClusterIP') errs.push(fieldForbidden(`${pp}.nodePort`, 'may not be used when `type` is \'ClusterIP\''));
-      });
-    }
-    if (s.selector !== undefined && !isObj(s.selector)) errs.push(fieldInvalid('spec.selector', s.selector, 'must be a map'));
-    else for (const [k, v] of Object.entries((s.selector ?? {}) as Obj)) {
-      for (const e of qualifiedName(k)) errs.push(fieldInvalid('spec.selector', k, e));
-      for (const e of labelValue(String(v))) errs.push(fieldInvalid('spec.selector', v, e));
-    }
-    const aff = ['ClientIP', 'None'];
-    if (!aff.includes(s.sessionAffinity)) errs.push(fieldNotSupported('spec.sessionAffinity', s.sessionAffinity, aff));
-  },
-  configmaps(o, errs) {
-    // Kubernetes' MaxSecretSize: a ConfigMap's values (data and binaryData) may not exceed 1 MiB in all.
-    let total = 0;
-    for (const field of ['data', 'binaryData']) {
-      if (isObj(o[field])) for (const v of Object.values(o[field])) if (typeof v === 'string') total += field === 'binaryData' ? Buffer.byteLength(v, 'base64') : Buffer.byteLength(v);
-    }
-    if (total > MAX_SECRET_SIZE) errs.push({ type: 'FieldValueTooLong', field: '', detail: `Too long: may not be more than ${MAX_SECRET_SIZE} bytes` });
-    for (const field of ['data', 'binaryData']) {
-      if (o[field] === undefined) continue;
-      if (!isObj(o[field])) { errs.push(fieldInvalid(field, o[field], 'must be a map of string keys to string values')); continue; }
-      for (const [k, v] of Object.entries(o[field])) {
-        for (const e of configMapKey(k)) errs.push(fieldInvalid(`${field}[${k}]`, k, e));
-        if (typeof v !== 'string') errs.push(fieldInvalid(`${field}[${k}]`, v, 'must be a string'));
-      }
-    }
-  },
-  secrets(o, errs) {
-    let total = 0;
-    for (const field of ['data', 'stringData']) {
-      if (isObj(o[field])) for (const v of Object.values(o[field])) if (typeof v === 'string') total += field === 'data' ? Buffer.byteLength(v, 'base64') : Buffer.byteLength(v);
-    }
-    if (total > MAX_SECRET_SIZE) errs.push({ type: 'FieldValueTooLong', field: 'data', detail: `Too long: may not be more than ${MAX_SECRET_SIZE} bytes` });
-    for (const field of ['data', 'stringData']) {
-      if (o[field] === undefined) continue;
-      if (!isObj(o[field])) { errs.push(fieldInvalid(field, o[field], 'must be a map of string keys to string values')); continue; }
-      for (const [k, v] of Object.entries(o[field])) {
-        for (const e of configMapKey(k)) errs.push(fieldInvalid(`${field}[${k}]`, k, e));
-        if (typeof v !== 'string') errs.push(fieldInvalid(`${field}[${k}]`, v, 'must be a string'));
-        else if (field === 'data' && !/^[A-Za-z0-9+/]*={0,2}$/.test(v)) errs.push(fieldInvalid(`${field}[${k}]`, '<secret contents redacted>', 'illegal base64 data'));
-      }
-    }
-  },
-  deployments(o, errs) { workload('deployments', o, errs); },
-  replicasets(o, errs) { workload('replicasets', o, errs); },
-  statefulsets(o, errs) { workload('statefulsets', o, errs); },
-  daemonsets(o, errs) { workload('daemonsets', o, errs); },
-  replicationcontrollers(o, errs) { workload('replicationcontrollers', o, errs); },
-  jobs(o, errs) {
-    const s = o.spec;
-    if (!isObj(s)) { errs.push(fieldRequired('spec')); return; }
-    for (const f of ['parallelism', 'completions', 'backoffLimit', 'activeDeadlineSeconds', 'ttlSecondsAfterFinished']) nonNegative(`spec.${f}`, s[f], errs);
-    validateTemplate('jobs', 'spec', s, errs, false);
-  },
-  cronjobs(o, errs) {
-    const s = o.spec;
-    if (!isObj(s)) { errs.push(fieldRequired('spec')); return; }
-    if (!s.schedule) errs.push(fieldRequired('spec.schedule'));
-    else {
-      const e = cronScheduleError(String(s.schedule));
-      if (e) errs.push(fieldInvalid('spec.schedule', s.schedule, e));
-    }
-    const cp = ['Allow', 'Forbid', 'Replace'];
-    if (!cp.includes(s.concurrencyPolicy)) errs.push(fieldNotSupported('spec.concurrencyPolicy', s.concurrencyPolicy, cp));
-    if (!isObj(s.jobTemplate) || !isObj(s.jobTemplate.spec)) errs.push(fieldRequired('spec.jobTemplate'));
-    else validateTemplate('jobs', 'spec.jobTemplate.spec', s.jobTemplate.spec, errs, false);
-  },
-  events(o, errs) {
-    if (!isObj(o.involvedObject)) errs.push(fieldRequired('involvedObject'));
-    if (o.type !== undefined && !['Normal', 'Warning'].includes(o.type)) errs.push(fieldNotSupported('type', o.type, ['Normal', 'Warning']));
-  },
-  leases(o, errs) {
-    const s = o.spec;
-    if (s === undefined) return;
-    if (!isObj(s)) { errs.push(fieldInvalid('spec', s, 'must be an object')); return; }
-    if (s.leaseDurationSeconds !== undefined && !(Number.isInteger(s.leaseDurationSeconds) && s.leaseDurationSeconds > 0)) {
-      errs.push(fieldInvalid('spec.leaseDurationSeconds', s.leaseDurationSeconds, 'must be greater than 0'));
-    }
-    nonNegative('spec.leaseTransitions', s.leaseTransitions, errs);
-  },
-  nodes(o, errs) {
-    if (o.spec !== undefined && !isObj(o.spec)) errs.push(fieldInvalid('spec', o.spec, 'must be an object'));
-    for (const [i, t] of ((isObj(o.spec) && Array.isArray(o.spec.taints) ? o.spec.taints : []) as Obj[]).entries()) {
-      if (!isObj(t) || !t.key) errs.push(fieldRequired(`spec.taints[${i}].key`));
-      const effects = ['NoSchedule', 'PreferNoSchedule', 'NoExecute'];
-      if (isObj(t) && !effects.includes(t.effect)) errs.push(fieldNotSupported(`spec.taints[${i}].effect`, t.effect, effects));
-    }
-  },
-};
+// ---- workloads' update strategies ----------------------------------------------------------
 
 const PERCENT = /^[0-9]+%$/;
 const PERCENT_MSG = "a valid percent string must be a numeric string followed by an ending '%' (e.g. '1%',  or '93%', regex used for validation is '[0-9]+%')";
@@ -544,7 +434,8 @@ function validateRollingUpdate(path: string, ru: Obj, errs: Errs): void {
   if (surgeZero && unavailZero) errs.push(fieldInvalid(`${path}.maxUnavailable`, ru.maxUnavailable, 'may not be 0 when `maxSurge` is 0'));
 }
 
-function workload(resource: string, o: Obj, errs: Errs): void {
+/** The spec of a Deployment, ReplicaSet, StatefulSet, DaemonSet or ReplicationController. */
+export function validateWorkload(resource: string, o: Obj, errs: Errs): void {
   const s = o.spec;
   if (!isObj(s)) { errs.push(fieldRequired('spec')); return; }
   nonNegative('spec.replicas', s.replicas, errs);
@@ -558,18 +449,8 @@ function workload(resource: string, o: Obj, errs: Errs): void {
   validateTemplate(resource, 'spec', s, errs);
 }
 
-/** Everything wrong with a new object (after defaulting). Empty = valid. */
-export function validateCreate(info: ResourceInfo, obj: KubeObject): FieldError[] {
-  const errs: Errs = [];
-  validateMeta(info, obj.metadata, errs);
-  VALIDATORS[info.resource]?.(obj as Obj, errs);
-  return errs;
-}
-
-const IMMUTABLE_SELECTOR = new Set(['deployments', 'replicasets', 'daemonsets', 'statefulsets', 'jobs']);
-
 /** A pod spec may only change images, activeDeadlineSeconds and tolerations (additions). */
-function podSpecChange(spec: Obj, old: Obj): boolean {
+export function podSpecChange(spec: Obj, old: Obj): boolean {
   const strip = (s: Obj, images: Obj) => {
     const c = structuredClone(s);
     c.containers = (c.containers ?? []).map((x: Obj, i: number) => ({ ...x, image: images.containers?.[i]?.image }));
@@ -581,47 +462,4 @@ function podSpecChange(spec: Obj, old: Obj): boolean {
   const oldTol = (old.tolerations ?? []).map((t: Obj) => JSON.stringify(t));
   const newTol = new Set((spec.tolerations ?? []).map((t: Obj) => JSON.stringify(t)));
   return oldTol.some((t: string) => !newTol.has(t));
-}
-
-/** Everything wrong with an update (after defaulting), incl. changes to immutable fields. */
-export function validateUpdate(info: ResourceInfo, obj: KubeObject, old: KubeObject): FieldError[] {
-  const errs = validateCreate(info, obj);
-  const o = obj as Obj;
-  const prev = old as Obj;
-  if (info.resource === 'pods' && isObj(o.spec) && isObj(prev.spec) && podSpecChange(o.spec, prev.spec)) {
-    errs.push(fieldForbidden('spec', 'pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)'));
-  }
-  if (info.resource === 'pods' && isObj(o.spec) && isObj(prev.spec)) {
-    // Gates may only be removed once the pod exists (Kubernetes' validateOnlyDeletedSchedulingGates).
-    const before = new Set((Array.isArray(prev.spec.schedulingGates) ? prev.spec.schedulingGates : []).map((g: Obj) => g?.name));
-    (Array.isArray(o.spec.schedulingGates) ? o.spec.schedulingGates : []).forEach((g: Obj, i: number) => {
-      if (!before.has(g?.name)) errs.push(fieldForbidden(`spec.schedulingGates[${i}].name`, `only deletion is allowed, but found new scheduling gate '${g?.name}'`));
-    });
-  }
-  if (IMMUTABLE_SELECTOR.has(info.resource) && JSON.stringify(o.spec?.selector ?? null) !== JSON.stringify(prev.spec?.selector ?? null)) {
-    errs.push(fieldInvalid('spec.selector', o.spec?.selector, 'field is immutable'));
-  }
-  if (info.resource === 'jobs' && JSON.stringify(o.spec?.template) !== JSON.stringify(prev.spec?.template) && !prev.spec?.suspend) {
-    errs.push(fieldInvalid('spec.template', o.spec?.template, 'field is immutable'));
-  }
-  if ((info.resource === 'configmaps' || info.resource === 'secrets') && prev.immutable === true) {
-    if (o.immutable !== true) errs.push(fieldForbidden('immutable', 'field is immutable when `immutable` is set'));
-    for (const f of ['data', 'binaryData', 'stringData']) {
-      if (JSON.stringify(o[f] ?? null) !== JSON.stringify(prev[f] ?? null)) errs.push(fieldForbidden(f, 'field is immutable when `immutable` is set'));
-    }
-  }
-  if (info.resource === 'secrets' && o.type !== prev.type) errs.push(fieldInvalid('type', o.type, 'field is immutable'));
-  return errs;
-}
-
-/** Validation of a status update (PUT/PATCH …/status). */
-export function validateStatusUpdate(info: ResourceInfo, obj: KubeObject, _old: KubeObject): FieldError[] {
-  const errs: Errs = [];
-  const st = (obj as Obj).status;
-  if (st !== undefined && !isObj(st)) errs.push(fieldInvalid('status', st, 'must be an object'));
-  if (info.resource === 'pods' && isObj(st) && st.phase !== undefined) {
-    const phases = ['Pending', 'Running', 'Succeeded', 'Failed', 'Unknown'];
-    if (!phases.includes(st.phase)) errs.push(fieldNotSupported('status.phase', st.phase, phases));
-  }
-  return errs;
 }

@@ -1,31 +1,18 @@
-// Validation of what the scheduler reads: schedulingGates, pod (anti-)affinity terms and topology spread
-// constraints, with Kubernetes' field paths and messages.
+// Validation of what the scheduler reads in a pod spec: schedulingGates, pod (anti-)affinity terms and topology
+// spread constraints, with Kubernetes' field paths and messages (gates on update: apiserver/kinds/pods.test.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { findResource } from '../resources.ts';
-import type { KubeObject } from '../types.ts';
-import { validateCreate, validateUpdate } from './index.ts';
+import type { FieldError } from '../errors.ts';
+import { validatePodSpec } from './index.ts';
 
-const PODS = findResource('', 'pods')!;
-const pod = (spec: Record<string, unknown>): KubeObject => ({
-  apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'default' },
-  spec: { containers: [{ name: 'c', image: 'i' }], ...spec },
-});
+const pod = (spec: Record<string, unknown>) => ({ containers: [{ name: 'c', image: 'i' }], ...spec });
+const check = (spec: Record<string, unknown>): FieldError[] => { const errs: FieldError[] = []; validatePodSpec('spec', spec, errs); return errs; };
 const messages = (errs: Array<{ field: string; detail?: string }>) => errs.map((e) => `${e.field}: ${e.detail ?? ''}`);
 
-test('gates may be removed, never added, after creation', () => {
-  const two = pod({ schedulingGates: [{ name: 'a.io/one' }, { name: 'a.io/two' }] });
-  assert.deepEqual(validateUpdate(PODS, pod({ schedulingGates: [{ name: 'a.io/two' }] }), two), []);
-  assert.deepEqual(validateUpdate(PODS, pod({}), two), []);
-  assert.deepEqual(messages(validateUpdate(PODS, pod({ schedulingGates: [{ name: 'a.io/one' }, { name: 'x' }] }), pod({ schedulingGates: [{ name: 'a.io/one' }] }))),
-    ["spec.schedulingGates[1].name: Forbidden: only deletion is allowed, but found new scheduling gate 'x'"]);
-  assert.equal(validateUpdate(PODS, pod({ schedulingGates: [{ name: 'x' }] }), pod({})).length, 1);
-});
-
 test('gate names are unique qualified names; a gated pod names no node', () => {
-  assert.deepEqual(validateCreate(PODS, pod({ schedulingGates: [{ name: 'example.com/ok' }] })), []);
-  const errs = validateCreate(PODS, pod({ schedulingGates: [{ name: 'a' }, { name: 'a' }, { name: 'bad name' }, {}], nodeName: 'n1' }));
-  assert.deepEqual(errs.map((e) => [e.type, e.field]), [
+  assert.deepEqual(check(pod({ schedulingGates: [{ name: 'example.com/ok' }] })), []);
+  const errs = check(pod({ schedulingGates: [{ name: 'a' }, { name: 'a' }, { name: 'bad name' }, {}], nodeName: 'n1' }));
+  assert.deepEqual(errs.map((e: FieldError) => [e.type, e.field]), [
     ['FieldValueDuplicate', 'spec.schedulingGates[1].name'], ['FieldValueInvalid', 'spec.schedulingGates[2].name'],
     ['FieldValueRequired', 'spec.schedulingGates[3].name'], ['FieldValueForbidden', 'spec.nodeName'],
   ]);
@@ -34,12 +21,12 @@ test('gate names are unique qualified names; a gated pod names no node', () => {
 
 test('pod affinity terms: a topologyKey, weights 1-100, valid selectors and namespaces', () => {
   const ok = { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { app: 'web' } }, topologyKey: 'kubernetes.io/hostname' }] } };
-  assert.deepEqual(validateCreate(PODS, pod({ affinity: ok })), []);
+  assert.deepEqual(check(pod({ affinity: ok })), []);
   const bad = {
     podAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchExpressions: [{ key: 'a', operator: 'Gt' }] }, topologyKey: '' }] },
     podAntiAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 0, podAffinityTerm: { topologyKey: 'zone', namespaces: ['Bad_NS'], matchLabelKeys: ['app'] } }] },
   };
-  assert.deepEqual(messages(validateCreate(PODS, pod({ affinity: bad }))), [
+  assert.deepEqual(messages(check(pod({ affinity: bad }))), [
     'spec.affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].topologyKey: Required value: can not be empty',
     'spec.affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].labelSelector.matchExpressions[0].operator: Invalid value: "Gt": not a valid selector operator',
     'spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].weight: Invalid value: 0: must be in the range 1-100',
@@ -50,8 +37,8 @@ test('pod affinity terms: a topologyKey, weights 1-100, valid selectors and name
 
 test('topology spread constraints: maxSkew, topologyKey, whenUnsatisfiable, duplicates, minDomains, policies', () => {
   const c = (x: Record<string, unknown>) => ({ maxSkew: 1, topologyKey: 'zone', whenUnsatisfiable: 'DoNotSchedule', labelSelector: { matchLabels: { app: 'w' } }, ...x });
-  assert.deepEqual(validateCreate(PODS, pod({ topologySpreadConstraints: [c({ minDomains: 2 }), c({ whenUnsatisfiable: 'ScheduleAnyway' })] })), []);
-  assert.deepEqual(messages(validateCreate(PODS, pod({ topologySpreadConstraints: [
+  assert.deepEqual(check(pod({ topologySpreadConstraints: [c({ minDomains: 2 }), c({ whenUnsatisfiable: 'ScheduleAnyway' })] })), []);
+  assert.deepEqual(messages(check(pod({ topologySpreadConstraints: [
     c({ maxSkew: 0, topologyKey: '' }), c({ whenUnsatisfiable: 'Sometimes', nodeAffinityPolicy: 'Maybe' }), c({}), c({}), c({ whenUnsatisfiable: 'ScheduleAnyway', minDomains: 0 }),
   ] }))), [
     'spec.topologySpreadConstraints[0].maxSkew: Invalid value: 0: must be greater than zero',

@@ -11,7 +11,7 @@ interface SubInfo { group: string; version: string; kind: string; verbs: string[
 function subresourceInfo(info: ResourceInfo, sub: string): SubInfo {
   const own = { group: info.group, version: info.version, kind: info.kind };
   switch (sub) {
-    case 'status': return { ...own, verbs: ['get', 'patch', 'update'] };
+    case 'status': case 'ephemeralcontainers': return { ...own, verbs: ['get', 'patch', 'update'] };
     case 'scale': return { group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch', 'update'] };
     case 'binding': return { group: '', version: 'v1', kind: 'Binding', verbs: ['create'] };
     case 'eviction': return { group: 'policy', version: 'v1', kind: 'Eviction', verbs: ['create'] };
@@ -25,7 +25,7 @@ function subresourceInfo(info: ResourceInfo, sub: string): SubInfo {
   }
 }
 
-/** The groups kubemu serves, core first, each with its one version. */
+/** The group versions kubemu serves, core first; a group's versions in Kubernetes' priority order (v1 before v1beta1). */
 export function groups(): Array<{ group: string; version: string; resources: ResourceInfo[] }> {
   const out = new Map<string, { group: string; version: string; resources: ResourceInfo[] }>();
   for (const r of RESOURCES) {
@@ -33,20 +33,40 @@ export function groups(): Array<{ group: string; version: string; resources: Res
     if (!out.has(key)) out.set(key, { group: r.group, version: r.version, resources: [] });
     out.get(key)!.resources.push(r);
   }
-  return [...out.values()];
+  const order = [...new Set([...out.values()].map((g) => g.group))];
+  return [...out.values()].sort((a, b) => order.indexOf(a.group) - order.indexOf(b.group) || compareVersions(a.version, b.version));
+}
+
+/** Kubernetes' version priority: GA, then beta, then alpha, higher numbers first; other names last, by name. */
+export function compareVersions(a: string, b: string): number {
+  const rank = (v: string) => {
+    const m = /^v(\d+)(?:(alpha|beta)(\d+))?$/.exec(v);
+    if (!m) return [3, 0, 0, v] as const;
+    return [m[2] === undefined ? 0 : m[2] === 'beta' ? 1 : 2, -Number(m[1]), -Number(m[3] ?? 0), v] as const;
+  };
+  const x = rank(a), y = rank(b);
+  for (let i = 0; i < 3; i++) if (x[i] !== y[i]) return (x[i] as number) - (y[i] as number);
+  return x[3].localeCompare(y[3]);
+}
+
+/** Each group with its versions, the preferred one first. */
+function byGroup(): Array<{ group: string; versions: Array<{ group: string; version: string; resources: ResourceInfo[] }> }> {
+  const out = new Map<string, Array<{ group: string; version: string; resources: ResourceInfo[] }>>();
+  for (const g of groups()) { if (!out.has(g.group)) out.set(g.group, []); out.get(g.group)!.push(g); }
+  return [...out].map(([group, versions]) => ({ group, versions }));
 }
 
 /** A group's resources in discovery: the stored ones, and for core v1 the computed componentstatuses. */
 const discovered = (g: { group: string; resources: ResourceInfo[] }) => (g.group === '' ? [...g.resources, COMPONENT_STATUSES] : g.resources);
 const verbsOf = (r: ResourceInfo) => (r === COMPONENT_STATUSES ? COMPONENT_STATUS_VERBS : STANDARD_VERBS);
 
-function aggregatedGroup(g: { group: string; version: string; resources: ResourceInfo[] }): Obj {
+function aggregatedGroup(g: { group: string; versions: Array<{ group: string; version: string; resources: ResourceInfo[] }> }): Obj {
   return {
     metadata: { name: g.group, creationTimestamp: null },
-    versions: [{
-      version: g.version,
+    versions: g.versions.map((gv) => ({
+      version: gv.version,
       freshness: 'Current',
-      resources: discovered(g).map((r) => ({
+      resources: discovered(gv).map((r) => ({
         resource: r.resource,
         responseKind: { group: r.group, version: r.version, kind: r.kind },
         scope: r.namespaced ? 'Namespaced' : 'Cluster',
@@ -59,7 +79,7 @@ function aggregatedGroup(g: { group: string; version: string; resources: Resourc
           return { subresource: s, responseKind: { group: si.group, version: si.version, kind: si.kind }, verbs: si.verbs };
         }),
       })),
-    }],
+    })),
   };
 }
 
@@ -74,7 +94,7 @@ export function aggregatedVersion(accept: string | undefined): 'v2' | 'v2beta1' 
 }
 
 export function aggregatedDiscovery(core: boolean, version: 'v2' | 'v2beta1'): { body: Obj; contentType: string } {
-  const items = groups().filter((g) => (g.group === '') === core).map(aggregatedGroup);
+  const items = byGroup().filter((g) => (g.group === '') === core).map(aggregatedGroup);
   return {
     body: { kind: 'APIGroupDiscoveryList', apiVersion: `apidiscovery.k8s.io/${version}`, metadata: {}, items },
     contentType: `application/json;g=apidiscovery.k8s.io;v=${version};as=APIGroupDiscoveryList`,
@@ -85,22 +105,18 @@ export function apiVersions(serverAddress: string): Obj {
   return { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress }] };
 }
 
+function groupObject(g: { group: string; versions: Array<{ version: string }> }): Obj {
+  const versions = g.versions.map((v) => ({ groupVersion: `${g.group}/${v.version}`, version: v.version }));
+  return { name: g.group, versions, preferredVersion: versions[0] };
+}
+
 export function apiGroupList(): Obj {
-  return {
-    kind: 'APIGroupList', apiVersion: 'v1',
-    groups: groups().filter((g) => g.group !== '').map((g) => ({
-      name: g.group,
-      versions: [{ groupVersion: `${g.group}/${g.version}`, version: g.version }],
-      preferredVersion: { groupVersion: `${g.group}/${g.version}`, version: g.version },
-    })),
-  };
+  return { kind: 'APIGroupList', apiVersion: 'v1', groups: byGroup().filter((g) => g.group !== '').map(groupObject) };
 }
 
 export function apiGroup(group: string): Obj | undefined {
-  const g = groups().find((x) => x.group === group && group !== '');
-  if (!g) return undefined;
-  const gv = { groupVersion: `${g.group}/${g.version}`, version: g.version };
-  return { kind: 'APIGroup', apiVersion: 'v1', name: g.group, versions: [gv], preferredVersion: gv };
+  const g = byGroup().find((x) => x.group === group && group !== '');
+  return g ? { kind: 'APIGroup', apiVersion: 'v1', ...groupObject(g) } : undefined;
 }
 
 export function apiResourceList(group: string, version: string): Obj | undefined {

@@ -8,6 +8,7 @@ import { apiVersionOf, type ResourceInfo } from '../../api/resources.ts';
 import { checkObject, duplicateFields, rootType } from '../../api/schema/check.ts';
 import type { KubeObject } from '../../api/types.ts';
 import type { PatchType } from '../registry/types.ts';
+import { customUnknown } from '../crd/objects.ts';
 import { mediaType } from './body.ts';
 
 export type FieldValidation = 'Ignore' | 'Warn' | 'Strict';
@@ -65,16 +66,16 @@ const typedBody = (subresource: string | undefined) => !subresource || subresour
  * only be seen in JSON text.
  */
 export function decodeTyped(info: ResourceInfo, subresource: string | undefined, body: unknown, contentType: string | undefined, buf: Buffer, fv: FieldValidation): string[] {
-  const root = rootType(apiVersionOf(info), info.kind);
+  const root = info.custom ? undefined : rootType(apiVersionOf(info), info.kind);
   const type = mediaType(contentType);
-  if (!root || !typedBody(subresource) || type === 'application/vnd.kubernetes.protobuf') return [];
+  if ((!root && !info.custom) || !typedBody(subresource) || type === 'application/vnd.kubernetes.protobuf') return [];
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return [];
   const obj = body as KubeObject;
   // A body of another kind or version is refused by the registry with its own message.
   if ((obj.kind !== undefined && obj.kind !== info.kind) || (obj.apiVersion !== undefined && obj.apiVersion !== apiVersionOf(info))) return [];
   const raw = ['', 'application/json', '*/*'].includes(type) ? buf.toString('utf8') : undefined;
   const prefix = `${info.kind} in version ${JSON.stringify(info.version)} cannot be handled as a ${info.kind}: `;
-  const r = checkObject(root, obj);
+  const r = root ? checkObject(root, obj) : { unknown: customUnknown(info, obj), typeError: undefined };
   if (r.typeError) throw new ApiError('BadRequest', prefix + r.typeError);
   if (fv === 'Ignore') return [];
   const strict = [...r.unknown, ...(raw !== undefined ? duplicateFields(raw).filter((d) => !underUnknown(d, r.unknown)) : [])].slice(0, 100);
@@ -109,6 +110,8 @@ export function patchStrictErrors(type: PatchType, raw: string, patch: unknown, 
 
 /** `Warning: 299 - "text"` headers, as kube-apiserver sends each warning (kubectl prints `Warning: text`). */
 export function setWarnings(res: http.ServerResponse, warnings: string[]): void {
-  const unique = [...new Set(warnings)];
-  if (unique.length) res.setHeader('Warning', unique.map((w) => `299 - ${JSON.stringify(w)}`));
+  const had = res.getHeader('Warning');
+  const before = Array.isArray(had) ? had : had === undefined ? [] : [String(had)];
+  const unique = [...new Set([...before, ...warnings.map((w) => `299 - ${JSON.stringify(w)}`)])];
+  if (unique.length) res.setHeader('Warning', unique);
 }

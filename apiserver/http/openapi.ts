@@ -3,7 +3,7 @@
 // — what kubectl looks for before it sends fieldValidation=Strict — and the kinds' component schemas,
 // which `kubectl explain` walks.
 import { createHash } from 'node:crypto';
-import { apiVersionOf } from '../../api/resources.ts';
+import { apiVersionOf, customKindsGeneration } from '../../api/resources.ts';
 import { componentSchemas } from '../../api/schema/openapi.ts';
 import { groups } from './discovery.ts';
 
@@ -29,8 +29,11 @@ function document(group: string, version: string): Obj {
 }
 
 const cache = new Map<string, { body: string; hash: string }>();
+let cachedGeneration = 0;
 
 function cached(group: string, version: string): { body: string; hash: string } {
+  // a CRD's change changes its group's document (and its hash, so kubectl refetches it)
+  if (cachedGeneration !== customKindsGeneration) { cache.clear(); cachedGeneration = customKindsGeneration; }
   const key = apiVersionOf({ group, version });
   let entry = cache.get(key);
   if (!entry) {

@@ -151,6 +151,8 @@ export function createHttpServer(opts: HttpServerOptions): http.Server {
       const verbs = route.subresource === 'log' ? ['GET'] : route.subresource === 'proxy' ? ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] : ['GET', 'POST'];
       if (!verbs.includes(method)) throw new ApiError('MethodNotAllowed', `the server does not allow this method on the requested resource (${route.info.resource}/${route.subresource})`);
       if (route.info.resource === 'pods' && route.subresource === 'log') return proxyLogs(res, ctx, target, q);
+      // exec, attach and portforward arrive as upgrades (upgrade.ts); a plain request is answered as kube-apiserver does.
+      if (route.info.resource === 'pods' && ['exec', 'attach', 'portforward'].includes(route.subresource)) throw new ApiError('BadRequest', 'Upgrade request required');
       throw new ApiError('ServiceUnavailable', `${route.info.resource}/${route.subresource} is served by the kubelet, which this kubemu cluster does not run yet`);
     }
     // A namespaced resource without a namespace is only listed and watched (across namespaces), never written.
@@ -160,6 +162,8 @@ export function createHttpServer(opts: HttpServerOptions): http.Server {
     const rvParam = q.get('resourceVersion');
     // etcd revisions are uint64 (Kubernetes' ParseResourceVersion): more digits than that is no revision at all.
     if (rvParam && (!/^\d+$/.test(rvParam) || BigInt(rvParam) > 0xffffffffffffffffn)) throw new ApiError('BadRequest', `resourceVersion: Invalid value: "${rvParam}": invalid resource version`);
+    // A deprecated version of a custom kind says so on every request, as kube-apiserver does.
+    if (route.info.custom?.deprecationWarning) setWarnings(res, [route.info.custom.deprecationWarning]);
     const ref: ResourceRef = { info: route.info, namespace: route.namespace, name: route.name, subresource: route.subresource };
     const fieldManager = q.get('fieldManager') ?? undefined;
 
@@ -237,7 +241,7 @@ export function createHttpServer(opts: HttpServerOptions): http.Server {
   async function proxyLogs(res: http.ServerResponse, ctx: RequestContext, pod: KubeObject, q: URLSearchParams): Promise<void> {
     const name = pod.metadata.name!;
     const containers: string[] = (pod.spec?.containers ?? []).map((c: { name: string }) => c.name);
-    const initContainers: string[] = (pod.spec?.initContainers ?? []).map((c: { name: string }) => c.name);
+    const initContainers: string[] = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.ephemeralContainers ?? [])].map((c: { name: string }) => c.name);
     const container = q.get('container') || (containers.length === 1 ? containers[0] : undefined);
     if (!container) throw new ApiError('BadRequest', `a container name must be specified for pod ${name}, choose one of: [${containers.join(' ')}]`);
     if (!containers.includes(container) && !initContainers.includes(container)) throw new ApiError('BadRequest', `container ${container} is not valid for pod ${name}`);
@@ -247,7 +251,7 @@ export function createHttpServer(opts: HttpServerOptions): http.Server {
     const port = node.status?.daemonEndpoints?.kubeletEndpoint?.Port;
     if (!ip || !port) throw new ApiError('ServiceUnavailable', `node ${pod.spec.nodeName} has no kubelet endpoint`);
     const params = new URLSearchParams();
-    for (const k of ['follow', 'previous', 'tailLines', 'timestamps', 'limitBytes', 'sinceSeconds']) { const v = q.get(k); if (v !== null) params.set(k, v); }
+    for (const k of ['follow', 'previous', 'tailLines', 'timestamps', 'limitBytes', 'sinceSeconds', 'sinceTime']) { const v = q.get(k); if (v !== null) params.set(k, v); }
     const abort = new AbortController();
     res.on('close', () => abort.abort());
     let upstream: Response;

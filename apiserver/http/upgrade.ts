@@ -1,8 +1,7 @@
-// Connection upgrades arrive here, not in the request handler. `kubectl exec` and `kubectl
-// port-forward` are proxied to the kubelet of the pod's node, as kube-apiserver does: the upgrade
-// request (WebSocket or SPDY/3.1, the kubelet speaks both) is replayed to the kubelet's
-// /exec/<ns>/<pod>/<container> or /portForward/<ns>/<pod> and the two sockets are joined.
-// attach is not served yet: a clear Status.
+// Connection upgrades arrive here, not in the request handler. `kubectl exec`, `kubectl attach` (and so
+// `kubectl debug -it`) and `kubectl port-forward` are proxied to the kubelet of the pod's node, as kube-apiserver
+// does: the upgrade request (WebSocket or SPDY/3.1, the kubelet speaks both) is replayed to the kubelet's
+// /exec/<ns>/<pod>/<container>, /attach/<ns>/<pod>/<container> or /portForward/<ns>/<pod> and the two sockets are joined.
 import type http from 'node:http';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -49,18 +48,20 @@ async function proxy(req: http.IncomingMessage, socket: Duplex, head: Buffer, { 
   const ns = encodeURIComponent(route.namespace!);
   const name = encodeURIComponent(route.name);
   let path: string;
-  if (route.subresource === 'exec') path = `/exec/${ns}/${name}/${encodeURIComponent(execContainer(url, pod))}`;
+  if (route.subresource === 'exec' || route.subresource === 'attach') path = `/${route.subresource}/${ns}/${name}/${encodeURIComponent(execContainer(url, pod))}`;
   else if (route.subresource === 'portforward') path = portForwardPath(pod, ns, name);
-  else throw new ApiError('ServiceUnavailable', `pods/${route.subresource} is not served by kubemu yet (exec, port-forward and logs are)`);
+  else throw new ApiError('NotFound', `the server could not find the requested resource (pods/${route.subresource})`);
   await replay(req, socket, head, await kubeletOf(ctx, registry, pod), path + url.search);
 }
 
-/** exec: the container named in the query, or the pod's only one. */
+/** exec and attach: the container named in the query (an init or ephemeral one too), or the pod's only one. */
 function execContainer(url: URL, pod: KubeObject): string {
-  const containers: string[] = (pod.spec?.containers ?? []).map((c: { name: string }) => c.name);
+  const names = (list: string) => ((pod.spec?.[list] ?? []) as Array<{ name: string }>).map((c) => c.name);
+  const containers = names('containers');
   const container = url.searchParams.get('container') || (containers.length === 1 ? containers[0] : undefined);
-  if (!container || !containers.includes(container)) {
-    throw new ApiError('BadRequest', `a container name must be specified for pod ${pod.metadata.name}, choose one of: [${containers.join(' ')}]`);
+  if (!container) throw new ApiError('BadRequest', `a container name must be specified for pod ${pod.metadata.name}, choose one of: [${containers.join(' ')}]`);
+  if (![...containers, ...names('initContainers'), ...names('ephemeralContainers')].includes(container)) {
+    throw new ApiError('BadRequest', `container ${container} is not valid for pod ${pod.metadata.name}`);
   }
   return container;
 }

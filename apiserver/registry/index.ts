@@ -3,9 +3,31 @@
 // kube-apiserver's generic registry and per-resource strategies do.
 import { randomUUID } from 'node:crypto';
 import {
-  ApiError, alreadyExists, conflict, errorToStatus, fieldInvalid, fieldRequired, invalid, notFound, toApiError,
+  ApiError, alreadyExists, conflict, fieldInvalid, fieldRequired, invalid, notFound, type FieldError,
 } from '../../api/errors.ts';
-import { objectFields, checkFieldSelectorSupported } from '../../api/fields.ts';
+import { parseFieldSelector, parseLabelSelector } from '../../api/selectors.ts';
+import { apiVersionOf, findResource, storageKey, storagePrefix, type ResourceInfo } from '../../api/resources.ts';
+import {
+  now, type DeleteOptions, type KubeList, type KubeObject, type ListOptions, type WatchOptions,
+} from '../../api/types.ts';
+import { isObj, validateMeta } from '../../api/validation/index.ts';
+import type { Logger } from '../../lib/logger.ts';
+import { admit, defaultPlugins, type AdmissionPlugin } from '../admission/index.ts';
+import type { Authorizer } from '../auth/authorizer.ts';
+import { kindFor } from '../kinds/index.ts';
+import type { Kind, RegistryEnv } from '../kinds/kind.ts';
+import { applyPatch } from '../patch/index.ts';
+import type { Store } from '../storage/store.ts';
+import { ServiceAllocator } from './allocator.ts';
+import { checkFieldSelectorSupported, objectFields } from './fields.ts';
+import { NamespaceLifecycle } from './namespaces.ts';
+import { watchObjects } from './watch.ts';
+import { decodeContinue, encodeContinue } from './paging.ts';
+import { createInitialObjects } from './bootstrap.ts';
+import { checkApplied, checkPatched } from './typed-patch.ts';
+import type {
+  ApiWatch, PatchOptions, PatchType, Registry, RequestContext, ResourceRef, WriteOptions,
+} from './types.ts';
 
 // One watch event's object is matched by every watcher of its resource (100 hollow kubelets each
 // select spec.nodeName): its selectable fields are computed once per object, not once per watcher.
@@ -15,29 +37,6 @@ function fieldsOf(info: ResourceInfo, obj: KubeObject): Record<string, string> {
   if (!f) fieldsCache.set(obj, f = objectFields(info, obj));
   return f;
 }
-import { applyDefaults } from '../../api/defaults/index.ts';
-import { parseFieldSelector, parseLabelSelector } from '../../api/selectors.ts';
-import {
-  RESOURCES, apiVersionOf, findResource, storageKey, storagePrefix, type ResourceInfo,
-} from '../../api/resources.ts';
-import {
-  now, type DeleteOptions, type KubeList, type KubeObject, type ListOptions, type WatchEvent, type WatchOptions,
-} from '../../api/types.ts';
-import { validateCreate, validateStatusUpdate, validateUpdate } from '../../api/validation/index.ts';
-import type { Logger } from '../../lib/logger.ts';
-import type { Authorizer } from '../auth/authorizer.ts';
-import { applyPatch } from '../patch/index.ts';
-import { checkApplied, checkPatched } from './typed-patch.ts';
-import type { Store, StoreWatchEvent } from '../storage/store.ts';
-import { ServiceAllocator } from './allocator.ts';
-import { toScale } from './scale.ts';
-import { allocateForCreate, allocateForUpdate, dropTypeDependentFields, releaseAll, releaseAllocation } from './services.ts';
-import {
-  gracePeriodFor, hasStatus, mergeStatusUpdate, prepareForCreate, specOf, tracksGeneration,
-} from './strategies.ts';
-import type {
-  ApiWatch, PatchOptions, PatchType, Registry, RequestContext, ResourceRef, WriteOptions,
-} from './types.ts';
 
 export interface RegistryOptions {
   store: Store;
@@ -47,16 +46,15 @@ export interface RegistryOptions {
   logger: Logger;
   /** Bookmark interval for watches that allow bookmarks. */
   bookmarkIntervalMs?: number;
+  /** The admission plugins, in order (default: apiserver/admission's defaultPlugins). */
+  admission?: AdmissionPlugin[];
 }
 
 const PREFIX = '/registry';
-const PROTECTED_NAMESPACES = new Set(['default', 'kube-system', 'kube-public']);
-const INITIAL_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
 const NAME_CHARS = 'bcdfghjklmnpqrstvwxz2456789'; // Kubernetes' generateName alphabet
 const MAX_RETRIES = 16;
 
 const NS_INFO = findResource('', 'namespaces')!;
-const SVC_INFO = findResource('', 'services')!;
 
 function randomSuffix(): string {
   let s = '';
@@ -64,34 +62,53 @@ function randomSuffix(): string {
   return s;
 }
 
-const isCode = (err: unknown, code: string) => err instanceof ApiError && err.code === code;
+const hasStatus = (info: ResourceInfo): boolean => info.subresources.includes('status');
+/** The part of an object whose change bumps generation. */
+const specOf = (obj: KubeObject): string => JSON.stringify(obj.spec ?? null);
 
-/** Continue tokens are opaque to clients: the revision of the first page and the key to go on from. */
-function encodeContinue(rv: number, key: string): string {
-  return Buffer.from(JSON.stringify({ v: 1, rv, start: key })).toString('base64url');
+/** A new object's errors: its metadata (names by the kind's rule), then the kind's own rules. */
+function validateNew(kind: Kind, obj: KubeObject): FieldError[] {
+  return [...validateMeta(obj.metadata, kind.nameRule), ...(kind.validate?.(obj) ?? [])];
 }
-function decodeContinue(token: string, prefix: string): { rv: number; start: string } {
-  try {
-    const t = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
-    if (t.v === 1 && Number.isInteger(t.rv) && typeof t.start === 'string' && t.start.startsWith(prefix)) return t;
-  } catch { /* fall through */ }
-  throw new ApiError('BadRequest', 'continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)');
+
+/**
+ * A status write (PUT/PATCH …/status) may change status only; the rest comes from the stored
+ * object, as Kubernetes' status strategies do. Labels and annotations may change too.
+ */
+function mergeStatusUpdate(stored: KubeObject, incoming: KubeObject): KubeObject {
+  return {
+    ...stored,
+    metadata: {
+      ...stored.metadata,
+      labels: incoming.metadata?.labels ?? stored.metadata.labels,
+      annotations: incoming.metadata?.annotations ?? stored.metadata.annotations,
+    },
+    status: incoming.status,
+  };
 }
+
+const isCode = (err: unknown, code: string) => err instanceof ApiError && err.code === code;
 
 export class GenericRegistry implements Registry {
   readonly allocator: ServiceAllocator;
   private readonly store: Store;
-  private readonly logger: Logger;
-  private readonly finalizing = new Set<string>();
-  /** Namespaces as last seen by a watch (see watchNamespaces). */
-  private readonly namespaces = new Map<string, KubeObject>();
-  private namespaceWatch: { close(): void } | undefined;
-  private closed = false;
+  private readonly namespaces: NamespaceLifecycle;
+  private readonly admission: AdmissionPlugin[];
+  /** What the kinds' hooks and subresources may use. */
+  private readonly env: RegistryEnv;
 
   constructor(private readonly opts: RegistryOptions) {
     this.store = opts.store;
-    this.logger = opts.logger;
     this.allocator = new ServiceAllocator(opts.store, opts.serviceClusterIPRange, opts.nodePortRange);
+    this.namespaces = new NamespaceLifecycle(opts.store, opts.logger, (ctx, ref, o) => this.delete(ctx, ref, o), (o) => this.decorate(NS_INFO, o));
+    this.admission = opts.admission ?? defaultPlugins({ namespaces: this.namespaces });
+    this.env = {
+      store: this.store, allocator: this.allocator, namespaces: this.namespaces,
+      key: (info, ns, name) => this.key(info, ns, name),
+      load: (info, ns, name) => this.load(info, ns, name),
+      itemRef: (ref) => this.itemRef(ref),
+      delete: (ctx, ref, o) => this.delete(ctx, ref, o),
+    };
   }
 
   // ---- plumbing ------------------------------------------------------------------------
@@ -122,6 +139,18 @@ export class GenericRegistry implements Registry {
   private decorate(info: ResourceInfo, obj: KubeObject): KubeObject {
     const { apiVersion: _a, kind: _k, ...rest } = obj;
     return { apiVersion: apiVersionOf(info), kind: info.kind, ...rest } as KubeObject;
+  }
+
+  /** The subresources read and written as (part of) the object itself. */
+  private writableSubresources(info: ResourceInfo): string[] {
+    return ['status', 'scale', ...Object.keys(kindFor(info).update ?? {})];
+  }
+
+  /** The Scale subresource of an object (its kind says how to read it). */
+  private scaleOf(info: ResourceInfo, obj: KubeObject): KubeObject {
+    const scale = kindFor(info).scale;
+    if (!scale) throw new ApiError('NotFound', `the server could not find the requested resource (${info.resource}/scale)`);
+    return scale.read(obj);
   }
 
   private async load(info: ResourceInfo, ns: string | undefined, name: string): Promise<KubeObject> {
@@ -164,17 +193,6 @@ export class GenericRegistry implements Registry {
     obj.metadata.namespace = ref.namespace;
   }
 
-  private async requireNamespace(ns: string): Promise<void> {
-    // Like kube-apiserver's NamespaceLifecycle admission: a watched cache first, a live read when
-    // the cache has not seen the namespace (it may have been created a moment ago).
-    const nsObj = this.namespaces.get(ns) ?? await this.store.get(this.key(NS_INFO, undefined, ns));
-    if (!nsObj) throw notFound('namespaces', ns);
-    if (nsObj.metadata.deletionTimestamp || nsObj.status?.phase === 'Terminating') {
-      throw new ApiError('Forbidden', `unable to create new content in namespace ${ns} because it is being terminated`,
-        { name: ns, kind: 'namespaces', causes: [{ reason: 'NamespaceTerminating', message: `namespace ${ns} is being terminated`, field: 'metadata.namespace' }] });
-    }
-  }
-
   private matcher(info: ResourceInfo, opts: { labelSelector?: string; fieldSelector?: string }, name?: string) {
     const labels = parseLabelSelector(opts.labelSelector);
     const fieldSel = [opts.fieldSelector, name ? `metadata.name=${name}` : undefined].filter(Boolean).join(',');
@@ -188,10 +206,10 @@ export class GenericRegistry implements Registry {
 
   async get(ctx: RequestContext, ref: ResourceRef): Promise<KubeObject> {
     this.authorize(ctx, 'get', ref);
-    this.checkSubresource(ref, ['status', 'scale']);
+    this.checkSubresource(ref, this.writableSubresources(ref.info));
     const { info, ns, name } = this.itemRef(ref);
     const obj = await this.load(info, ns, name);
-    return ref.subresource === 'scale' ? toScale(info, obj) : this.decorate(info, obj);
+    return ref.subresource === 'scale' ? this.scaleOf(info, obj) : this.decorate(info, obj);
   }
 
   async list(ctx: RequestContext, ref: ResourceRef, opts: ListOptions): Promise<KubeList> {
@@ -229,13 +247,13 @@ export class GenericRegistry implements Registry {
 
   async create(ctx: RequestContext, ref: ResourceRef, body: KubeObject, opts: WriteOptions = {}): Promise<KubeObject> {
     this.authorize(ctx, 'create', ref);
-    if (ref.subresource === 'binding') return this.bind(ref, body, opts);
-    if (ref.subresource === 'eviction') return this.evict(ctx, ref);
-    if (ref.subresource) this.checkSubresource(ref, []);
+    const sub = ref.subresource ? kindFor(ref.info).create?.[ref.subresource] : undefined;
+    if (ref.subresource) this.checkSubresource(ref, sub ? [ref.subresource] : []);
+    if (sub) return sub(this.env, ctx, ref, body, opts);
     const info = ref.info;
     const obj = this.checkBody(info, body);
     this.checkNamespaceMatch(obj, ref);
-    if (info.namespaced) await this.requireNamespace(ref.namespace!);
+    await admit(this.admission, { operation: 'CREATE', info, namespace: ref.namespace, object: obj, ctx, dryRun: Boolean(opts.dryRun) });
     return this.createObject(info, obj, opts);
   }
 
@@ -249,14 +267,15 @@ export class GenericRegistry implements Registry {
     m.uid = randomUUID();
     m.creationTimestamp = now();
     delete m.resourceVersion; delete m.deletionTimestamp; delete m.deletionGracePeriodSeconds; delete m.selfLink;
-    if (tracksGeneration(info)) m.generation = 1; else delete m.generation;
-    prepareForCreate(info, obj);
-    applyDefaults(info, obj);
-    const errors = validateCreate(info, obj);
+    const kind = kindFor(info);
+    if (kind.tracksGeneration) m.generation = 1; else delete m.generation;
+    if (info.custom?.terminating) throw new ApiError('MethodNotAllowed', 'create not allowed while custom resource definition is terminating');
+    kind.prepareForCreate?.(obj);
+    kind.defaults?.(obj);
+    const errors = [...validateNew(kind, obj), ...(kind.validateCreate?.(obj) ?? [])];
     if (errors.length) throw invalid(info.kind, m.name ?? '', errors, info.group || undefined);
 
-    const allocation = info === SVC_INFO || info.resource === 'services'
-      ? await allocateForCreate(this.allocator, obj, Boolean(opts.dryRun)) : undefined;
+    const allocation = await kind.allocate?.(this.env, obj, Boolean(opts.dryRun));
     try {
       if (opts.dryRun) return this.decorate(info, obj);
       for (let attempt = 0; ; attempt++) {
@@ -269,53 +288,16 @@ export class GenericRegistry implements Registry {
         }
       }
     } catch (err) {
-      if (allocation) await releaseAllocation(this.allocator, allocation);
+      await allocation?.undo();
       throw err;
     }
-  }
-
-  /** POST pods/<name>/binding: set spec.nodeName once, add PodScheduled=True. */
-  private async bind(ref: ResourceRef, body: KubeObject, opts: WriteOptions): Promise<KubeObject> {
-    this.checkSubresource(ref, ['binding']);
-    const { info, ns, name } = this.itemRef(ref);
-    const target = (body as any)?.target;
-    if (!target?.name) throw invalid('Binding', name, [fieldRequired('target.name')]);
-    if (target.kind && target.kind !== 'Node') throw invalid('Binding', name, [{ type: 'FieldValueNotSupported', field: 'target.kind', detail: `Unsupported value: "${target.kind}": supported values: "Node"` }]);
-    const wantUid = body.metadata?.uid;
-    const why = (msg: string) => conflict('pods/binding', name, undefined, msg);
-    const apply = (pod: KubeObject) => {
-      if (wantUid && pod.metadata.uid !== wantUid) throw why(`Precondition failed: UID in precondition: ${wantUid}, UID in object meta: ${pod.metadata.uid}`);
-      if (pod.metadata.deletionTimestamp) throw why(`pod ${name} is being deleted, cannot be assigned to a host`);
-      if (pod.spec?.nodeName) throw why(`pod ${name} is already assigned to node "${pod.spec.nodeName}"`);
-      if (pod.spec?.schedulingGates?.length) throw why(`pod ${name} has non-empty .spec.schedulingGates`);
-      pod.spec = { ...(pod.spec ?? {}), nodeName: target.name };
-      const conditions = (pod.status?.conditions ?? []).filter((c: any) => c.type !== 'PodScheduled');
-      conditions.push({ type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: now() });
-      pod.status = { ...(pod.status ?? {}), conditions };
-      return pod;
-    };
-    try {
-      if (opts.dryRun) apply(await this.load(info, ns, name));
-      else await this.store.guaranteedUpdate(this.key(info, ns, name), apply);
-    } catch (err) {
-      if (isCode(err, 'NotFound')) throw notFound('pods', name);
-      throw err;
-    }
-    return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 } as unknown as KubeObject;
-  }
-
-  /** POST pods/<name>/eviction: a delete with the Eviction's options (no disruption budgets yet). */
-  private async evict(ctx: RequestContext, ref: ResourceRef): Promise<KubeObject> {
-    this.checkSubresource(ref, ['eviction']);
-    await this.delete(ctx, { ...ref, subresource: undefined }, {});
-    return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 } as unknown as KubeObject;
   }
 
   // ---- update and patch ----------------------------------------------------------------
 
   async update(ctx: RequestContext, ref: ResourceRef, body: KubeObject, opts: WriteOptions = {}): Promise<KubeObject> {
     this.authorize(ctx, 'update', ref);
-    this.checkSubresource(ref, ['status', 'scale']);
+    this.checkSubresource(ref, this.writableSubresources(ref.info));
     const { info, ns, name } = this.itemRef(ref);
     if (ref.subresource === 'scale') return this.updateScale(ref, body, opts);
     const obj = this.checkBody(info, body);
@@ -332,22 +314,30 @@ export class GenericRegistry implements Registry {
       }
       if (wantRv && wantRv !== stored.metadata.resourceVersion) throw conflict(info.resource, name, info.group || undefined);
       try {
-        return await this.writeUpdate(info, stored, obj, ref.subresource === 'status', opts);
+        return await this.writeUpdate(info, stored, obj, ref.subresource, opts);
       } catch (err) {
         if (!isCode(err, 'Conflict') || wantRv || attempt >= MAX_RETRIES) throw err;
       }
     }
   }
 
-  /** The common path of PUT and PATCH: reset what may not change, default, validate, CAS write. */
-  private async writeUpdate(info: ResourceInfo, stored: KubeObject, incoming: KubeObject, statusOnly: boolean, opts: WriteOptions): Promise<KubeObject> {
+  /** The common path of PUT and PATCH: reset what may not change, default, validate, CAS write. `sub`: the subresource
+   *  written (status, ephemeralcontainers), which decides what of `incoming` is taken. */
+  private async writeUpdate(info: ResourceInfo, stored: KubeObject, incoming: KubeObject, sub: string | undefined, opts: WriteOptions): Promise<KubeObject> {
     const name = stored.metadata.name!;
+    const kind = kindFor(info);
+    const statusOnly = sub === 'status';
+    const part = sub ? kind.update?.[sub] : undefined;
     let next: KubeObject;
-    let errors;
-    let svc: Awaited<ReturnType<typeof allocateForUpdate>> | undefined;
+    let errors: FieldError[];
     if (statusOnly) {
       next = mergeStatusUpdate(stored, incoming);
-      errors = validateStatusUpdate(info, next, stored);
+      const st = (next as { status?: unknown }).status;
+      errors = st !== undefined && !isObj(st) ? [fieldInvalid('status', st, 'must be an object')] : (kind.validateStatus?.(next, stored) ?? []);
+    } else if (part) {
+      next = part.merge(stored, incoming);
+      kind.defaults?.(next);
+      errors = [...validateNew(kind, next), ...part.validate(next, stored)];
     } else {
       next = structuredClone(incoming);
       const sm = stored.metadata;
@@ -356,30 +346,29 @@ export class GenericRegistry implements Registry {
         deletionTimestamp: sm.deletionTimestamp, deletionGracePeriodSeconds: sm.deletionGracePeriodSeconds, generation: sm.generation,
       };
       for (const k of ['deletionTimestamp', 'deletionGracePeriodSeconds', 'generation'] as const) if (next.metadata[k] === undefined) delete next.metadata[k];
-      if (hasStatus(info)) next.status = stored.status;
-      else if (info.resource === 'namespaces') next.status = stored.status;
-      if (info.resource === 'services') dropTypeDependentFields(next, stored);
-      applyDefaults(info, next);
-      errors = validateUpdate(info, next, stored);
-      if (tracksGeneration(info) && specOf(next) !== specOf(stored)) next.metadata.generation = (sm.generation ?? 0) + 1;
+      if (hasStatus(info) || kind.keepsStatus) next.status = stored.status;
+      kind.prepareForUpdate?.(next, stored);
+      kind.defaults?.(next);
+      errors = [...validateNew(kind, next), ...(kind.validateUpdate?.(next, stored) ?? [])];
+      if (kind.tracksGeneration && specOf(next) !== specOf(stored)) next.metadata.generation = (sm.generation ?? 0) + 1;
     }
     if (errors.length) throw invalid(info.kind, name, errors, info.group || undefined);
-    if (info.resource === 'services' && !statusOnly && !opts.dryRun) svc = await allocateForUpdate(this.allocator, next, stored);
+    const allocation = !statusOnly && !opts.dryRun ? await kind.reallocate?.(this.env, next, stored) : undefined;
     if (opts.dryRun) return this.decorate(info, { ...next, metadata: { ...next.metadata, resourceVersion: stored.metadata.resourceVersion } });
     const key = this.key(info, stored.metadata.namespace, name);
     let written: KubeObject;
     try {
       written = await this.store.update(key, next, Number(stored.metadata.resourceVersion));
     } catch (err) {
-      if (svc) await releaseAllocation(this.allocator, svc.alloc);
+      await allocation?.undo();
       if (isCode(err, 'NotFound')) throw notFound(info.resource, name, info.group || undefined);
       if (isCode(err, 'Conflict')) throw conflict(info.resource, name, info.group || undefined);
       throw err;
     }
-    if (svc) await svc.release();
+    await allocation?.commit();
     // An object being deleted goes once its last finalizer is removed (pods: once the kubelet is done).
     const m = written.metadata;
-    if (m.deletionTimestamp && !(m.finalizers?.length) && !(info.resource === 'pods' && (m.deletionGracePeriodSeconds ?? 0) > 0)) {
+    if (m.deletionTimestamp && !(m.finalizers?.length) && !(kind.finishedByOwner && (m.deletionGracePeriodSeconds ?? 0) > 0)) {
       return this.decorate(info, await this.removeNow(info, written));
     }
     return this.decorate(info, written);
@@ -396,9 +385,9 @@ export class GenericRegistry implements Registry {
       const stored = await this.load(info, ns, name);
       if (wantRv && wantRv !== stored.metadata.resourceVersion) throw conflict(info.resource, name, info.group || undefined);
       const next = structuredClone(stored);
-      next.spec = { ...(next.spec ?? {}), replicas: replicas ?? 0 };
+      kindFor(info).scale!.write(next, replicas ?? 0);
       try {
-        return toScale(info, await this.writeUpdate(info, stored, next, false, opts));
+        return this.scaleOf(info, await this.writeUpdate(info, stored, next, undefined, opts));
       } catch (err) {
         if (!isCode(err, 'Conflict') || wantRv || attempt >= MAX_RETRIES) throw err;
       }
@@ -407,7 +396,7 @@ export class GenericRegistry implements Registry {
 
   async patch(ctx: RequestContext, ref: ResourceRef, type: PatchType, patch: unknown, opts: PatchOptions = {}): Promise<{ object: KubeObject; created: boolean; warnings?: string[] }> {
     this.authorize(ctx, 'patch', ref);
-    this.checkSubresource(ref, ['status', 'scale']);
+    this.checkSubresource(ref, this.writableSubresources(ref.info));
     const { info, ns, name } = this.itemRef(ref);
     if (type === 'apply' && opts.fieldValidation && !ref.subresource) checkApplied(info, patch, name);
     for (let attempt = 0; ; attempt++) {
@@ -418,12 +407,15 @@ export class GenericRegistry implements Registry {
           if (body.metadata.name && body.metadata.name !== name) throw new ApiError('BadRequest', `the name of the object (${body.metadata.name}) does not match the name on the URL (${name})`);
           body.metadata.name = name;
           this.checkNamespaceMatch(body, ref);
-          if (info.namespaced) await this.requireNamespace(ns!);
+          await admit(this.admission, { operation: 'CREATE', info, namespace: ns, object: body, ctx, dryRun: Boolean(opts.dryRun) });
           return { object: await this.createObject(info, body, opts), created: true };
         }
         throw notFound(info.resource, name, info.group || undefined);
       }
-      const base = ref.subresource === 'scale' ? toScale(info, stored) : this.decorate(info, stored);
+      if (info.custom && type === 'strategic') {
+        throw new ApiError('UnsupportedMediaType', 'the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml');
+      }
+      const base = ref.subresource === 'scale' ? this.scaleOf(info, stored) : this.decorate(info, stored);
       const patched = applyPatch(type, base, patch, info);
       const warnings = ref.subresource === 'scale' ? [] : checkPatched(info, type, patch, patched, opts);
       try {
@@ -439,7 +431,7 @@ export class GenericRegistry implements Registry {
         this.checkNamespaceMatch(obj, ref);
         const pinned = obj.metadata.resourceVersion;
         if (pinned && pinned !== stored.metadata.resourceVersion) throw conflict(info.resource, name, info.group || undefined);
-        const object = await this.writeUpdate(info, stored, obj, ref.subresource === 'status', opts);
+        const object = await this.writeUpdate(info, stored, obj, ref.subresource, opts);
         return { object, created: false, warnings };
       } catch (err) {
         const pinnedByPatch = (patch as any)?.metadata?.resourceVersion !== undefined;
@@ -467,8 +459,9 @@ export class GenericRegistry implements Registry {
       // kubectl's --grace-period=-1 means "the object's default".
       if (opts.gracePeriodSeconds !== undefined && !(opts.gracePeriodSeconds >= 0)) opts = { ...opts, gracePeriodSeconds: undefined };
       try {
-        if (info.resource === 'namespaces') return await this.deleteNamespace(stored, dryRun);
-        const grace = gracePeriodFor(info, stored, opts.gracePeriodSeconds);
+        const kind = kindFor(info);
+        if (kind.delete) return await kind.delete(this.env, stored, dryRun);
+        const grace = kind.gracePeriod?.(stored, opts.gracePeriodSeconds) ?? 0;
         // Foreground and Orphan propagation are finalizers the garbage collector acts on and removes.
         const gcFinalizer = propagationFinalizer(opts);
         const finalizers = stored.metadata.finalizers ?? [];
@@ -477,7 +470,7 @@ export class GenericRegistry implements Registry {
         }
         if (dryRun) return { object: this.decorate(info, stored), deleted: true };
         const gone = await this.store.delete(this.key(info, ns, name), Number(stored.metadata.resourceVersion));
-        if (info.resource === 'services') await releaseAll(this.allocator, gone);
+        await kind.release?.(this.env, gone);
         return { object: this.decorate(info, gone), deleted: true };
       } catch (err) {
         if (!isCode(err, 'Conflict') || pre || attempt >= MAX_RETRIES) throw err;
@@ -506,70 +499,12 @@ export class GenericRegistry implements Registry {
   private async removeNow(info: ResourceInfo, obj: KubeObject): Promise<KubeObject> {
     try {
       const gone = await this.store.delete(this.key(info, obj.metadata.namespace, obj.metadata.name!));
-      if (info.resource === 'services') await releaseAll(this.allocator, gone);
+      await kindFor(info).release?.(this.env, gone);
       return gone;
     } catch (err) {
       if (isCode(err, 'NotFound')) return obj;
       throw err;
     }
-  }
-
-  /**
-   * A namespace delete marks it Terminating; its contents are then deleted and the namespace
-   * goes when it is empty (Kubernetes' namespace controller does this; here the apiserver
-   * finishes it itself until the controller manager takes it over).
-   */
-  private async deleteNamespace(stored: KubeObject, dryRun: boolean): Promise<{ object: KubeObject; deleted: boolean }> {
-    const name = stored.metadata.name!;
-    if (PROTECTED_NAMESPACES.has(name)) {
-      throw new ApiError('Forbidden', `namespaces "${name}" is forbidden: this namespace may not be deleted`, { name, kind: 'namespaces' });
-    }
-    if (dryRun) return { object: this.decorate(NS_INFO, stored), deleted: false };
-    let obj = stored;
-    if (!stored.metadata.deletionTimestamp) {
-      obj = await this.store.guaranteedUpdate(this.key(NS_INFO, undefined, name), (ns) => {
-        ns.metadata.deletionTimestamp ??= now();
-        ns.metadata.deletionGracePeriodSeconds = 0;
-        ns.status = { ...(ns.status ?? {}), phase: 'Terminating' };
-        return ns;
-      });
-      this.namespaces.set(name, obj); // refuse new content at once, not when the watch catches up
-    }
-    this.finalizeNamespace(name);
-    return { object: this.decorate(NS_INFO, obj), deleted: false };
-  }
-
-  private finalizeNamespace(name: string): void {
-    if (this.finalizing.has(name)) return;
-    this.finalizing.add(name);
-    const ctx: RequestContext = { user: { username: 'system:serviceaccount:kube-system:namespace-controller', groups: ['system:masters'] } };
-    const run = async () => {
-      // Like the namespace controller, start a moment later: `kubectl delete -f` of a file holding a
-      // namespace and its objects then deletes those objects itself instead of racing us to them.
-      await new Promise((r) => setTimeout(r, 1000));
-      for (let round = 0; ; round++) {
-        let remaining = 0;
-        for (const info of RESOURCES) {
-          if (!info.namespaced) continue;
-          const list = await this.store.list(storagePrefix(PREFIX, info, name));
-          for (const obj of list.items) {
-            remaining++;
-            if (!obj.metadata.deletionTimestamp) {
-              await this.delete(ctx, { info, namespace: name, name: obj.metadata.name }, {}).catch((err) => {
-                if (!isCode(err, 'NotFound')) this.logger.warn({ err: String(err), namespace: name }, 'namespace cleanup: delete failed');
-              });
-            }
-          }
-        }
-        if (remaining === 0) {
-          await this.store.delete(this.key(NS_INFO, undefined, name)).catch(() => {});
-          return;
-        }
-        await new Promise((r) => setTimeout(r, Math.min(2000, 100 * (round + 1))));
-      }
-    };
-    run().catch((err) => this.logger.error({ err: String(err), namespace: name }, 'namespace cleanup failed'))
-      .finally(() => this.finalizing.delete(name));
   }
 
   async deleteCollection(ctx: RequestContext, ref: ResourceRef, list: ListOptions, opts: DeleteOptions = {}): Promise<KubeList> {
@@ -609,133 +544,24 @@ export class GenericRegistry implements Registry {
   async watch(ctx: RequestContext, ref: ResourceRef, opts: WatchOptions): Promise<ApiWatch> {
     this.authorize(ctx, 'watch', ref);
     const info = ref.info;
-    const match = this.matcher(info, opts, ref.name);
-    const prefix = storagePrefix(PREFIX, info, ref.namespace);
-    const rv = opts.resourceVersion;
-    let from: number;
-    let initial: KubeObject[] = [];
-    const numericRv = () => {
-      if (!/^\d+$/.test(rv!) || BigInt(rv!) > 0xffffffffffffffffn) throw new ApiError('BadRequest', `resourceVersion: Invalid value: "${rv}": invalid resource version`);
-      return Number(rv);
-    };
-    if (opts.sendInitialEvents !== undefined) {
-      // WatchList: initial events (or none) whatever resourceVersion says; rv is only "not older than".
-      if (rv && rv !== '0') await this.waitForRevision(numericRv());
-      if (opts.sendInitialEvents) {
-        const l = await this.store.list(prefix);
-        from = l.revision;
-        initial = l.items.filter(match);
-      } else {
-        from = rv && rv !== '0' ? numericRv() : await this.store.currentRevision();
-      }
-    } else if (rv === undefined || rv === '' || rv === '0') {
-      const l = await this.store.list(prefix);
-      from = l.revision;
-      initial = l.items.filter(match);
-    } else {
-      if (!/^\d+$/.test(rv) || BigInt(rv) > 0xffffffffffffffffn) throw new ApiError('BadRequest', `resourceVersion: Invalid value: "${rv}": invalid resource version`);
-      from = Number(rv);
-      await this.waitForRevision(from);
-    }
-    const watcher = this.store.watch(prefix, {
-      fromRevision: from,
-      bookmarkIntervalMs: opts.allowWatchBookmarks ? this.opts.bookmarkIntervalMs ?? 10_000 : 0,
-    });
-    let timer: NodeJS.Timeout | undefined;
-    if (opts.timeoutSeconds && opts.timeoutSeconds > 0) timer = setTimeout(() => watcher.close(), opts.timeoutSeconds * 1000);
-    const close = () => { if (timer) clearTimeout(timer); watcher.close(); };
-    const decorate = (o: KubeObject) => this.decorate(info, o);
-    const toEvent = (ev: StoreWatchEvent): WatchEvent | undefined => {
-      if (ev.type === 'BOOKMARK') {
-        return { type: 'BOOKMARK', object: { apiVersion: apiVersionOf(info), kind: info.kind, metadata: { resourceVersion: String(ev.revision) } } };
-      }
-      const now = match(ev.object);
-      const before = ev.prevObject ? match(ev.prevObject) : false;
-      if (ev.type === 'ADDED') return now ? { type: 'ADDED', object: decorate(ev.object) } : undefined;
-      if (ev.type === 'DELETED') return before || now ? { type: 'DELETED', object: decorate(ev.object) } : undefined;
-      if (now && before) return { type: 'MODIFIED', object: decorate(ev.object) };
-      if (now) return { type: 'ADDED', object: decorate(ev.object) };
-      if (before) return { type: 'DELETED', object: decorate(ev.object) };
-      return undefined;
-    };
-    async function* events(): AsyncGenerator<WatchEvent> {
-      try {
-        for (const obj of initial) yield { type: 'ADDED', object: decorate(obj) };
-        if (opts.sendInitialEvents && opts.allowWatchBookmarks) {
-          yield { type: 'BOOKMARK', object: { apiVersion: apiVersionOf(info), kind: info.kind, metadata: { resourceVersion: String(from), annotations: { 'k8s.io/initial-events-end': 'true' } } } };
-        }
-        for await (const ev of watcher) {
-          const out = toEvent(ev);
-          if (out) yield out;
-        }
-      } catch (err) {
-        yield { type: 'ERROR', object: errorToStatus(toApiError(err)) as unknown as KubeObject };
-      } finally {
-        close();
-      }
-    }
-    const it = events();
-    return { close, [Symbol.asyncIterator]: () => it };
+    return watchObjects({
+      store: this.store, info, prefix: storagePrefix(PREFIX, info, ref.namespace), match: this.matcher(info, opts, ref.name),
+      decorate: (o) => this.decorate(info, o), waitForRevision: (rv) => this.waitForRevision(rv),
+      bookmarkIntervalMs: this.opts.bookmarkIntervalMs ?? 10_000,
+    }, opts);
   }
 
   // ---- bootstrap -----------------------------------------------------------------------
 
   /** The namespaces and the `kubernetes` Service every cluster starts with; resumes unfinished namespace deletions. */
   async bootstrap(): Promise<void> {
-    for (const name of INITIAL_NAMESPACES) {
-      const obj: KubeObject = { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { 'kubernetes.io/metadata.name': name } } };
-      await this.createObject(NS_INFO, obj, {}).catch((err) => { if (!isCode(err, 'AlreadyExists')) throw err; });
-    }
-    const existing = await this.store.get(this.key(SVC_INFO, 'default', 'kubernetes'));
-    if (!existing) {
-      const svc: KubeObject = {
-        apiVersion: 'v1', kind: 'Service',
-        metadata: { name: 'kubernetes', namespace: 'default', labels: { component: 'apiserver', provider: 'kubernetes' } },
-        spec: { type: 'ClusterIP', clusterIP: this.allocator.apiServiceIP, ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: 6443 }], sessionAffinity: 'None' },
-      };
-      // The first address is outside the random pool, so take it explicitly.
-      await this.store.create(`/registry/allocations/serviceips/${this.allocator.apiServiceIP}`, { metadata: { name: 'default/kubernetes' } })
-        .catch((err) => { if (!isCode(err, 'AlreadyExists')) throw err; });
-      const m = svc.metadata;
-      m.uid = randomUUID(); m.creationTimestamp = now();
-      svc.spec.clusterIPs = [svc.spec.clusterIP]; svc.spec.ipFamilies = ['IPv4']; svc.spec.ipFamilyPolicy = 'SingleStack';
-      svc.status = { loadBalancer: {} };
-      applyDefaults(SVC_INFO, svc);
-      await this.store.create(this.key(SVC_INFO, 'default', 'kubernetes'), svc).catch((err) => { if (!isCode(err, 'AlreadyExists')) throw err; });
-    }
-    const namespaces = await this.store.list(storagePrefix(PREFIX, NS_INFO));
-    for (const ns of namespaces.items) if (ns.metadata.deletionTimestamp) this.finalizeNamespace(ns.metadata.name!);
-    this.watchNamespaces();
-  }
-
-  /** Keep `namespaces` current: list, then watch; start over after any error. */
-  private watchNamespaces(): void {
-    const run = async () => {
-      while (!this.closed) {
-        try {
-          const list = await this.store.list(storagePrefix(PREFIX, NS_INFO));
-          this.namespaces.clear();
-          for (const ns of list.items) this.namespaces.set(ns.metadata.name!, ns);
-          const w = this.store.watch(storagePrefix(PREFIX, NS_INFO), { fromRevision: list.revision });
-          this.namespaceWatch = w;
-          for await (const ev of w) {
-            if (ev.type === 'DELETED') this.namespaces.delete(ev.object.metadata.name!);
-            else if (ev.type !== 'BOOKMARK') this.namespaces.set(ev.object.metadata.name!, ev.object);
-          }
-        } catch (err) {
-          this.namespaces.clear();
-          if (!this.closed) this.logger.warn({ err: String(err) }, 'namespace cache: watch failed, re-listing');
-        }
-        if (!this.closed) await new Promise((r) => setTimeout(r, 500).unref());
-      }
-    };
-    void run();
+    await createInitialObjects({ store: this.store, allocator: this.allocator, create: (info, obj) => this.createObject(info, obj, {}) });
+    await this.namespaces.start();
   }
 
   /** Stop background work (the namespace watch). The store is closed by its owner. */
   close(): void {
-    this.closed = true;
-    this.namespaceWatch?.close();
+    this.namespaces.close();
   }
 }
 

@@ -7,6 +7,7 @@ import { ApiError, fieldInvalid, invalid } from '../../api/errors.ts';
 import { apiVersionOf, type ResourceInfo } from '../../api/resources.ts';
 import type { KubeObject } from '../../api/types.ts';
 import { checkObject, rootType } from '../../api/schema/check.ts';
+import { customUnknown } from '../crd/objects.ts';
 import type { PatchOptions, PatchType } from './types.ts';
 
 /** `%+v` of a decoded JSON value in Go (map keys sorted), which Kubernetes prints for a strategic patch. */
@@ -29,9 +30,9 @@ const patchInvalid = (shown: string, detail: string) => invalid('', '', [fieldIn
  */
 export function checkPatched(info: ResourceInfo, type: PatchType, patch: unknown, patched: KubeObject, opts: PatchOptions): string[] {
   const directive = opts.fieldValidation;
-  const root = rootType(apiVersionOf(info), info.kind);
-  if (!directive || !root || type === 'apply') return [];
-  const r = checkObject(root, patched);
+  const root = info.custom ? undefined : rootType(apiVersionOf(info), info.kind);
+  if (!directive || (!root && !info.custom) || type === 'apply') return [];
+  const r = root ? checkObject(root, patched) : { unknown: customUnknown(info, patched), typeError: undefined };
   const shown = () => (type === 'strategic' ? goFormat(patch) : JSON.stringify(patched));
   if (r.typeError) throw patchInvalid(shown(), r.typeError);
   const strict = [...(opts.patchStrictErrors ?? []), ...r.unknown];

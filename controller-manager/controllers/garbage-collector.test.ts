@@ -4,6 +4,7 @@
 // until the collector removes it).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { findResource } from '../../api/resources.ts';
 import type { KubeObject } from '../../api/types.ts';
 import type { ApiClient } from '../../client/index.ts';
 import { R, SharedInformers } from '../informers.ts';
@@ -132,5 +133,27 @@ describe('Garbage collector', () => {
     assert.equal(p.metadata.ownerReferences![0].uid, b.metadata.uid);
     await c.delete(R.replicasets, ns, 'two-b');
     await until('collected once the last owner is gone', async () => !(await exists(R.pods, 'shared')));
+  });
+
+  test('an owner may be a custom object: its dependents go once it is deleted', async () => {
+    const crd = await c.create(R.customresourcedefinitions, undefined, {
+      apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: 'widgets.gc.kubemu.io' },
+      spec: { group: 'gc.kubemu.io', scope: 'Namespaced', names: { plural: 'widgets', kind: 'Widget' },
+        versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }] },
+    });
+    assert.ok(crd.metadata.uid);
+    await until('the CRD established', async () => (await c.get(R.customresourcedefinitions, undefined, 'widgets.gc.kubemu.io')).status?.conditions?.some((x: { type: string; status: string }) => x.type === 'Established' && x.status === 'True'));
+    await until('the kind known to this process', async () => findResource('gc.kubemu.io', 'widgets'));
+    const widgets = { group: 'gc.kubemu.io', resource: 'widgets' };
+    const owner = await c.create(widgets, ns, { apiVersion: 'gc.kubemu.io/v1', kind: 'Widget', metadata: { name: 'w' } });
+    await c.create(R.pods, ns, {
+      apiVersion: 'v1', kind: 'Pod', metadata: { name: 'widget-pod', ownerReferences: [refTo(owner)] },
+      spec: { containers: [{ name: 'c', image: 'busybox' }] },
+    });
+    await known('pods', 'widget-pod');
+    await sleep(4000); // past a recheck: an owner that exists keeps its dependent
+    assert.ok(await exists(R.pods, 'widget-pod'));
+    await c.delete(widgets, ns, 'w');
+    await until('the pod of the custom owner collected', async () => !(await exists(R.pods, 'widget-pod')));
   });
 });

@@ -2,9 +2,12 @@
 // separate graph): an object whose owners are all gone is deleted; an owner deleted with
 // propagationPolicy Foreground (finalizer foregroundDeletion) has its dependents deleted first
 // and goes once no blocking dependent remains; one deleted with Orphan (finalizer orphan) has its
-// ownerReference removed from every dependent, then goes.
+// ownerReference removed from every dependent, then goes. Owners may be custom objects: the kinds of the
+// established CRDs are learnt from a CRD informer, and since no informer watches those owners, the dependents
+// that name one are looked at again every few seconds (Kubernetes' collector watches every kind instead).
+import { kindsOf } from '../../api/custom-kinds.ts';
 import type { DeletionPropagation, KubeObject, OwnerReference } from '../../api/types.ts';
-import { findByKind } from '../../api/resources.ts';
+import { RESOURCES, findByKind, setCustomKinds, type ResourceInfo } from '../../api/resources.ts';
 import { keyOf, type Informer } from '../../client/informer.ts';
 import { newQueue, splitKey, type Controller, type ControllerContext } from '../controller.ts';
 import { R, type ResourceName } from '../informers.ts';
@@ -18,6 +21,11 @@ const WATCHED: ResourceName[] = ['pods', 'replicasets', 'replicationcontrollers'
 type OwnerState = 'solid' | 'dangling' | 'waiting';
 
 const deleting = (o: KubeObject, finalizer: string) => Boolean(o.metadata.deletionTimestamp && o.metadata.finalizers?.includes(finalizer));
+/** How often dependents of custom owners are checked again. */
+const CUSTOM_OWNER_RECHECK_MS = 3000;
+
+const established = (crd: KubeObject) => Boolean(crd.status?.conditions?.some((c: { type: string; status: string }) => c.type === 'Established' && c.status === 'True'));
+
 const code = (err: unknown) => (err as { code?: string })?.code;
 function ignoreNotFound(err: unknown): undefined { if (code(err) !== 'NotFound') throw err; return undefined; }
 
@@ -38,6 +46,19 @@ export function newGarbageCollector(ctx: ControllerContext): Controller {
   };
   const dependentsOf = (uid: string): Array<[ResourceName, KubeObject]> =>
     [...informers].flatMap(([res, inf]) => inf.byIndex('byOwnerUid', uid).map((d): [ResourceName, KubeObject] => [res, d]));
+
+  const warnedKinds = new Set<string>(); // an unknown owner kind is logged once, not at every recheck
+  const crds = ctx.informers.get('customresourcedefinitions');
+  // Learn an established CRD's kinds when they are new or their versions changed (an apiserver in this same
+  // process, as in tests, keeps its own entries: they carry its state, e.g. the CRD being terminating).
+  const learn = (crd: KubeObject) => {
+    if (!established(crd)) return;
+    let kinds: ResourceInfo[];
+    try { kinds = kindsOf(crd); } catch { return; /* the apiserver refused such a CRD */ }
+    const versions = (list: ResourceInfo[]) => list.map((k) => k.version).sort().join(',');
+    if (versions(RESOURCES.filter((r) => r.custom?.crd === crd.metadata.name)) !== versions(kinds)) setCustomKinds(crd.metadata.name!, kinds);
+  };
+  crds.addHandlers({ onAdd: learn, onUpdate: (_old, crd) => learn(crd), onDelete: (crd) => setCustomKinds(crd.metadata.name!, []) });
 
   for (const [res, inf] of informers) {
     const interesting = (o: KubeObject) => Boolean(o.metadata.ownerReferences?.length || deleting(o, FINALIZER_FOREGROUND) || deleting(o, FINALIZER_ORPHAN));
@@ -63,6 +84,8 @@ export function newGarbageCollector(ctx: ControllerContext): Controller {
   async function ownerState(dependent: KubeObject, ref: OwnerReference): Promise<OwnerState> {
     const info = findByKind(ref.apiVersion, ref.kind);
     if (!info) {
+      if (warnedKinds.has(`${ref.apiVersion}/${ref.kind}`)) return 'solid';
+      warnedKinds.add(`${ref.apiVersion}/${ref.kind}`);
       logger.warn({ dependent: keyOf(dependent), owner: `${ref.apiVersion}/${ref.kind}` }, 'owner kind unknown; treated as present');
       return 'solid';
     }
@@ -137,5 +160,15 @@ export function newGarbageCollector(ctx: ControllerContext): Controller {
     if (o.metadata.ownerReferences?.length) await attemptToDelete(res, o);
   }
 
-  return { name: 'garbagecollector', queue, reconcile, workers: 4 };
+  /** Dependents whose owners include a kind no informer watches (custom objects): enqueued again periodically. */
+  async function recheckCustomOwners(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      await new Promise((r) => setTimeout(r, CUSTOM_OWNER_RECHECK_MS));
+      for (const [res, inf] of informers) {
+        for (const o of inf.list()) if (o.metadata.ownerReferences?.some((ref) => !resourceOf(ref))) enqueue(res, o);
+      }
+    }
+  }
+
+  return { name: 'garbagecollector', queue, reconcile, workers: 4, run: recheckCustomOwners };
 }

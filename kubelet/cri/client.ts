@@ -78,7 +78,7 @@ export class CriClient implements RuntimeService, ImageService {
     return { stdout: Buffer.from(r.stdout), stderr: Buffer.from(r.stderr), exitCode: r.exitCode };
   }
   async *containerLogs(id: string, opts: LogOptions = {}): AsyncIterable<LogChunk> {
-    const stream = this.clients().rt.containerLogs({ containerId: id, tail: opts.tail ?? -1, follow: !!opts.follow, timestamps: !!opts.timestamps }) as grpc.ClientReadableStream<any>;
+    const stream = this.clients().rt.containerLogs({ containerId: id, tail: opts.tail ?? -1, follow: !!opts.follow, timestamps: !!opts.timestamps, sinceMs: opts.sinceMs ?? 0 }) as grpc.ClientReadableStream<any>;
     try {
       for await (const ch of stream) yield { stream: ch.stream === 'stderr' ? 'stderr' : 'stdout', data: Buffer.from(ch.data) };
     } catch (err) {

@@ -65,7 +65,7 @@ export class CriServer {
       containerLogs: (call: grpc.ServerWritableStream<any, any>) => {
         const r = call.request;
         (async () => {
-          for await (const ch of rt.containerLogs(r.containerId, { tail: r.tail < 0 ? undefined : r.tail, follow: r.follow, timestamps: r.timestamps })) {
+          for await (const ch of rt.containerLogs(r.containerId, { tail: r.tail < 0 ? undefined : r.tail, follow: r.follow, timestamps: r.timestamps, sinceMs: r.sinceMs || undefined })) {
             if (call.cancelled) return;
             call.write(ch);
           }

@@ -47,6 +47,13 @@ export interface ContainerConfig {
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
   resources?: Resources;
+  /** Keep stdin open (spec stdin) so kubectl attach can write to it; stdinOnce closes it when the first attach ends. */
+  stdin?: boolean;
+  stdinOnce?: boolean;
+  /** Give the process a terminal (spec tty). */
+  tty?: boolean;
+  /** Join this container's PID namespace (an ephemeral container's targetContainerName). */
+  pidNamespaceOf?: string;
 }
 
 export interface Container {
@@ -76,16 +83,21 @@ export interface ContainerStatus {
 export interface ContainerFilter { id?: string; state?: ContainerState; podSandboxId?: string; labelSelector?: Record<string, string> }
 
 export interface ExecSyncResult { stdout: Buffer; stderr: Buffer; exitCode: number }
-export interface LogOptions { tail?: number; follow?: boolean; timestamps?: boolean }
+export interface LogOptions { tail?: number; follow?: boolean; timestamps?: boolean; /** Only lines written at or after (unix ms). */ sinceMs?: number }
 export interface LogChunk { stream: 'stdout' | 'stderr'; data: Buffer }
 
-/** Streaming exec (kubectl exec -i): not in the gRPC proto, only in-process on the runtime that supports it. */
+/** Streaming exec and attach (kubectl exec -i, attach): not in the gRPC proto, only in-process on the runtime that supports it. */
 export interface ExecStream {
   stdin: NodeJS.WritableStream;
   output: AsyncIterable<LogChunk>;
-  /** Resolves with the exit code once the process ends. */
+  /** Resolves with the exit code once the process ends (attach: once the attachment ends). */
   exitCode: Promise<number>;
+  /** Set the terminal's size (a TTY session; kubectl sends the size at the start and on every change). */
+  resize(size: TerminalSize): Promise<void>;
+  /** Drop the session (the client went away): an attached container keeps running, unattached. */
+  close(): void;
 }
+export interface TerminalSize { width: number; height: number }
 
 export interface RuntimeService {
   runPodSandbox(config: PodSandboxConfig): Promise<string>;
@@ -102,7 +114,10 @@ export interface RuntimeService {
   containerStatus(id: string): Promise<ContainerStatus>;
   execSync(id: string, cmd: string[], timeoutSeconds?: number): Promise<ExecSyncResult>;
   containerLogs(id: string, opts?: LogOptions): AsyncIterable<LogChunk>;
-  execStream?(id: string, cmd: string[], opts: { tty?: boolean }): Promise<ExecStream>;
+  /** `size`: the terminal's size from the start (a TTY). */
+  execStream?(id: string, cmd: string[], opts: { tty?: boolean; size?: TerminalSize }): Promise<ExecStream>;
+  /** Attach to the container's own stdio (kubectl attach); stdin only if the container keeps it open. */
+  attachStream?(id: string, opts: { stdin?: boolean }): Promise<ExecStream>;
 }
 
 export interface Image { id: string; repoTags: string[]; size: number }

@@ -38,14 +38,14 @@ describe('hollow nodes keep their traffic on the machine', () => {
   test('a field the kubelet does not honour is a NotHonoured warning on the pod, not ignored', async () => {
     const file = path.join(c.dir, 'odd.json');
     fs.writeFileSync(file, JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'odd' },
-      spec: { securityContext: { runAsUser: 1000 }, containers: [{ name: 'c', image: 'busybox', stdin: true }] } }));
+      spec: { securityContext: { runAsUser: 1000 }, containers: [{ name: 'c', image: 'busybox', resizePolicy: [{ resourceName: 'cpu', restartPolicy: 'NotRequired' }] }] } }));
     await c.kubectl('apply', '-f', file);
     const events = await until('NotHonoured events', async () => {
       const list = JSON.parse(await c.kubectl('get', 'events', '--field-selector', 'involvedObject.name=odd,reason=NotHonoured', '-o', 'json')).items as any[];
       return list.length >= 2 ? list : undefined;
     }, 60_000);
     const messages = events.map((e) => e.message).sort();
-    assert.match(messages.join('\n'), /kubemu does not honour spec.containers\[0\].stdin: kubectl attach is not served yet; kubectl exec -i works \(see docs\/pod-spec.md\)/);
+    assert.match(messages.join('\n'), /kubemu does not honour spec.containers\[0\].resizePolicy: in-place resize is not supported \(see docs\/pod-spec.md\)/);
     assert.match(messages.join('\n'), /kubemu does not honour spec.securityContext.runAsUser: /);
     assert.ok(events.every((e) => e.type === 'Warning'));
   });

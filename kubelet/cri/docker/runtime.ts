@@ -3,7 +3,7 @@
 import { isLocalRegistry, splitImageRef } from './image-ref.ts';
 import { CriError, LABELS, type Container, type ContainerConfig, type ContainerFilter, type ContainerStatus, type ExecSyncResult,
   type ExecStream, type Image, type Mount, type ImageService, type LogChunk, type LogOptions, type PodSandbox, type PodSandboxConfig, type PodSandboxFilter,
-  type PodSandboxStatus, type RuntimeService } from '../types.ts';
+  type PodSandboxStatus, type RuntimeService, type TerminalSize } from '../types.ts';
 import { PassThrough } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { createHash } from 'node:crypto';
@@ -117,8 +117,11 @@ export class DockerRuntime implements RuntimeService, ImageService {
       Env: (config.envs ?? []).map((e) => `${e.key}=${e.value}`),
       ...(config.command?.length ? { Entrypoint: config.command } : {}),
       ...(config.args?.length ? { Cmd: config.args } : {}),
+      // stdin: true keeps the container's stdin open for kubectl attach; StdinOnce closes it when that attach ends.
+      OpenStdin: Boolean(config.stdin), StdinOnce: Boolean(config.stdin && config.stdinOnce), AttachStdin: Boolean(config.stdin), Tty: Boolean(config.tty),
       HostConfig: {
         NetworkMode: `container:${podSandboxId}`,
+        ...(config.pidNamespaceOf ? { PidMode: `container:${config.pidNamespaceOf}` } : {}),
         Binds: (config.mounts ?? []).filter((m) => !(m.tmpfsSizeBytes! > 0)).map((m) => `${m.hostPath}:${m.containerPath}${m.readonly ? ':ro' : ''}`),
         Mounts: await this.tmpfsMounts(config.mounts ?? [], md.uid),
         Memory: r.memoryLimitInBytes ?? 0, CpuShares: r.cpuShares ?? 0, CpuPeriod: r.cpuPeriod ?? 0, CpuQuota: r.cpuQuota ?? 0,
@@ -177,35 +180,66 @@ export class DockerRuntime implements RuntimeService, ImageService {
   }
 
   /** Interactive exec (kubectl exec -i): Docker exec start with the connection hijacked (HTTP upgrade to tcp). */
-  async execStream(id: string, cmd: string[], opts: { tty?: boolean } = {}): Promise<ExecStream> {
+  async execStream(id: string, cmd: string[], opts: { tty?: boolean; size?: TerminalSize } = {}): Promise<ExecStream> {
     const tty = !!opts.tty;
-    const ex = await this.engine.json('POST', `/containers/${id}/exec`, { Cmd: cmd, AttachStdin: true, AttachStdout: true, AttachStderr: true, Tty: tty });
-    // undici's types omit `body` on upgrade but it sends it; Docker needs the JSON start options there.
-    const upgradeOpts = {
-      method: 'POST', path: `/exec/${ex.Id}/start`, protocol: 'tcp',
-      headers: { 'content-type': 'application/json' }, body: JSON.stringify({ Detach: false, Tty: tty }),
-    } as unknown as Dispatcher.UpgradeOptions;
-    const { socket } = (await this.engine.pool.upgrade(upgradeOpts)) as Dispatcher.UpgradeData;
-    const stdin = new PassThrough();
-    stdin.pipe(socket as unknown as NodeJS.WritableStream);
-    // Closing stdin half-closes the socket so the process sees EOF, output keeps flowing.
-    stdin.on('end', () => (socket as import('node:net').Socket).end?.());
-    const raw = socket as unknown as AsyncIterable<Buffer>;
-    const output: AsyncIterable<LogChunk> = tty
-      ? (async function* () { for await (const b of raw) yield { stream: 'stdout' as const, data: Buffer.from(b) }; })()
-      : demux(raw);
+    const size = tty && opts.size ? { ConsoleSize: [opts.size.height, opts.size.width] } : {};
+    const ex = await this.engine.json('POST', `/containers/${id}/exec`, { Cmd: cmd, AttachStdin: true, AttachStdout: true, AttachStderr: true, Tty: tty, ...size });
+    const socket = await this.hijack(`/exec/${ex.Id}/start`, JSON.stringify({ Detach: false, Tty: tty, ...size }));
     const exitCode = new Promise<number>((resolve) => {
       socket.once('close', () => {
         this.engine.json('GET', `/exec/${ex.Id}/json`).then((i) => resolve(i?.ExitCode ?? -1), () => resolve(-1));
       });
     });
-    return { stdin, output, exitCode };
+    return this.session(socket, tty, exitCode, (s) => this.engine.json('POST', `/exec/${ex.Id}/resize?h=${s.height}&w=${s.width}`));
+  }
+
+  /** kubectl attach: the container's own stdio, hijacked as exec's is. Output is raw when the container has a TTY
+   *  (whatever the client asked for), multiplexed otherwise; stdin reaches it only if it was created with stdin. */
+  async attachStream(id: string, opts: { stdin?: boolean } = {}): Promise<ExecStream> {
+    const info = await this.engine.json('GET', `/containers/${id}/json`);
+    const tty = Boolean(info.Config?.Tty);
+    const stdin = Boolean(opts.stdin && info.Config?.OpenStdin);
+    const socket = await this.hijack(`/containers/${id}/attach?stream=1&stdin=${stdin ? 1 : 0}&stdout=1&stderr=1`);
+    const exitCode = new Promise<number>((resolve) => socket.once('close', () => resolve(0)));
+    // The client's end of input reaches the process only with stdinOnce; otherwise its stdin stays open (Kubernetes:
+    // "a container process that reads from stdin will never receive an EOF"), and Docker would end the attachment.
+    return this.session(socket, tty, exitCode, (s) => this.engine.json('POST', `/containers/${id}/resize?h=${s.height}&w=${s.width}`), Boolean(info.Config?.StdinOnce));
+  }
+
+  /** An HTTP upgrade to a raw stream, as Docker's attach and exec start want. */
+  private async hijack(path: string, body?: string): Promise<import('node:net').Socket> {
+    // undici's types omit `body` on upgrade but it sends it; Docker needs the JSON start options there.
+    const upgradeOpts = {
+      method: 'POST', path, protocol: 'tcp',
+      ...(body ? { headers: { 'content-type': 'application/json' }, body } : {}),
+    } as unknown as Dispatcher.UpgradeOptions;
+    const { socket } = (await this.engine.pool.upgrade(upgradeOpts)) as Dispatcher.UpgradeData;
+    return socket as unknown as import('node:net').Socket;
+  }
+
+  private session(socket: import('node:net').Socket, tty: boolean, exitCode: Promise<number>, resize: (s: TerminalSize) => Promise<unknown>, passEof = true): ExecStream {
+    const stdin = new PassThrough();
+    stdin.pipe(socket, { end: false });
+    // Closing stdin half-closes the socket so the process sees EOF, output keeps flowing.
+    stdin.on('end', () => { if (passEof) socket.end(); });
+    socket.on('error', () => {}); // the close that follows ends the session
+    const raw = socket as unknown as AsyncIterable<Buffer>;
+    const output: AsyncIterable<LogChunk> = tty
+      ? (async function* () { for await (const b of raw) yield { stream: 'stdout' as const, data: Buffer.from(b) }; })()
+      : demux(raw);
+    return { stdin, output, exitCode, resize: async (s) => { await resize(s); }, close: () => socket.destroy() };
   }
 
   async *containerLogs(id: string, opts: LogOptions = {}): AsyncIterable<LogChunk> {
-    const q = `stdout=1&stderr=1&follow=${opts.follow ? 1 : 0}&timestamps=${opts.timestamps ? 1 : 0}&tail=${opts.tail ?? 'all'}`;
+    // A container with a TTY has one raw output stream, not the multiplexed one.
+    const tty = Boolean((await this.engine.json('GET', `/containers/${id}/json`))?.Config?.Tty);
+    const since = opts.sinceMs ? `&since=${(opts.sinceMs / 1000).toFixed(3)}` : '';
+    const q = `stdout=1&stderr=1&follow=${opts.follow ? 1 : 0}&timestamps=${opts.timestamps ? 1 : 0}&tail=${opts.tail ?? 'all'}${since}`;
     const body = await this.engine.stream('GET', `/containers/${id}/logs?${q}`);
-    try { for await (const ch of demux(body)) yield { stream: ch.stream, data: Buffer.from(ch.data) }; } finally { body.destroy(); }
+    try {
+      if (tty) for await (const b of body) yield { stream: 'stdout', data: Buffer.from(b) };
+      else for await (const ch of demux(body)) yield { stream: ch.stream, data: Buffer.from(ch.data) };
+    } finally { body.destroy(); }
   }
 
   async pullImage(image: string): Promise<string> {

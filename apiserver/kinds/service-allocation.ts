@@ -2,7 +2,7 @@
 // re-allocating them on update, releasing them on delete (Kubernetes' service REST storage).
 import { fieldInvalid, invalid, type ApiError } from '../../api/errors.ts';
 import type { KubeObject } from '../../api/types.ts';
-import type { ServiceAllocator } from './allocator.ts';
+import type { ServiceAllocator } from '../registry/allocator.ts';
 
 const needsNodePorts = (svc: KubeObject) => svc.spec?.type === 'NodePort' || svc.spec?.type === 'LoadBalancer';
 const owner = (svc: KubeObject) => `${svc.metadata.namespace}/${svc.metadata.name}`;

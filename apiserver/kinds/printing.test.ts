@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { nodeStatus, podStatus } from './tables.ts';
+import { nodeStatus, podStatus } from './printing.ts';
 
 test('node STATUS as kubectl prints it: Ready True → Ready; False or Unknown → NotReady; no condition → Unknown', () => {
   const node = (status?: string, unschedulable = false) => ({

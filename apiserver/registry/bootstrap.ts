@@ -1,0 +1,37 @@
+// What every cluster starts with: the initial namespaces and the `kubernetes` Service on the first address of
+// the service range (kube-apiserver's bootstrap controller).
+import { randomUUID } from 'node:crypto';
+import { ApiError } from '../../api/errors.ts';
+import { findResource, storageKey, type ResourceInfo } from '../../api/resources.ts';
+import { now, type KubeObject } from '../../api/types.ts';
+import { kindFor } from '../kinds/index.ts';
+import type { Store } from '../storage/store.ts';
+import type { ServiceAllocator } from './allocator.ts';
+
+const INITIAL_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
+const NS_INFO = findResource('', 'namespaces')!;
+const SVC_INFO = findResource('', 'services')!;
+const ignoreExists = (err: unknown) => { if (!(err instanceof ApiError && err.code === 'AlreadyExists')) throw err; };
+
+export async function createInitialObjects(deps: { store: Store; allocator: ServiceAllocator; create(info: ResourceInfo, obj: KubeObject): Promise<unknown> }): Promise<void> {
+  const { store, allocator } = deps;
+  for (const name of INITIAL_NAMESPACES) {
+    const obj: KubeObject = { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { 'kubernetes.io/metadata.name': name } } };
+    await deps.create(NS_INFO, obj).catch(ignoreExists);
+  }
+  const key = storageKey('/registry', SVC_INFO, 'default', 'kubernetes');
+  if (await store.get(key)) return;
+  const svc: KubeObject = {
+    apiVersion: 'v1', kind: 'Service',
+    metadata: { name: 'kubernetes', namespace: 'default', labels: { component: 'apiserver', provider: 'kubernetes' } },
+    spec: { type: 'ClusterIP', clusterIP: allocator.apiServiceIP, ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: 6443 }], sessionAffinity: 'None' },
+  };
+  // The first address is outside the random pool, so take it explicitly.
+  await store.create(`/registry/allocations/serviceips/${allocator.apiServiceIP}`, { metadata: { name: 'default/kubernetes' } }).catch(ignoreExists);
+  const m = svc.metadata;
+  m.uid = randomUUID(); m.creationTimestamp = now();
+  svc.spec.clusterIPs = [svc.spec.clusterIP]; svc.spec.ipFamilies = ['IPv4']; svc.spec.ipFamilyPolicy = 'SingleStack';
+  svc.status = { loadBalancer: {} };
+  kindFor(SVC_INFO).defaults?.(svc);
+  await store.create(key, svc).catch(ignoreExists);
+}
