@@ -107,7 +107,7 @@ export class DnsServer {
       throw err;
     }
     udp.on('message', async (msg, rinfo) => {
-      const out = await this.respond(msg, 'udp');
+      const out = await this.respond(msg, 'udp').catch(() => undefined);
       if (out && this.udp === udp) udp.send(out, rinfo.port, rinfo.address, (err) => { if (err) this.opts.logger.debug({ err: err.message }, 'dns: udp send failed'); });
     });
     udp.on('error', (err) => this.opts.logger.warn({ err: err.message }, 'dns: udp socket error'));
@@ -137,7 +137,7 @@ export class DnsServer {
           const prefix = Buffer.alloc(2);
           prefix.writeUInt16BE(out.length);
           socket.write(Buffer.concat([prefix, out]));
-        });
+        }).catch(() => socket.destroy());
       }
     });
   }
