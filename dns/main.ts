@@ -49,7 +49,9 @@ async function main(): Promise<void> {
   const domain = values.domain!.toLowerCase().replace(/\.$/, '');
   if (!domain.split('.').every((l) => DNS_LABEL.test(l))) errors.push(`--domain: not a DNS domain name: ${JSON.stringify(values.domain)}`);
   const port = portFlag('port', values.port, errors);
-  const upstreamFlag = values.upstream!.trim();
+  // KUBEMU_DNS_UPSTREAM is the default of every DNS a test run starts (scripts/test.sh sets `none`: CI must not
+  // send queries off the machine); an explicit --upstream wins.
+  const upstreamFlag = (values.upstream!.trim() || process.env.KUBEMU_DNS_UPSTREAM || '').trim();
   const explicit: Upstream[] = [];
   if (upstreamFlag && upstreamFlag !== 'none') {
     for (const part of upstreamFlag.split(',')) {
