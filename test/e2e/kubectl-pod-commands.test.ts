@@ -81,7 +81,7 @@ describe('kubectl pod commands on the Docker runtime (kubectl 1.27, 1.32, 1.33)'
       await create(pod(name, { containers: [{ name: 'sh', image: IMAGE, stdin: true, tty: true, command: ['sh'] }] }));
       await running(name);
       const out = await inTerminal(bins.get(v)!, `attach -it ${name} -c sh`,
-        { rows: 31, cols: 97, feed: '(sleep 1.5; echo "tty; stty size"; sleep 1; echo exit; sleep 1)' });
+        { rows: 31, cols: 97, feed: '(sleep 3; echo "sleep 1; tty; stty size"; sleep 3; echo exit; sleep 1)' });
       assert.match(out, /\/dev\/pts\/\d+/, `kubectl 1.${v}: ${out}`);
       assert.match(out, /31 97/, `kubectl 1.${v}: ${out}`);
     }
@@ -92,7 +92,7 @@ describe('kubectl pod commands on the Docker runtime (kubectl 1.27, 1.32, 1.33)'
     await running('exec-tty');
     for (const v of VERSIONS) {
       // The size lands just after the process starts (Docker resizes then, as with `docker exec -it`): ask a moment later.
-      const out = await inTerminal(bins.get(v)!, `exec -it exec-tty -- sh -c ${shq('sleep 0.5; tty; stty size; echo exit-$((6*7))')}`, { rows: 33, cols: 77 });
+      const out = await inTerminal(bins.get(v)!, `exec -it exec-tty -- sh -c ${shq('sleep 1.5; tty; stty size; echo exit-$((6*7))')}`, { rows: 33, cols: 77 });
       assert.match(out, /\/dev\/pts\/\d+/, `kubectl 1.${v}: ${out}`);
       assert.match(out, /33 77/, `kubectl 1.${v}: ${out}`);
       assert.match(out, /exit-42/);
@@ -144,7 +144,8 @@ describe('kubectl pod commands on the Docker runtime (kubectl 1.27, 1.32, 1.33)'
     }
     // In a terminal (kubectl 1.33, WebSocket): the debug container gets a TTY of the terminal's size.
     const term = await inTerminal(bins.get(33)!, `debug debugged -it --image=${IMAGE} --target=app -c dbg-tty -- sh`,
-      { rows: 29, cols: 101, feed: '(sleep 2; echo "stty size; ps"; sleep 1; echo exit; sleep 1)' });
+      // The terminal's size reaches the container once kubectl has attached (as Docker applies it): ask a moment later.
+      { rows: 29, cols: 101, feed: '(sleep 4; echo "sleep 1; stty size; ps"; sleep 3; echo exit; sleep 1)' });
     assert.match(term, /29 101/, term);
     assert.match(term, /sleep 3601/, term);
     // Without --target the debug container has its own PID namespace: PID 1 is its own shell.

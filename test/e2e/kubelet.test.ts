@@ -357,10 +357,13 @@ describe('kubelet with the Docker runtime', () => {
     for (const p of ['init-web', 'init-fails', 'with-sidecar']) await client.delete(PODS, 'default', p);
   });
 
-  test('volumes follow their sources: a downwardAPI file after kubectl label, a configMap file after an update, not a subPath mount; a missing ConfigMap is FailedMount', async () => {
+  test('volumes follow their sources: a downwardAPI file after kubectl label, a configMap file after kubectl edit, not a subPath mount; a missing ConfigMap is FailedMount', async () => {
     const kubeconfig = path.join(rootDir, 'kubeconfig');
     fs.writeFileSync(kubeconfig, kubeconfigYaml({ server: api.url }));
-    const kc = async (...args: string[]) => (await promisify(execFile)('kubectl', ['--kubeconfig', kubeconfig, ...args], { encoding: 'utf8', env: { ...process.env, HOME: rootDir } })).stdout;
+    // kubectl edit with an "editor" that turns blue into green in the file kubectl hands it.
+    const editor = path.join(rootDir, 'edit-blue-to-green.sh');
+    fs.writeFileSync(editor, '#!/bin/sh\nsed -i "s/: blue$/: green/" "$1"\n', { mode: 0o755 });
+    const kc = async (...args: string[]) => (await promisify(execFile)('kubectl', ['--kubeconfig', kubeconfig, ...args], { encoding: 'utf8', env: { ...process.env, HOME: rootDir, KUBE_EDITOR: editor } })).stdout;
     const CMS = { group: '', resource: 'configmaps' };
     await client.create(CMS, 'default', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'web-config' }, data: { 'color.txt': 'blue' } });
     await client.create(PODS, 'default', {
@@ -376,9 +379,10 @@ describe('kubelet with the Docker runtime', () => {
     assert.equal(await cat('/etc/cfg/color.txt'), 'blue');
     assert.equal(await cat('/etc/pinned.txt'), 'blue');
     await kc('label', 'pod', 'vols', 'app=v2', '--overwrite');
-    await client.update(CMS, 'default', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'web-config' }, data: { 'color.txt': 'green' } });
+    await kc('edit', 'configmap', 'web-config');
+    assert.equal(((await client.get(CMS, 'default', 'web-config')) as unknown as { data: Record<string, string> }).data['color.txt'], 'green', 'kubectl edit changed the ConfigMap');
     await until('the downwardAPI file follows the label', async () => (await cat('/etc/podinfo/labels')) === 'app="v2"', 60_000);
-    await until('the configMap file follows the update', async () => (await cat('/etc/cfg/color.txt')) === 'green', 60_000);
+    await until('the configMap file follows the edit', async () => (await cat('/etc/cfg/color.txt')) === 'green', 60_000);
     assert.equal(await cat('/etc/pinned.txt'), 'blue', 'a subPath mount does not follow updates');
 
     await client.create(PODS, 'default', {
