@@ -13,7 +13,9 @@ test('kubemu flags: defaults, values, and clear errors (exit code 2)', () => {
   const s = parseCli(['down', '--dir', '/tmp/x', '--purge']);
   assert.deepEqual([s.command, s.dir, s.purge], ['down', '/tmp/x', true]);
   assert.equal(parseCli(['--help']).command, 'help');
-  for (const bad of [['frobnicate'], ['up', '--port', '0'], ['up', '--port', 'abc'], ['up', '--runtime', 'podman'], ['up', '--nodes', '-1'], ['up', '--bogus'], ['up', 'extra']]) {
+  assert.deepEqual([d.dnsUpstream, parseCli(['up', '--dns-upstream', 'none']).dnsUpstream, parseCli(['up', '--dns-upstream', '127.0.0.1:5353,[::1]:53']).dnsUpstream],
+    ['', 'none', '127.0.0.1:5353,[::1]:53']);
+  for (const bad of [['frobnicate'], ['up', '--port', '0'], ['up', '--port', 'abc'], ['up', '--runtime', 'podman'], ['up', '--nodes', '-1'], ['up', '--bogus'], ['up', 'extra'], ['up', '--dns-upstream', 'dns.google']]) {
     assert.throws(() => parseCli(bad), (err: any) => err.exitCode === 2 && /usage|--|unknown|unexpected/.test(err.message), bad.join(' '));
   }
 });

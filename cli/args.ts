@@ -45,6 +45,9 @@ flags:
                      with --runtime fake: a simulated image pull takes N ms (default 0)
   --fake-fail-images GLOBS
                      with --runtime fake: comma-separated image globs whose pull fails with ErrImagePull (default *missing*)
+  --dns-upstream IP[:PORT],…|none
+                     where the cluster DNS forwards names outside cluster.local (default: this host's
+                     /etc/resolv.conf nameservers; none: they get SERVFAIL)
   --control-plane-replicas N
                      schedulers and controller managers to run, with leader election (default 1)
   --node-monitor-grace-period S
@@ -95,6 +98,8 @@ export interface CliArgs {
   proxyMode: string;
   /** up --runtime fake: how long a simulated image pull takes, and the images (globs) whose pull fails. */
   fakePullDelayMs: number; fakeFailImages: string;
+  /** up: the cluster DNS's --upstream ('' = the host's resolv.conf). */
+  dnsUpstream: string;
   /** up: where the apiserver listens, and the address the join command names. */
   bindAddress?: string; advertiseAddress?: string; tokenAuth: boolean;
   /** join: the apiserver URL, token, node name (--name), node IP and pod network. */
@@ -115,6 +120,12 @@ function portOf(flag: string, v: string): number {
   return n;
 }
 
+function dnsUpstream(v: string): string {
+  const bad = v.split(',').find((u) => !isIP(u) && !/^(\d+\.\d+\.\d+\.\d+|\[[0-9a-fA-F:]+\]):\d{1,5}$/.test(u));
+  if (v && v !== 'none' && bad !== undefined) throw new CliError(`--dns-upstream: want IP[:PORT],… or none, got ${JSON.stringify(bad)}`, 2);
+  return v;
+}
+
 function clusterName(v: string): string {
   if (!/^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/.test(v)) throw new CliError(`--name: want lower-case letters, digits and '-' (at most 32), got ${JSON.stringify(v)}`, 2);
   return v;
@@ -133,6 +144,7 @@ export function parseCli(argv: string[]): CliArgs {
         'node-monitor-grace-period': { type: 'string', default: '40' }, 'pod-eviction-timeout': { type: 'string', default: '300' },
         'leader-lease-seconds': { type: 'string', default: '15' }, 'proxy-mode': { type: 'string', default: 'userspace' },
         'fake-pull-delay-ms': { type: 'string', default: '0' }, 'fake-fail-images': { type: 'string', default: '*missing*' },
+        'dns-upstream': { type: 'string', default: '' },
         'bind-address': { type: 'string' }, 'token-auth': { type: 'boolean', default: false }, 'advertise-address': { type: 'string' }, apiserver: { type: 'string' }, token: { type: 'string' },
         'node-ip': { type: 'string' }, network: { type: 'string' }, 'docker-host': { type: 'string', multiple: true },
         namespace: { type: 'string', short: 'n', default: 'default' }, signal: { type: 'string', default: 'SIGKILL' }, 'no-restart': { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false },
@@ -168,6 +180,7 @@ export function parseCli(argv: string[]): CliArgs {
     proxyMode: values['proxy-mode']!,
     fakePullDelayMs: wholeNumber('--fake-pull-delay-ms', values['fake-pull-delay-ms']!, 0, 600_000), fakeFailImages: values['fake-fail-images']!,
     dockerHosts: values['docker-host'],
+    dnsUpstream: dnsUpstream(values['dns-upstream']!),
   };
 }
 

@@ -32,6 +32,8 @@ export interface UpOptions {
   /** Hollow nodes: a simulated image pull's duration, and the image globs whose pull fails. */
   fakePullDelayMs?: number;
   fakeFailImages?: string;
+  /** The cluster DNS's upstream resolvers (its --upstream); unset = the host's resolv.conf. */
+  dnsUpstream?: string;
   /** Where the apiserver listens (default 127.0.0.1); 0.0.0.0 = every address. */
   bindAddress?: string;
   /** The apiserver's bearer-token file (kube-apiserver's --token-auth-file) and the token the local components present. */
@@ -212,7 +214,7 @@ export async function startDnsComponent(opts: UpOptions, listenIP: string): Prom
   const dnsPort = await freePort();
   const c = await launchNode(opts, 'dns', 'dns/main.ts', [
     '--server', `${apiHost(opts)}:${opts.grpcPort}`, '--transport', 'grpc', ...tokenArgs(opts), '--listen', `${listenIP}:${dnsPort}`, '--domain', 'cluster.local',
-    '--port', String(port), '--log-level', opts.logLevel,
+    '--port', String(port), '--log-level', opts.logLevel, ...(opts.dnsUpstream ? ['--upstream', opts.dnsUpstream] : []),
   ], log);
   const url = `http://127.0.0.1:${port}`;
   return { ...c, url, readyUrl: `${url}/readyz`, listen: { ip: listenIP, port: dnsPort }, ready: () => waitHttp('dns', c.pid, `${url}/readyz`) };

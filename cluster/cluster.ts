@@ -81,6 +81,7 @@ export class Cluster implements AsyncDisposable {
         logLevel: opts.logLevel ?? 'info', controlPlaneReplicas: opts.controlPlaneReplicas ?? 1,
         nodeMonitorGracePeriod: opts.nodeMonitorGracePeriod ?? 40, podEvictionTimeout: opts.podEvictionTimeout ?? 300,
         leaderLeaseSeconds: opts.leaderLeaseSeconds ?? 15, proxyMode: opts.proxyMode ?? 'userspace',
+        dnsUpstream: opts.dnsUpstream === 'host' ? undefined : opts.dnsUpstream ?? 'none',
       }, init.out);
       return new Cluster(init);
     } catch (err) {

@@ -18,6 +18,9 @@ export interface ClusterOptions {
   /** Cluster name; default a unique generated one, so clusters side by side never clash. */
   name?: string;
   proxyMode?: 'userspace' | 'iptables';
+  /** Where the cluster DNS forwards names outside cluster.local: 'IP[:PORT],…', 'none' (SERVFAIL),
+   *  or 'host' for this machine's resolv.conf. Default 'none': a test cluster stays hermetic. */
+  dnsUpstream?: string;
   /** Schedulers and controller managers (leader-elected), default 1. */
   controlPlaneReplicas?: number;
   /** Seconds without a kubelet heartbeat before a node is Unknown, default 40. */
@@ -49,6 +52,10 @@ export function checkOptions(o: ClusterOptions): void {
   whole('ports.grpc', o.ports?.grpc, 1, 65535);
   if (o.runtime !== undefined && !['docker', 'fake'].includes(o.runtime)) errors.push(`runtime: want docker or fake, got ${o.runtime}`);
   if (o.proxyMode !== undefined && !['userspace', 'iptables'].includes(o.proxyMode)) errors.push(`proxyMode: want userspace or iptables, got ${o.proxyMode}`);
+  if (o.dnsUpstream !== undefined && !['none', 'host'].includes(o.dnsUpstream) &&
+    !o.dnsUpstream.split(',').every((u) => net.isIP(u) || net.isIP(/^\[?([^\]]+?)\]?:\d{1,5}$/.exec(u)?.[1] ?? ''))) {
+    errors.push(`dnsUpstream: want 'none', 'host' or 'IP[:PORT],…', got ${JSON.stringify(o.dnsUpstream)}`);
+  }
   if (o.name !== undefined && !NAME.test(o.name)) errors.push(`name: want lower-case letters, digits and '-' (at most 32), got ${JSON.stringify(o.name)}`);
   if (errors.length) throw new Error(`Cluster.start: ${errors.join('; ')}`);
 }

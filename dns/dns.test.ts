@@ -1,7 +1,8 @@
 // The cluster DNS as it runs: dns/main.ts as its own process against a real apiserver over a
 // real etcd, queried with Node's own resolver (c-ares, UDP with TCP fallback) and once with a
 // raw TCP socket. Services and Endpoints are written with the real client (no controller
-// manager runs, so the test writes Endpoints itself).
+// manager runs, so the test writes Endpoints itself). Names outside the cluster go to a fake
+// upstream resolver started here on 127.0.0.1, never to the host's.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -13,7 +14,9 @@ import { fileURLToPath } from 'node:url';
 import type { KubeObject } from '../api/types.ts';
 import { createApiClient, type ApiClient } from '../client/index.ts';
 import { testApiServer, type TestApiServer } from '../test/harness/apiserver.ts';
-import { decodeMessage, encodeMessage, RCode, RRClass, RRType, type Message } from './wire.ts';
+import { silentLogger } from '../lib/logger.ts';
+import { DnsServer } from './server.ts';
+import { aRecord, decodeMessage, encodeMessage, RCode, RRClass, RRType, type Message } from './wire.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SERVICES = { group: '', resource: 'services' };
@@ -23,8 +26,10 @@ const fqdn = (name: string) => `${name}.${ns}.svc.cluster.local`;
 
 interface DnsProcess { child: ChildProcess; dnsPort: number; healthPort: number; exited: Promise<number | null>; stderr: () => string }
 
-/** Start dns/main.ts; resolves once it logged both ports and its caches synced. */
+/** Start dns/main.ts; resolves once it logged both ports and its caches synced. Pass --upstream:
+ *  without it the process would forward to the host's resolver. */
 async function startDns(args: string[]): Promise<DnsProcess> {
+  assert.ok(args.includes('--upstream'), 'a test DNS always gets --upstream (a local fake or none)');
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'dns/main.ts'), '--listen', '127.0.0.1:0', '--port', '0', ...args],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
@@ -110,12 +115,20 @@ describe('cluster DNS against a real apiserver', () => {
   let api: TestApiServer;
   let c: ApiClient;
   let dns: DnsProcess;
+  let upstream: string;
   const r = () => resolver(dns.dnsPort);
 
   before(async () => {
     api = await testApiServer({ after: (fn) => cleanups.push(fn) });
     c = createApiClient({ transport: 'grpc', server: api.grpcAddress });
-    dns = await startDns(['--server', api.grpcAddress]);
+    // The fake upstream: example.com only.
+    const fake = new DnsServer({
+      host: '127.0.0.1', port: 0, domain: 'example.com', logger: silentLogger(),
+      lookup: (q) => (q.name.toLowerCase() === 'example.com' && q.type === RRType.A ? { rcode: RCode.NOERROR, answers: [aRecord(q.name, '192.0.2.10', 60)] } : { rcode: RCode.NXDOMAIN }),
+    });
+    upstream = `127.0.0.1:${(await fake.listen()).udpPort}`;
+    cleanups.push(() => fake.close());
+    dns = await startDns(['--server', api.grpcAddress, '--upstream', upstream]);
   });
   after(async () => {
     if (dns) await stopDns(dns);
@@ -181,11 +194,32 @@ describe('cluster DNS against a real apiserver', () => {
     assert.deepEqual(await eventually('ext CNAME', () => r().resolveCname(fqdn('ext'))), ['db.example.com']);
   });
 
-  test('pod names, NXDOMAIN in the domain, REFUSED outside it', async () => {
+  test('pod names, NXDOMAIN in the domain, names outside it from the upstream', async () => {
     assert.deepEqual(await r().resolve4('10-244-3-9.default.pod.cluster.local'), ['10.244.3.9']);
     await rejectsWith(r().resolve4(fqdn('nope')), 'ENOTFOUND');
     await rejectsWith(r().resolve4('nope.nowhere.svc.cluster.local'), 'ENOTFOUND');
-    await rejectsWith(r().resolve4('example.com'), 'EREFUSED');
+    assert.deepEqual(await r().resolve4('example.com'), ['192.0.2.10']);
+    await rejectsWith(r().resolve4('nope.example.com'), 'ENOTFOUND');
+  });
+
+  test('--upstream none: names outside the cluster get SERVFAIL at once; a dead upstream within the timeout', async () => {
+    const none = await startDns(['--server', api.grpcAddress, '--upstream', 'none']);
+    const closed = await new Promise<number>((resolve) => { const s = net.createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as net.AddressInfo).port; s.close(() => resolve(p)); }); });
+    const dead = await startDns(['--server', api.grpcAddress, '--upstream', `127.0.0.1:${closed}`, '--forward-timeout-ms', '300']);
+    try {
+      const t0 = Date.now();
+      for (const p of [none, dead]) {
+        const res = new dnsp.Resolver({ timeout: 3000, tries: 1 });
+        res.setServers([`127.0.0.1:${p.dnsPort}`]);
+        await rejectsWith(res.resolve4('example.com'), 'ESERVFAIL');
+      }
+      assert.ok(Date.now() - t0 < 2500, `took ${Date.now() - t0} ms`);
+      // The cluster's own names still answer.
+      assert.deepEqual(await resolver(none.dnsPort).resolve4('10-1-2-3.default.pod.cluster.local'), ['10.1.2.3']);
+    } finally {
+      await stopDns(none);
+      await stopDns(dead);
+    }
   });
 
   test('over TCP: several queries on one connection; a deleted service becomes NXDOMAIN', async () => {
@@ -212,7 +246,7 @@ describe('cluster DNS against a real apiserver', () => {
   });
 
   test('the http transport works the same', async () => {
-    const viaHttp = await startDns(['--server', api.url, '--transport', 'http']);
+    const viaHttp = await startDns(['--server', api.url, '--transport', 'http', '--upstream', upstream]);
     try {
       assert.deepEqual(await resolver(viaHttp.dnsPort).resolve4(`db-0.${fqdn('db')}`), ['10.244.0.5']);
     } finally {
@@ -228,12 +262,12 @@ describe('cluster DNS against a real apiserver', () => {
 describe('dns flags', () => {
   test('bad flags are all reported, with exit code 2', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'dns/main.ts'),
-      '--transport', 'carrier-pigeon', '--listen', 'localhost:53', '--domain', 'Bad_Domain', '--port', '99999'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+      '--transport', 'carrier-pigeon', '--listen', 'localhost:53', '--domain', 'Bad_Domain', '--port', '99999', '--upstream', 'dns.google'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr!.on('data', (d) => { stderr += d; });
     const code = await new Promise((resolve) => child.once('exit', resolve));
     assert.equal(code, 2);
-    for (const want of ['--server or --kubeconfig is required', '--transport: want grpc or http', '--listen: host must be an IP address', '--domain: not a DNS domain name', '--port: not a port']) {
+    for (const want of ['--server or --kubeconfig is required', '--transport: want grpc or http', '--listen: host must be an IP address', '--domain: not a DNS domain name', '--port: not a port', '--upstream: want IP or IP:PORT']) {
       assert.ok(stderr.includes(want), `${want} in ${stderr}`);
     }
   });

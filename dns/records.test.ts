@@ -57,8 +57,9 @@ describe('cluster records', () => {
       ['5432 db-0.db.default.svc.cluster.local', '5432 10-244-0-6.db.default.svc.cluster.local']);
     assert.deepEqual(db.additionals?.map((r) => r.data.kind === 'A' && `${r.name} ${r.data.address}`),
       ['db-0.db.default.svc.cluster.local 10.244.0.5', '10-244-0-6.db.default.svc.cluster.local 10.244.0.6']);
-    // The plain service name answers SRV for every named port.
-    assert.equal(data('web.default.svc.cluster.local', RRType.SRV).length, 2);
+    // The plain service name answers SRV for every port, named or not, weights splitting 100 (as CoreDNS).
+    assert.deepEqual(data('web.default.svc.cluster.local', RRType.SRV).map((d) => d.kind === 'SRV' && `${d.port}/${d.weight}`), ['80/33', '53/33', '9/33']);
+    assert.deepEqual(db.answers?.map((r) => r.data.kind === 'SRV' && r.data.weight), [50, 50]);
     assert.equal(lookup(q('_http._udp.web.default.svc.cluster.local', RRType.SRV)).rcode, RCode.NXDOMAIN);
     assert.equal(lookup(q('_nope._tcp.web.default.svc.cluster.local', RRType.SRV)).rcode, RCode.NXDOMAIN);
   });
@@ -76,7 +77,7 @@ describe('cluster records', () => {
     assert.equal(lookup(q('web.default.pod.cluster.local')).rcode, RCode.NXDOMAIN);
   });
 
-  test('NXDOMAIN for missing names, NODATA (with SOA) for names with other types, REFUSED outside', () => {
+  test('NXDOMAIN for missing names, NODATA (with SOA) for names with other types, forward outside', () => {
     for (const name of ['nope.default.svc.cluster.local', 'web.nope.svc.cluster.local', 'nope.svc.cluster.local', 'x.y.cluster.local', 'a.b.c.web.default.svc.cluster.local']) {
       const a = lookup(q(name));
       assert.equal(a.rcode, RCode.NXDOMAIN, name);
@@ -90,18 +91,17 @@ describe('cluster records', () => {
       assert.equal(a.authorities?.[0].type, RRType.SOA, name);
     }
     assert.equal(data('cluster.local', RRType.SOA)[0].kind, 'SOA');
-    assert.equal(lookup(q('example.com')).rcode, RCode.REFUSED);
-    assert.equal(lookup(q('cluster.local.evil.com')).rcode, RCode.REFUSED);
-    assert.equal(lookup(q('xcluster.local')).rcode, RCode.REFUSED);
+    // Outside the domain: not ours, for the forwarder (REFUSED if nobody forwards).
+    for (const name of ['example.com', 'cluster.local.evil.com', 'xcluster.local']) assert.deepEqual(lookup(q(name)), { rcode: RCode.REFUSED, forward: true }, name);
   });
 
-  test('PTR for ClusterIPs and headless endpoints; unknown addresses are not ours', () => {
+  test('PTR for ClusterIPs and headless endpoints; unknown addresses are forwarded', () => {
     assert.deepEqual(data('20.0.96.10.in-addr.arpa', RRType.PTR), [{ kind: 'name', target: 'web.default.svc.cluster.local' }]);
     assert.deepEqual(data('5.0.244.10.in-addr.arpa', RRType.PTR), [{ kind: 'name', target: 'db-0.db.default.svc.cluster.local' }]);
-    assert.equal(lookup(q('9.9.9.9.in-addr.arpa', RRType.PTR)).rcode, RCode.REFUSED);
+    assert.deepEqual(lookup(q('9.9.9.9.in-addr.arpa', RRType.PTR)), { rcode: RCode.REFUSED, forward: true });
   });
 
   test('ANY gives every type at the name', () => {
-    assert.deepEqual(data('web.default.svc.cluster.local', RRType.ANY).map((d) => d.kind), ['A', 'SRV', 'SRV']);
+    assert.deepEqual(data('web.default.svc.cluster.local', RRType.ANY).map((d) => d.kind), ['A', 'SRV', 'SRV', 'SRV']);
   });
 });

@@ -4,11 +4,14 @@
 //   <svc>.<ns>.svc.<domain>               A: the ClusterIP; headless: each ready endpoint address;
 //                                         ExternalName: CNAME to spec.externalName (not followed)
 //   <ep>.<svc>.<ns>.svc.<domain>          A: one endpoint of a headless service (ep = hostname or a-b-c-d)
-//   _<port>._<proto>.<svc>.<ns>.svc.<domain>  SRV 0 100 <port> <target>, target A records as additionals
+//   _<port>._<proto>.<svc>.<ns>.svc.<domain>  SRV 0 ⌊100/n⌋ <port> <target>, target A records as additionals
 //   <a-b-c-d>.<ns>.pod.<domain>           A: a.b.c.d
 //   <d.c.b.a>.in-addr.arpa                PTR: a ClusterIP or a headless endpoint address, if we have it
-// Anything else in the domain is NXDOMAIN (or NODATA where the name exists with other types);
-// anything outside is REFUSED: this server forwards nothing.
+// A pod with spec.hostname and spec.subdomain naming a headless Service of its namespace is the
+// endpoint `<hostname>.<subdomain>.<ns>.svc.<domain>`: the endpoints controller puts the hostname
+// on its address. Anything else in the domain is NXDOMAIN (or NODATA where the name exists with
+// other types); names outside it, and reverse names we do not know, are not ours: the answer says
+// `forward` (CoreDNS's `forward . /etc/resolv.conf` and `fallthrough in-addr.arpa`).
 import net from 'node:net';
 import type { KubeObject } from '../api/types.ts';
 import type { Answer } from './server.ts';
@@ -38,7 +41,8 @@ interface NameRecords { rrs: ResourceRecord[]; extra: ResourceRecord[] }
 
 const REVERSE_SUFFIX = '.in-addr.arpa';
 const SRV_PRIORITY = 0;
-const SRV_WEIGHT = 100;
+/** CoreDNS splits 100 among the records of one priority: floor(100 / n) each. */
+const srvWeight = (n: number) => Math.floor(100 / Math.max(1, n));
 
 const isIPv4 = (s: unknown): s is string => typeof s === 'string' && net.isIPv4(s);
 const isHeadless = (svc: KubeObject) => svc.spec?.clusterIP === 'None';
@@ -68,25 +72,26 @@ export function createLookup(opts: ClusterRecordsOptions): (q: Question) => Answ
   const matchesPort = (p: { name?: string; protocol?: string } | undefined, port: string, proto: string) =>
     !!p?.name && p.name.toLowerCase() === port && (p.protocol ?? 'TCP').toLowerCase() === proto;
 
-  /** SRV records for a service: every named port, or those matching `_port._proto` when given. */
+  /** SRV records for a service: every port (the plain name, as CoreDNS), or those matching `_port._proto`. */
   function srvRecords(owner: string, svc: KubeObject, want?: { port: string; proto: string }): NameRecords {
     const out: NameRecords = { rrs: [], extra: [] };
-    const wanted = (p: EndpointPort) => (want ? matchesPort(p, want.port, want.proto) : !!p?.name);
+    const wanted = (p: EndpointPort) => (want ? matchesPort(p, want.port, want.proto) : Number.isInteger(p?.port));
     if (isHeadless(svc)) {
       for (const { address, ports } of readyAddresses(svc)) {
         const target = `${endpointLabel(address)}.${svcName(svc)}`;
         for (const p of ports.filter(wanted)) {
-          out.rrs.push(srvRecord(owner, ttl, { priority: SRV_PRIORITY, weight: SRV_WEIGHT, port: p.port, target }));
+          out.rrs.push(srvRecord(owner, ttl, { priority: SRV_PRIORITY, weight: 0, port: p.port, target }));
           out.extra.push(aRecord(target, address.ip, ttl));
         }
       }
     } else if (isIPv4(svc.spec?.clusterIP)) {
       const ports: EndpointPort[] = Array.isArray(svc.spec.ports) ? svc.spec.ports : [];
       for (const p of ports.filter(wanted)) {
-        out.rrs.push(srvRecord(owner, ttl, { priority: SRV_PRIORITY, weight: SRV_WEIGHT, port: p.port, target: svcName(svc) }));
+        out.rrs.push(srvRecord(owner, ttl, { priority: SRV_PRIORITY, weight: 0, port: p.port, target: svcName(svc) }));
         out.extra.push(aRecord(svcName(svc), svc.spec.clusterIP, ttl));
       }
     }
+    for (const r of out.rrs) if (r.data.kind === 'SRV') r.data.weight = srvWeight(out.rrs.length);
     return out;
   }
 
@@ -165,7 +170,7 @@ export function createLookup(opts: ClusterRecordsOptions): (q: Question) => Answ
       const target = isIPv4(ip) ? reverse(ip) : undefined;
       if (target) return select(q, { rrs: [ptrRecord(q.name, target, ttl)], extra: [] });
     }
-    return { rcode: RCode.REFUSED };
+    return { rcode: RCode.REFUSED, forward: true };
   };
 }
 

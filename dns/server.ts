@@ -1,13 +1,16 @@
 // The DNS server: UDP and TCP (RFC 1035 §4.2, 2-byte length prefix, many queries per
 // connection) on one port. It owns the protocol rules — header checks, EDNS0, truncation,
 // FORMERR/NOTIMP/REFUSED — and asks `lookup` only for the records of one valid question.
+// A question lookup calls not ours goes to the forwarder (forward.ts), or gets SERVFAIL with an
+// Extended DNS Error saying why when there is none.
 // Nothing a client sends can throw out of it: bad packets get FORMERR or are dropped.
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { closeServer, trackSockets } from '../lib/close-server.ts';
 import type { Logger } from '../lib/logger.ts';
+import type { Forwarder } from './forward.ts';
 import {
-  decodeHeader, decodeMessage, encodeMessage, normalizeName, optRecord, OPCODE_QUERY, RCode, rcodeName, RRClass, RRType,
+  decodeHeader, decodeMessage, EDE, edeOption, encodeMessage, normalizeName, optRecord, OPCODE_QUERY, RCode, rcodeName, RRClass, RRType,
   type Header, type Message, type Question, type ResourceRecord,
 } from './wire.ts';
 
@@ -18,6 +21,10 @@ export interface Answer {
   authorities?: ResourceRecord[];
   additionals?: ResourceRecord[];
   authoritative?: boolean;
+  /** Not a name of ours: ask the upstream resolver (rcode is what to say if there is none). */
+  forward?: boolean;
+  /** An RFC 8914 Extended DNS Error for the OPT record, when the client sent one. */
+  ede?: { code: number; text: string };
 }
 export type Lookup = (q: Question) => Answer;
 
@@ -32,6 +39,8 @@ export interface DnsServerOptions {
   maxUdpSize?: number;
   /** Idle TCP connections are closed after this long. */
   tcpIdleMs?: number;
+  /** Where names outside the cluster go; without one they get SERVFAIL. */
+  forwarder?: Forwarder;
 }
 
 const CLASSIC_UDP_LIMIT = 512; // RFC 1035 §4.2.1, without EDNS0
@@ -97,9 +106,9 @@ export class DnsServer {
       udp.close();
       throw err;
     }
-    udp.on('message', (msg, rinfo) => {
-      const out = this.respond(msg, 'udp');
-      if (out) udp.send(out, rinfo.port, rinfo.address, (err) => { if (err) this.opts.logger.debug({ err: err.message }, 'dns: udp send failed'); });
+    udp.on('message', async (msg, rinfo) => {
+      const out = await this.respond(msg, 'udp').catch(() => undefined);
+      if (out && this.udp === udp) udp.send(out, rinfo.port, rinfo.address, (err) => { if (err) this.opts.logger.debug({ err: err.message }, 'dns: udp send failed'); });
     });
     udp.on('error', (err) => this.opts.logger.warn({ err: err.message }, 'dns: udp socket error'));
     tcp.on('error', (err) => this.opts.logger.warn({ err: err.message }, 'dns: tcp server error'));
@@ -109,6 +118,8 @@ export class DnsServer {
 
   private serveTcp(socket: net.Socket): void {
     let buf = Buffer.alloc(0);
+    // Answers go back in the order the queries came, even when one waits on an upstream.
+    let order: Promise<unknown> = Promise.resolve();
     socket.setTimeout(this.opts.tcpIdleMs ?? 30_000, () => socket.destroy());
     socket.on('error', (err) => this.opts.logger.debug({ err: err.message }, 'dns: tcp connection error'));
     socket.on('data', (chunk) => {
@@ -116,19 +127,23 @@ export class DnsServer {
       while (buf.length >= 2 && !socket.destroyed) {
         const len = buf.readUInt16BE(0);
         if (buf.length < 2 + len) return;
-        const out = this.respond(buf.subarray(2, 2 + len), 'tcp');
+        const reply = this.respond(Buffer.from(buf.subarray(2, 2 + len)), 'tcp');
         buf = buf.subarray(2 + len);
-        // A message we cannot even answer FORMERR to means the stream is not DNS: hang up.
-        if (!out) { socket.destroy(); return; }
-        const prefix = Buffer.alloc(2);
-        prefix.writeUInt16BE(out.length);
-        socket.write(Buffer.concat([prefix, out]));
+        order = order.then(async () => {
+          const out = await reply;
+          if (socket.destroyed) return;
+          // A message we cannot even answer FORMERR to means the stream is not DNS: hang up.
+          if (!out) { socket.destroy(); return; }
+          const prefix = Buffer.alloc(2);
+          prefix.writeUInt16BE(out.length);
+          socket.write(Buffer.concat([prefix, out]));
+        }).catch(() => socket.destroy());
       }
     });
   }
 
-  /** One request in, one response out (or undefined: drop). Never throws. */
-  respond(packet: Buffer, proto: 'udp' | 'tcp'): Buffer | undefined {
+  /** One request in, one response out (or undefined: drop). Never rejects. */
+  async respond(packet: Buffer, proto: 'udp' | 'tcp'): Promise<Buffer | undefined> {
     this.stats.requests[proto]++;
     // Too short for a header, or a response (answering those invites loops): drop.
     if (packet.length < 12 || decodeHeader(packet).qr) { this.stats.dropped++; return undefined; }
@@ -147,7 +162,10 @@ export class DnsServer {
     else if (query.questions.length !== 1 || opts.length > 1 || (opt && opt.name !== '')) answer = { rcode: RCode.FORMERR };
     else if (q.type === RRType.AXFR || q.type === RRType.IXFR) answer = { rcode: RCode.NOTIMP };
     else if (q.class !== RRClass.IN && q.class !== RRClass.ANY) answer = { rcode: RCode.REFUSED };
-    else {
+    else if (this.opts.forwarder?.isOwnQuery(query.header.id, q)) {
+      this.opts.logger.warn({ name: q.name, upstreams: this.upstreamList() }, 'dns: forwarding loop (an upstream sent our own query back to us): check --upstream');
+      answer = { rcode: RCode.SERVFAIL, ede: { code: EDE.NetworkError, text: 'forwarding loop: the upstream resolver is this server' } };
+    } else {
       try {
         answer = this.opts.lookup(q);
       } catch (err) {
@@ -155,7 +173,30 @@ export class DnsServer {
         answer = { rcode: RCode.SERVFAIL };
       }
     }
+    if (answer.forward) {
+      const fwd = this.opts.forwarder;
+      if (!fwd?.upstreams.length) {
+        answer = { rcode: RCode.SERVFAIL, ede: { code: EDE.NoReachableAuthority, text: `no upstream resolver for names outside ${this.domain} (dns --upstream)` } };
+      } else {
+        try {
+          const reply = await fwd.forward(packet, q, proto);
+          if (reply) { this.count(reply); return reply; }
+        } catch (err) {
+          this.opts.logger.error({ err: String(err), name: q.name }, 'dns: forward threw');
+        }
+        answer = { rcode: RCode.SERVFAIL, ede: { code: EDE.NoReachableAuthority, text: `no answer from upstream ${this.upstreamList()}` } };
+      }
+    }
     return this.finish(query.header, query.questions, answer, opt, proto);
+  }
+
+  private upstreamList(): string {
+    return (this.opts.forwarder?.upstreams ?? []).map((u) => `${u.host}:${u.port}`).join(', ');
+  }
+
+  private count(out: Buffer): void {
+    const label = rcodeName(out.readUInt16BE(2) & 0xf);
+    this.stats.responses[label] = (this.stats.responses[label] ?? 0) + 1;
   }
 
   /** Build the response: flags, OPT echo, then fit it into the transport's size limit. */
@@ -164,10 +205,10 @@ export class DnsServer {
     const inDomain = name === this.domain || name.endsWith(`.${this.domain}`);
     const rcode = answer.rcode;
     const header: Header = {
-      id: h.id, qr: true, opcode: h.opcode, rd: h.rd, ra: false, tc: false, rcode,
+      id: h.id, qr: true, opcode: h.opcode, rd: h.rd, ra: !!this.opts.forwarder?.upstreams.length, tc: false, rcode,
       aa: rcode !== RCode.REFUSED && rcode !== RCode.FORMERR && rcode !== RCode.NOTIMP && (answer.authoritative ?? inDomain),
     };
-    const ednsOut = opt ? [optRecord(this.maxUdpSize)] : [];
+    const ednsOut = opt ? [optRecord(this.maxUdpSize, answer.ede ? edeOption(answer.ede.code, answer.ede.text) : undefined)] : [];
     const limit = proto === 'tcp' ? TCP_LIMIT : opt ? Math.max(CLASSIC_UDP_LIMIT, Math.min(opt.class, this.maxUdpSize)) : CLASSIC_UDP_LIMIT;
     const full: Message = {
       header, questions,
@@ -184,10 +225,8 @@ export class DnsServer {
       this.opts.logger.error({ err: String(err), name }, 'dns: cannot encode response');
       out = encodeMessage({ header: { ...header, aa: false, rcode: RCode.SERVFAIL }, questions, answers: [], authorities: [], additionals: ednsOut });
     }
-    const sent = out.readUInt16BE(2) & 0xf;
-    const label = rcodeName(sent);
-    this.stats.responses[label] = (this.stats.responses[label] ?? 0) + 1;
-    this.opts.logger.debug({ proto, name, type: questions[0]?.type, rcode: label, answers: full.answers.length }, 'dns: query');
+    this.count(out);
+    this.opts.logger.debug({ proto, name, type: questions[0]?.type, rcode: rcodeName(rcode), answers: full.answers.length }, 'dns: query');
     return out;
   }
 
@@ -199,6 +238,8 @@ export class DnsServer {
       '# HELP dns_responses_total DNS responses sent, by rcode.\n# TYPE dns_responses_total counter\n' +
       Object.entries(s.responses).map(([r, n]) => `dns_responses_total{rcode="${r}"} ${n}`).join('\n') + '\n' +
       '# HELP dns_dropped_total Packets dropped without an answer (not a query, or shorter than a header).\n# TYPE dns_dropped_total counter\n' +
-      `dns_dropped_total ${s.dropped}\n`;
+      `dns_dropped_total ${s.dropped}\n` +
+      (this.opts.forwarder ? '# HELP dns_forward_total Queries for names outside the cluster sent upstream, by result.\n# TYPE dns_forward_total counter\n' +
+        Object.entries(this.opts.forwarder.stats).map(([r, n]) => `dns_forward_total{result="${r}"} ${n}`).join('\n') + '\n' : '');
   }
 }

@@ -95,35 +95,35 @@ describe('DnsServer.respond', () => {
   const many = (n: number) => (q: Question): Answer => ({
     rcode: RCode.NOERROR, answers: [...Array(n)].map((_, i) => aRecord(q.name, `10.0.${i >> 8}.${i & 255}`, 5)),
   });
-  const ask = (s: DnsServer, m: Message, proto: 'udp' | 'tcp' = 'udp') => decodeMessage(s.respond(encodeMessage(m), proto)!);
+  const ask = async (s: DnsServer, m: Message, proto: 'udp' | 'tcp' = 'udp') => decodeMessage((await s.respond(encodeMessage(m), proto))!);
 
-  test('answers echo id, question and RD; AA only inside the cluster domain', () => {
+  test('answers echo id, question and RD; AA only inside the cluster domain', async () => {
     const s = server(() => ({ rcode: RCode.NOERROR, answers: [] }));
-    const r = ask(s, query('Web.default.svc.Cluster.Local.'));
+    const r = await ask(s, query('Web.default.svc.Cluster.Local.'));
     assert.equal(r.header.id, 0x1234);
     assert.equal(r.header.qr, true);
     assert.equal(r.header.rd, true);
     assert.equal(r.header.aa, true);
     assert.deepEqual(r.questions, [{ name: 'Web.default.svc.Cluster.Local', type: RRType.A, class: RRClass.IN }]);
-    assert.equal(ask(s, query('example.com')).header.aa, false);
+    assert.equal((await ask(s, query('example.com'))).header.aa, false);
   });
 
-  test('UDP replies over 512 bytes are truncated (TC) to the question; TCP replies are not', () => {
+  test('UDP replies over 512 bytes are truncated (TC) to the question; TCP replies are not', async () => {
     const s = server(many(60));
-    const udp = s.respond(encodeMessage(query('big.default.svc.cluster.local')), 'udp')!;
+    const udp = (await s.respond(encodeMessage(query('big.default.svc.cluster.local')), 'udp'))!;
     assert.ok(udp.length <= 512);
     const r = decodeMessage(udp);
     assert.equal(r.header.tc, true);
     assert.equal(r.answers.length, 0);
     assert.equal(r.questions.length, 1);
-    const tcp = ask(s, query('big.default.svc.cluster.local'), 'tcp');
+    const tcp = await ask(s, query('big.default.svc.cluster.local'), 'tcp');
     assert.equal(tcp.header.tc, false);
     assert.equal(tcp.answers.length, 60);
   });
 
-  test('an EDNS0 OPT in the query raises the UDP limit and is echoed back', () => {
+  test('an EDNS0 OPT in the query raises the UDP limit and is echoed back', async () => {
     const s = server(many(60));
-    const r = ask(s, query('big.default.svc.cluster.local', RRType.A, { additionals: [optRecord(4096)] }));
+    const r = await ask(s, query('big.default.svc.cluster.local', RRType.A, { additionals: [optRecord(4096)] }));
     assert.equal(r.header.tc, false);
     assert.equal(r.answers.length, 60);
     assert.equal(r.additionals.length, 1);
@@ -131,46 +131,46 @@ describe('DnsServer.respond', () => {
     assert.equal(r.additionals[0].class, 1232); // what we advertise
     // Beyond what we send over UDP (1232) it truncates anyway, keeping the OPT.
     const s2 = server(many(200));
-    const t = s2.respond(encodeMessage(query('x.cluster.local', RRType.A, { additionals: [optRecord(4096)] })), 'udp')!;
+    const t = (await s2.respond(encodeMessage(query('x.cluster.local', RRType.A, { additionals: [optRecord(4096)] })), 'udp'))!;
     assert.ok(t.length <= 1232);
     assert.equal(decodeMessage(t).header.tc, true);
     assert.equal(decodeMessage(t).additionals[0].type, RRType.OPT);
     // A silly small advertised size means the classic 512.
-    assert.equal(ask(server(many(20)), query('x.cluster.local', RRType.A, { additionals: [optRecord(100)] })).header.tc, false);
+    assert.equal((await ask(server(many(20)), query('x.cluster.local', RRType.A, { additionals: [optRecord(100)] }))).header.tc, false);
   });
 
-  test('additional records are dropped before answers, without TC', () => {
+  test('additional records are dropped before answers, without TC', async () => {
     const s = server((q) => ({ ...many(25)(q), additionals: many(25)({ ...q, name: 'other.default.svc.cluster.local' }).answers }));
-    const r = ask(s, query('x.cluster.local'));
+    const r = await ask(s, query('x.cluster.local'));
     assert.equal(r.header.tc, false);
     assert.equal(r.answers.length, 25);
     assert.equal(r.additionals.length, 0);
   });
 
-  test('protocol errors: NOTIMP, FORMERR, REFUSED, SERVFAIL', () => {
+  test('protocol errors: NOTIMP, FORMERR, REFUSED, SERVFAIL', async () => {
     const s = server(() => { throw new Error('boom'); });
     const ok = server(() => ({ rcode: RCode.NOERROR }));
-    assert.equal(ask(ok, { ...query('a.cluster.local'), header: { ...queryHeader(), opcode: 2 } }).header.rcode, RCode.NOTIMP);
-    assert.equal(ask(ok, query('cluster.local', RRType.AXFR)).header.rcode, RCode.NOTIMP);
+    assert.equal((await ask(ok, { ...query('a.cluster.local'), header: { ...queryHeader(), opcode: 2 } })).header.rcode, RCode.NOTIMP);
+    assert.equal((await ask(ok, query('cluster.local', RRType.AXFR))).header.rcode, RCode.NOTIMP);
     const two = { ...query('a.cluster.local'), questions: [{ name: 'a', type: 1, class: 1 }, { name: 'b', type: 1, class: 1 }] };
-    assert.equal(ask(ok, two).header.rcode, RCode.FORMERR);
-    assert.equal(ask(ok, { ...query('a.cluster.local'), questions: [] }).header.rcode, RCode.FORMERR);
-    assert.equal(ask(ok, { ...query('a.cluster.local'), questions: [{ name: 'version.bind', type: 16, class: 3 }] }).header.rcode, RCode.REFUSED);
-    assert.equal(ask(ok, query('a.cluster.local', 1, { additionals: [optRecord(1232), optRecord(1232)] })).header.rcode, RCode.FORMERR);
-    assert.equal(ask(s, query('a.cluster.local')).header.rcode, RCode.SERVFAIL);
+    assert.equal((await ask(ok, two)).header.rcode, RCode.FORMERR);
+    assert.equal((await ask(ok, { ...query('a.cluster.local'), questions: [] })).header.rcode, RCode.FORMERR);
+    assert.equal((await ask(ok, { ...query('a.cluster.local'), questions: [{ name: 'version.bind', type: 16, class: 3 }] })).header.rcode, RCode.REFUSED);
+    assert.equal((await ask(ok, query('a.cluster.local', 1, { additionals: [optRecord(1232), optRecord(1232)] }))).header.rcode, RCode.FORMERR);
+    assert.equal((await ask(s, query('a.cluster.local'))).header.rcode, RCode.SERVFAIL);
     // Our own bad data (an unencodable name) is SERVFAIL, not a crash.
     const bad = server((q) => ({ rcode: RCode.NOERROR, answers: [cnameRecord(q.name, 'x'.repeat(70), 5)] }));
-    assert.equal(ask(bad, query('a.cluster.local')).header.rcode, RCode.SERVFAIL);
+    assert.equal((await ask(bad, query('a.cluster.local'))).header.rcode, RCode.SERVFAIL);
     assert.equal(ok.stats.responses.FORMERR, 3);
   });
 
-  test('responses and short packets are dropped; malformed queries get FORMERR', () => {
+  test('responses and short packets are dropped; malformed queries get FORMERR', async () => {
     const s = server(() => ({ rcode: RCode.NOERROR }));
-    assert.equal(s.respond(encodeMessage({ ...query('a'), header: { ...queryHeader(), qr: true } }), 'udp'), undefined);
-    assert.equal(s.respond(Buffer.alloc(5), 'udp'), undefined);
+    assert.equal(await s.respond(encodeMessage({ ...query('a'), header: { ...queryHeader(), qr: true } }), 'udp'), undefined);
+    assert.equal(await s.respond(Buffer.alloc(5), 'udp'), undefined);
     const good = encodeMessage(query('web.default.svc.cluster.local'));
     for (let n = 12; n < good.length; n++) {
-      const out = s.respond(good.subarray(0, n), 'udp')!;
+      const out = (await s.respond(good.subarray(0, n), 'udp'))!;
       const h = decodeHeader(out);
       assert.equal(h.rcode, RCode.FORMERR);
       assert.equal(h.id, 0x1234);
@@ -178,7 +178,7 @@ describe('DnsServer.respond', () => {
     assert.equal(s.stats.dropped, 2);
   });
 
-  test('garbage never throws', () => {
+  test('garbage never throws', async () => {
     let seed = 42;
     const rand = () => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed; };
     const s = server((q) => ({ rcode: RCode.NOERROR, answers: [aRecord(q.name, '10.0.0.1', 5)] }));
@@ -187,7 +187,7 @@ describe('DnsServer.respond', () => {
       // Half pure noise, half a valid query with a few bytes flipped (more likely to get deep).
       const pkt = i % 2 ? Buffer.from([...Array(rand() % 80)].map(() => rand() & 255)) : Buffer.from(good);
       if (i % 2 === 0) for (let k = 0; k < 3; k++) pkt[rand() % pkt.length] = rand() & 255;
-      const out = s.respond(pkt, i % 3 ? 'udp' : 'tcp');
+      const out = await s.respond(pkt, i % 3 ? 'udp' : 'tcp');
       if (out) assert.doesNotThrow(() => decodeMessage(out), `response to ${pkt.toString('hex')}`);
     }
   });

@@ -61,9 +61,35 @@ export const ptrRecord = (name: string, target: string, ttl: number): ResourceRe
   ({ name, type: RRType.PTR, class: RRClass.IN, ttl, data: { kind: 'name', target } });
 export const srvRecord = (name: string, ttl: number, s: { priority: number; weight: number; port: number; target: string }): ResourceRecord =>
   ({ name, type: RRType.SRV, class: RRClass.IN, ttl, data: { kind: 'SRV', ...s } });
-/** An EDNS0 OPT pseudo-record advertising our UDP payload size, no options. */
-export const optRecord = (udpSize: number): ResourceRecord =>
-  ({ name: '', type: RRType.OPT, class: udpSize, ttl: 0, data: { kind: 'raw', bytes: Buffer.alloc(0) } });
+/** An EDNS0 OPT pseudo-record advertising our UDP payload size, with these options' bytes (none by default). */
+export const optRecord = (udpSize: number, options: Buffer = Buffer.alloc(0)): ResourceRecord =>
+  ({ name: '', type: RRType.OPT, class: udpSize, ttl: 0, data: { kind: 'raw', bytes: options } });
+
+/** RFC 8914 Extended DNS Error info codes we use. */
+export const EDE = { NotReady: 14, NoReachableAuthority: 22, NetworkError: 23 } as const;
+const EDE_OPTION = 15;
+
+/** An Extended DNS Error EDNS0 option (RFC 8914): why a SERVFAIL, in words a `dig` user sees. */
+export function edeOption(infoCode: number, text: string): Buffer {
+  const body = Buffer.concat([Buffer.from([infoCode >> 8, infoCode & 0xff]), Buffer.from(text, 'utf8')]);
+  const head = Buffer.alloc(4);
+  head.writeUInt16BE(EDE_OPTION, 0);
+  head.writeUInt16BE(body.length, 2);
+  return Buffer.concat([head, body]);
+}
+
+/** The Extended DNS Errors in an OPT record's options. */
+export function edeOf(opt: ResourceRecord | undefined): Array<{ code: number; text: string }> {
+  const out: Array<{ code: number; text: string }> = [];
+  const b = opt?.data.kind === 'raw' ? opt.data.bytes : Buffer.alloc(0);
+  for (let i = 0; i + 4 <= b.length;) {
+    const code = b.readUInt16BE(i);
+    const len = b.readUInt16BE(i + 2);
+    if (code === EDE_OPTION && len >= 2 && i + 4 + len <= b.length) out.push({ code: b.readUInt16BE(i + 4), text: b.subarray(i + 6, i + 4 + len).toString('utf8') });
+    i += 4 + len;
+  }
+  return out;
+}
 
 // ---------- decode ----------
 

@@ -28,12 +28,12 @@ test('a pod\'s unhonoured fields are named; defaulted and honoured fields are no
   defaultPodSpec(plain.spec);
   assert.deepEqual(unhonouredFields(plain), []);
   const odd: any = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: {
-    hostNetwork: true, hostUsers: false, securityContext: { runAsUser: 1000, seLinuxOptions: { level: 's0:c1' } }, affinity: { podAntiAffinity: {} },
+    hostNetwork: true, hostUsers: false, securityContext: { runAsUser: 1000, seLinuxOptions: { level: 's0:c1' } }, affinity: { podAntiAffinity: {} }, subdomain: 'peers', schedulingGates: [{ name: 'g' }],
     initContainers: [{ name: 'i', image: 'i', lifecycle: { preStop: { exec: { command: ['x'] } }, stopSignal: 'SIGUSR1' } }],
     containers: [{ name: 'c', image: 'i', securityContext: { privileged: true, appArmorProfile: { type: 'Unconfined' } }, resizePolicy: [{ resourceName: 'cpu', restartPolicy: 'NotRequired' }], readinessProbe: { grpc: { port: 9 } } }] } };
   defaultPodSpec(odd.spec);
   assert.deepEqual(unhonouredFields(odd).map((w) => w.split(':')[0]), [
-    'spec.affinity', 'spec.hostUsers', 'spec.securityContext.seLinuxOptions',
+    'spec.hostUsers', 'spec.securityContext.seLinuxOptions',
     'spec.initContainers[0].lifecycle', 'spec.containers[0].resizePolicy', 'spec.containers[0].securityContext.appArmorProfile',
   ]);
 });

@@ -20,8 +20,7 @@ const no = (note: string, defaults?: unknown[]): Support => ({ status: 'not hono
 
 export const POD_SPEC: Record<string, Support> = {
   activeDeadlineSeconds: yes('past it (from status.startTime) the kubelet stops the containers: phase Failed, reason DeadlineExceeded'),
-  affinity: { status: 'partly', note: 'nodeAffinity is honoured by the scheduler; podAffinity and podAntiAffinity are not yet',
-    check: (v) => ((v as Obj)?.podAffinity || (v as Obj)?.podAntiAffinity ? 'podAffinity/podAntiAffinity are not honoured by the scheduler yet' : undefined) },
+  affinity: yes('the scheduler\'s NodeAffinity and InterPodAffinity plugins: required and preferred terms, topologyKey, namespaces, namespaceSelector, matchLabelKeys and mismatchLabelKeys, and existing pods\' anti-affinity (see docs/scheduling.md)'),
   automountServiceAccountToken: no('no ServiceAccount token is mounted yet (it comes with TLS and identities)', [false]),
   containers: yes('each runs as its own container in the pod sandbox'),
   dnsConfig: yes('nameservers, searches and options written to the pod\'s resolv.conf'),
@@ -50,17 +49,16 @@ export const POD_SPEC: Record<string, Support> = {
   restartPolicy: yes('Always, OnFailure and Never, with CrashLoopBackOff'),
   runtimeClassName: no('RuntimeClasses are not served'),
   schedulerName: yes('a scheduler acts only on pods that name it'),
-  schedulingGates: no('the scheduler does not wait for gates yet'),
+  schedulingGates: yes('a gated pod is PodScheduled=False/SchedulingGated and not scheduled; gates may only be removed'),
   securityContext: { status: 'partly', note: 'see the PodSecurityContext table' },
   serviceAccount: yes('the deprecated alias of serviceAccountName'),
   serviceAccountName: yes('shown to the downward API; no token is mounted yet'),
   setHostnameAsFQDN: yes('the hostname is the FQDN hostname.subdomain.namespace.svc.<cluster domain> (64 characters at most)'),
   shareProcessNamespace: yes('the containers share the sandbox\'s PID namespace (its pause process is PID 1)'),
-  subdomain: { status: 'partly', note: 'the pod\'s FQDN hostname.subdomain.namespace.svc.<cluster domain> in its /etc/hosts (hostname -f); the cluster DNS does not serve the record yet',
-    check: () => 'the cluster DNS does not serve the record hostname.subdomain.namespace.svc yet (the pod\'s own /etc/hosts has it)' },
+  subdomain: yes('the pod\'s FQDN hostname.subdomain.namespace.svc.<cluster domain> in its /etc/hosts (hostname -f), and with a headless Service of that name in the cluster DNS'),
   terminationGracePeriodSeconds: yes('SIGTERM, then SIGKILL after the grace period'),
   tolerations: yes('the scheduler\'s taint filter and the node lifecycle controller\'s evictions'),
-  topologySpreadConstraints: no('the scheduler does not spread by topology yet'),
+  topologySpreadConstraints: yes('the scheduler\'s PodTopologySpread plugin: maxSkew, DoNotSchedule/ScheduleAnyway, labelSelector, matchLabelKeys, minDomains, nodeAffinityPolicy and nodeTaintsPolicy'),
   volumes: yes('emptyDir (medium Memory: a tmpfs; sizeLimit: eviction, or the tmpfs size), hostPath with type checks, configMap, secret, downwardAPI and projected; other types are refused with FailedMount'),
 };
 

@@ -52,6 +52,8 @@ export class NodeInfo {
   readonly pods: KubeObject[] = [];
   readonly requested: Resources = { milliCPU: 0, memory: 0, pods: 0 };
   readonly usedPorts = new Set<string>();
+  /** Pods with pod affinity or anti-affinity terms: the ones whose terms the InterPodAffinity plugin reads. */
+  readonly podsWithAffinity: KubeObject[] = [];
   readonly allocatable: Resources;
   readonly images: Set<string>;
 
@@ -69,5 +71,6 @@ export class NodeInfo {
     this.requested.memory += r.memory;
     this.requested.pods += 1;
     for (const p of podHostPorts(pod)) this.usedPorts.add(p);
+    if (pod.spec?.affinity?.podAffinity || pod.spec?.affinity?.podAntiAffinity) this.podsWithAffinity.push(pod);
   }
 }

@@ -1,68 +1,19 @@
 // Filter and score plugins with kube-scheduler's semantics and reason texts
 // (pkg/scheduler/framework/plugins). A filter returns undefined (fits) or the reason it does not.
 import type { KubeObject } from '../api/types.ts';
+import type { Cycle } from './cycle.ts';
 import { NodeInfo, podHostPorts, podRequests } from './node-info.ts';
+import { effectiveTaints, matchesNodeSelectorAndAffinity, matchTerm, tolerates, untolerated } from './node-match.ts';
+import { INTER_POD_AFFINITY_FILTER, INTER_POD_AFFINITY_SCORE } from './pod-affinity.ts';
+import { TOPOLOGY_SPREAD_FILTER, TOPOLOGY_SPREAD_SCORE } from './topology-spread.ts';
+
+export { effectiveTaints, matchesNodeSelectorAndAffinity, tolerates } from './node-match.ts';
 
 type Obj = Record<string, any>;
 
-export interface FilterPlugin { name: string; filter(pod: KubeObject, node: NodeInfo): string | undefined }
-export interface ScorePlugin { name: string; weight: number; score(pod: KubeObject, node: NodeInfo, all: NodeInfo[]): number }
-
-// ---- tolerations and taints ---------------------------------------------------------------
-
-export function tolerates(toleration: Obj, taint: Obj): boolean {
-  if (toleration.effect && toleration.effect !== taint.effect) return false;
-  if (!toleration.key) return toleration.operator === 'Exists'; // empty key + Exists tolerates everything
-  if (toleration.key !== taint.key) return false;
-  if (toleration.operator === 'Exists') return true;
-  return (toleration.value ?? '') === (taint.value ?? '');
-}
-
-const untolerated = (pod: KubeObject, taints: Obj[], effects: string[]) =>
-  taints.find((t) => effects.includes(t.effect) && !(pod.spec?.tolerations ?? []).some((tol: Obj) => tolerates(tol, t)));
-
-/** Taints a node effectively has: its own, plus not-ready when its Ready condition is not True
- *  (what the node lifecycle controller would add; kubemu's controller manager is not there yet). */
-export function effectiveTaints(node: KubeObject): Obj[] {
-  const taints: Obj[] = [...(node.spec?.taints ?? [])];
-  const ready = (node.status?.conditions ?? []).find((c: Obj) => c.type === 'Ready');
-  const key = !ready || ready.status === 'Unknown' ? 'node.kubernetes.io/unreachable' : ready.status !== 'True' ? 'node.kubernetes.io/not-ready' : undefined;
-  if (key && !taints.some((t) => t.key === key)) taints.push({ key, effect: 'NoSchedule' });
-  return taints;
-}
-
-// ---- node affinity ------------------------------------------------------------------------
-
-function matchExpression(labels: Record<string, string>, e: Obj): boolean {
-  const has = Object.prototype.hasOwnProperty.call(labels, e.key);
-  const v = labels[e.key];
-  switch (e.operator) {
-    case 'In': return has && (e.values ?? []).includes(v);
-    case 'NotIn': return !has || !(e.values ?? []).includes(v);
-    case 'Exists': return has;
-    case 'DoesNotExist': return !has;
-    case 'Gt': return has && Number(v) > Number(e.values?.[0]);
-    case 'Lt': return has && Number(v) < Number(e.values?.[0]);
-    default: return false;
-  }
-}
-
-/** A NodeSelectorTerm: all its expressions match (matchFields supports metadata.name). */
-function matchTerm(node: KubeObject, term: Obj): boolean {
-  const labels = node.metadata.labels ?? {};
-  const exprs: Obj[] = term.matchExpressions ?? [];
-  const fields: Obj[] = term.matchFields ?? [];
-  if (!exprs.length && !fields.length) return false;
-  return exprs.every((e) => matchExpression(labels, e)) && fields.every((f) => matchExpression({ 'metadata.name': node.metadata.name! }, f));
-}
-
-export function matchesNodeSelectorAndAffinity(pod: KubeObject, node: KubeObject): boolean {
-  const labels = node.metadata.labels ?? {};
-  for (const [k, v] of Object.entries((pod.spec?.nodeSelector ?? {}) as Record<string, string>)) if (labels[k] !== v) return false;
-  const required = pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution;
-  if (required?.nodeSelectorTerms?.length) return (required.nodeSelectorTerms as Obj[]).some((t) => matchTerm(node, t));
-  return true;
-}
+/** `cycle` carries what spans nodes (see cycle.ts); without it a plugin sees only this node. */
+export interface FilterPlugin { name: string; filter(pod: KubeObject, node: NodeInfo, cycle?: Cycle): string | undefined }
+export interface ScorePlugin { name: string; weight: number; score(pod: KubeObject, node: NodeInfo, all: NodeInfo[], cycle?: Cycle): number }
 
 // ---- filters ------------------------------------------------------------------------------
 
@@ -115,6 +66,8 @@ export const FILTERS: FilterPlugin[] = [
       return reasons.length ? reasons.join(', ') : undefined;
     },
   },
+  TOPOLOGY_SPREAD_FILTER,
+  INTER_POD_AFFINITY_FILTER,
 ];
 
 // ---- scores (0–100 each) ------------------------------------------------------------------
@@ -184,6 +137,8 @@ export const SCORES: ScorePlugin[] = [
       return Math.max(0, 100 - bad * 25);
     },
   },
+  TOPOLOGY_SPREAD_SCORE,
+  INTER_POD_AFFINITY_SCORE,
 ];
 
 /** `0/3 nodes are available: 1 Insufficient cpu, 2 node(s) didn't match Pod's node affinity/selector.` */

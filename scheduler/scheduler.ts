@@ -1,18 +1,22 @@
 // kube-scheduler in small: informers on nodes and pods; one pod at a time from the queue →
 // filter every node → score the feasible ones → bind to the best through pods/<name>/binding.
 // A pod that fits nowhere gets PodScheduled=False (reason Unschedulable) and a FailedScheduling
-// event, and waits until the cluster changes.
+// event, and waits until the cluster changes. A pod with schedulingGates is not queued at all
+// (kube-scheduler's SchedulingGates PreEnqueue) until its last gate is removed.
+// Namespaces are watched for their labels (pod affinity's namespaceSelector).
 import { now, type KubeObject } from '../api/types.ts';
 import type { ApiClient } from '../client/api-client.ts';
 import { Informer, keyOf } from '../client/informer.ts';
 import { silentLogger, type Logger } from '../lib/logger.ts';
 import { recordEvent } from '../client/events.ts';
+import { newCycle, type Cycle } from './cycle.ts';
 import { NodeInfo } from './node-info.ts';
 import { FILTERS, SCORES, unschedulableMessage } from './plugins.ts';
 import { SchedulingQueue, type QueueOptions } from './queue.ts';
 
 const PODS = { group: '', resource: 'pods' };
 const NODES = { group: '', resource: 'nodes' };
+const NAMESPACES = { group: '', resource: 'namespaces' };
 
 export interface SchedulerOptions {
   client: ApiClient;
@@ -33,6 +37,7 @@ export class Scheduler {
   private readonly queue: SchedulingQueue;
   private readonly nodes: Informer;
   private readonly pods: Informer;
+  private readonly namespaces: Informer;
   /** Pods we bound whose binding the informer has not shown yet: they count on their node. */
   private readonly assumed = new Map<string, KubeObject>();
   private readonly random: () => number;
@@ -46,11 +51,12 @@ export class Scheduler {
     this.queue = new SchedulingQueue(opts.queue);
     this.nodes = new Informer(this.client, NODES, { logger: this.logger });
     this.pods = new Informer(this.client, PODS, { logger: this.logger, indexers: { byNode: (p) => [p.spec?.nodeName ?? ''] } });
+    this.namespaces = new Informer(this.client, NAMESPACES, { logger: this.logger });
   }
 
   private wants(pod: KubeObject): boolean {
     return !pod.spec?.nodeName && !pod.metadata.deletionTimestamp && (pod.spec?.schedulerName ?? 'default-scheduler') === this.name &&
-      !['Succeeded', 'Failed'].includes(pod.status?.phase);
+      !['Succeeded', 'Failed'].includes(pod.status?.phase) && !(Array.isArray(pod.spec?.schedulingGates) && pod.spec.schedulingGates.length);
   }
 
   /** Run until the signal aborts. */
@@ -59,17 +65,24 @@ export class Scheduler {
       onAdd: () => this.queue.moveAllToActive(),
       onUpdate: (o, n) => { if (JSON.stringify([o.spec, o.metadata.labels, o.status?.allocatable, o.status?.conditions?.map((c: any) => c.status)]) !== JSON.stringify([n.spec, n.metadata.labels, n.status?.allocatable, n.status?.conditions?.map((c: any) => c.status)])) this.queue.moveAllToActive(); },
     });
+    // A pod placed or relabelled may let others in (pod affinity) or keep them out (spread, anti-affinity).
+    const placed = (o: KubeObject | undefined, p: KubeObject) => p.spec?.nodeName && (!o?.spec?.nodeName || JSON.stringify(o.metadata.labels) !== JSON.stringify(p.metadata.labels));
     this.pods.addHandlers({
-      onAdd: (p) => { if (this.wants(p)) this.queue.add(keyOf(p), p); else this.assumed.delete(keyOf(p)); },
-      onUpdate: (_o, p) => {
+      onAdd: (p) => {
+        if (this.wants(p)) this.queue.add(keyOf(p), p); else this.assumed.delete(keyOf(p));
+        if (placed(undefined, p)) this.queue.moveAllToActive();
+      },
+      onUpdate: (o, p) => {
         if (this.wants(p)) this.queue.add(keyOf(p), p);
         else { this.queue.remove(keyOf(p)); this.assumed.delete(keyOf(p)); }
+        if (placed(o, p)) this.queue.moveAllToActive();
       },
       onDelete: (p) => { this.queue.remove(keyOf(p)); this.assumed.delete(keyOf(p)); if (p.spec?.nodeName) this.queue.moveAllToActive(); },
     });
     signal.addEventListener('abort', () => this.queue.close(), { once: true });
-    const informers = [this.nodes.run(signal), this.pods.run(signal)];
-    await Promise.all([this.nodes.waitForSync(signal), this.pods.waitForSync(signal)]).catch(() => {});
+    this.namespaces.addHandlers({ onUpdate: (o, n) => { if (JSON.stringify(o.metadata.labels) !== JSON.stringify(n.metadata.labels)) this.queue.moveAllToActive(); } });
+    const informers = [this.nodes.run(signal), this.pods.run(signal), this.namespaces.run(signal)];
+    await Promise.all([this.nodes.waitForSync(signal), this.pods.waitForSync(signal), this.namespaces.waitForSync(signal)]).catch(() => {});
     this.logger.info({ scheduler: this.name }, 'scheduler started');
     while (!signal.aborted) {
       const next = await this.queue.pop();
@@ -95,19 +108,20 @@ export class Scheduler {
   }
 
   /** Pick a node: undefined + the reasons per node when none fits. */
-  selectNode(pod: KubeObject, infos: NodeInfo[]): { node?: string; reasons: Map<string, string> } {
+  selectNode(pod: KubeObject, infos: NodeInfo[], cycle: Cycle = newCycle(infos, (ns) => this.namespaces.get(ns)?.metadata.labels)): { node?: string; reasons: Map<string, string> } {
     const reasons = new Map<string, string>();
     const feasible: NodeInfo[] = [];
     for (const info of infos) {
       let reason: string | undefined;
-      for (const f of FILTERS) { reason = f.filter(pod, info); if (reason) break; }
+      for (const f of FILTERS) { reason = f.filter(pod, info, cycle); if (reason) break; }
       if (reason) reasons.set(info.name, reason); else feasible.push(info);
     }
     if (!feasible.length) return { reasons };
+    cycle.feasible = feasible;
     let best: NodeInfo[] = [];
     let bestScore = -Infinity;
     for (const info of feasible) {
-      const s = SCORES.reduce((sum, p) => sum + p.weight * p.score(pod, info, infos), 0);
+      const s = SCORES.reduce((sum, p) => sum + p.weight * p.score(pod, info, infos, cycle), 0);
       if (s > bestScore + 1e-9) { bestScore = s; best = [info]; } else if (Math.abs(s - bestScore) <= 1e-9) best.push(info);
     }
     return { node: best[Math.floor(this.random() * best.length)].name, reasons };

@@ -5,6 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/ensure-deps.sh
 scripts/build-images.sh
+# Every cluster DNS the tests start answers outside names SERVFAIL instead of asking the host's resolver:
+# a test run sends traffic only to this machine (dns/main.ts reads it when --upstream is not given).
+export KUBEMU_DNS_UPSTREAM="${KUBEMU_DNS_UPSTREAM:-none}"
+
 mapfile -t files < <(find api client apiserver scheduler controller-manager kubelet kube-proxy dns cluster cli lib test examples \
   -name '*.test.ts' -not -path '*/node_modules/*' -not -path 'test/disruptive/*' 2>/dev/null | sort)
 mapfile -t disruptive < <(find test/disruptive -name '*.test.ts' 2>/dev/null | sort)

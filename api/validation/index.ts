@@ -242,6 +242,97 @@ export function validatePodSpec(path: string, spec: unknown, errs: Errs, allowed
   }
   if (spec.nodeSelector !== undefined && !isObj(spec.nodeSelector)) errs.push(fieldInvalid(`${path}.nodeSelector`, spec.nodeSelector, 'must be a map'));
   if (spec.tolerations !== undefined && !Array.isArray(spec.tolerations)) errs.push(fieldInvalid(`${path}.tolerations`, spec.tolerations, 'must be a list'));
+  validateSchedulingGates(path, spec, errs);
+  validatePodAffinity(path, spec, errs);
+  validateTopologySpread(path, spec, errs);
+}
+
+const NODE_INCLUSION_POLICIES = ['Honor', 'Ignore'];
+const NOT_POSITIVE = 'must be greater than zero';
+
+/** A label selector's keys and operators, as the scheduler reads it. */
+function validatePlacementSelector(path: string, sel: unknown, errs: Errs): void {
+  if (sel === undefined || sel === null) return;
+  if (!isObj(sel)) { errs.push(fieldInvalid(path, sel, 'must be an object')); return; }
+  validateSelectorKeys(path, sel, errs);
+  (Array.isArray(sel.matchExpressions) ? sel.matchExpressions : []).forEach((e: Obj, i: number) => {
+    if (isObj(e) && !['In', 'NotIn', 'Exists', 'DoesNotExist'].includes(e.operator)) errs.push(fieldInvalid(`${path}.matchExpressions[${i}].operator`, e.operator, 'not a valid selector operator'));
+  });
+}
+
+/** Pod (anti-)affinity terms (Kubernetes' validatePodAffinityTerm, validateWeightedPodAffinityTerms). */
+function validatePodAffinity(path: string, spec: Obj, errs: Errs): void {
+  const aff = spec.affinity;
+  if (!isObj(aff)) return;
+  const term = (p: string, t: Obj) => {
+    if (!isObj(t)) { errs.push(fieldRequired(p)); return; }
+    if (typeof t.topologyKey !== 'string' || !t.topologyKey) errs.push(fieldRequired(`${p}.topologyKey`, 'can not be empty'));
+    else for (const e of qualifiedName(t.topologyKey)) errs.push(fieldInvalid(`${p}.topologyKey`, t.topologyKey, e));
+    validatePlacementSelector(`${p}.labelSelector`, t.labelSelector, errs);
+    validatePlacementSelector(`${p}.namespaceSelector`, t.namespaceSelector, errs);
+    (Array.isArray(t.namespaces) ? t.namespaces : []).forEach((n: unknown, i: number) => {
+      for (const e of dns1123Label(String(n))) errs.push(fieldInvalid(`${p}.namespaces[${i}]`, n, e));
+    });
+    for (const f of ['matchLabelKeys', 'mismatchLabelKeys']) {
+      if (Array.isArray(t[f]) && t[f].length && !isObj(t.labelSelector)) errs.push(fieldForbidden(`${p}.${f}`, 'must not be specified when labelSelector is not set'));
+    }
+  };
+  for (const kind of ['podAffinity', 'podAntiAffinity']) {
+    const a = aff[kind];
+    if (!isObj(a)) continue;
+    const base = `${path}.affinity.${kind}`;
+    (Array.isArray(a.requiredDuringSchedulingIgnoredDuringExecution) ? a.requiredDuringSchedulingIgnoredDuringExecution : [])
+      .forEach((t: Obj, i: number) => term(`${base}.requiredDuringSchedulingIgnoredDuringExecution[${i}]`, t));
+    (Array.isArray(a.preferredDuringSchedulingIgnoredDuringExecution) ? a.preferredDuringSchedulingIgnoredDuringExecution : [])
+      .forEach((w: Obj, i: number) => {
+        const p = `${base}.preferredDuringSchedulingIgnoredDuringExecution[${i}]`;
+        if (!isObj(w)) { errs.push(fieldRequired(p)); return; }
+        if (!(Number.isInteger(w.weight) && w.weight >= 1 && w.weight <= 100)) errs.push(fieldInvalid(`${p}.weight`, w.weight, 'must be in the range 1-100'));
+        term(`${p}.podAffinityTerm`, w.podAffinityTerm);
+      });
+  }
+}
+
+/** topologySpreadConstraints (Kubernetes' validateTopologySpreadConstraints). */
+function validateTopologySpread(path: string, spec: Obj, errs: Errs): void {
+  if (spec.topologySpreadConstraints === undefined) return;
+  if (!Array.isArray(spec.topologySpreadConstraints)) { errs.push(fieldInvalid(`${path}.topologySpreadConstraints`, spec.topologySpreadConstraints, 'must be a list')); return; }
+  const list: Obj[] = spec.topologySpreadConstraints;
+  list.forEach((c, i) => {
+    const p = `${path}.topologySpreadConstraints[${i}]`;
+    if (!isObj(c)) { errs.push(fieldRequired(p)); return; }
+    if (!(Number.isInteger(c.maxSkew) && c.maxSkew > 0)) errs.push(fieldInvalid(`${p}.maxSkew`, c.maxSkew, NOT_POSITIVE));
+    if (typeof c.topologyKey !== 'string' || !c.topologyKey) errs.push(fieldRequired(`${p}.topologyKey`, 'can not be empty'));
+    if (!['DoNotSchedule', 'ScheduleAnyway'].includes(c.whenUnsatisfiable)) errs.push(fieldNotSupported(`${p}.whenUnsatisfiable`, c.whenUnsatisfiable ?? '', ['DoNotSchedule', 'ScheduleAnyway']));
+    // Reported at the first of a pair, as Kubernetes compares each with the ones after it.
+    if (list.slice(i + 1).some((o) => isObj(o) && o.topologyKey === c.topologyKey && o.whenUnsatisfiable === c.whenUnsatisfiable)) {
+      errs.push(fieldDuplicate(`${p}.{topologyKey, whenUnsatisfiable}`, `{${c.topologyKey}, ${c.whenUnsatisfiable}}`));
+    }
+    if (c.minDomains !== undefined && c.minDomains !== null) {
+      if (!(Number.isInteger(c.minDomains) && c.minDomains > 0)) errs.push(fieldInvalid(`${p}.minDomains`, c.minDomains, NOT_POSITIVE));
+      if (c.whenUnsatisfiable !== 'DoNotSchedule') errs.push(fieldInvalid(`${p}.minDomains`, c.minDomains, `can only use minDomains if whenUnsatisfiable=DoNotSchedule, not ${c.whenUnsatisfiable}`));
+    }
+    for (const f of ['nodeAffinityPolicy', 'nodeTaintsPolicy']) {
+      if (c[f] !== undefined && c[f] !== null && !NODE_INCLUSION_POLICIES.includes(c[f])) errs.push(fieldNotSupported(`${p}.${f}`, c[f], NODE_INCLUSION_POLICIES));
+    }
+    validatePlacementSelector(`${p}.labelSelector`, c.labelSelector, errs);
+  });
+}
+
+/** Gates: unique names (qualified names); a gated pod may not name its node (Kubernetes' validatePodSpec). */
+function validateSchedulingGates(path: string, spec: Obj, errs: Errs): void {
+  if (spec.schedulingGates === undefined) return;
+  if (!Array.isArray(spec.schedulingGates)) { errs.push(fieldInvalid(`${path}.schedulingGates`, spec.schedulingGates, 'must be a list')); return; }
+  const seen = new Set<string>();
+  spec.schedulingGates.forEach((g: Obj, i: number) => {
+    const p = `${path}.schedulingGates[${i}].name`;
+    const name = isObj(g) ? g.name : undefined;
+    if (typeof name !== 'string' || !name) { errs.push(fieldRequired(p)); return; }
+    for (const e of qualifiedName(name)) errs.push(fieldInvalid(p, name, e));
+    if (seen.has(name)) errs.push(fieldDuplicate(p, name));
+    seen.add(name);
+  });
+  if (spec.schedulingGates.length && spec.nodeName) errs.push(fieldForbidden(`${path}.nodeName`, 'cannot be set until all schedulingGates have been cleared'));
 }
 
 // ---- workloads ----------------------------------------------------------------------------
@@ -364,7 +455,7 @@ export function podSpecChange(spec: Obj, old: Obj): boolean {
     const c = structuredClone(s);
     c.containers = (c.containers ?? []).map((x: Obj, i: number) => ({ ...x, image: images.containers?.[i]?.image }));
     c.initContainers = (c.initContainers ?? []).map((x: Obj, i: number) => ({ ...x, image: images.initContainers?.[i]?.image }));
-    delete c.activeDeadlineSeconds; delete c.tolerations;
+    delete c.activeDeadlineSeconds; delete c.tolerations; delete c.schedulingGates; // gates: checked on their own
     return JSON.stringify(c);
   };
   if (strip(spec, old) !== strip(old, old)) return true;

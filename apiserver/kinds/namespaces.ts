@@ -12,6 +12,8 @@ export const namespaces: Kind = {
   prepareForCreate(obj) {
     obj.status = { phase: 'Active' };
     obj.spec = { ...(obj.spec ?? {}), finalizers: ['kubernetes'] };
+    // As Kubernetes' namespace strategy: every namespace is selectable by name (namespaceSelector, NetworkPolicy).
+    obj.metadata.labels = { ...(obj.metadata.labels ?? {}), 'kubernetes.io/metadata.name': obj.metadata.name! };
   },
   keepsStatus: true,
   delete: (env, stored, dryRun) => env.namespaces.terminate(stored, dryRun),

@@ -45,6 +45,7 @@ const binding: CreateSubresource = async (env, _ctx, ref, body, opts) => {
     if (wantUid && pod.metadata.uid !== wantUid) throw why(`Precondition failed: UID in precondition: ${wantUid}, UID in object meta: ${pod.metadata.uid}`);
     if (pod.metadata.deletionTimestamp) throw why(`pod ${name} is being deleted, cannot be assigned to a host`);
     if (pod.spec?.nodeName) throw why(`pod ${name} is already assigned to node "${pod.spec.nodeName}"`);
+    if (pod.spec?.schedulingGates?.length) throw why(`pod ${name} has non-empty .spec.schedulingGates`);
     pod.spec = { ...(pod.spec ?? {}), nodeName: target.name };
     const conditions = (pod.status?.conditions ?? []).filter((c: any) => c.type !== 'PodScheduled');
     conditions.push({ type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: now() });
@@ -67,6 +68,16 @@ const eviction: CreateSubresource = async (env, ctx, ref) => {
   return CREATED;
 };
 
+/** Gates may only be removed once the pod exists (Kubernetes' validateOnlyDeletedSchedulingGates). */
+function validateOnlyDeletedSchedulingGates(spec: Obj, old: Obj): FieldError[] {
+  const before = new Set((Array.isArray(old.schedulingGates) ? old.schedulingGates : []).map((g: Obj) => g?.name));
+  const errs: FieldError[] = [];
+  (Array.isArray(spec.schedulingGates) ? spec.schedulingGates : []).forEach((g: Obj, i: number) => {
+    if (!before.has(g?.name)) errs.push(fieldForbidden(`spec.schedulingGates[${i}].name`, `only deletion is allowed, but found new scheduling gate '${g?.name}'`));
+  });
+  return errs;
+}
+
 export const pods: Kind = {
   defaults(o) {
     defaultPodSpec(o.spec);
@@ -75,7 +86,13 @@ export const pods: Kind = {
       for (const c of [...(o.spec.initContainers ?? []), ...(o.spec.containers ?? [])]) for (const p of c?.ports ?? []) if (p && !p.hostPort) p.hostPort = p.containerPort;
     }
   },
-  prepareForCreate(obj) { obj.status = { phase: 'Pending', qosClass: podQOSClass(obj) }; },
+  prepareForCreate(obj) {
+    obj.status = { phase: 'Pending', qosClass: podQOSClass(obj) };
+    // As Kubernetes' pod strategy: a gated pod says so from the start (the scheduler never looks at it).
+    if (Array.isArray(obj.spec?.schedulingGates) && obj.spec.schedulingGates.length) {
+      obj.status.conditions = [{ type: 'PodScheduled', status: 'False', reason: 'SchedulingGated', message: 'Scheduling is blocked due to non-empty scheduling gates', lastProbeTime: null, lastTransitionTime: null }];
+    }
+  },
   validate(o) {
     const errs: FieldError[] = [];
     validatePodSpec('spec', o.spec, errs);
@@ -87,8 +104,12 @@ export const pods: Kind = {
     return Array.isArray(ephemeral) && ephemeral.length ? [fieldForbidden('spec.ephemeralContainers', 'cannot be set on create')] : [];
   },
   validateUpdate(o, old) {
-    if (!isObj(o.spec) || !isObj(old.spec) || !podSpecChange(o.spec, old.spec)) return [];
-    return [fieldForbidden('spec', 'pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)')];
+    if (!isObj(o.spec) || !isObj(old.spec)) return [];
+    const errs = validateOnlyDeletedSchedulingGates(o.spec, old.spec);
+    if (podSpecChange(o.spec, old.spec)) {
+      errs.unshift(fieldForbidden('spec', 'pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)'));
+    }
+    return errs;
   },
   validateStatus(o) {
     const st = (o as Obj).status;

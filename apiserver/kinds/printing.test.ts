@@ -18,3 +18,10 @@ test('pod STATUS: a terminating pod reads Terminating', () => {
   assert.equal(p.status, 'Terminating');
   assert.equal(p.ready, '0/1');
 });
+
+test('pod STATUS: a gated pod reads SchedulingGated, and Pending once the gates are gone', () => {
+  const gated = { type: 'PodScheduled', status: 'False', reason: 'SchedulingGated' };
+  assert.equal(podStatus({ metadata: {}, spec: { containers: [{ name: 'a' }] }, status: { phase: 'Pending', conditions: [gated] } }).status, 'SchedulingGated');
+  const unschedulable = { ...gated, reason: 'Unschedulable' };
+  assert.equal(podStatus({ metadata: {}, spec: { containers: [{ name: 'a' }] }, status: { phase: 'Pending', conditions: [unschedulable] } }).status, 'Pending');
+});

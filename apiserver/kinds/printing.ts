@@ -45,6 +45,8 @@ export const WIDE_WORKLOAD: Column[] = [
 export function podStatus(pod: Obj): { status: string; ready: string; restarts: string } {
   const st = pod.status ?? {};
   let reason: string = st.reason || st.phase || 'Unknown';
+  // A gated pod reads SchedulingGated (printPod looks at the PodScheduled condition's reason).
+  if ((st.conditions ?? []).some((c: Obj) => c?.type === 'PodScheduled' && c.reason === 'SchedulingGated')) reason = 'SchedulingGated';
   const specContainers: Obj[] = pod.spec?.containers ?? [];
   let restarts = 0;
   let lastRestart: string | undefined;

@@ -127,4 +127,15 @@ describe('Endpoints controller', () => {
     const published = computeSubsets({ ...svc, spec: { ...svc.spec, publishNotReadyAddresses: true } }, pods);
     assert.deepEqual(published[1].addresses.map((x: { ip: string }) => x.ip), ['10.0.0.2']);
   });
+
+  test('computeSubsets: a pod whose subdomain is the service carries its hostname (its DNS name); others do not', () => {
+    const mk = (name: string, ip: string, spec: Record<string, unknown>): KubeObject => ({
+      ...pod(name, 'x'), metadata: { name, namespace: ns, uid: name }, spec: { ...pod(name, 'x').spec, ...spec },
+      status: { phase: 'Running', podIP: ip, conditions: [{ type: 'Ready', status: 'True' }] },
+    });
+    const svc = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'grp', namespace: ns }, spec: { clusterIP: 'None', selector: { app: 'x' }, ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }] } };
+    const pods = [mk('a', '10.0.0.1', { hostname: 'web-a', subdomain: 'grp' }), mk('b', '10.0.0.2', { hostname: 'web-b', subdomain: 'other' }), mk('c', '10.0.0.3', { subdomain: 'grp' })];
+    const [subset] = computeSubsets(svc, pods);
+    assert.deepEqual(subset.addresses.map((x: { ip: string; hostname?: string }) => [x.ip, x.hostname]), [['10.0.0.1', 'web-a'], ['10.0.0.2', undefined], ['10.0.0.3', undefined]]);
+  });
 });

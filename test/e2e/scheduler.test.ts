@@ -1,6 +1,6 @@
 // The scheduler against a real apiserver, on both transports: three Node objects (one tainted,
 // one labelled, one small); pods land where their selector, tolerations and requests allow, or
-// stay Pending with PodScheduled=False and a FailedScheduling event saying why.
+// stay Pending with PodScheduled=False and a FailedScheduling event saying why; a gated pod waits for its gates.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { KubeObject } from '../../api/types.ts';
@@ -92,4 +92,28 @@ describe('scheduler', () => {
       }
     });
   }
+
+  test('a gated pod: SchedulingGated from the apiserver, no binding, not scheduled until the last gate goes', async () => {
+    const ns = 'sched-gates';
+    await admin.create({ group: '', resource: 'namespaces' }, undefined, { metadata: { name: ns } });
+    const client = createApiClient({ transport: 'grpc', server: api.grpcAddress });
+    const stop = new AbortController();
+    const scheduler = new Scheduler({ client, queue: { initialBackoffMs: 100, maxBackoffMs: 500, unschedulableFlushMs: 2000 } });
+    const running = scheduler.run(stop.signal);
+    try {
+      const created = await admin.create(PODS, ns, pod('gated', { schedulingGates: [{ name: 'example.com/a' }, { name: 'example.com/b' }], nodeSelector: { accel: 'gpu' } }));
+      assert.deepEqual(created.status.conditions, [{ type: 'PodScheduled', status: 'False', reason: 'SchedulingGated', message: 'Scheduling is blocked due to non-empty scheduling gates', lastProbeTime: null, lastTransitionTime: null }]);
+      await assert.rejects(admin.bind(ns, 'gated', 'n-gpu'), (err: any) => err.code === 'Conflict' && /has non-empty .spec.schedulingGates/.test(err.message));
+      await admin.patch(PODS, ns, 'gated', { spec: { schedulingGates: [{ name: 'example.com/b' }] } }, { type: 'merge' });
+      await new Promise((r) => setTimeout(r, 1000));
+      assert.equal((await admin.get(PODS, ns, 'gated')).spec.nodeName, undefined, 'one gate left: still waiting');
+      await admin.patch(PODS, ns, 'gated', { spec: { schedulingGates: null } }, { type: 'merge' });
+      assert.equal(await until('bound', async () => (await admin.get(PODS, ns, 'gated')).spec.nodeName), 'n-gpu');
+    } finally {
+      stop.abort();
+      await running;
+      await client.close();
+      for (const p of (await admin.list(PODS, ns)).items) await admin.delete(PODS, ns, p.metadata.name!, { gracePeriodSeconds: 0 });
+    }
+  });
 });

@@ -35,7 +35,9 @@ export interface KubemuCluster {
 
 export async function startCluster(name: string, extra: string[]): Promise<KubemuCluster> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `kubemu-${name}-`));
-  const up = kubemu(['up', '--dir', dir, '--name', name, '--port', String(await freePort()), '--grpc-port', String(await freePort()), ...extra]);
+  // Names outside the cluster never reach the host's resolver from a test cluster.
+  const dns = extra.includes('--dns-upstream') ? [] : ['--dns-upstream', 'none'];
+  const up = kubemu(['up', '--dir', dir, '--name', name, '--port', String(await freePort()), '--grpc-port', String(await freePort()), ...dns, ...extra]);
   if (up.status !== 0) {
     kubemu(['down', '--dir', dir, '--purge']);
     assert.fail(`kubemu up failed (${up.status}):\n${up.stdout}\n${up.stderr}`);
