@@ -5,6 +5,7 @@ import { LeaderElector, leaderIdentity } from '../client/leader-election.ts';
 import { closeServer } from '../lib/close-server.ts';
 import { parseFlags, API_FLAGS, API_USAGE, apiConnection, portFlag, serveHealth, stopOnSignals } from '../lib/component.ts';
 import { createLogger } from '../lib/logger.ts';
+import { gaugeAtScrape, leaderGauge, Registry } from '../lib/metrics.ts';
 import { DEFAULT_LOAD_BALANCER_POOL, parsePool } from './controllers/service-lb.ts';
 import { ControllerManager } from './manager.ts';
 
@@ -52,11 +53,13 @@ async function main(): Promise<void> {
   let manager: ControllerManager;
   try { manager = new ControllerManager({ client, logger, controllers, timings }); } catch (err) { console.error((err as Error).message); process.exit(2); }
   let leading = !values['leader-elect'];
-  const health = serveHealth({
-    port, logger,
-    metrics: () => `# TYPE leader_election_master_status gauge\nleader_election_master_status ${leading ? 1 : 0}\n` +
-      `# TYPE workqueue_depth gauge\n` + manager.controllers.map((c) => `workqueue_depth{name="${c.name}"} ${c.queue.len()}`).join('\n') + '\n',
+  const registry = new Registry();
+  leaderGauge(registry, () => leading);
+  gaugeAtScrape(registry, {
+    name: 'workqueue_depth', help: 'Keys waiting in each controller\'s work queue.', labelNames: ['name'],
+    read: () => manager.controllers.map((c) => [{ name: c.name }, c.queue.len()] as const),
   });
+  const health = serveHealth({ port, logger, metrics: () => registry.metrics() });
   const stop = stopOnSignals(logger, () => void closeServer(health));
 
   if (values['leader-elect']) {

@@ -103,7 +103,7 @@ describe('forwarding to an upstream resolver', () => {
     const tcp = await askTcp(port, query('big.example.com'));
     assert.equal(tcp.header.id, 0x4242);
     assert.equal(tcp.answers.length, 60);
-    assert.match(s.metricsText(), /dns_forward_total\{result="forwarded"\} 4/);
+    assert.match(await s.metricsText(), /dns_forward_total\{result="forwarded"\} 4/);
   });
 
   test('a silent upstream is skipped for the next one within the attempt timeout', async () => {

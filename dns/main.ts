@@ -11,6 +11,7 @@ import { createApiClient, Informer } from '../client/index.ts';
 import { closeServer } from '../lib/close-server.ts';
 import { parseFlags, API_FLAGS, API_USAGE, apiConnection, portFlag, serveHealth, stopOnSignals } from '../lib/component.ts';
 import { createLogger } from '../lib/logger.ts';
+import { gaugeAtScrape } from '../lib/metrics.ts';
 import { Forwarder, isSelf, parseUpstream, resolvConfNameservers, type Upstream } from './forward.ts';
 import { createLookup } from './records.ts';
 import { DnsServer } from './server.ts';
@@ -97,9 +98,11 @@ async function main(): Promise<void> {
   // /readyz: 503 until the caches have synced.
   const health = serveHealth({
     port, logger, ready: synced,
-    metrics: () => dns.metricsText() +
-      `# TYPE dns_cache_objects gauge\ndns_cache_objects{resource="services"} ${services.list().length}\n` +
-      `dns_cache_objects{resource="endpoints"} ${endpoints.list().length}\n`,
+    metrics: () => dns.metricsText(),
+  });
+  gaugeAtScrape(dns.registry, {
+    name: 'dns_cache_objects', help: 'Objects in the informer caches the answers come from.', labelNames: ['resource'],
+    read: () => [[{ resource: 'services' }, services.list().length], [{ resource: 'endpoints' }, endpoints.list().length]],
   });
   const stop = stopOnSignals(logger);
 

@@ -8,6 +8,7 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import { closeServer, trackSockets } from '../lib/close-server.ts';
 import type { Logger } from '../lib/logger.ts';
+import { counterAtScrape, Registry } from '../lib/metrics.ts';
 import type { Forwarder } from './forward.ts';
 import {
   decodeHeader, decodeMessage, EDE, edeOption, encodeMessage, normalizeName, optRecord, OPCODE_QUERY, RCode, rcodeName, RRClass, RRType,
@@ -49,6 +50,8 @@ const TCP_LIMIT = 65535;
 export class DnsServer {
   /** Counters for /metrics. */
   readonly stats = { requests: { udp: 0, tcp: 0 }, responses: {} as Record<string, number>, dropped: 0 };
+  /** This server's own registry (several servers in one test process keep apart); dns/main.ts adds its cache gauge. */
+  readonly registry = new Registry();
   private udp?: dgram.Socket;
   private tcp?: net.Server;
   private readonly domain: string;
@@ -63,6 +66,13 @@ export class DnsServer {
     if (!this.domain) throw new Error('DnsServer: opts.domain is required');
     this.maxUdpSize = Math.max(CLASSIC_UDP_LIMIT, Math.min(opts.maxUdpSize ?? 1232, 4096));
     for (const k of Object.keys(RCode)) this.stats.responses[k] = 0;
+    const by = (label: string, counts: Record<string, number>) => () => Object.entries(counts).map(([v, n]) => [{ [label]: v }, n] as const);
+    counterAtScrape(this.registry, { name: 'dns_requests_total', help: 'DNS requests received, by transport.', labelNames: ['proto'], read: by('proto', this.stats.requests) });
+    counterAtScrape(this.registry, { name: 'dns_responses_total', help: 'DNS responses sent, by rcode.', labelNames: ['rcode'], read: by('rcode', this.stats.responses) });
+    counterAtScrape(this.registry, { name: 'dns_dropped_total', help: 'Packets dropped without an answer (not a query, or shorter than a header).', read: () => this.stats.dropped });
+    if (opts.forwarder) {
+      counterAtScrape(this.registry, { name: 'dns_forward_total', help: 'Queries for names outside the cluster sent upstream, by result.', labelNames: ['result'], read: by('result', opts.forwarder.stats) });
+    }
   }
 
   async listen(): Promise<{ udpPort: number; tcpPort: number }> {
@@ -231,15 +241,5 @@ export class DnsServer {
   }
 
   /** Prometheus text for /metrics. */
-  metricsText(): string {
-    const s = this.stats;
-    return '# HELP dns_requests_total DNS requests received, by transport.\n# TYPE dns_requests_total counter\n' +
-      Object.entries(s.requests).map(([p, n]) => `dns_requests_total{proto="${p}"} ${n}`).join('\n') + '\n' +
-      '# HELP dns_responses_total DNS responses sent, by rcode.\n# TYPE dns_responses_total counter\n' +
-      Object.entries(s.responses).map(([r, n]) => `dns_responses_total{rcode="${r}"} ${n}`).join('\n') + '\n' +
-      '# HELP dns_dropped_total Packets dropped without an answer (not a query, or shorter than a header).\n# TYPE dns_dropped_total counter\n' +
-      `dns_dropped_total ${s.dropped}\n` +
-      (this.opts.forwarder ? '# HELP dns_forward_total Queries for names outside the cluster sent upstream, by result.\n# TYPE dns_forward_total counter\n' +
-        Object.entries(this.opts.forwarder.stats).map(([r, n]) => `dns_forward_total{result="${r}"} ${n}`).join('\n') + '\n' : '');
-  }
+  metricsText(): Promise<string> { return this.registry.metrics(); }
 }

@@ -8,6 +8,7 @@ import { LeaderElector } from '../client/leader-election.ts';
 import { closeServer } from '../lib/close-server.ts';
 import { parseFlags, API_FLAGS, API_USAGE, apiConnection, portFlag, serveHealth, stopOnSignals } from '../lib/component.ts';
 import { createLogger } from '../lib/logger.ts';
+import { gaugeAtScrape } from '../lib/metrics.ts';
 import { chainPrefix } from './chain-names.ts';
 import { KubeProxy, type ProxyMode } from './kube-proxy.ts';
 import { deadOnThisHost } from './lease-holder.ts';
@@ -51,8 +52,9 @@ async function main(): Promise<void> {
   });
   const health = serveHealth({
     port: metricsPort, logger,
-    metrics: () => proxy.metrics.render() + `# TYPE kubeproxy_cluster_ip_leader gauge\nkubeproxy_cluster_ip_leader ${proxy.leading ? 1 : 0}\n`,
+    metrics: () => proxy.metrics.render(),
   });
+  gaugeAtScrape(proxy.metrics.registry, { name: 'kubeproxy_cluster_ip_leader', help: 'Whether this kube-proxy holds the host\'s ClusterIP lease (1) or not (0).', read: () => (proxy.leading ? 1 : 0) });
   let leadingAtStop = false;
   const stop = stopOnSignals(logger, () => { leadingAtStop = proxy.leading; void closeServer(health); });
 

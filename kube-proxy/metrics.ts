@@ -1,5 +1,7 @@
-// Per-service-port proxy metrics in Prometheus text format. "In" is client → backend, "out" is
-// backend → client. A UDP flow counts as a connection.
+// Per-service-port proxy metrics. "In" is client → backend, "out" is backend → client. A UDP
+// flow counts as a connection. The counts live here (get() gives tests and benchmarks a
+// snapshot); prom-client reads them when /metrics is scraped.
+import { counterAtScrape, gaugeAtScrape, Registry, type Labels } from '../lib/metrics.ts';
 
 export interface ServiceLabels { service: string; port: string; protocol: 'TCP' | 'UDP' }
 
@@ -18,17 +20,31 @@ interface Series {
   errors: Map<ErrorReason, number>;
 }
 
-const escape = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
-const labelText = (l: ServiceLabels) => `service="${escape(l.service)}",port="${escape(l.port)}",protocol="${l.protocol}"`;
+const LABEL_NAMES = ['service', 'port', 'protocol'] as const;
+const keyOf = (l: ServiceLabels) => `${l.service}\0${l.port}\0${l.protocol}`;
 
 export class ProxyMetrics {
-  private readonly series = new Map<string, Series>();
+  /** This proxy's own registry: several proxies in one test process keep apart. */
+  readonly registry = new Registry();
+  private readonly series = new Map<string, { labels: Labels; s: Series }>();
+
+  constructor() {
+    const all = (pick: (s: Series) => number) => () => [...this.series.values()].map(({ labels, s }) => [labels, pick(s)] as const);
+    counterAtScrape(this.registry, { name: 'kubeproxy_service_connections_total', help: 'Connections (TCP) and flows (UDP) accepted.', labelNames: LABEL_NAMES, read: all((s) => s.connections) });
+    gaugeAtScrape(this.registry, { name: 'kubeproxy_service_active_connections', help: 'Connections and flows open now.', labelNames: LABEL_NAMES, read: all((s) => s.active) });
+    counterAtScrape(this.registry, { name: 'kubeproxy_service_bytes_in_total', help: 'Bytes from clients to backends.', labelNames: LABEL_NAMES, read: all((s) => s.bytesIn) });
+    counterAtScrape(this.registry, { name: 'kubeproxy_service_bytes_out_total', help: 'Bytes from backends to clients.', labelNames: LABEL_NAMES, read: all((s) => s.bytesOut) });
+    counterAtScrape(this.registry, {
+      name: 'kubeproxy_service_errors_total', help: 'Backend connect failures, rejected clients, upstream errors.', labelNames: [...LABEL_NAMES, 'reason'],
+      read: () => [...this.series.values()].flatMap(({ labels, s }) => [...s.errors].map(([reason, n]) => [{ ...labels, reason }, n] as const)),
+    });
+  }
 
   private of(l: ServiceLabels): Series {
-    const key = labelText(l);
-    let s = this.series.get(key);
-    if (!s) this.series.set(key, s = { connections: 0, active: 0, bytesIn: 0, bytesOut: 0, errors: new Map() });
-    return s;
+    const key = keyOf(l);
+    let e = this.series.get(key);
+    if (!e) this.series.set(key, e = { labels: { service: l.service, port: l.port, protocol: l.protocol }, s: { connections: 0, active: 0, bytesIn: 0, bytesOut: 0, errors: new Map() } });
+    return e.s;
   }
 
   connectionOpened(l: ServiceLabels): void { const s = this.of(l); s.connections++; s.active++; }
@@ -47,7 +63,7 @@ export class ProxyMetrics {
    * grow. A count that went down belongs to a rewritten rule, which started again from 0.
    */
   kernelCounts(l: ServiceLabels, now: { connections: number; rejected: number }, source = ''): void {
-    const key = `${source}|${labelText(l)}`;
+    const key = `${source}|${keyOf(l)}`;
     const last = this.kernelSeen.get(key) ?? { connections: 0, rejected: 0 };
     const grown = (cur: number, prev: number) => (cur >= prev ? cur - prev : cur);
     const s = this.of(l);
@@ -63,21 +79,6 @@ export class ProxyMetrics {
     return { ...s, errors: Object.fromEntries(s.errors) };
   }
 
-  render(): string {
-    const all = [...this.series];
-    const metric = (name: string, type: string, help: string, pick: (s: Series) => number) => [
-      `# HELP ${name} ${help}`,
-      `# TYPE ${name} ${type}`,
-      ...all.map(([k, s]) => `${name}{${k}} ${pick(s)}`),
-    ];
-    return [
-      ...metric('kubeproxy_service_connections_total', 'counter', 'Connections (TCP) and flows (UDP) accepted.', (s) => s.connections),
-      ...metric('kubeproxy_service_active_connections', 'gauge', 'Connections and flows open now.', (s) => s.active),
-      ...metric('kubeproxy_service_bytes_in_total', 'counter', 'Bytes from clients to backends.', (s) => s.bytesIn),
-      ...metric('kubeproxy_service_bytes_out_total', 'counter', 'Bytes from backends to clients.', (s) => s.bytesOut),
-      '# HELP kubeproxy_service_errors_total Backend connect failures, rejected clients, upstream errors.',
-      '# TYPE kubeproxy_service_errors_total counter',
-      ...all.flatMap(([k, s]) => [...s.errors].map(([reason, n]) => `kubeproxy_service_errors_total{${k},reason="${reason}"} ${n}`)),
-    ].join('\n') + '\n';
-  }
+  /** Prometheus text. */
+  render(): Promise<string> { return this.registry.metrics(); }
 }

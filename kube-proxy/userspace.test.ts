@@ -155,7 +155,7 @@ describe('UserspaceProxier (TCP)', () => {
     assert.deepEqual(seen, Array.from({ length: 30 }, (_, i) => 'abc'[i % 3]));
     assert.equal(metrics.get(labels).connections, 30);
     await until('connections closed', () => metrics.get(labels).active === 0);
-    assert.match(metrics.render(), /kubeproxy_service_connections_total\{service="default\/web",port="http",protocol="TCP"\} 30/);
+    assert.match(await metrics.render(), /kubeproxy_service_connections_total\{service="default\/web",port="http",protocol="TCP"\} 30/);
   });
 
   test('ClientIP affinity pins each client address to one backend', async () => {

@@ -7,6 +7,7 @@ import { readKubeconfig, type Transport } from '../client/index.ts';
 import { trackSockets } from './close-server.ts';
 import { applyHttpLimits, HTTP_SERVER_OPTIONS } from './http-limits.ts';
 import type { Logger } from './logger.ts';
+import { METRICS_CONTENT_TYPE } from './metrics.ts';
 
 /** The parseArgs options for reaching the apiserver. */
 export const API_FLAGS = {
@@ -39,8 +40,8 @@ export interface HealthOptions {
   port: number;
   logger: Logger;
   host?: string;
-  /** Prometheus text for /metrics. */
-  metrics?: () => string;
+  /** Prometheus text for /metrics (prom-client's `registry.metrics()` is async). */
+  metrics?: () => string | Promise<string>;
   /** /readyz answers 503 until this is true (default: always ready). */
   ready?: () => boolean;
 }
@@ -50,7 +51,13 @@ export function serveHealth(o: HealthOptions): http.Server {
   const text = (res: http.ServerResponse, code: number, body: string, type = 'text/plain') => res.writeHead(code, { 'Content-Type': type }).end(body);
   const server = applyHttpLimits(trackSockets(http.createServer(HTTP_SERVER_OPTIONS, (req, res) => {
     const url = (req.url ?? '').split('?')[0];
-    if (url === '/metrics') return text(res, 200, o.metrics?.() ?? '', 'text/plain; version=0.0.4');
+    if (url === '/metrics') {
+      Promise.resolve().then(() => o.metrics?.() ?? '').then((body) => text(res, 200, body, METRICS_CONTENT_TYPE), (err) => {
+        o.logger.error({ err: String(err) }, 'metrics failed');
+        text(res, 500, 'metrics failed');
+      });
+      return;
+    }
     if (url === '/readyz') { const ok = o.ready?.() ?? true; return text(res, ok ? 200 : 503, ok ? 'ok' : 'not ready'); }
     if (url === '/healthz' || url === '/livez') return text(res, 200, 'ok');
     return text(res, 404, 'not found');

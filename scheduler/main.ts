@@ -5,6 +5,7 @@ import { LeaderElector, leaderIdentity } from '../client/leader-election.ts';
 import { closeServer } from '../lib/close-server.ts';
 import { parseFlags, API_FLAGS, API_USAGE, apiConnection, portFlag, serveHealth, stopOnSignals } from '../lib/component.ts';
 import { createLogger } from '../lib/logger.ts';
+import { counterAtScrape, leaderGauge, Registry } from '../lib/metrics.ts';
 import { Scheduler } from './scheduler.ts';
 
 const USAGE = `usage: scheduler ${API_USAGE}
@@ -28,12 +29,13 @@ async function main(): Promise<void> {
   const client = createApiClient(api);
   const scheduler = new Scheduler({ client, schedulerName: values['scheduler-name'], logger });
   let leading = !values['leader-elect'];
-  const health = serveHealth({
-    port, logger,
-    metrics: () => `# TYPE scheduler_schedule_attempts_total counter\n` +
-      Object.entries(scheduler.metrics.attempts).map(([result, n]) => `scheduler_schedule_attempts_total{result="${result}"} ${n}`).join('\n') + '\n' +
-      `# TYPE leader_election_master_status gauge\nleader_election_master_status ${leading ? 1 : 0}\n`,
+  const registry = new Registry();
+  counterAtScrape(registry, {
+    name: 'scheduler_schedule_attempts_total', help: 'Scheduling attempts by result.', labelNames: ['result'],
+    read: () => Object.entries(scheduler.metrics.attempts).map(([result, n]) => [{ result }, n] as const),
   });
+  leaderGauge(registry, () => leading);
+  const health = serveHealth({ port, logger, metrics: () => registry.metrics() });
   const stop = stopOnSignals(logger, () => void closeServer(health));
 
   if (values['leader-elect']) {

@@ -1,32 +1,30 @@
-// Request metrics in Prometheus text format: counts and latency by verb, resource and code,
-// and the number of open watches.
+// Request metrics: counts and latency by verb, resource and code, and the number of open watches.
+import { Counter, Summary } from 'prom-client';
+import { gaugeAtScrape, Registry } from '../../lib/metrics.ts';
+
 export class RequestMetrics {
-  private readonly counts = new Map<string, number>();
-  private readonly latency = new Map<string, { sum: number; count: number }>();
+  /** This apiserver's own registry: several apiservers in one test process keep apart. */
+  readonly registry = new Registry();
   watches = 0;
+  private readonly requests = new Counter({
+    name: 'apiserver_request_total', help: 'Requests by verb, resource and HTTP code.',
+    labelNames: ['verb', 'resource', 'code'], registers: [this.registry],
+  });
+  // A summary of sum and count only: no quantiles, as before.
+  private readonly latency = new Summary({
+    name: 'apiserver_request_duration_seconds', help: 'Request latency.',
+    labelNames: ['verb', 'resource'], percentiles: [], registers: [this.registry],
+  });
+
+  constructor() {
+    gaugeAtScrape(this.registry, { name: 'apiserver_longrunning_requests', help: 'Open watch streams.', labelNames: ['verb'], read: () => [[{ verb: 'WATCH' }, this.watches]] });
+  }
 
   observe(verb: string, resource: string, code: number, ms: number): void {
-    const key = `verb="${verb}",resource="${resource}",code="${code}"`;
-    this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
-    const lk = `verb="${verb}",resource="${resource}"`;
-    const l = this.latency.get(lk) ?? { sum: 0, count: 0 };
-    l.sum += ms / 1000;
-    l.count++;
-    this.latency.set(lk, l);
+    this.requests.inc({ verb, resource, code: String(code) });
+    this.latency.observe({ verb, resource }, ms / 1000);
   }
 
-  render(): string {
-    const lines = [
-      '# HELP apiserver_request_total Requests by verb, resource and HTTP code.',
-      '# TYPE apiserver_request_total counter',
-      ...[...this.counts].map(([k, v]) => `apiserver_request_total{${k}} ${v}`),
-      '# HELP apiserver_request_duration_seconds Request latency.',
-      '# TYPE apiserver_request_duration_seconds summary',
-      ...[...this.latency].flatMap(([k, v]) => [`apiserver_request_duration_seconds_sum{${k}} ${v.sum.toFixed(6)}`, `apiserver_request_duration_seconds_count{${k}} ${v.count}`]),
-      '# HELP apiserver_longrunning_requests Open watch streams.',
-      '# TYPE apiserver_longrunning_requests gauge',
-      `apiserver_longrunning_requests{verb="WATCH"} ${this.watches}`,
-    ];
-    return lines.join('\n') + '\n';
-  }
+  /** Prometheus text. */
+  render(): Promise<string> { return this.registry.metrics(); }
 }

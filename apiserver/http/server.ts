@@ -6,6 +6,7 @@ import { ApiError, errorToStatus, toApiError } from '../../api/errors.ts';
 import { findResource } from '../../api/resources.ts';
 import type { DeleteOptions, KubeObject, WatchOptions } from '../../api/types.ts';
 import type { Logger } from '../../lib/logger.ts';
+import { METRICS_CONTENT_TYPE } from '../../lib/metrics.ts';
 import type { Authenticator } from '../auth/authenticator.ts';
 import type { Registry, RequestContext, ResourceRef } from '../registry/types.ts';
 import { DEFAULT_MAX_BODY_BYTES, decodeObject, decodeOptional, decodePatch, readBody } from './body.ts';
@@ -113,7 +114,7 @@ export function createHttpServer(opts: HttpServerOptions): http.Server {
     if (!user) throw new ApiError('Unauthorized', 'Unauthorized');
     const ctx: RequestContext = { user };
 
-    if (path === '/metrics') return send(res, 200, metrics.render(), 'text/plain; version=0.0.4');
+    if (path === '/metrics') return send(res, 200, await metrics.render(), METRICS_CONTENT_TYPE);
     if (path === '/openapi/v2') return send(res, 200, '', 'application/octet-stream');
     if (path === '/openapi/v3') return send(res, 200, openapiV3Index());
     if (path.startsWith('/openapi/v3/')) {
