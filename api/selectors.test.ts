@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { labelSelectorToString, parseFieldSelector, parseLabelSelector, selectorFromLabelSelector } from './selectors.ts';
+import { labelSelectorToString, parseLabelSelector, selectorFromLabelSelector } from './selectors.ts';
 
 test('label selector grammar: equality and set-based', () => {
   const l = { app: 'web', tier: 'front', env: 'prod' };

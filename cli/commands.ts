@@ -18,7 +18,7 @@ import { podNetworkGateway, releaseOverlayGateway } from './overlay-gateway.ts';
 import { removePartitionCgroups, removePartitionRules } from '../cluster/partition.ts';
 import { stopProcess } from '../cluster/processes.ts';
 import { isRunning, readState, readSupervisorFile, statePath, supervisorPath, tailFile, writeState, type ClusterState, type ComponentState } from './state.ts';
-import { runningSupervisor, startSupervisor, stopSupervisor } from './supervisor-client.ts';
+import { runningSupervisor, startSupervisor } from './supervisor-client.ts';
 import { describeExit } from './supervisor.ts';
 
 export class CliError extends Error {

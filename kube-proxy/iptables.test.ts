@@ -30,7 +30,7 @@ let routeLocalnetBefore: string | undefined;
 let proxier: IptablesProxier | undefined;
 let proxier2: IptablesProxier | undefined;
 /** Backends sorted by IP (the rotation order), with the name each one answers. */
-let backends: (Backend & { name: string })[] = [];
+const backends: (Backend & { name: string })[] = [];
 let order: string[] = [];
 let clusterIP = '';
 let stickyIP = '';

@@ -8,7 +8,6 @@ import { fileURLToPath } from 'node:url';
 import schemas from '../api/schema/schemas.json' with { type: 'json' };
 import { CONTAINER, CONTAINER_SECURITY_CONTEXT, POD_SECURITY_CONTEXT, POD_SPEC, renderPodSpecDoc, unhonouredFields } from './pod-spec-support.ts';
 import { defaultPodSpec } from '../api/defaults/index.ts';
-import { findResource } from '../api/resources.ts';
 
 const types = (schemas as unknown as { types: Record<string, Record<string, string>> }).types;
 

@@ -259,7 +259,7 @@ export async function syncPod(pod: KubeObject, mem: PodMemory, deps: SyncDeps): 
     deps.event(pod, 'Warning', 'SysctlForbidden', forbidden);
     return { ...(pod.status ?? {}), phase: 'Failed', reason: 'SysctlForbidden', message: `Pod was rejected: ${forbidden}`, conditions: pod.status?.conditions ?? [] };
   }
-  let sandbox = sandboxes.find((s) => s.state === 'SANDBOX_READY');
+  const sandbox = sandboxes.find((s) => s.state === 'SANDBOX_READY');
   for (const s of sandboxes) {
     if (s === sandbox) continue;
     // A dead sandbox (its network namespace is gone): its containers go with it.

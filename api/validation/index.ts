@@ -4,9 +4,7 @@
 import {
   fieldDuplicate, fieldForbidden, fieldInvalid, fieldNotSupported, fieldRequired, type FieldError,
 } from '../errors.ts';
-import type { ResourceInfo } from '../resources.ts';
-import type { KubeObject } from '../types.ts';
-import { configMapKey, dns1035Label, dns1123Label, dns1123Subdomain, envVarName, labelValue, qualifiedName } from '../names.ts';
+import { dns1035Label, dns1123Label, dns1123Subdomain, envVarName, labelValue, qualifiedName } from '../names.ts';
 import { parseQuantity, QUANTITY_FORMAT } from '../quantity.ts';
 import { selectorFromLabelSelector } from '../selectors.ts';
 import { validateEphemeralContainers } from './ephemeral-containers.ts';

@@ -63,8 +63,6 @@ function sendError(res: http.ServerResponse, err: ApiError): void {
 
 const wantsTable = (accept: string | undefined) => /as=Table/.test(accept ?? '') && /g=meta\.k8s\.io/.test(accept ?? '');
 
-const VERB: Record<string, string> = { GET: 'get', POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete' };
-
 export function createHttpServer(opts: HttpServerOptions): http.Server {
   if (!opts?.registry || !opts.authenticator || !opts.logger) throw new TypeError('createHttpServer: registry, authenticator and logger are required');
   const { registry, authenticator, logger } = opts;

@@ -17,7 +17,6 @@ import { runBookManifests } from '../harness/book.ts';
 import { deployWebApp, podHits, readyBackends, refusedAtOnce, scaleWeb, WEB_APP, type WebService } from '../harness/web-app.ts';
 
 const NAME = `svc${process.pid % 10000}`;
-type Obj = Record<string, any>;
 
 describe('Services through kube-proxy (userspace mode), real kubectl, real Docker', () => {
   let c: KubemuCluster;

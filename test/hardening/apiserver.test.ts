@@ -3,7 +3,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import * as grpc from '@grpc/grpc-js';
 import { testApiServer, type TestApiServer } from '../harness/apiserver.ts';
 import { GrpcApiClient } from '../../client/grpc-client.ts';
 import { EtcdStore } from '../../apiserver/storage/etcd-store.ts';

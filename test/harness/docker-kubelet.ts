@@ -3,7 +3,6 @@
 // end, even when a test failed. `kubectl(...)` runs the real kubectl against it (KUBECTL picks another version).
 import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
