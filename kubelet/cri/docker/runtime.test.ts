@@ -11,11 +11,10 @@ import { CriServer } from '../server.ts';
 import { CriClient } from '../client.ts';
 import { CriError, LABELS } from '../types.ts';
 
-test('docker runtime over gRPC: pod on the network, shared netns, labels, exec, logs, limits, missing image', async (t) => {
+/** A Docker runtime served over a CRI socket in a temp dir, on its own network; everything removed after the test. */
+async function criOverDocker(t: { after(fn: () => Promise<void>): void }, nodeName: string, network: string) {
   execFileSync(join(import.meta.dirname, '../../../scripts/build-images.sh'), { stdio: 'ignore' });
   const dir = await mkdtemp(join(tmpdir(), 'kubemu-cri-'));
-  const network = `kubemu-test-${process.pid}`;
-  const nodeName = `test-node-${process.pid}`;
   const docker = new DockerRuntime({ nodeName, network });
   const server = new CriServer({ socketPath: join(dir, 'cri.sock'), runtime: docker, images: docker });
   await server.start();
@@ -27,6 +26,13 @@ test('docker runtime over gRPC: pod on the network, shared netns, labels, exec, 
     cri.close(); await server.stop(); await docker.close(); await engine.close();
     await rm(dir, { recursive: true, force: true });
   });
+  return { docker, cri, engine };
+}
+
+test('docker runtime over gRPC: pod on the network, shared netns, labels, exec, logs, limits, missing image', async (t) => {
+  const network = `kubemu-test-${process.pid}`;
+  const nodeName = `test-node-${process.pid}`;
+  const { docker, cri, engine } = await criOverDocker(t, nodeName, network);
 
   await assert.rejects(cri.pullImage('127.0.0.1:1/missing:1'), (e: unknown) => e instanceof CriError && e.code === 'ImagePullFailed');
   await cri.pullImage('kubemu/hello:1'); // present: no registry traffic
@@ -95,20 +101,8 @@ test('an image\'s USER as CRI reports it: a uid, a name, or nothing (root)', () 
 });
 
 test('docker runtime over gRPC: a container\'s security context and the sandbox\'s namespaces and sysctls become Docker\'s options', async (t) => {
-  execFileSync(join(import.meta.dirname, '../../../scripts/build-images.sh'), { stdio: 'ignore' });
-  const dir = await mkdtemp(join(tmpdir(), 'kubemu-cri-'));
   const network = `kubemu-test-sec-${process.pid}`;
-  const docker = new DockerRuntime({ nodeName: `test-sec-${process.pid}`, network });
-  const server = new CriServer({ socketPath: join(dir, 'cri.sock'), runtime: docker, images: docker });
-  await server.start();
-  const cri = new CriClient({ socketPath: join(dir, 'cri.sock') });
-  const engine = new DockerEngine();
-  t.after(async () => {
-    for (const s of await docker.listPodSandbox()) await docker.removePodSandbox(s.id);
-    await engine.json('DELETE', `/networks/${network}`, undefined, [404]);
-    cri.close(); await server.stop(); await docker.close(); await engine.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const { cri, engine } = await criOverDocker(t, `test-sec-${process.pid}`, network);
   const image = await cri.imageStatus('kubemu/busybox:1');
   assert.equal(image?.uid, null); // no USER: root, as the kubelet reads it
   assert.equal(image?.username, '');
