@@ -10,7 +10,7 @@ import { silentLogger, type Logger } from '../lib/logger.ts';
 import { recordEvent } from '../client/events.ts';
 import { LABELS, type ImageService, type RuntimeService } from './cri/types.ts';
 import { nodeObject, registerNode, renewLease, updateNodeStatus, type NodeConfig } from './node-status.ts';
-import { killPod, newMemory, syncPod, type PodMemory, type SyncDeps } from './sync-pod.ts';
+import { killPod, newMemory, pendingStatus, syncPod, type PodMemory, type SyncDeps } from './sync-pod.ts';
 
 const PODS = { group: '', resource: 'pods' };
 
@@ -119,7 +119,17 @@ export class Kubelet {
     if (phase === 'Succeeded' || phase === 'Failed') return; // finished: nothing restarts it
     let mem = this.memory.get(uid);
     if (!mem) this.memory.set(uid, mem = newMemory());
-    const status = await syncPod(pod, mem, this.deps);
+    let status: Record<string, any>;
+    try {
+      status = await syncPod(pod, mem, this.deps);
+    } catch (err) {
+      // A pod never reported yet still gets a status (Pending, ContainerCreating) while the kubelet retries.
+      if (!pod.status?.containerStatuses) {
+        await this.o.client.patch(PODS, pod.metadata.namespace, pod.metadata.name!, { status: pendingStatus(pod, mem, this.o.nodeIP) }, { type: 'merge', subresource: 'status' })
+          .catch(() => {});
+      }
+      throw err;
+    }
     const text = JSON.stringify({ ...status, conditions: status.conditions.map((c: Record<string, unknown>) => ({ ...c, lastTransitionTime: undefined })) });
     if (this.lastStatus.get(uid) === text) return;
     // A pod with readiness gates has conditions that controllers set: the write is conditional on the version read,

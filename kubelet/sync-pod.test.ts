@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isLocalRegistry } from './sync-pod.ts';
+import { isLocalRegistry, newMemory, pendingStatus } from './sync-pod.ts';
 import { podPhase } from './pod-status.ts';
 
 test('only registries on this machine count as local', () => {
@@ -23,4 +23,18 @@ test('pod phase follows Kubernetes getPhase', () => {
   assert.equal(podPhase(pod('Never'), [done0, done1]), 'Failed');
   assert.equal(podPhase(pod('OnFailure'), [done1]), 'Running');
   assert.equal(podPhase(pod('OnFailure'), [done0]), 'Succeeded');
+});
+
+test('a pod whose first sync failed is reported Pending, each container ContainerCreating or why it waits', () => {
+  const pod = { metadata: { name: 'p', namespace: 'default', uid: 'u' }, spec: { initContainers: [{ name: 'init', image: 'kubemu/busybox:1' }],
+    containers: [{ name: 'a', image: 'kubemu/hello:1' }, { name: 'b', image: 'nowhere/x:1' }] } };
+  const mem = newMemory();
+  mem.waiting.set('b', { reason: 'ErrImagePull', message: 'not here' });
+  const st = pendingStatus(pod, mem, '10.0.0.5');
+  assert.equal(st.phase, 'Pending');
+  assert.equal(st.hostIP, '10.0.0.5');
+  assert.deepEqual(st.containerStatuses.map((c: { state: unknown }) => c.state), [{ waiting: { reason: 'ContainerCreating' } }, { waiting: { reason: 'ErrImagePull', message: 'not here' } }]);
+  assert.deepEqual(st.initContainerStatuses.map((c: { name: string; ready: boolean }) => [c.name, c.ready]), [['init', false]]);
+  const cond = Object.fromEntries(st.conditions.map((c: { type: string; status: string }) => [c.type, c.status]));
+  assert.deepEqual(cond, { PodReadyToStartContainers: 'False', Initialized: 'False', Ready: 'False', ContainersReady: 'False', PodScheduled: 'True' });
 });

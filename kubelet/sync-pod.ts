@@ -373,6 +373,26 @@ export async function syncPod(pod: KubeObject, mem: PodMemory, deps: SyncDeps): 
   };
 }
 
+/**
+ * The status of a pod whose sync failed before it had any (the sandbox could not be made, the runtime did not
+ * answer): Pending, every container waiting (ContainerCreating, or the reason it is known to wait for), no
+ * sandbox yet — as `kubectl get pod` shows a pod the kubelet is still trying to start. Events say why.
+ */
+export function pendingStatus(pod: KubeObject, mem: PodMemory, nodeIP: string): Obj {
+  const view = (c: Obj): ContainerView => ({ name: c.name, image: c.image, restartCount: 0, waiting: mem.waiting.get(c.name) ?? { reason: 'ContainerCreating' } });
+  const inits: Obj[] = pod.spec?.initContainers ?? [];
+  const statuses = containerStatuses((pod.spec?.containers ?? []).map(view));
+  const conditions = podConditions(pod, statuses, pod.status?.conditions ?? [], { initialized: !inits.length, sidecars: [] })
+    .map((c) => (c.type === 'PodReadyToStartContainers' ? { ...c, status: 'False' } : c));
+  return {
+    ...(pod.status ?? {}),
+    phase: 'Pending', conditions, hostIP: nodeIP, hostIPs: [{ ip: nodeIP }],
+    startTime: pod.status?.startTime ?? new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    ...(inits.length ? { initContainerStatuses: containerStatuses(inits.map(view)) } : {}),
+    containerStatuses: statuses,
+  };
+}
+
 /** The PID namespace an ephemeral container joins: its target's running container (none: the target is not running yet). */
 async function ephemeralTarget(c: Obj, all: Container[], sandboxId: string, deps: SyncDeps): Promise<Partial<ContainerConfig>> {
   if (!c.targetContainerName) return {};

@@ -22,13 +22,14 @@ import { Kubelet } from '../../kubelet/kubelet.ts';
 import { createKubeletServer } from '../../kubelet/server.ts';
 import { closeServer, trackSockets } from '../../lib/close-server.ts';
 import { freePort } from '../../lib/free-port.ts';
-import { silentLogger } from '../../lib/logger.ts';
+import { createLogger, silentLogger } from '../../lib/logger.ts';
 import { testApiServer, type TestApiServer } from '../harness/apiserver.ts';
 import { until } from '../harness/kubemu-cluster.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const PODS = { group: '', resource: 'pods' };
 const NODE = `e2e-pf-${process.pid}`;
+const kubeletLog: string[] = [];
 const NETWORK = `kubemu-e2e-pf-${process.pid}`;
 /** The versioned kubectl binaries sit beside the default one (a dispatcher on this machine). */
 const KUBECTL_DIR = path.dirname(fs.realpathSync(execFileSync('sh', ['-c', 'command -v kubectl'], { encoding: 'utf8' }).trim()));
@@ -109,6 +110,8 @@ describe('kubectl port-forward and SPDY exec through the apiserver and the kubel
     const k = new Kubelet({
       client, runtime: cri, images: cri, rootDir, nodeName: NODE, nodeIP: '127.0.0.1', kubeletPort, runtimeVersion: 'docker://kubemu',
       cpu: '2', memory: '2Gi', syncIntervalMs: 300, backoffInitialMs: 500, backoffMaxMs: 2000,
+      // Kept in memory: printed only if the pods do not come up (what the kubelet tried, and why it failed).
+      logger: createLogger('kubelet', { level: 'info', destination: { write: (line: string) => { kubeletLog.push(line); if (kubeletLog.length > 400) kubeletLog.shift(); } } }),
     });
     kubeletServer = trackSockets(createKubeletServer({ runtime: cri, streaming: runtime, pods: () => k.podList(), logger: silentLogger() }));
     await new Promise<void>((r) => kubeletServer.listen(kubeletPort, '127.0.0.1', () => r()));
@@ -133,16 +136,28 @@ describe('kubectl port-forward and SPDY exec through the apiserver and the kubel
         ],
       },
     });
+    try {
+      await podsAnswering();
+    } catch (err) {
+      process.stderr.write(`kubelet log (last ${kubeletLog.length} lines):\n${kubeletLog.join('')}`);
+      throw err;
+    }
+  });
+
+  async function podsAnswering() {
     for (const name of ['web', 'files']) {
       const pod = await until(`${name} running`, async () => {
         const p = await client.get(PODS, 'default', name);
         if (p.status?.phase === 'Running' && p.status.containerStatuses?.every((c: { ready: boolean }) => c.ready)) return p;
-        throw new Error(`phase ${p.status?.phase}, containers ${JSON.stringify(p.status?.containerStatuses?.map((c: { state: unknown }) => c.state))}`);
+        // Not yet: say what the kubelet reported, with the pod's events (why a sandbox or container did not start).
+        const events = (await client.list({ group: '', resource: 'events' }, 'default', { fieldSelector: `involvedObject.name=${name}` })).items
+          .map((e) => `${e.reason}: ${(e as { message?: string }).message}`);
+        throw new Error(`phase ${p.status?.phase}, containers ${JSON.stringify(p.status?.containerStatuses?.map((c: { state: unknown }) => c.state))}, events ${JSON.stringify(events)}`);
       }, 120_000);
       // Running is not listening yet: wait until the server answers on the pod IP.
       await until(`${name} answering`, async () => (await fetch(`http://${pod.status.podIP}:8080/${name === 'files' ? 'big.sha' : ''}`, { signal: AbortSignal.timeout(2000) })).ok);
     }
-  });
+  }
 
   after(async () => {
     for (const child of children) child.kill('SIGKILL');
