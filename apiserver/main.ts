@@ -4,10 +4,12 @@ import { createLogger } from '../lib/logger.ts';
 import { parseDuration } from '../lib/duration.ts';
 import { readTokenFile } from './auth/authenticator.ts';
 import { DEFAULT_SERVICE_CIDR, startApiServer } from './server.ts';
+import { loadEncryptionConfig } from './storage/encryption.ts';
 
 const USAGE = `usage: apiserver --etcd-servers URL[,URL…] [--bind-address 127.0.0.1] [--port 6443] [--grpc-port 6444]
                  [--service-cluster-ip-range ${DEFAULT_SERVICE_CIDR}] [--service-node-port-range 30000-32767]
-                 [--token-auth-file FILE] [--etcd-compaction-interval 5m0s] [--allowed-host-names NAME,…]
+                 [--token-auth-file FILE] [--encryption-provider-config FILE] [--etcd-compaction-interval 5m0s]
+                 [--allowed-host-names NAME,…]
                  [--log-level info]`;
 
 
@@ -21,6 +23,7 @@ async function main(): Promise<void> {
       'service-cluster-ip-range': { type: 'string', default: DEFAULT_SERVICE_CIDR },
       'service-node-port-range': { type: 'string', default: '30000-32767' },
       'token-auth-file': { type: 'string' },
+      'encryption-provider-config': { type: 'string' },
       'etcd-compaction-interval': { type: 'string', default: '5m0s' },
       'allowed-host-names': { type: 'string', default: '' },
       'log-level': { type: 'string', default: 'info' },
@@ -42,7 +45,15 @@ async function main(): Promise<void> {
     console.error(`${errors.join('\n')}\n${USAGE}`);
     process.exit(2);
   }
+  let encryption: ReturnType<typeof loadEncryptionConfig> | undefined;
+  try {
+    encryption = values['encryption-provider-config'] ? loadEncryptionConfig(values['encryption-provider-config']) : undefined;
+  } catch (err) {
+    console.error(`--encryption-provider-config: ${(err as Error).message}`);
+    process.exit(2);
+  }
   const logger = createLogger('apiserver', { level: values['log-level'] });
+  if (encryption) logger.info({ resources: encryption.resources }, 'encryption at rest on');
   const server = await startApiServer({
     etcdEndpoints: values['etcd-servers']!.split(','),
     bindAddress: values['bind-address'],
@@ -51,6 +62,7 @@ async function main(): Promise<void> {
     serviceClusterIPRange: values['service-cluster-ip-range'],
     nodePortRange: [Number(range![1]), Number(range![2])],
     tokens: values['token-auth-file'] ? readTokenFile(values['token-auth-file']) : undefined,
+    encryption,
     compactionIntervalMs: compaction,
     allowedHostNames: values['allowed-host-names']!.split(',').map((n) => n.trim()).filter(Boolean),
     logger,

@@ -1,6 +1,7 @@
 // Wires the apiserver: etcd store → registry (admission + storage rules) → two transports,
 // REST (node:http) and gRPC, on their own ports. Tests start it on port 0 through
 // startApiServer(); main.ts parses flags and calls the same function.
+import type { ValueTransformer } from './storage/codec.ts';
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
@@ -35,6 +36,8 @@ export interface ApiServerOptions {
   allowedHostNames?: string[];
   /** HTTP socket limits; the defaults are kube-apiserver's (lib/http-limits.ts). */
   httpLimits?: HttpLimits;
+  /** Encryption at rest (--encryption-provider-config, storage/encryption.ts); none = values stored as they are. */
+  encryption?: ValueTransformer;
 }
 
 export const DEFAULT_COMPACTION_INTERVAL_MS = 5 * 60_000;
@@ -53,7 +56,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
   const logger = opts.logger ?? silentLogger();
   const host = opts.bindAddress ?? '127.0.0.1';
   const authenticator = opts.tokens && opts.tokens.size > 0 ? tokenAuthenticator(opts.tokens) : allowAnonymous();
-  const store = new EtcdStore({ endpoints: opts.etcdEndpoints, logger: logger.child({ part: 'storage' }) });
+  const store = new EtcdStore({ endpoints: opts.etcdEndpoints, logger: logger.child({ part: 'storage' }), transformer: opts.encryption });
   const registry = createRegistry({
     store,
     authorizer: allowAll(),

@@ -2,6 +2,7 @@
 // CLI, logs pino JSON to <dir>/logs/<name>.log and has a readiness check. `up` starts them through
 // the cluster's supervisor (opts.launch), which restarts any that exits; without one they are
 // plain detached processes (the benchmarks).
+import { newEncryptionConfigYaml } from '../lib/encryption-config.ts';
 import { intToIp, ipToInt } from '../lib/ipv4.ts';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -154,12 +155,23 @@ export async function startEtcdComponent(opts: UpOptions): Promise<Started & { e
   return { name: 'etcd', pid, log, url: endpoint, endpoint, argv, readyUrl: `${endpoint}/health`, ready: () => Promise.resolve() };
 }
 
+/** Secrets are encrypted at rest: a key made on the first `up`, kept (mode 0600) for every later one, gone with --purge. */
+export function encryptionConfigFile(dir: string): string {
+  const file = path.join(dir, 'pki', 'encryption-config.yaml');
+  if (!fs.existsSync(file)) {
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    fs.writeFileSync(file, newEncryptionConfigYaml(), { mode: 0o600, flag: 'wx' });
+  }
+  return file;
+}
+
 export async function startApiServerComponent(opts: UpOptions, etcdEndpoint: string): Promise<Started> {
   const log = path.join(opts.dir, 'logs', 'apiserver.log');
   const c = await launchNode(opts, 'apiserver', 'apiserver/main.ts', [
     '--etcd-servers', etcdEndpoint, '--port', String(opts.port), '--grpc-port', String(opts.grpcPort), '--log-level', opts.logLevel,
     '--service-cluster-ip-range', clusterAddresses(opts.name).serviceCIDR,
     ...(opts.bindAddress ? ['--bind-address', opts.bindAddress] : []), ...(opts.tokenFile ? ['--token-auth-file', opts.tokenFile] : []),
+    '--encryption-provider-config', encryptionConfigFile(opts.dir),
   ], log);
   const url = `http://${apiHost(opts)}:${opts.port}`;
   return { ...c, url, readyUrl: `${url}/readyz`, ready: () => waitHttp('apiserver', c.pid, `${url}/readyz`) };

@@ -29,6 +29,8 @@ if [[ ! -d node_modules/tsx ]]; then
 fi
 
 command -v etcd >/dev/null || apt_install etcd-server
+# etcdctl: the encryption-at-rest tests read what etcd really holds.
+command -v etcdctl >/dev/null || apt_install etcd-client
 # test/e2e/python-client.test.ts drives the official Python client, as Debian packages it for /usr/bin/python3.
 /usr/bin/python3 -c 'import kubernetes' 2>/dev/null || apt_install python3-kubernetes
 

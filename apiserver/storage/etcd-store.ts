@@ -7,7 +7,7 @@ import { ApiError } from '../../api/errors.ts';
 import type { KubeObject } from '../../api/types.ts';
 import { silentLogger, type Logger } from '../../lib/logger.ts';
 import type { Store, StoreListResult, StoreWatcher, StoreWatchOptions } from './store.ts';
-import { decode, encode, isCompactedError, prefixEnd } from './codec.ts';
+import { decode, encode, identityTransformer, isCompactedError, prefixEnd, type ValueTransformer } from './codec.ts';
 import { WatchCache, type WatchMetrics } from './watch-cache.ts';
 
 export interface EtcdStoreOptions {
@@ -19,6 +19,8 @@ export interface EtcdStoreOptions {
   watcherQueueCapacity?: number;
   /** etcd's --max-request-bytes (etcd's default 1.5 MiB): larger writes are refused before they reach etcd. */
   maxRequestBytes?: number;
+  /** Encryption at rest (--encryption-provider-config): values pass through it on the way to and from etcd. */
+  transformer?: ValueTransformer;
 }
 
 export const ETCD_MAX_REQUEST_BYTES = 1.5 * 1024 * 1024;
@@ -35,11 +37,13 @@ export class EtcdStore implements Store {
   private readonly logger: Logger;
   private compactor: NodeJS.Timeout | undefined;
   private readonly maxRequestBytes: number;
+  private readonly transformer: ValueTransformer;
 
   constructor(opts: EtcdStoreOptions) {
     if (!opts.endpoints?.length) throw new Error('EtcdStore: endpoints is required');
     this.logger = opts.logger ?? silentLogger();
     this.maxRequestBytes = opts.maxRequestBytes ?? ETCD_MAX_REQUEST_BYTES;
+    this.transformer = opts.transformer ?? identityTransformer;
     this.client = new Etcd3({
       hosts: opts.endpoints,
       grpcOptions: { 'grpc.max_receive_message_length': MAX_MESSAGE_BYTES, 'grpc.max_send_message_length': MAX_MESSAGE_BYTES },
@@ -53,12 +57,12 @@ export class EtcdStore implements Store {
           { maxAttempts: 3, backoff: new ExponentialBackoff({ initialDelay: 50, maxDelay: 1000 }) }),
       },
     });
-    this.cache = new WatchCache(this.client, opts.watchCacheCapacity ?? 1000, this.logger, opts.watcherQueueCapacity);
+    this.cache = new WatchCache(this.client, opts.watchCacheCapacity ?? 1000, this.logger, opts.watcherQueueCapacity, this.transformer);
   }
 
   /** etcd refuses a request over its limit; answer that one request as Kubernetes does, without sending it. */
-  private encodeForWrite(key: string, obj: KubeObject): string {
-    const value = encode(obj);
+  private encodeForWrite(key: string, obj: KubeObject): Buffer {
+    const value = encode(obj, key, this.transformer);
     if (Buffer.byteLength(value) + 2 * Buffer.byteLength(key) + REQUEST_OVERHEAD_BYTES > this.maxRequestBytes) {
       throw new ApiError('RequestEntityTooLarge', 'etcdserver: request is too large');
     }
@@ -75,7 +79,7 @@ export class EtcdStore implements Store {
   async get(key: string): Promise<KubeObject | undefined> {
     const res = await this.client.kv.range({ key: Buffer.from(key) });
     const kv = res.kvs[0];
-    return kv ? decode(key, kv.value, kv.mod_revision) : undefined;
+    return kv ? decode(key, kv.value, kv.mod_revision, this.transformer) : undefined;
   }
 
   /** Sorted by key, read at one revision; `revision` reads a later page at the first page's revision. */
@@ -97,7 +101,7 @@ export class EtcdStore implements Store {
       throw err;
     }
     const revision = opts.revision ?? Number(res.header.revision);
-    const items = res.kvs.map((kv) => decode(kv.key.toString(), kv.value, kv.mod_revision));
+    const items = res.kvs.map((kv) => decode(kv.key.toString(), kv.value, kv.mod_revision, this.transformer));
     const result: StoreListResult = { items, revision };
     if (res.more && res.kvs.length > 0) result.continueKey = res.kvs[res.kvs.length - 1].key.toString();
     return result;

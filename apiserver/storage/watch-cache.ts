@@ -8,7 +8,7 @@ import type { Logger } from '../../lib/logger.ts';
 import { ApiError } from '../../api/errors.ts';
 import type { KubeObject } from '../../api/types.ts';
 import type { StoreWatchEvent, StoreWatcher, StoreWatchOptions } from './store.ts';
-import { decode, isCompactedError, prefixEnd } from './codec.ts';
+import { decode, identityTransformer, isCompactedError, prefixEnd, type ValueTransformer } from './codec.ts';
 import { EventQueue } from './event-queue.ts';
 
 
@@ -22,18 +22,28 @@ export interface WatchMetrics {
 interface RawEvent { type?: string | number; kv?: any; prev_kv?: any }
 
 /** Turn one etcd watch event into a store event. etcd's put with version 1 is a create. */
-function toStoreEvent(ev: RawEvent): StoreWatchEvent | undefined {
+function toStoreEvent(ev: RawEvent, t: ValueTransformer, logger: Logger): StoreWatchEvent | undefined {
+  try {
+    return storeEvent(ev, t);
+  } catch (err) {
+    // A value that cannot be read (not JSON, encrypted with a key this apiserver lacks): skipped, said once per event.
+    logger.error({ err: String((err as Error).message ?? err) }, 'watch cache: an event could not be decoded, skipped');
+    return undefined;
+  }
+}
+
+function storeEvent(ev: RawEvent, t: ValueTransformer): StoreWatchEvent | undefined {
   const kv = ev.kv;
   if (!kv) return undefined;
   const key = kv.key.toString();
   const revision = Number(kv.mod_revision);
-  const prev = ev.prev_kv ? decode(key, ev.prev_kv.value, ev.prev_kv.mod_revision) : undefined;
+  const prev = ev.prev_kv ? decode(key, ev.prev_kv.value, ev.prev_kv.mod_revision, t) : undefined;
   if (ev.type === 'Delete' || ev.type === 1) {
     if (!prev) return undefined; // nothing to report without the last state
     const object: KubeObject = { ...prev, metadata: { ...prev.metadata, resourceVersion: String(revision) } };
     return { type: 'DELETED', key, object, prevObject: prev, revision };
   }
-  const object = decode(key, kv.value, revision);
+  const object = decode(key, kv.value, revision, t);
   return String(kv.version) === '1'
     ? { type: 'ADDED', key, object, revision }
     : { type: 'MODIFIED', key, object, prevObject: prev, revision };
@@ -98,7 +108,8 @@ class ResourceCache {
   broken = false;
 
   constructor(private readonly client: Etcd3, readonly prefix: string, private readonly capacity: number,
-    private readonly metrics: WatchMetrics, private readonly logger: Logger, private readonly onBroken: () => void) {}
+    private readonly metrics: WatchMetrics, private readonly logger: Logger, private readonly onBroken: () => void,
+    private readonly transformer: ValueTransformer) {}
 
   /** Start the etcd watch; from `hint` (the first watcher's revision) when that is recent, so it shares. */
   async start(hint: number): Promise<void> {
@@ -121,7 +132,7 @@ class ResourceCache {
 
   private onData(events: RawEvent[]): void {
     for (const raw of events) {
-      const ev = toStoreEvent(raw);
+      const ev = toStoreEvent(raw, this.transformer, this.logger);
       if (!ev) continue;
       this.ring.push(ev);
       if (this.ring.length > this.capacity) this.windowStart = this.ring.shift()!.revision;
@@ -166,7 +177,7 @@ export class WatchCache {
    * @param watcherQueueCapacity per-watcher backlog before a slow consumer is cut off
    */
   constructor(private readonly client: Etcd3, private readonly capacity: number, private readonly logger: Logger,
-    private readonly watcherQueueCapacity = 10_000) {}
+    private readonly watcherQueueCapacity = 10_000, private readonly transformer: ValueTransformer = identityTransformer) {}
 
   /** `/registry/pods/default/` → `/registry/pods/`: the cache is per resource. */
   private resourcePrefix(prefix: string): string {
@@ -178,7 +189,7 @@ export class WatchCache {
     let p = this.caches.get(resourcePrefix);
     if (!p) {
       const cache = new ResourceCache(this.client, resourcePrefix, this.capacity, this.metrics,
-        this.logger, () => this.caches.delete(resourcePrefix));
+        this.logger, () => this.caches.delete(resourcePrefix), this.transformer);
       p = cache.start(hint).then(() => cache);
       p.catch(() => this.caches.delete(resourcePrefix));
       this.caches.set(resourcePrefix, p);
@@ -227,7 +238,7 @@ export class WatchCache {
     };
     watcher.on('data', (res) => {
       for (const raw of res.events as RawEvent[]) {
-        const ev = toStoreEvent(raw);
+        const ev = toStoreEvent(raw, this.transformer, this.logger);
         if (ev && w.offer(ev)) this.metrics.eventsDispatched++;
       }
     });

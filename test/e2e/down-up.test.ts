@@ -16,6 +16,11 @@ apiVersion: v1
 kind: ConfigMap
 metadata: { name: settings }
 data: { color: blue }
+---
+apiVersion: v1
+kind: Secret
+metadata: { name: db }
+stringData: { password: hunter2-at-rest }
 ---${webDeployment(2)}`;
 
 const podContainers = (node: string) =>
@@ -25,6 +30,21 @@ describe('kubemu down && kubemu up on the same directory', () => {
   let c: KubemuCluster;
   before(async () => { c = await startCluster(NAME, ['--nodes', '1']); });
   after(() => c?.down());
+
+  test('Secrets are encrypted at rest: etcdctl shows k8s:enc:aescbc:v1: ciphertext, kubectl the plain value', async () => {
+    await c.kubectl('create', 'secret', 'generic', 'plain-check', '--from-literal=token=visible-only-through-the-api');
+    const raw = execFileSync('etcdctl', ['--endpoints', c.state().etcd, 'get', '/registry/secrets/default/plain-check', '--print-value-only'], { env: { ...process.env, ETCDCTL_API: '3' } });
+    assert.match(raw.toString('latin1'), /^k8s:enc:aescbc:v1:key1:/);
+    assert.equal(raw.includes(Buffer.from('visible-only-through-the-api')), false);
+    assert.equal(raw.includes(Buffer.from(Buffer.from('visible-only-through-the-api').toString('base64'))), false);
+    const yaml = await c.kubectl('get', 'secret', 'plain-check', '-o', 'yaml');
+    assert.match(yaml, new RegExp(`token: ${Buffer.from('visible-only-through-the-api').toString('base64')}`));
+    // ConfigMaps are not in the configuration: stored as they are.
+    await c.kubectl('create', 'configmap', 'plain-cm', '--from-literal=k=readable');
+    assert.match(execFileSync('etcdctl', ['--endpoints', c.state().etcd, 'get', '/registry/configmaps/default/plain-cm', '--print-value-only'], { encoding: 'utf8' }), /readable/);
+    const cfg = fs.statSync(path.join(c.dir, 'pki', 'encryption-config.yaml'));
+    assert.equal(cfg.mode & 0o777, 0o600);
+  });
 
   test('keeps every object and brings the same pods back', async () => {
     const file = path.join(c.dir, 'app.yaml');
@@ -46,6 +66,8 @@ describe('kubemu down && kubemu up on the same directory', () => {
     const up = kubemu(['up', '--dir', c.dir, '--name', NAME, '--nodes', '1', ...ports]);
     assert.equal(up.status, 0, `${up.stdout}\n${up.stderr}`);
     assert.equal(JSON.parse(await c.kubectl('get', 'configmap', 'settings', '-o', 'json')).data.color, 'blue');
+    // The encryption key made on the first up is the one the second up reads Secrets with.
+    assert.equal(Buffer.from(JSON.parse(await c.kubectl('get', 'secret', 'db', '-o', 'json')).data.password, 'base64').toString(), 'hunter2-at-rest');
     await c.kubectl('rollout', 'status', 'deployment/web', '--timeout=120s');
     assert.deepEqual(await uids(), before, 'the same pod objects');
     await until('both pods running again in Docker', async () => podContainers(nodeName).length === 2, 120_000);
