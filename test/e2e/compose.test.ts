@@ -102,6 +102,17 @@ describe('docker compose up: the cluster as containers (real Docker, real kubect
       NODES.map((n) => [n.nodeName, n.nodeIP, 'True']));
   });
 
+  test('both apiservers encrypt Secrets at rest with the one key init made: etcdctl shows ciphertext, kubectl the value', async () => {
+    await c.kubectl('create', 'secret', 'generic', 'at-rest', '--from-literal=k=compose-plaintext');
+    const raw = spawnSync('etcdctl', ['--endpoints', 'http://127.0.0.1:12379', 'get', '/registry/secrets/default/at-rest', '--print-value-only'], { env: { ...process.env, ETCDCTL_API: '3' } });
+    assert.equal(raw.status, 0, String(raw.stderr));
+    assert.match(raw.stdout.toString('latin1'), /^k8s:enc:aescbc:v1:key1:/);
+    assert.equal(raw.stdout.includes(Buffer.from('compose-plaintext')), false);
+    // apiserver-2 reads what apiserver-1 wrote.
+    const viaSecond = spawnSync('kubectl', ['--server', `http://127.0.0.1:${p.env.KUBEMU_API_PORT_2}`, 'get', 'secret', 'at-rest', '-o', 'jsonpath={.data.k}'], { encoding: 'utf8' });
+    assert.equal(Buffer.from(viaSecond.stdout, 'base64').toString(), 'compose-plaintext', viaSecond.stderr);
+  });
+
   test('Services: by DNS name from a pod, by ClusterIP from the host, by every NodePort and the LoadBalancer address, in rotation', async () => {
     const pods = await readyBackends(c);
     assert.equal(pods.length, 3);
