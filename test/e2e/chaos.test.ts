@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isAlive } from '../../cli/state.ts';
+import { isAlive } from '../../launcher/state.ts';
 import { createApiClient, type ApiClient } from '../../client/index.ts';
 import { getOnce, hits, kubemu, startCluster, until, type KubemuCluster } from '../harness/kubemu-cluster.ts';
 import { deployWebApp, readyBackends, WEB_APP, type WebService } from '../harness/web-app.ts';

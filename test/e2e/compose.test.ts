@@ -12,8 +12,8 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import YAML from 'yaml';
-import { removeNodeContainers } from '../../cli/docker-cleanup.ts';
-import { cleanupServiceNetwork } from '../../cli/service-network.ts';
+import { removeNodeContainers } from '../../launcher/docker-cleanup.ts';
+import { cleanupServiceNetwork } from '../../launcher/service-network.ts';
 import { listServiceAddresses } from '../../kube-proxy/host-net.ts';
 import { inCidr } from '../../lib/ipv4.ts';
 import { COMPOSE_ADDRS, COMPOSE_NODES, composeCluster, composeCommand, composeProject, NO_COMPOSE, type ComposeProject } from '../harness/compose.ts';
@@ -79,7 +79,7 @@ describe('docker compose up: the cluster as containers (real Docker, real kubect
     fs.rmSync(p.dir, { recursive: true, force: true });
   });
 
-  test('docker-compose.yml names the addresses cli/components.ts gives the cluster "compose"', () => {
+  test('docker-compose.yml names the addresses launcher/components.ts gives the cluster "compose"', () => {
     const doc = YAML.parse(fs.readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true });
     const text = JSON.stringify(doc.services);
     for (const { nodeName, nodeIP, network } of NODES) {

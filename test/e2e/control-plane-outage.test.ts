@@ -6,8 +6,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { nodeIdentity } from '../../cli/components.ts';
-import { isRunning } from '../../cli/state.ts';
+import { nodeIdentity } from '../../launcher/components.ts';
+import { isRunning } from '../../launcher/state.ts';
 import { FaultInjector } from '../../cluster/faults.ts';
 import { startCluster, until, type KubemuCluster } from '../harness/kubemu-cluster.ts';
 

@@ -6,8 +6,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { nodeIdentity } from '../../cli/components.ts';
-import { isAlive, readSupervisorFile, type ComponentState } from '../../cli/state.ts';
+import { nodeIdentity } from '../../launcher/components.ts';
+import { isAlive, readSupervisorFile, type ComponentState } from '../../launcher/state.ts';
 import { kubemu, startCluster, until, type KubemuCluster } from '../harness/kubemu-cluster.ts';
 
 const NAME = `sup${process.pid % 10000}`;

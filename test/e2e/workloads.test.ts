@@ -12,9 +12,9 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../lib/free-port.ts';
-import { readState } from '../../cli/state.ts';
-import { nodeIdentity } from '../../cli/components.ts';
-import { removeNodeContainers } from '../../cli/docker-cleanup.ts';
+import { readState } from '../../launcher/state.ts';
+import { nodeIdentity } from '../../launcher/components.ts';
+import { removeNodeContainers } from '../../launcher/docker-cleanup.ts';
 import { createApiClient, type ApiClient } from '../../client/index.ts';
 import type { KubeObject } from '../../api/types.ts';
 

@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { createApiClient, type ApiClient } from '../../client/index.ts';
 import { kubeconfigYaml } from '../../client/kubeconfig.ts';
-import { removeNodeContainers } from '../../cli/docker-cleanup.ts';
+import { removeNodeContainers } from '../../launcher/docker-cleanup.ts';
 import { CriClient } from '../../kubelet/cri/client.ts';
 import { CriServer } from '../../kubelet/cri/server.ts';
 import { DockerRuntime } from '../../kubelet/cri/docker/runtime.ts';

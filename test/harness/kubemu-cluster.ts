@@ -8,7 +8,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../lib/free-port.ts';
-import { readState, type ClusterState } from '../../cli/state.ts';
+import { readState, type ClusterState } from '../../launcher/state.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const run = promisify(execFile);
