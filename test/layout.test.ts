@@ -92,3 +92,9 @@ test('layout: outside a component, code uses only its public entry (public.ts) o
     && !/^[^/]+\/(public|main)\.ts$/.test(e.to));
   assert.deepEqual(show(internal), []);
 });
+
+test('layout: the tests poll with one helper (test/harness/until.ts); others only set its options', () => {
+  const loops = [...graph.keys()].filter((f) => f !== 'test/harness/until.ts'
+    && /^\s*(?:export )?(?:async )?function until\b/m.test(fs.readFileSync(path.join(ROOT, f), 'utf8')));
+  assert.deepEqual(loops, []);
+});

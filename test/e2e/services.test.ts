@@ -120,7 +120,7 @@ describe('Services through kube-proxy (userspace mode), real kubectl, real Docke
     const t0 = Date.now();
     process.kill(pid, 'SIGKILL');
     const pods = await readyBackends(c);
-    await until('the ClusterIP served again', async () => (await getOnce(`http://${web.clusterIP}:80/`, 3000).catch(() => '')) !== '', 60_000, 100);
+    await until('the ClusterIP served again', async () => (await getOnce(`http://${web.clusterIP}:80/`, 3000).catch(() => '')) !== '', 60_000, { everyMs: 100 });
     const takeoverMs = Date.now() - t0;
     console.log(`# ClusterIP served again ${takeoverMs} ms after kill -9 of the serving kube-proxy`);
     assert.notEqual(await holder(), leader, 'another kube-proxy holds the lease');
