@@ -2,8 +2,8 @@
 // fake runtime, in this process) that register and run pods without Docker.
 import { setMaxListeners } from 'node:events';
 import path from 'node:path';
-import type { Started } from '../cli/components.ts';
-import { isAlive } from '../cli/state.ts';
+import type { Started } from '../launcher/components.ts';
+import { isAlive } from '../launcher/state.ts';
 import type { ApiClient } from '../client/index.ts';
 import { FakeRuntime } from '../kubelet/cri/fake/runtime.ts';
 import { Kubelet } from '../kubelet/kubelet.ts';

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { KubeObject } from '../api/types.ts';
-import { startApiServerComponent, startControllerManagerComponent, startEtcdComponent, startSchedulerComponent, type Started, type UpOptions } from '../cli/components.ts';
+import { startApiServerComponent, startControllerManagerComponent, startEtcdComponent, startSchedulerComponent, type Started, type UpOptions } from '../launcher/components.ts';
 import { createApiClient, type ApiClient } from '../client/index.ts';
 import { freePort } from '../lib/free-port.ts';
 import { startHollowNodes, stopAll } from './cluster.ts';

@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { KubeObject } from '../api/types.ts';
-import { startApiServerComponent, startEtcdComponent, startKubeletComponent, startSchedulerComponent, type Started } from '../cli/components.ts';
+import { startApiServerComponent, startEtcdComponent, startKubeletComponent, startSchedulerComponent, type Started } from '../launcher/components.ts';
 import { createApiClient, type ApiClient } from '../client/index.ts';
 import { DockerEngine } from '../kubelet/cri/docker/engine.ts';
 import { startHollowNodes, stopAll } from './cluster.ts';

@@ -20,6 +20,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { freePort } from '../lib/free-port.ts';
+import { until } from '../test/harness/until.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const MODES = (process.env.BENCH_PROXY_MODES ?? 'userspace,iptables').split(',').filter(Boolean);
@@ -153,14 +154,6 @@ function getOnce(url: string): Promise<number> {
   });
 }
 
-async function until(what: string, fn: () => Promise<boolean>, ms = 60_000): Promise<void> {
-  const end = Date.now() + ms;
-  for (;;) {
-    if (await fn().catch(() => false)) return;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(250);
-  }
-}
 
 /** The cluster up at the moment, taken down on Ctrl-C too. */
 let current: string | undefined;

@@ -12,8 +12,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Cluster } from '../cluster/cluster.ts';
-import { bundleDir } from '../cli/bundle.ts';
-import { readState } from '../cli/state.ts';
+import { bundleDir } from '../launcher/bundle.ts';
+import { readState } from '../launcher/state.ts';
 import { startEtcd } from '../lib/etcd-process.ts';
 import { freePort } from '../lib/free-port.ts';
 import { composeCommand, composeProject, NO_COMPOSE } from '../test/harness/compose.ts';
@@ -49,7 +49,7 @@ async function main(): Promise<void> {
   t0 = Date.now();
   spawnSync(process.execPath, ['--import', 'tsx', '-e', '0'], { cwd: ROOT });
   const tsxProcSec = secs(t0);
-  // Components run from esbuild bundles (cli/bundle.ts); build them now, so `up` below is a second run's.
+  // Components run from esbuild bundles (launcher/bundle.ts); build them now, so `up` below is a second run's.
   const bundles = bundleDir();
   log(bundles ? `components run from ${path.relative(ROOT, bundles)}` : 'components run through tsx (no bundle)');
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// Launcher for `npx kubemu`: the CLI's own bundle when it is up to date (cli/bundle.ts builds it with the
+// Launcher for `npx kubemu`: the CLI's own bundle when it is up to date (launcher/bundle.ts builds it with the
 // components' bundles, on the first `up`), else its TypeScript through tsx. The bundle starts in about a
-// quarter of the time. The freshness check is cli/bundle.ts fresh(), in plain JavaScript: no TypeScript yet here.
+// quarter of the time. The freshness check is launcher/bundle.ts fresh(), in plain JavaScript: no TypeScript yet here.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';

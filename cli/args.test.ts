@@ -45,3 +45,21 @@ test('the kubeconfig kubemu writes is read back by kubemu and is valid for kubec
   assert.throws(() => readKubeconfig(file, 'other'), /context "other" not found/);
   fs.rmSync(path.dirname(file), { recursive: true });
 });
+
+test('join: flags, --name is the node name, --apiserver required', () => {
+  const a = parseCli(['join', '--apiserver', 'http://10.0.0.1:6443', '--token', 't', '--name', 'host2', '--node-ip', '10.0.0.2', '--network', 'lab', '--dir', 'd']);
+  assert.equal(a.command, 'join');
+  assert.deepEqual([a.apiserver, a.token, a.nodeName, a.nodeIP, a.network, a.dir, a.name], ['http://10.0.0.1:6443', 't', 'host2', '10.0.0.2', 'lab', 'd', 'kubemu']);
+  assert.throws(() => parseCli(['join']), (err: any) => err.exitCode === 2 && /--apiserver URL is required/.test(err.message));
+  assert.equal(parseCli(['up']).name, 'kubemu');
+  assert.equal(parseCli(['up']).nodeName, undefined);
+  const up = parseCli(['up', '--bind-address', '0.0.0.0', '--advertise-address', '10.0.0.1', '--token-auth']);
+  assert.deepEqual([up.bindAddress, up.advertiseAddress, up.tokenAuth], ['0.0.0.0', '10.0.0.1', true]);
+  assert.throws(() => parseCli(['up', '--bind-address', 'example.org']), /--bind-address: not an IP address/);
+});
+
+test('images load: operands and repeated --docker-host are parsed', () => {
+  const a = parseCli(['images', 'load', 'app:1', 'db:2', '--docker-host', 'tcp://10.0.0.2:2375', '--docker-host', 'ssh://me@lab2']);
+  assert.deepEqual([a.command, a.operands, a.dockerHosts], ['images', ['load', 'app:1', 'db:2'], ['tcp://10.0.0.2:2375', 'ssh://me@lab2']]);
+  assert.throws(() => parseCli(['images']), /missing load IMAGE/);
+});

@@ -1,7 +1,7 @@
 // Command-line parsing of `kubemu`: commands, flags, their checks and the usage text.
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
-import { CliError } from './commands.ts';
+import { UserError } from '../launcher/output.ts';
 
 export const USAGE = `usage: kubemu <command> [flags]
 
@@ -110,24 +110,24 @@ export interface CliArgs {
 
 function wholeNumber(flag: string, v: string, min: number, max: number): number {
   const n = Number(v);
-  if (!/^\d+$/.test(v) || n < min || n > max) throw new CliError(`${flag}: want a whole number from ${min} to ${max}, got ${v}`, 2);
+  if (!/^\d+$/.test(v) || n < min || n > max) throw new UserError(`${flag}: want a whole number from ${min} to ${max}, got ${v}`, 2);
   return n;
 }
 
 function portOf(flag: string, v: string): number {
   const n = Number(v);
-  if (!/^\d+$/.test(v) || n < 1 || n > 65535) throw new CliError(`${flag}: not a port: ${v}`, 2);
+  if (!/^\d+$/.test(v) || n < 1 || n > 65535) throw new UserError(`${flag}: not a port: ${v}`, 2);
   return n;
 }
 
 function dnsUpstream(v: string): string {
   const bad = v.split(',').find((u) => !isIP(u) && !/^(\d+\.\d+\.\d+\.\d+|\[[0-9a-fA-F:]+\]):\d{1,5}$/.test(u));
-  if (v && v !== 'none' && bad !== undefined) throw new CliError(`--dns-upstream: want IP[:PORT],… or none, got ${JSON.stringify(bad)}`, 2);
+  if (v && v !== 'none' && bad !== undefined) throw new UserError(`--dns-upstream: want IP[:PORT],… or none, got ${JSON.stringify(bad)}`, 2);
   return v;
 }
 
 function clusterName(v: string): string {
-  if (!/^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/.test(v)) throw new CliError(`--name: want lower-case letters, digits and '-' (at most 32), got ${JSON.stringify(v)}`, 2);
+  if (!/^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/.test(v)) throw new UserError(`--name: want lower-case letters, digits and '-' (at most 32), got ${JSON.stringify(v)}`, 2);
   return v;
 }
 
@@ -151,22 +151,22 @@ export function parseCli(argv: string[]): CliArgs {
       },
     });
   } catch (err) {
-    throw new CliError(`${(err as Error).message}\n\n${USAGE}`, 2);
+    throw new UserError(`${(err as Error).message}\n\n${USAGE}`, 2);
   }
   const { values, positionals } = parsed;
   const command = values.help ? 'help' : positionals[0] ?? 'up';
-  if (!Object.hasOwn(COMMANDS, command)) throw new CliError(`unknown command "${command}"\n\n${USAGE}`, 2);
+  if (!Object.hasOwn(COMMANDS, command)) throw new UserError(`unknown command "${command}"\n\n${USAGE}`, 2);
   const want: readonly string[] = COMMANDS[command as Command];
   const operands = positionals.slice(1);
-  if (operands.length < want.length) throw new CliError(`${command}: missing ${want.slice(operands.length).join(' ')} (usage: kubemu ${command} ${want.join(' ')} [--dir DIR])\n\n${USAGE}`, 2);
-  if (operands.length > want.length && command !== 'images') throw new CliError(`unexpected argument "${operands[want.length]}"\n\n${USAGE}`, 2);
-  if (values.signal !== 'SIGKILL' && values.signal !== 'SIGTERM') throw new CliError(`--signal: want SIGKILL or SIGTERM, got ${values.signal}`, 2);
+  if (operands.length < want.length) throw new UserError(`${command}: missing ${want.slice(operands.length).join(' ')} (usage: kubemu ${command} ${want.join(' ')} [--dir DIR])\n\n${USAGE}`, 2);
+  if (operands.length > want.length && command !== 'images') throw new UserError(`unexpected argument "${operands[want.length]}"\n\n${USAGE}`, 2);
+  if (values.signal !== 'SIGKILL' && values.signal !== 'SIGTERM') throw new UserError(`--signal: want SIGKILL or SIGTERM, got ${values.signal}`, 2);
   const nodes = Number(values.nodes);
-  if (!/^\d+$/.test(values.nodes!) || nodes > 500) throw new CliError(`--nodes: want a number from 0 to 500, got ${values.nodes}`, 2);
-  if (!['docker', 'fake'].includes(values.runtime!)) throw new CliError(`--runtime: want docker or fake, got ${values.runtime}`, 2);
-  if (!['userspace', 'iptables'].includes(values['proxy-mode']!)) throw new CliError(`--proxy-mode: want userspace or iptables, got ${values['proxy-mode']}`, 2);
-  if (command === 'join' && !values.apiserver) throw new CliError(`join: --apiserver URL is required (kubemu up --bind-address on the control-plane host prints the whole command)\n\n${USAGE}`, 2);
-  for (const f of ['bind-address', 'advertise-address'] as const) if (values[f] !== undefined && !isIP(values[f]!)) throw new CliError(`--${f}: not an IP address: ${values[f]}`, 2);
+  if (!/^\d+$/.test(values.nodes!) || nodes > 500) throw new UserError(`--nodes: want a number from 0 to 500, got ${values.nodes}`, 2);
+  if (!['docker', 'fake'].includes(values.runtime!)) throw new UserError(`--runtime: want docker or fake, got ${values.runtime}`, 2);
+  if (!['userspace', 'iptables'].includes(values['proxy-mode']!)) throw new UserError(`--proxy-mode: want userspace or iptables, got ${values['proxy-mode']}`, 2);
+  if (command === 'join' && !values.apiserver) throw new UserError(`join: --apiserver URL is required (kubemu up --bind-address on the control-plane host prints the whole command)\n\n${USAGE}`, 2);
+  for (const f of ['bind-address', 'advertise-address'] as const) if (values[f] !== undefined && !isIP(values[f]!)) throw new UserError(`--${f}: not an IP address: ${values[f]}`, 2);
   return {
     command: command as Command, operands, namespace: values.namespace!, signal: values.signal, noRestart: values['no-restart']!, dir: values.dir!, port: portOf('--port', values.port!), grpcPort: portOf('--grpc-port', values['grpc-port']!),
     nodes, runtime: values.runtime!, logLevel: values['log-level']!, purge: values.purge!,

@@ -4,13 +4,13 @@ import path from 'node:path';
 import { FaultInjector } from '../cluster/faults.ts';
 import { UnknownTargetError } from '../cluster/targets.ts';
 import type { CliArgs } from './args.ts';
-import { CliError } from './commands.ts';
-import { readState } from './state.ts';
+import { UserError } from '../launcher/output.ts';
+import { readState } from '../launcher/state.ts';
 
 /** Runs one fault command and prints what happened (the same words as its record and Event). */
 export async function fault(args: CliArgs): Promise<void> {
   const dir = path.resolve(args.dir);
-  if (!readState(dir)) throw new CliError(`no cluster in ${dir} (start one with: kubemu up --dir ${args.dir})`);
+  if (!readState(dir)) throw new UserError(`no cluster in ${dir} (start one with: kubemu up --dir ${args.dir})`);
   const f = new FaultInjector(dir);
   const [target, container] = args.operands;
   const pod = { namespace: args.namespace, name: target };
@@ -28,7 +28,7 @@ export async function fault(args: CliArgs): Promise<void> {
     }
   })().catch((err: Error) => {
     // A component, node or pod the cluster does not have is a usage error (exit 2), like a bad flag.
-    throw new CliError(err.message, err instanceof UnknownTargetError ? 2 : 1);
+    throw new UserError(err.message, err instanceof UnknownTargetError ? 2 : 1);
   });
   process.stdout.write(`${rec.message}\n`);
 }

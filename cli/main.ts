@@ -1,9 +1,11 @@
 // kubemu CLI entry point: `kubemu up | down | status` (also `npm start` = up) and the fault commands.
 import { parseCli, USAGE } from './args.ts';
-import { CliError, down, status, up } from './commands.ts';
+import { UserError } from '../launcher/output.ts';
+import { down, up } from '../launcher/up-down.ts';
+import { status } from './status.ts';
 import { fault } from './fault-commands.ts';
-import { join } from './join.ts';
-import { images } from './images.ts';
+import { join } from '../launcher/join.ts';
+import { images } from '../launcher/images.ts';
 
 async function main(): Promise<number> {
   const args = parseCli(process.argv.slice(2));
@@ -19,6 +21,6 @@ async function main(): Promise<number> {
 }
 
 main().then((code) => process.exit(code), (err) => {
-  process.stderr.write(`kubemu: ${err instanceof CliError ? err.message : (err as Error).stack ?? err}\n`);
-  process.exit(err instanceof CliError ? err.exitCode : 1);
+  process.stderr.write(`kubemu: ${err instanceof UserError ? err.message : (err as Error).stack ?? err}\n`);
+  process.exit(err instanceof UserError ? err.exitCode : 1);
 });

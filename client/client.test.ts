@@ -10,18 +10,13 @@ import { testApiServer, type TestApiServer } from '../test/harness/apiserver.ts'
 import { createApiClient, type ApiClient } from './index.ts';
 import { Informer } from './informer.ts';
 import { LeaderElector } from './leader-election.ts';
+import { until as poll } from '../test/harness/until.ts';
 
 const CM = { group: '', resource: 'configmaps' };
 const PODS = { group: '', resource: 'pods' };
 const cm = (name: string, data: Record<string, string> = {}): KubeObject => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name }, data });
 
-async function until(cond: () => boolean, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const until = (cond: () => boolean, ms = 30_000): Promise<true> => poll('the condition', () => cond(), ms, { everyMs: 20, retryErrors: false });
 
 describe('client package against a real apiserver', () => {
   const cleanups: Array<() => unknown> = [];

@@ -10,10 +10,10 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import type { KubeObject } from '../api/types.ts';
-import { clusterAddresses, nodeIdentity } from '../cli/components.ts';
-import { isAlive } from '../cli/state.ts';
+import { clusterAddresses, nodeIdentity } from '../launcher/components.ts';
+import { isAlive } from '../launcher/state.ts';
 import { Cluster } from './cluster.ts';
-import { cgroup2Mount } from './partition.ts';
+import { cgroup2Mount } from '../launcher/partition.ts';
 import { waitFor, waitForDeployment, waitForJob } from './wait.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

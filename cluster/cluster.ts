@@ -5,18 +5,19 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { clusterAddresses, nodeIdentity } from '../cli/components.ts';
-import { down, up, type Output } from '../cli/commands.ts';
-import { removeNodeContainers } from '../cli/docker-cleanup.ts';
-import { cleanupServiceNetwork } from '../cli/service-network.ts';
-import { isRunning, readState } from '../cli/state.ts';
+import { clusterAddresses, nodeIdentity } from '../launcher/components.ts';
+import type { Output } from '../launcher/output.ts';
+import { down, up } from '../launcher/up-down.ts';
+import { removeNodeContainers } from '../launcher/docker-cleanup.ts';
+import { cleanupServiceNetwork } from '../launcher/service-network.ts';
+import { isRunning, readState } from '../launcher/state.ts';
 import { createApiClient, type ApiClient } from '../client/index.ts';
-import { hasNetAdmin } from '../kube-proxy/host-net.ts';
+import { hasNetAdmin } from '../kube-proxy/public.ts';
 import { freePort } from '../lib/free-port.ts';
 import { faultsPath, postPendingEvents, type FaultRecord } from './fault-log.ts';
 import { FaultInjector, type KillOptions, type KillSignal, type PodRef } from './faults.ts';
 import { checkOptions, claimName, generateName, releaseName, type ClusterOptions } from './options.ts';
-import { removePartitionCgroups, removePartitionRules } from './partition.ts';
+import { removePartitionCgroups, removePartitionRules } from '../launcher/partition.ts';
 
 export type { ClusterOptions } from './options.ts';
 export type { FaultRecord, FaultAction } from './fault-log.ts';

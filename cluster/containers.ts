@@ -1,7 +1,6 @@
 // Pod containers behind the kubelet's back, through the Docker Engine API: found by the labels the
 // Docker runtime puts on them (managed, node, pod namespace/name, container name).
-import { DockerEngine } from '../kubelet/cri/docker/engine.ts';
-import { LABELS } from '../kubelet/cri/types.ts';
+import { DockerEngine, LABELS } from '../kubelet/public.ts';
 import { UnknownTargetError } from './targets.ts';
 
 interface ContainerSummary { Id: string; State: string; Labels: Record<string, string> }

@@ -1,16 +1,16 @@
 // The faults themselves, for one cluster directory: everything is read from and written back to its
 // state.json, so the Cluster API and the `kubemu kill|partition|…` commands (separate processes, maybe
 // later ones) act on the same truth. Each fault and each undo is recorded (fault-log.ts).
-// The components have a supervisor (cli/supervisor.ts) that restarts one that exits, as a node's
+// The components have a supervisor (launcher/supervisor.ts) that restarts one that exits, as a node's
 // kubelet or systemd would: a kill is a fault it then repairs, unless the kill holds it first
 // (--no-restart, stop-node); starting a component again goes through it too.
-import { readState, writeState, isRunning, type ClusterState, type ComponentState } from '../cli/state.ts';
-import { hasNetAdmin } from '../kube-proxy/host-net.ts';
+import { readState, writeState, isRunning, type ClusterState, type ComponentState } from '../launcher/state.ts';
+import { hasNetAdmin } from '../kube-proxy/public.ts';
 import { killNodeContainers, setPaused } from './containers.ts';
 import { recordFault, readFaults, type FaultAction, type FaultRecord, type InvolvedObject } from './fault-log.ts';
-import { joinPartitionCgroup, partition, removePartitionRules } from './partition.ts';
-import { respawn, stopProcess, waitReady } from './processes.ts';
-import { retireDeadSupervisor, runningSupervisor, type SupervisorClient } from '../cli/supervisor-client.ts';
+import { joinPartitionCgroup, partition, removePartitionRules } from '../launcher/partition.ts';
+import { respawn, stopProcess, waitReady } from '../launcher/processes.ts';
+import { retireDeadSupervisor, runningSupervisor, type SupervisorClient } from '../launcher/supervisor-client.ts';
 import { findComponent, findNode, nodeComponents } from './targets.ts';
 
 /** Clusters started before names were recorded are the default one. */

@@ -1,10 +1,10 @@
 // ClusterOptions: checked up front with clear messages, defaults as `kubemu up` has them, and a
 // generated cluster name that nothing else on this host is using, because node names, node IPs,
-// the Docker network and the service CIDR all derive from the name (cli/components.ts).
+// the Docker network and the service CIDR all derive from the name (launcher/components.ts).
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
-import { nodeIdentity } from '../cli/components.ts';
-import { DockerEngine } from '../kubelet/cri/docker/engine.ts';
+import { nodeIdentity } from '../launcher/components.ts';
+import { DockerEngine } from '../kubelet/public.ts';
 
 export interface ClusterOptions {
   /** Nodes (kubelets), default 3. */

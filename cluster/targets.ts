@@ -1,6 +1,6 @@
 // Fault targets by name, checked against what the cluster actually runs: a typo gets an error that
 // lists the names that would have worked.
-import type { ClusterState, ComponentState } from '../cli/state.ts';
+import type { ClusterState, ComponentState } from '../launcher/state.ts';
 
 /** A component, node, pod or container name this cluster does not have (the CLI exits 2 on it). */
 export class UnknownTargetError extends Error {

@@ -8,6 +8,7 @@ import { createApiClient } from '../client/index.ts';
 import { Informer } from '../client/informer.ts';
 import { silentLogger } from '../lib/logger.ts';
 import { testApiServer } from '../test/harness/apiserver.ts';
+import { until as poll } from '../test/harness/until.ts';
 import { DEFAULT_TIMINGS, runWorkers, type Controller, type ControllerContext, type ControllerManagerTimings } from './controller.ts';
 import { R, SharedInformers } from './informers.ts';
 
@@ -42,15 +43,8 @@ export function fakeKubelets(client: ApiClient, signal: AbortSignal, opts: { del
   return inf;
 }
 
-export async function until<T>(what: string, fn: () => T | Promise<T>, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+/** test/harness/until.ts as the controller tests wait: 10 s by default, every 25 ms; an error fails the wait. */
+export const until = <T>(what: string, fn: () => T | Promise<T>, ms = 10_000): Promise<T> => poll(what, fn, ms, { everyMs: 25, retryErrors: false });
 
 export interface ControllerTestbed {
   client: ApiClient;

@@ -12,6 +12,7 @@ import { createLogger } from '../lib/logger.ts';
 import { ProxyMetrics } from './metrics.ts';
 import type { Backend, ServicePortRule } from './service-map.ts';
 import { UserspaceProxier } from './userspace.ts';
+import { until as poll } from '../test/harness/until.ts';
 
 const HOST = '127.0.0.1';
 const cleanups: Array<() => unknown> = [];
@@ -131,15 +132,7 @@ function newProxier(udpIdleMs?: number) {
   return { proxier, metrics, logs };
 }
 
-async function until<T>(what: string, fn: () => T | undefined | false, ms = 5000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const until = <T>(what: string, fn: () => T | undefined | false, ms = 5000): Promise<T> => poll(what, fn, ms, { everyMs: 10, retryErrors: false });
 
 const labels = { service: 'default/web', port: 'http', protocol: 'TCP' } as const;
 

@@ -1,6 +1,6 @@
 // The repository's root directory (where proto/ and node_modules/ are), found from this module's
 // location upwards: the same answer whether the code runs from its TypeScript sources (tsx) or from
-// a component bundle under .kubemu/bundle/ (cli/bundle.ts), where `import.meta.url` is the bundle's.
+// a component bundle under .kubemu/bundle/ (launcher/bundle.ts), where `import.meta.url` is the bundle's.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -1,19 +1,15 @@
 // Filter and score plugins with kube-scheduler's semantics and reason texts
 // (pkg/scheduler/framework/plugins). A filter returns undefined (fits) or the reason it does not.
 import type { KubeObject } from '../api/types.ts';
-import type { Cycle } from './cycle.ts';
 import { NodeInfo, podHostPorts, podRequests } from './node-info.ts';
 import { effectiveTaints, matchesNodeSelectorAndAffinity, matchTerm, tolerates, untolerated } from './node-match.ts';
 import { INTER_POD_AFFINITY_FILTER, INTER_POD_AFFINITY_SCORE } from './pod-affinity.ts';
 import { TOPOLOGY_SPREAD_FILTER, TOPOLOGY_SPREAD_SCORE } from './topology-spread.ts';
-
-export { effectiveTaints, matchesNodeSelectorAndAffinity, tolerates } from './node-match.ts';
+import type { FilterPlugin, ScorePlugin } from './plugin-types.ts';
 
 type Obj = Record<string, any>;
 
-/** `cycle` carries what spans nodes (see cycle.ts); without it a plugin sees only this node. */
-export interface FilterPlugin { name: string; filter(pod: KubeObject, node: NodeInfo, cycle?: Cycle): string | undefined }
-export interface ScorePlugin { name: string; weight: number; score(pod: KubeObject, node: NodeInfo, all: NodeInfo[], cycle?: Cycle): number }
+export type { FilterPlugin, ScorePlugin } from './plugin-types.ts';
 
 // ---- filters ------------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ import type { KubeObject } from '../api/types.ts';
 import type { Cycle } from './cycle.ts';
 import { newCycle } from './cycle.ts';
 import type { NodeInfo } from './node-info.ts';
-import type { FilterPlugin, ScorePlugin } from './plugins.ts';
+import type { FilterPlugin, ScorePlugin } from './plugin-types.ts';
 
 type Obj = Record<string, any>;
 

@@ -55,10 +55,10 @@ mkdir -p "$k/app" "$k/tools/usr/local/bin"
 cp "$root/images/kubemu/Dockerfile" "$k/Dockerfile"
 put_binary "$k/tools" "$ip_bin"
 cp "$busybox" "$k/tools/usr/local/bin/busybox"
-# The bundles, as cli/bundle.ts builds them for `kubemu up` (same options), plus the compose steps.
+# The bundles, as launcher/bundle.ts builds them for `kubemu up` (same options), plus the compose steps.
 node -e '
   const esbuild = require(process.argv[1] + "/node_modules/esbuild");
-  const entries = ["apiserver/main.ts", "scheduler/main.ts", "controller-manager/main.ts", "kubelet/main.ts", "kube-proxy/main.ts", "dns/main.ts", "cli/compose.ts"];
+  const entries = ["apiserver/main.ts", "scheduler/main.ts", "controller-manager/main.ts", "kubelet/main.ts", "kube-proxy/main.ts", "dns/main.ts", "launcher/compose.ts"];
   esbuild.buildSync({ entryPoints: entries.map((e) => process.argv[1] + "/" + e), outbase: process.argv[1], outdir: process.argv[2],
     bundle: true, platform: "node", format: "esm", target: "node20", packages: "external", logLevel: "error" });
 ' "$root" "$k/app"

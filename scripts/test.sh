@@ -9,7 +9,7 @@ scripts/build-images.sh
 # a test run sends traffic only to this machine (dns/main.ts reads it when --upstream is not given).
 export KUBEMU_DNS_UPSTREAM="${KUBEMU_DNS_UPSTREAM:-none}"
 
-mapfile -t files < <(find api client apiserver scheduler controller-manager kubelet kube-proxy dns cluster cli lib test examples \
+mapfile -t files < <(find api client apiserver scheduler controller-manager kubelet kube-proxy dns cluster cli launcher lib test examples \
   -name '*.test.ts' -not -path '*/node_modules/*' -not -path 'test/disruptive/*' 2>/dev/null | sort)
 mapfile -t disruptive < <(find test/disruptive -name '*.test.ts' 2>/dev/null | sort)
 echo "[kubemu test] ${#files[@]} test files, then ${#disruptive[@]} disruptive one(s) alone"

@@ -5,7 +5,7 @@
 //   json: cannot unmarshal array into Go struct field Secret.stringData of type map[string]string
 import { QUANTITY_FORMAT } from '../quantity.ts';
 import { RFC3339, RFC3339_MICRO, goBase64Error, goTimeParseError } from './go-formats.ts';
-// Imported, not read from disk: the component bundles (cli/bundle.ts) carry it inside.
+// Imported, not read from disk: the component bundles (launcher/bundle.ts) carry it inside.
 import schemasJson from './schemas.json' with { type: 'json' };
 // Go's name of each field whose type is a named string or list type (v1.PullPolicy, []v1.Capability,
 // types.UID…), which client-node types as plain strings: read from k8s.io/api and apimachinery v0.32's

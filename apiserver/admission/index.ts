@@ -1,26 +1,10 @@
 // Admission: an ordered list of plugins each write passes after authorization and before it is stored, as
 // kube-apiserver's --enable-admission-plugins. Each plugin is a small file here; the quota, LimitRange,
 // ServiceAccount and NodeRestriction plugins slot into `defaultPlugins`.
-import type { ResourceInfo } from '../../api/resources.ts';
-import type { KubeObject } from '../../api/types.ts';
-import type { RequestContext } from '../registry/types.ts';
 import { namespaceLifecycle, type NamespaceGate } from './namespace-lifecycle.ts';
+import type { AdmissionAttributes, AdmissionPlugin } from './types.ts';
 
-export interface AdmissionAttributes {
-  operation: 'CREATE';
-  info: ResourceInfo;
-  namespace: string | undefined;
-  /** The object as it will be stored (a mutating plugin may change it). */
-  object: KubeObject;
-  ctx: RequestContext;
-  dryRun: boolean;
-}
-
-export interface AdmissionPlugin {
-  name: string;
-  /** Throws the ApiError the request fails with; may change attrs.object. */
-  admit(attrs: AdmissionAttributes): Promise<void> | void;
-}
+export type { AdmissionAttributes, AdmissionPlugin } from './types.ts';
 
 export interface AdmissionDeps { namespaces: NamespaceGate }
 

@@ -1,6 +1,6 @@
 // NamespaceLifecycle: nothing is created in a namespace that does not exist or is being deleted
 // (registry/namespaces.ts keeps the watched cache it asks).
-import type { AdmissionPlugin } from './index.ts';
+import type { AdmissionPlugin } from './types.ts';
 
 export interface NamespaceGate { require(namespace: string): Promise<void> }
 

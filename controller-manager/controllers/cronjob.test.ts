@@ -11,19 +11,12 @@ import { DEFAULT_TIMINGS, runWorkers } from '../controller.ts';
 import { R, SharedInformers } from '../informers.ts';
 import { parseCron } from './cron-schedule.ts';
 import { mostRecentScheduleTime, newCronJobController } from './cronjob.ts';
+import { until as poll } from '../test-helpers.ts';
 
 const ns = 'default';
 const MIN = 60_000;
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+const until = <T>(what: string, fn: () => Promise<T | undefined | false>, ms = 30_000): Promise<T> => poll(what, fn, ms) as Promise<T>;
 const settle = () => new Promise((r) => setTimeout(r, 400));
 
 const cronJob = (name: string, schedule: string, spec: Record<string, unknown> = {}): KubeObject => ({

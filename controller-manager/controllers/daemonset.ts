@@ -8,7 +8,7 @@ import type { KubeObject } from '../../api/types.ts';
 import { selectorFromLabelSelector, type Selector } from '../../api/selectors.ts';
 import { keyOf } from '../../client/informer.ts';
 import { recordEvent } from '../../client/events.ts';
-import { effectiveTaints, matchesNodeSelectorAndAffinity, tolerates } from '../../scheduler/plugins.ts';
+import { effectiveTaints, matchesNodeSelectorAndAffinity, tolerates } from '../../scheduler/public.ts';
 import { newQueue, splitKey, type Controller, type ControllerContext } from '../controller.ts';
 import { R } from '../informers.ts';
 import { claimPods, controllerRef, Expectations, ignoreGone, inBatches, isPodAvailable, isPodReady, ownerRefTo, podFromTemplate, templateHash } from '../pods.ts';

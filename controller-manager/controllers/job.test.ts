@@ -9,18 +9,11 @@ import { isPodActive } from '../pods.ts';
 import { newJobController } from './job.ts';
 import type { ControllerContext } from '../controller.ts';
 import { controllerTestbed, type ControllerTestbed } from '../test-helpers.ts';
+import { until as poll } from '../../test/harness/until.ts';
 
 const ns = 'default';
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 30));
-  }
-}
+const until = <T>(what: string, fn: () => Promise<T | undefined | false>, ms = 30_000): Promise<T> => poll(what, fn, ms, { everyMs: 30, retryErrors: false });
 
 const job = (name: string, spec: Record<string, unknown>): KubeObject => ({
   apiVersion: 'batch/v1', kind: 'Job', metadata: { name },

@@ -9,8 +9,8 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { removeNodeContainers } from '../../cli/docker-cleanup.ts';
-import { cleanupServiceNetwork } from '../../cli/service-network.ts';
+import { removeNodeContainers } from '../../launcher/docker-cleanup.ts';
+import { cleanupServiceNetwork } from '../../launcher/service-network.ts';
 import { COMPOSE_ADDRS, COMPOSE_NODES, composeCluster, composeProject, type ComposeProject } from '../harness/compose.ts';
 import { assertRotation, hits, ROOT, startCluster, until, type KubemuCluster } from '../harness/kubemu-cluster.ts';
 import { podSnapshot, untilPodsRestarted, type PodSnapshot } from '../harness/pods-restarted.ts';
@@ -29,12 +29,12 @@ async function restartDockerd(): Promise<void> {
     assert.ok(pid > 0, 'no dockerd process to restart');
     const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
     process.kill(pid, 'SIGTERM');
-    await until('dockerd to stop', async () => !fs.existsSync(`/proc/${pid}`), 120_000, 200);
+    await until('dockerd to stop', async () => !fs.existsSync(`/proc/${pid}`), 120_000, { everyMs: 200 });
     const log = fs.openSync('/var/log/kubemu-dockerd.log', 'a');
     spawn(argv[0], argv.slice(1), { detached: true, stdio: ['ignore', log, log] }).unref();
     fs.closeSync(log);
   }
-  await until('dockerd to answer again', async () => dockerUp(), 120_000, 500);
+  await until('dockerd to answer again', async () => dockerUp(), 120_000, { everyMs: 500 });
 }
 
 interface Snapshot extends PodSnapshot { objects: string[] }
@@ -46,14 +46,14 @@ async function snapshot(c: KubemuCluster): Promise<Snapshot> {
 }
 
 async function assertCameBack(c: KubemuCluster, before: Snapshot, web: WebService, what: string): Promise<void> {
-  await until(`${what}: every node Ready`, async () => lines(await c.kubectl('get', 'nodes', '--no-headers')).every((l) => / Ready /.test(l)), 180_000, 1000);
+  await until(`${what}: every node Ready`, async () => lines(await c.kubectl('get', 'nodes', '--no-headers')).every((l) => / Ready /.test(l)), 180_000, { everyMs: 1000 });
   await untilPodsRestarted(c, before, what, 240_000);
   const now = await snapshot(c);
   assert.deepEqual(now.pods, before.pods, `${what}: the same Pod objects (names and UIDs)`);
   assert.deepEqual(now.objects, before.objects, `${what}: the same objects`);
-  await until(`${what}: 3 ready endpoints`, async () => (await readyBackends(c)).length === 3, 120_000, 1000);
+  await until(`${what}: 3 ready endpoints`, async () => (await readyBackends(c)).length === 3, 120_000, { everyMs: 1000 });
   const backends = await readyBackends(c);
-  await until(`${what}: the ClusterIP answering from every pod`, async () => new Set(await hits(`http://${web.clusterIP}:80/`, 3)).size === 3, 120_000, 1000);
+  await until(`${what}: the ClusterIP answering from every pod`, async () => new Set(await hits(`http://${web.clusterIP}:80/`, 3)).size === 3, 120_000, { everyMs: 1000 });
   assertRotation(await hits(`http://${web.clusterIP}:80/`, 30), backends, `${what}: ClusterIP after the dockerd restart`);
 }
 

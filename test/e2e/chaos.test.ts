@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isAlive } from '../../cli/state.ts';
+import { isAlive } from '../../launcher/state.ts';
 import { createApiClient, type ApiClient } from '../../client/index.ts';
 import { getOnce, hits, kubemu, startCluster, until, type KubemuCluster } from '../harness/kubemu-cluster.ts';
 import { deployWebApp, readyBackends, WEB_APP, type WebService } from '../harness/web-app.ts';
@@ -84,8 +84,8 @@ describe('chaos: kill -9 of every component in turn under writes and traffic', {
         const now = await until(`${name} back by itself`, async () => {
           const x = c.state().components.find((y) => y.name === name)!;
           return x.pid !== old.pid && isAlive(x.pid) && x.supervised?.state === 'running' && x;
-        }, 60_000, 100);
-        await until(`${name} answering ${now.readyUrl}`, async () => (await fetch(now.readyUrl!, { signal: AbortSignal.timeout(2000) })).ok, 60_000, 200);
+        }, 60_000, { everyMs: 100 });
+        await until(`${name} answering ${now.readyUrl}`, async () => (await fetch(now.readyUrl!, { signal: AbortSignal.timeout(2000) })).ok, 60_000, { everyMs: 200 });
         backAfter.push(`${name} ${((Date.now() - t0) / 1000).toFixed(1)} s`);
         await sleep(1500);
       }
@@ -102,7 +102,7 @@ describe('chaos: kill -9 of every component in turn under writes and traffic', {
     for (const x of c.state().components) assert.ok((x.supervised?.restarts ?? 0) >= 1, `${x.name} was restarted: ${JSON.stringify(x.supervised)}`);
 
     // No object lost, none resurrected.
-    const have = new Set((await until('the ConfigMaps listed', () => client.list(CONFIGMAPS, 'default', { labelSelector: 'chaos=yes' }), 60_000, 500)).items.map((x) => x.metadata.name!));
+    const have = new Set((await until('the ConfigMaps listed', () => client.list(CONFIGMAPS, 'default', { labelSelector: 'chaos=yes' }), 60_000, { everyMs: 500 })).items.map((x) => x.metadata.name!));
     for (const [name, made] of created) {
       const gone = deleted.get(name);
       if (made === 'ok' && gone === undefined) assert.ok(have.has(name), `${name}: its create was answered and nobody deleted it, but it is gone`);

@@ -5,16 +5,10 @@ import assert from 'node:assert/strict';
 import * as k8s from '@kubernetes/client-node';
 import { kubeconfigYaml } from '../../client/kubeconfig.ts';
 import { testApiServer } from '../harness/apiserver.ts';
+import { until } from '../harness/until.ts';
 
 const N = 100;
 
-async function until(cond: () => boolean, what: () => string, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 test('client-node informer sees every add, update and delete of 100 pods', async (t) => {
   const api = await testApiServer(t);
@@ -40,14 +34,14 @@ test('client-node informer sees every add, update and delete of 100 pods', async
   for (const name of names) {
     await core.createNamespacedPod({ namespace, body: { metadata: { name, labels: { round: 'one' } }, spec: { containers: [{ name: 'c', image: 'kubemu/hello:1' }] } } });
   }
-  await until(() => added.size === N, () => `adds (${added.size}/${N})`);
+  await until(() => `adds (${added.size}/${N})`, () => added.size === N, 30_000, { everyMs: 50, retryErrors: false });
   for (const name of names) {
     await core.patchNamespacedPod({ namespace, name, body: { metadata: { labels: { round: 'two' } } } },
       k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
   }
-  await until(() => updated.size === N, () => `updates (${updated.size}/${N})`);
+  await until(() => `updates (${updated.size}/${N})`, () => updated.size === N, 30_000, { everyMs: 50, retryErrors: false });
   for (const name of names) await core.deleteNamespacedPod({ namespace, name });
-  await until(() => deleted.size === N, () => `deletes (${deleted.size}/${N})`);
+  await until(() => `deletes (${deleted.size}/${N})`, () => deleted.size === N, 30_000, { everyMs: 50, retryErrors: false });
 
   assert.deepEqual([...added].sort(), names);
   assert.deepEqual([...updated].sort(), names);

@@ -12,8 +12,8 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import YAML from 'yaml';
-import { removeNodeContainers } from '../../cli/docker-cleanup.ts';
-import { cleanupServiceNetwork } from '../../cli/service-network.ts';
+import { removeNodeContainers } from '../../launcher/docker-cleanup.ts';
+import { cleanupServiceNetwork } from '../../launcher/service-network.ts';
 import { listServiceAddresses } from '../../kube-proxy/host-net.ts';
 import { inCidr } from '../../lib/ipv4.ts';
 import { COMPOSE_ADDRS, COMPOSE_NODES, composeCluster, composeCommand, composeProject, NO_COMPOSE, type ComposeProject } from '../harness/compose.ts';
@@ -79,7 +79,7 @@ describe('docker compose up: the cluster as containers (real Docker, real kubect
     fs.rmSync(p.dir, { recursive: true, force: true });
   });
 
-  test('docker-compose.yml names the addresses cli/components.ts gives the cluster "compose"', () => {
+  test('docker-compose.yml names the addresses launcher/components.ts gives the cluster "compose"', () => {
     const doc = YAML.parse(fs.readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true });
     const text = JSON.stringify(doc.services);
     for (const { nodeName, nodeIP, network } of NODES) {
@@ -148,14 +148,14 @@ describe('docker compose up: the cluster as containers (real Docker, real kubect
     const node1 = ['--filter', 'label=io.kubemu.managed=true', '--filter', `label=io.kubemu.node=${NODES[0].nodeName}`];
     const podContainers = () => lines(docker('ps', '-q', '--no-trunc', ...node1).stdout).sort();
     const objects = async () => lines(await c.kubectl('get', 'deployments,services,configmaps,serviceaccounts', '-A', '-o', 'name')).sort();
-    await until('node 1 running pods', async () => podContainers().length > 0, 60_000, 1000);
+    await until('node 1 running pods', async () => podContainers().length > 0, 60_000, { everyMs: 1000 });
     const [containersBefore, podsBefore, objectsBefore] = [podContainers(), await podSnapshot(c), await objects()];
     const r = dc(['restart']);
     assert.equal(r.status, 0, r.out);
     await until('all nodes Ready again', async () => {
       const out = await c.kubectl('get', 'nodes', '--no-headers');
       return lines(out).length === 3 && lines(out).every((l) => / Ready /.test(l));
-    }, 180_000, 1000);
+    }, 180_000, { everyMs: 1000 });
     // Node 1 stopped with its kubelet: its pods run again, in new containers.
     // A sandbox and the app containers for each of its pods (the previous test's deleted pods are gone by now).
     const onNode1 = async () => (JSON.parse(await c.kubectl('get', 'pods', '-A', '-o', 'json')).items as Obj[])
@@ -163,13 +163,13 @@ describe('docker compose up: the cluster as containers (real Docker, real kubect
     await until('node 1 running its pods again, in new containers', async () => {
       const now = podContainers();
       return now.length === await onNode1() && now.every((id) => !containersBefore.includes(id));
-    }, 120_000, 1000);
+    }, 120_000, { everyMs: 1000 });
     await untilPodsRestarted(c, podsBefore, 'after the restart', 120_000);
-    await until('3 ready endpoints after the restart', async () => (await readyBackends(c)).length === 3, 120_000, 1000);
+    await until('3 ready endpoints after the restart', async () => (await readyBackends(c)).length === 3, 120_000, { everyMs: 1000 });
     assert.deepEqual((await podSnapshot(c)).pods, podsBefore.pods, 'the same Pod objects (names and UIDs) after the restart');
     assert.deepEqual(await objects(), objectsBefore);
     const backends = await readyBackends(c);
-    await until('kube-proxy following the endpoints', async () => new Set(await hits(`http://${web.clusterIP}:80/`, 3)).size === 3, 60_000, 1000);
+    await until('kube-proxy following the endpoints', async () => new Set(await hits(`http://${web.clusterIP}:80/`, 3)).size === 3, 60_000, { everyMs: 1000 });
     assertRotation(await podHits(c, 'http://web.default.svc.cluster.local:80/', 9), backends, 'pod → Service by DNS name after the restart');
   });
 
@@ -181,8 +181,8 @@ describe('docker compose up: the cluster as containers (real Docker, real kubect
       assert.ok(svc, `the ${lease} lease holder (pid ${pid}) is none of ${services.join(', ')}`);
       return svc;
     };
-    const scheduler = await until('a scheduler leading', () => leaderOf('kube-scheduler', ['scheduler-1', 'scheduler-2']), 60_000, 1000);
-    const cm = await until('a controller manager leading', () => leaderOf('kube-controller-manager', ['controller-manager-1', 'controller-manager-2']), 60_000, 1000);
+    const scheduler = await until('a scheduler leading', () => leaderOf('kube-scheduler', ['scheduler-1', 'scheduler-2']), 60_000, { everyMs: 1000 });
+    const cm = await until('a controller manager leading', () => leaderOf('kube-controller-manager', ['controller-manager-1', 'controller-manager-2']), 60_000, { everyMs: 1000 });
     for (const svc of ['etcd-2', 'apiserver-1', scheduler, cm]) {
       const r = docker('kill', containerOf(svc));
       assert.equal(r.status, 0, `docker kill ${svc}: ${r.stderr}`);
@@ -195,10 +195,10 @@ describe('docker compose up: the cluster as containers (real Docker, real kubect
     const running = pods.items.filter((p: Obj) => !p.metadata.deletionTimestamp);
     assert.equal(running.length, 3);
     for (const p of running) assert.equal(p.spec.containers[0].image, 'kubemu/hello:2', p.metadata.name);
-    await until('3 ready endpoints after the update', async () => (await readyBackends(c)).length === 3, 120_000, 1000);
+    await until('3 ready endpoints after the update', async () => (await readyBackends(c)).length === 3, 120_000, { everyMs: 1000 });
     const backends = await readyBackends(c);
     await until('kube-proxy following the endpoints', async () => new Set(await hits(`http://${web.clusterIP}:80/`, 3)).size === 3 &&
-      (await hits(`http://${web.clusterIP}:80/`, 3)).every((h) => backends.includes(h)), 60_000, 1000);
+      (await hits(`http://${web.clusterIP}:80/`, 3)).every((h) => backends.includes(h)), 60_000, { everyMs: 1000 });
     assertRotation(await hits(`http://${web.clusterIP}:80/`, 30), backends, 'ClusterIP after the update');
   });
 

@@ -6,8 +6,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { nodeIdentity } from '../../cli/components.ts';
-import { isRunning } from '../../cli/state.ts';
+import { nodeIdentity } from '../../launcher/components.ts';
+import { isRunning } from '../../launcher/state.ts';
 import { FaultInjector } from '../../cluster/faults.ts';
 import { startCluster, until, type KubemuCluster } from '../harness/kubemu-cluster.ts';
 
@@ -43,8 +43,8 @@ describe('etcd and the apiserver down for 1, 5 and 15 s: the cluster reconciles 
         // No manual step from here on: scale up, and the new pods must come.
         const t1 = Date.now();
         replicas++;
-        await until('the scale accepted', async () => { await c.kubectl('scale', 'deployment/app', `--replicas=${replicas}`); return true; }, 60_000, 500);
-        await until(`${replicas} pods created and scheduled`, async () => (await scheduled()) === replicas, 120_000, 500);
+        await until('the scale accepted', async () => { await c.kubectl('scale', 'deployment/app', `--replicas=${replicas}`); return true; }, 60_000, { everyMs: 500 });
+        await until(`${replicas} pods created and scheduled`, async () => (await scheduled()) === replicas, 120_000, { everyMs: 500 });
         const reconciled = (Date.now() - t1) / 1000;
         for (const name of CONTROLLERS) {
           const x = c.state().components.find((y) => y.name === name)!;

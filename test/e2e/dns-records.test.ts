@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import dns from 'node:dns';
 import path from 'node:path';
-import { clusterAddresses } from '../../cli/components.ts';
+import { clusterAddresses } from '../../launcher/components.ts';
 import { DnsServer } from '../../dns/server.ts';
 import { aRecord, RCode, RRType } from '../../dns/wire.ts';
 import { silentLogger } from '../../lib/logger.ts';

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { nodeIdentity } from '../../cli/components.ts';
+import { nodeIdentity } from '../../launcher/components.ts';
 import { kubemu, startCluster, until, type KubemuCluster } from '../harness/kubemu-cluster.ts';
 import { webDeployment } from '../harness/web-app.ts';
 

@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import type { KubeObject } from '../../api/types.ts';
 import { createApiClient, type ApiClient } from '../../client/index.ts';
-import { removeNodeContainers } from '../../cli/docker-cleanup.ts';
+import { removeNodeContainers } from '../../launcher/docker-cleanup.ts';
 import { CriClient } from '../../kubelet/cri/client.ts';
 import { CriServer } from '../../kubelet/cri/server.ts';
 import { DockerRuntime } from '../../kubelet/cri/docker/runtime.ts';
@@ -23,6 +23,7 @@ import { silentLogger } from '../../lib/logger.ts';
 import { kubeconfigYaml } from '../../client/kubeconfig.ts';
 import http from 'node:http';
 import { testApiServer, type TestApiServer } from '../harness/apiserver.ts';
+import { until } from '../harness/docker-kubelet.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const PODS = { group: '', resource: 'pods' };
@@ -31,18 +32,6 @@ const run = promisify(execFile);
 const NODE = `e2e-kubelet-${process.pid}`;
 const NETWORK = `kubemu-e2e-${process.pid}`;
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v as T;
-    } catch (err) { last = err; }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 /** Containers of this test's node with `label` (other suites running meanwhile have pods of the same names). */
 const dockerIds = async (label: string) => (await run('docker', ['ps', '-aq', '--no-trunc', '--filter', `label=io.kubemu.node=${NODE}`, '--filter', `label=${label}`])).stdout.split('\n').filter(Boolean).sort();

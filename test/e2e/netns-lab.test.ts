@@ -19,9 +19,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from '../../lib/free-port.ts';
-import { isAlive, readState } from '../../cli/state.ts';
-import { ensureClusterNetwork } from '../../cli/docker-network.ts';
-import { removeNodeContainers } from '../../cli/docker-cleanup.ts';
+import { isAlive, readState } from '../../launcher/state.ts';
+import { ensureClusterNetwork } from '../../launcher/docker-network.ts';
+import { removeNodeContainers } from '../../launcher/docker-cleanup.ts';
 import { createApiClient, type ApiClient } from '../../client/index.ts';
 import type { KubeObject } from '../../api/types.ts';
 import { ROOT, until } from '../harness/kubemu-cluster.ts';
@@ -227,7 +227,7 @@ describe('multi-host lab: nodes in their own network namespaces, joined over vet
     const pods = await until(`${REPLICAS} Ready lab-hello pods`, async () => {
       const ps = (await deploymentPods()).filter((p) => !p.metadata.deletionTimestamp);
       return ps.length === REPLICAS && ps.every(podReady) && ps;
-    }, 240_000, 500);
+    }, 240_000, { everyMs: 500 });
     const perNode = new Map(NODES.map((n) => [n.name, pods.filter((p) => p.spec.nodeName === n.name).length]));
     for (const n of NODES) assert.ok(perNode.get(n.name)! >= 1, `every node runs some: ${JSON.stringify([...perNode])}`);
     // The apiserver reaches each kubelet over its link (pod logs are proxied to <node IP>:10250).
@@ -254,25 +254,25 @@ describe('multi-host lab: nodes in their own network namespaces, joined over vet
     sh('ip', 'link', 'set', cut.hostIf, 'down');
     let restored = false;
     try {
-      await until(`${cut.name} NotReady`, async () => !ready(await client.get(NODES_RES, undefined, cut.name)), 180_000, 500);
+      await until(`${cut.name} NotReady`, async () => !ready(await client.get(NODES_RES, undefined, cut.name)), 180_000, { everyMs: 500 });
       const moved = await until(`${REPLICAS} Ready pods off ${cut.name}`, async () => {
         const live = (await deploymentPods()).filter((p) => !p.metadata.deletionTimestamp);
         return live.length === REPLICAS && live.every((p) => podReady(p) && p.spec.nodeName !== cut.name) && live;
-      }, 240_000, 500);
+      }, 240_000, { everyMs: 500 });
       for (const n of [NODES[0], NODES[2]]) assert.ok(moved.some((p) => p.spec.nodeName === n.name));
       // Cut off, the node's kubelet has not heard of the evictions: its old pods still run in Docker.
       assert.equal((await containersByNode()).get(cut.name)?.length ?? 0, before.length, 'the partitioned node keeps running its pods');
 
       sh('ip', 'link', 'set', cut.hostIf, 'up');
       restored = true;
-      await until(`${cut.name} Ready again`, async () => ready(await client.get(NODES_RES, undefined, cut.name)), 180_000, 500);
+      await until(`${cut.name} Ready again`, async () => ready(await client.get(NODES_RES, undefined, cut.name)), 180_000, { everyMs: 500 });
       // Back in touch, the kubelet finishes the evicted pods' deletion: exactly REPLICAS pods and containers remain.
       const settled = await until('the evicted pods gone and no duplicates', async () => {
         const all = await deploymentPods();
         const containers = await containersByNode();
         const total = [...containers.values()].reduce((a, b) => a + b.length, 0);
         return all.length === REPLICAS && all.every((p) => !p.metadata.deletionTimestamp && podReady(p)) && total === REPLICAS && { all, containers };
-      }, 240_000, 500);
+      }, 240_000, { everyMs: 500 });
       const uids = settled.all.map((p) => p.metadata.uid);
       assert.equal(new Set(uids).size, REPLICAS);
       for (const uid of before) assert.ok(!uids.includes(uid), 'the evicted pods do not come back');

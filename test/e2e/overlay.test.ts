@@ -1,7 +1,7 @@
 // A swarm overlay as the pod network, end to end: a single-node swarm on this engine (initialised here, on
 // 127.0.0.1, when the engine is not in one), an attachable overlay, `kubemu up --network <overlay>` with one
 // node and `kubemu join --network <overlay>` for a second one. Each host (here: the one machine) reaches the
-// overlay through one shared gateway container (cli/overlay-gateway.ts), so what starts from the host works:
+// overlay through one shared gateway container (launcher/overlay-gateway.ts), so what starts from the host works:
 // httpGet readiness probes, Services through kube-proxy (ClusterIP and NodePort), the cluster DNS; and pods
 // reach each other by pod IP. The last node to leave takes the gateway away.
 //
@@ -13,8 +13,8 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { nodeIdentity } from '../../cli/components.ts';
-import { gatewayName, GUARD_METRIC, hostIfName } from '../../cli/overlay-gateway.ts';
+import { nodeIdentity } from '../../launcher/components.ts';
+import { gatewayName, GUARD_METRIC, hostIfName } from '../../launcher/overlay-gateway.ts';
 import { overlappingRoutes } from '../../kube-proxy/host-net.ts';
 import { inCidr } from '../../lib/ipv4.ts';
 import { assertRotation, getOnce, hits, kubemu, startCluster, until, type KubemuCluster } from '../harness/kubemu-cluster.ts';

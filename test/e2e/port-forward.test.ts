@@ -14,7 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createApiClient, type ApiClient } from '../../client/index.ts';
 import { kubeconfigYaml } from '../../client/kubeconfig.ts';
-import { removeNodeContainers } from '../../cli/docker-cleanup.ts';
+import { removeNodeContainers } from '../../launcher/docker-cleanup.ts';
 import { CriClient } from '../../kubelet/cri/client.ts';
 import { CriServer } from '../../kubelet/cri/server.ts';
 import { DockerRuntime } from '../../kubelet/cri/docker/runtime.ts';

@@ -7,6 +7,7 @@ import type { KubeObject } from '../../api/types.ts';
 import { createApiClient, type ApiClient } from '../../client/index.ts';
 import { Scheduler } from '../../scheduler/scheduler.ts';
 import { testApiServer, type TestApiServer } from '../harness/apiserver.ts';
+import { until as poll } from '../harness/until.ts';
 
 const NODES = { group: '', resource: 'nodes' };
 const PODS = { group: '', resource: 'pods' };
@@ -22,15 +23,8 @@ const pod = (name: string, spec: Record<string, unknown> = {}): KubeObject => ({
   apiVersion: 'v1', kind: 'Pod', metadata: { name }, spec: { containers: [{ name: 'c', image: 'kubemu/hello:1' }], ...spec },
 });
 
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** Any value but undefined is done; an error is "not yet". */
+const until = <T>(what: string, fn: () => Promise<T | undefined>, ms = 30_000): Promise<T> => poll(what, fn, ms, { everyMs: 100, done: (v) => v !== undefined });
 
 describe('scheduler', () => {
   const cleanups: Array<() => unknown> = [];

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import dns from 'node:dns';
 import fs from 'node:fs';
 import path from 'node:path';
-import { nodeIdentity, clusterAddresses } from '../../cli/components.ts';
+import { nodeIdentity, clusterAddresses } from '../../launcher/components.ts';
 import { chainPrefix } from '../../kube-proxy/chain-names.ts';
 import { assertRotation, hits, startCluster, until, type KubemuCluster } from '../harness/kubemu-cluster.ts';
 import { deployWebApp, podHits, readyBackends, refusedAtOnce, scaleWeb, WEB_APP, type WebService } from '../harness/web-app.ts';

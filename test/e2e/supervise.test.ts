@@ -6,8 +6,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { nodeIdentity } from '../../cli/components.ts';
-import { isAlive, readSupervisorFile, type ComponentState } from '../../cli/state.ts';
+import { nodeIdentity } from '../../launcher/components.ts';
+import { isAlive, readSupervisorFile, type ComponentState } from '../../launcher/state.ts';
 import { kubemu, startCluster, until, type KubemuCluster } from '../harness/kubemu-cluster.ts';
 
 const NAME = `sup${process.pid % 10000}`;
@@ -70,9 +70,9 @@ describe('the supervisor of kubemu up', { timeout: 300_000 }, () => {
     for (let i = 0; i < 3; i++) {
       const old = running('dns') ?? await until('dns running', async () => running('dns'), 30_000);
       process.kill(old.pid, 'SIGKILL');
-      const waiting = await until('dns in back-off', async () => { const x = component('dns'); return x.pid === old.pid && x.supervised?.state === 'backoff' && x; }, 10_000, 50);
+      const waiting = await until('dns in back-off', async () => { const x = component('dns'); return x.pid === old.pid && x.supervised?.state === 'backoff' && x; }, 10_000, { everyMs: 50 });
       backoffs.push(waiting.supervised!.backoffMs!);
-      if (i < 2) await until('dns restarted', async () => { const x = running('dns'); return x && x.pid !== old.pid; }, 30_000, 50);
+      if (i < 2) await until('dns restarted', async () => { const x = running('dns'); return x && x.pid !== old.pid; }, 30_000, { everyMs: 50 });
     }
     assert.deepEqual(backoffs.slice(-3), [backoffs[0], backoffs[0] * 2, backoffs[0] * 4], `doubling: ${backoffs}`);
     assert.equal(backoffs[2], 4000, `1 s, 2 s, 4 s: ${backoffs}`);

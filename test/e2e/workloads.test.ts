@@ -12,11 +12,12 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../lib/free-port.ts';
-import { readState } from '../../cli/state.ts';
-import { nodeIdentity } from '../../cli/components.ts';
-import { removeNodeContainers } from '../../cli/docker-cleanup.ts';
+import { readState } from '../../launcher/state.ts';
+import { nodeIdentity } from '../../launcher/components.ts';
+import { removeNodeContainers } from '../../launcher/docker-cleanup.ts';
 import { createApiClient, type ApiClient } from '../../client/index.ts';
 import type { KubeObject } from '../../api/types.ts';
+import { until } from '../harness/until.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const NAME = `wl${process.pid % 10000}`;
@@ -24,15 +25,6 @@ const run = promisify(execFile);
 const kubemu = (args: string[]) => spawnSync(process.execPath, [path.join(ROOT, 'bin/kubemu.js'), ...args], { cwd: ROOT, encoding: 'utf8', timeout: 180_000 });
 const PODS = { group: '', resource: 'pods' };
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try { const v = await fn(); if (v) return v; } catch (err) { last = err; }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 const isReady = (p: KubeObject) => !p.metadata.deletionTimestamp && (p.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True');
 

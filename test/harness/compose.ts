@@ -8,8 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../lib/free-port.ts';
 import { ROOT } from '../../lib/root.ts';
-import { clusterAddresses, nodeIdentity } from '../../cli/components.ts';
-import type { ClusterState } from '../../cli/state.ts';
+import { clusterAddresses, nodeIdentity } from '../../launcher/components.ts';
+import type { ClusterState } from '../../launcher/state.ts';
 import type { KubemuCluster } from './kubemu-cluster.ts';
 
 const run = promisify(execFile);

@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { createApiClient, type ApiClient } from '../../client/index.ts';
 import { kubeconfigYaml } from '../../client/kubeconfig.ts';
-import { removeNodeContainers } from '../../cli/docker-cleanup.ts';
+import { removeNodeContainers } from '../../launcher/docker-cleanup.ts';
 import { CriClient } from '../../kubelet/cri/client.ts';
 import { CriServer } from '../../kubelet/cri/server.ts';
 import { DockerRuntime } from '../../kubelet/cri/docker/runtime.ts';
@@ -19,22 +19,14 @@ import { closeServer, trackSockets } from '../../lib/close-server.ts';
 import { freePort } from '../../lib/free-port.ts';
 import { silentLogger } from '../../lib/logger.ts';
 import { testApiServer, type TestApiServer } from './apiserver.ts';
+import { until as poll } from './until.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const run = promisify(execFile);
 
-export async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v as T;
-    } catch (err) { last = err; }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+/** test/harness/until.ts as these tests wait: 30 s by default, every 200 ms; any value but undefined and false is done (0, '', null too). */
+export const until = <T>(what: string, fn: () => Promise<T | undefined | false>, ms = 30_000): Promise<T> =>
+  poll(what, fn, ms, { everyMs: 200, done: (v) => v !== undefined && v !== false });
 
 export interface DockerKubelet {
   api: TestApiServer;

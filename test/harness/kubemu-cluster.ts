@@ -8,23 +8,15 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../lib/free-port.ts';
-import { readState, type ClusterState } from '../../cli/state.ts';
+import { readState, type ClusterState } from '../../launcher/state.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const run = promisify(execFile);
 
 export const kubemu = (args: string[]) => spawnSync(process.execPath, [path.join(ROOT, 'bin/kubemu.js'), ...args], { cwd: ROOT, encoding: 'utf8', timeout: 240_000 });
 
-/** Poll `fn` until it gives something truthy (errors count as "not yet"), and return it. */
-export async function until<T>(what: string, fn: () => Promise<T | undefined | false | null>, ms = 60_000, everyMs = 250): Promise<T> {
-  const end = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try { const v = await fn(); if (v) return v; } catch (err) { last = err; }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
+/** Poll `fn` until it gives something truthy (errors count as "not yet"), and return it: test/harness/until.ts. */
+export { until } from './until.ts';
 
 export interface KubemuCluster {
   dir: string;

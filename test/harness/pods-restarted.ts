@@ -31,5 +31,5 @@ export async function untilPodsRestarted(c: KubemuCluster, before: PodSnapshot, 
       const ids = containerIdsOf(p);
       return ids && ids !== before.containerIds.get(p.metadata.uid) && p.status.conditions?.some((x: Obj) => x.type === 'Ready' && x.status === 'True');
     });
-  }, ms, 1000);
+  }, ms, { everyMs: 1000 });
 }

@@ -99,7 +99,7 @@ export async function startSupervisor(dir: string, o: SupervisorOptions = {}): P
   const log = path.join(dir, 'logs', 'supervisor.log');
   fs.mkdirSync(path.dirname(log), { recursive: true });
   fs.rmSync(supervisorPath(dir), { force: true });
-  const entry = 'cli/supervisor-main.ts';
+  const entry = 'launcher/supervisor-main.ts';
   const bundled = bundledEntry(entry);
   const args = ['--dir', dir, '--socket', socket, '--log-level', o.logLevel ?? 'info', ...(o.apiserver ? ['--apiserver', o.apiserver] : []), ...(o.tokenFile ? ['--token-file', o.tokenFile] : []),
     ...(o.backoff ? ['--backoff-initial-ms', String(o.backoff.initialMs), '--backoff-max-ms', String(o.backoff.maxMs), '--backoff-reset-ms', String(o.backoff.resetAfterMs)] : [])];

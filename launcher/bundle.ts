@@ -13,7 +13,7 @@ const BUNDLES = path.join(ROOT, '.kubemu', 'bundle');
 const CURRENT = path.join(BUNDLES, 'current.json');
 /** Every component's entry point and the supervisor's, so one build serves all; and the CLI itself (bin/kubemu.js). */
 export const ENTRIES = ['apiserver/main.ts', 'scheduler/main.ts', 'controller-manager/main.ts', 'kubelet/main.ts', 'kube-proxy/main.ts', 'dns/main.ts',
-  'cli/supervisor-main.ts', 'cli/main.ts'];
+  'launcher/supervisor-main.ts', 'cli/main.ts'];
 
 interface Current { dir: string; inputs: string[] }
 

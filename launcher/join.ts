@@ -8,16 +8,14 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { DockerEngine } from '../kubelet/cri/docker/engine.ts';
+import { DockerEngine } from '../kubelet/public.ts';
 import { freePort } from '../lib/free-port.ts';
-import { CliError, type Output } from './commands.ts';
+import { defaultOutput, UserError, type Output } from './output.ts';
 import { nodeArgv, waitHttp, waitNodeReady, type Started } from './components.ts';
 import { isRunning, readState, readSupervisorFile, statePath, supervisorPath, tailFile, writeState } from './state.ts';
 import { runningSupervisor, startSupervisor, stopSupervisor } from './supervisor-client.ts';
-import { stopProcess } from '../cluster/processes.ts';
+import { stopProcess } from './processes.ts';
 import { podNetworkGateway, releaseOverlayGateway } from './overlay-gateway.ts';
-
-const defaultOutput: Output = (msg) => process.stdout.write(`${msg}\n`);
 
 // ---- the control-plane side: tokens and the join command `kubemu up` prints ----
 
@@ -97,15 +95,15 @@ const DNS1123 = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)
 /** Parse and check --apiserver: kubemu's apiserver serves plain HTTP. */
 export function apiserverUrl(raw: string): URL {
   let u: URL;
-  try { u = new URL(/^[a-z]+:\/\//i.test(raw) ? raw : `http://${raw}`); } catch { throw new CliError(`--apiserver: not a URL: ${raw} (want http://HOST:PORT)`, 2); }
-  if (u.protocol === 'https:') throw new CliError(`--apiserver: kubemu's apiserver serves plain HTTP (no TLS yet): use http://${u.host}`, 2);
-  if (u.protocol !== 'http:') throw new CliError(`--apiserver: want http://HOST:PORT, got ${raw}`, 2);
+  try { u = new URL(/^[a-z]+:\/\//i.test(raw) ? raw : `http://${raw}`); } catch { throw new UserError(`--apiserver: not a URL: ${raw} (want http://HOST:PORT)`, 2); }
+  if (u.protocol === 'https:') throw new UserError(`--apiserver: kubemu's apiserver serves plain HTTP (no TLS yet): use http://${u.host}`, 2);
+  if (u.protocol !== 'http:') throw new UserError(`--apiserver: want http://HOST:PORT, got ${raw}`, 2);
   if (!u.port) u.port = '6443';
   return u;
 }
 
 /** Turn a failed fetch into what the user should check. */
-function unreachable(url: URL, err: unknown): CliError {
+function unreachable(url: URL, err: unknown): UserError {
   const e = err as Error & { cause?: { code?: string; message?: string } };
   const code = e.cause?.code ?? (e.name === 'TimeoutError' ? 'ETIMEDOUT' : undefined);
   const why = code === 'ECONNREFUSED' ? 'connection refused: nothing listens there'
@@ -113,7 +111,7 @@ function unreachable(url: URL, err: unknown): CliError {
     : code === 'EHOSTUNREACH' || code === 'ENETUNREACH' ? 'no route to that host'
     : code === 'ENOTFOUND' ? 'unknown host name'
     : e.cause?.message ?? e.message;
-  return new CliError(`cannot reach the apiserver at ${url.origin}: ${why}.\n`
+  return new UserError(`cannot reach the apiserver at ${url.origin}: ${why}.\n`
     + `  Is \`kubemu up --bind-address …\` running on that host (a default \`kubemu up\` listens on 127.0.0.1 only),\n`
     + `  and is TCP port ${url.port} open in its firewall? Try: curl ${url.origin}/readyz`);
 }
@@ -134,15 +132,15 @@ export async function join(opts: JoinOptions, say: Output = defaultOutput): Prom
   const secs = () => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
   const existing = readState(dir);
   if (existing?.components.some((c) => isRunning(c)) || runningSupervisor(dir)) {
-    throw new CliError(`${dir} already runs ${existing?.components.map((c) => c.name).join(', ') ?? 'a supervisor'} (apiserver ${existing?.apiserver}). Leave first: kubemu down --dir ${opts.dir}`);
+    throw new UserError(`${dir} already runs ${existing?.components.map((c) => c.name).join(', ') ?? 'a supervisor'} (apiserver ${existing?.apiserver}). Leave first: kubemu down --dir ${opts.dir}`);
   }
   if (!fs.existsSync('/var/run/docker.sock')) {
-    throw new CliError('the Docker engine is not running (no /var/run/docker.sock): a node runs its pods as Docker containers. On Debian/Ubuntu: apt-get install -y docker.io and start dockerd');
+    throw new UserError('the Docker engine is not running (no /var/run/docker.sock): a node runs its pods as Docker containers. On Debian/Ubuntu: apt-get install -y docker.io and start dockerd');
   }
   const url = apiserverUrl(opts.apiserver);
   const server = url.origin;
   const nodeName = (opts.nodeName ?? os.hostname()).toLowerCase();
-  if (!DNS1123.test(nodeName) || nodeName.length > 63) throw new CliError(`--name: a node name is lower-case letters, digits, '-' and '.' (at most 63), got ${JSON.stringify(nodeName)}`, 2);
+  if (!DNS1123.test(nodeName) || nodeName.length > 63) throw new UserError(`--name: a node name is lower-case letters, digits, '-' and '.' (at most 63), got ${JSON.stringify(nodeName)}`, 2);
   const headers: Record<string, string> = opts.token ? { Authorization: `Bearer ${opts.token}` } : {};
   const api = async (p: string): Promise<{ status: number; body: any }> => {
     const res = await fetch(`${server}${p}`, { headers, signal: AbortSignal.timeout(5000) });
@@ -156,28 +154,28 @@ export async function join(opts: JoinOptions, say: Output = defaultOutput): Prom
   say(`joining ${server} as node ${nodeName}`);
   try {
     const res = await fetch(`${server}/readyz`, { signal: AbortSignal.timeout(5000) });
-    if (!res.ok) throw new CliError(`the apiserver at ${server} is not ready: /readyz answered ${res.status} ${(await res.text()).trim()}`);
+    if (!res.ok) throw new UserError(`the apiserver at ${server} is not ready: /readyz answered ${res.status} ${(await res.text()).trim()}`);
   } catch (err) {
-    if (err instanceof CliError) throw err;
+    if (err instanceof UserError) throw err;
     throw unreachable(url, err);
   }
   // 2. It accepts the token; 3. no live node already has this name (kubeadm join refuses a Ready one too).
   let node;
   try { node = await api(`/api/v1/nodes/${nodeName}`); } catch (err) { throw unreachable(url, err); }
   if (node.status === 401) {
-    throw new CliError(opts.token
+    throw new UserError(opts.token
       ? `the apiserver at ${server} rejected the token (401 Unauthorized): use the one \`kubemu up\` printed (it is in <dir>/tokens.csv on the control-plane host, user system:bootstrap:kubemu-join)`
       : `the apiserver at ${server} wants a token (401 Unauthorized): pass --token (\`kubemu up\` printed the join command)`);
   }
   if (node.status === 200) {
     const info = nodeInfo(node.body, await api(`/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${nodeName}`).then((r) => r.body).catch(() => undefined));
     if (info.ready && (info.heartbeatAgeS === undefined || info.heartbeatAgeS < Math.max(opts.nodeMonitorGracePeriod, 40))) {
-      throw new CliError(`a node named ${nodeName} is already in the cluster and Ready${info.heartbeatAgeS !== undefined ? ` (its kubelet renewed its lease ${info.heartbeatAgeS.toFixed(0)} s ago)` : ''}: `
+      throw new UserError(`a node named ${nodeName} is already in the cluster and Ready${info.heartbeatAgeS !== undefined ? ` (its kubelet renewed its lease ${info.heartbeatAgeS.toFixed(0)} s ago)` : ''}: `
         + `join under another --name, or, if that machine is gone, remove it first: kubectl delete node ${nodeName}`);
     }
     say(`node ${nodeName} exists but is not Ready: this host takes it over`);
   } else if (node.status !== 404) {
-    throw new CliError(`the apiserver at ${server} answered GET /api/v1/nodes/${nodeName} with ${node.status}: ${typeof node.body === 'string' ? node.body : node.body?.message ?? ''}`);
+    throw new UserError(`the apiserver at ${server} answered GET /api/v1/nodes/${nodeName} with ${node.status}: ${typeof node.body === 'string' ? node.body : node.body?.message ?? ''}`);
   }
   say(`apiserver ${server} reachable, token accepted (${secs()})`);
 
@@ -190,20 +188,20 @@ export async function join(opts: JoinOptions, say: Output = defaultOutput): Prom
     try { nodeIP = await localAddressTowards(url); } catch (err) { throw unreachable(url, err); }
     say(`node IP ${nodeIP} (this host's address towards the apiserver; set another with --node-ip)`);
   }
-  if (!net.isIPv4(nodeIP)) throw new CliError(`--node-ip: not an IPv4 address: ${nodeIP}`, 2);
+  if (!net.isIPv4(nodeIP)) throw new UserError(`--node-ip: not an IPv4 address: ${nodeIP}`, 2);
   const network = opts.network ?? 'kubemu';
   const scope = await dockerNetworkScope(network);
   if (scope === undefined && opts.network) {
-    throw new CliError(`Docker network ${network} does not exist on this host. Pods of a multi-host lab share a swarm overlay network:\n`
+    throw new UserError(`Docker network ${network} does not exist on this host. Pods of a multi-host lab share a swarm overlay network:\n`
       + `  host 1: docker swarm init --advertise-addr <host-1 address>; docker network create -d overlay --attachable ${network}\n`
       + `  other hosts: docker swarm join --token … <host-1 address>:2377, then make the network known here by starting one container on it:\n`
       + `    docker run -d --name kubemu-anchor --network ${network} kubemu/busybox:1 sleep 1000000000\n`
       + `  (on one machine a bridge is enough: docker network create ${network}). See docs/multi-host.md`);
   }
   say(`pods go on Docker network ${network} (${scope ?? 'bridge, created on the first pod'})`);
-  // On a swarm overlay the host needs a way in (the kubelet probes pod IPs, kube-proxy dials them): cli/overlay-gateway.ts.
+  // On a swarm overlay the host needs a way in (the kubelet probes pod IPs, kube-proxy dials them): launcher/overlay-gateway.ts.
   const gw = scope === 'swarm' ? await podNetworkGateway(network, say).catch((err) => {
-    throw new CliError(`the gateway into overlay ${network} could not be set up: ${(err as Error).message}`);
+    throw new UserError(`the gateway into overlay ${network} could not be set up: ${(err as Error).message}`);
   }) : undefined;
 
   // Start the kubelet and the kube-proxy under a supervisor of their own (as `kubemu up` does): they
@@ -216,7 +214,7 @@ export async function join(opts: JoinOptions, say: Output = defaultOutput): Prom
   }
   const sup = await startSupervisor(dir, { apiserver: server, tokenFile, logLevel: opts.logLevel }).catch((err) => {
     if (gw) void releaseOverlayGateway(gw.network).catch(() => {});
-    throw new CliError(`the supervisor did not start: ${(err as Error).message}`);
+    throw new UserError(`the supervisor did not start: ${(err as Error).message}`);
   });
   const launch = async (name: string, entry: string, args: string[]) => {
     const argv = nodeArgv(entry, args);
@@ -253,7 +251,7 @@ export async function join(opts: JoinOptions, say: Output = defaultOutput): Prom
     fs.rmSync(supervisorPath(dir), { force: true });
     if (gw) await releaseOverlayGateway(gw.network).catch(() => {});
     fs.rmSync(statePath(dir), { force: true });
-    throw new CliError(`${(err as Error).message}. Last lines of ${who.log}:\n${tailFile(who.log)}`);
+    throw new UserError(`${(err as Error).message}. Last lines of ${who.log}:\n${tailFile(who.log)}`);
   };
   say(`started kubelet-${nodeName} (pid ${kubelet.pid}) and ${proxyName} (pid ${proxy.pid}); logs in ${path.join(dir, 'logs')}`);
 
@@ -279,7 +277,7 @@ function nodeInfo(node: any, lease: any): NodeInfo {
 
 /**
  * The cluster's service range, for kube-proxy, from the kube-dns ClusterIP `kubemu up` gives out
- * (cli/components.ts clusterAddresses): 10.96.0.10 → 10.96.0.0/16 (cluster "kubemu"), 10.97.K.10 → 10.97.K.0/24.
+ * (launcher/components.ts clusterAddresses): 10.96.0.10 → 10.96.0.0/16 (cluster "kubemu"), 10.97.K.10 → 10.97.K.0/24.
  */
 export function serviceCidrOf(dnsIP: string | undefined): string {
   if (!dnsIP || dnsIP.startsWith('10.96.')) return '10.96.0.0/16';
@@ -294,7 +292,7 @@ async function dockerNetworkScope(name: string): Promise<string | undefined> {
     const list: Array<{ Name: string; Scope: string }> = await engine.json('GET', `/networks?filters=${filters}`);
     return list.find((n) => n.Name === name)?.Scope;
   } catch (err) {
-    throw new CliError(`cannot talk to the Docker engine: ${(err as Error).message}`);
+    throw new UserError(`cannot talk to the Docker engine: ${(err as Error).message}`);
   } finally {
     await engine.pool.close();
   }

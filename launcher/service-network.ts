@@ -3,9 +3,7 @@
 // kube-proxy killed with -9 leaves all of them behind). kubemu0 and the route covering every
 // cluster's range stay: other clusters on this host may use them.
 import { execa } from 'execa';
-import { hasNetAdmin, removeServiceAddressesIn } from '../kube-proxy/host-net.ts';
-import { chainPrefix } from '../kube-proxy/chain-names.ts';
-import { removeChains } from '../kube-proxy/iptables.ts';
+import { chainPrefix, hasNetAdmin, removeChains, removeServiceAddressesIn } from '../kube-proxy/public.ts';
 import { ALL_SERVICE_CIDRS } from './components.ts';
 
 export async function cleanupServiceNetwork(serviceCIDR: string, nodes: string[]): Promise<void> {

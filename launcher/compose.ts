@@ -1,5 +1,5 @@
 // The cluster-wide steps of `docker compose up` (docker-compose.yml), run inside the kubemu image as
-// `node /app/cli/compose.js STEP …` — what `kubemu up` does between starting processes:
+// `node /app/launcher/compose.js STEP …` — what `kubemu up` does between starting processes:
 //   init     before the apiserver: kubemu0 and the unreachable route for every service CIDR (needs
 //            NET_ADMIN), the cluster's Docker network (the pod network; the DNS listens on its gateway), and
 //            the apiservers' encryption-at-rest key file on the first start;
@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { kubeconfigYaml } from '../client/kubeconfig.ts';
-import { ensureServiceNetwork, hasNetAdmin } from '../kube-proxy/host-net.ts';
+import { ensureServiceNetwork, hasNetAdmin } from '../kube-proxy/public.ts';
 import { createKubeDns, waitForClusterIP } from './cluster-dns.ts';
 import { ALL_SERVICE_CIDRS, waitHttp, waitNodeReady } from './components.ts';
 import { ensureClusterNetwork } from './docker-network.ts';

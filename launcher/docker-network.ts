@@ -1,8 +1,7 @@
 // The cluster's Docker network, created by `kubemu up` before the kubelets (which would create it
 // on their first pod) because the cluster DNS listens on its gateway: the host's own address on
 // the pod network, which pods reach directly.
-import { DockerEngine } from '../kubelet/cri/docker/engine.ts';
-import { LABELS } from '../kubelet/cri/types.ts';
+import { DockerEngine, LABELS } from '../kubelet/public.ts';
 
 interface NetworkInfo { Id: string; Name: string; Created: string; IPAM?: { Config?: Array<{ Subnet?: string; Gateway?: string }> } }
 

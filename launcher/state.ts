@@ -1,5 +1,5 @@
 // What `kubemu up` started, kept in <dir>/state.json so `down` and `status` find it again. The
-// supervisor (cli/supervisor.ts) owns the processes once started and alone writes <dir>/supervisor.json:
+// supervisor (launcher/supervisor.ts) owns the processes once started and alone writes <dir>/supervisor.json:
 // their current pids, restarts and back-off. readState lays that over state.json, so every reader sees
 // the pid a component has now, and no two processes ever write the same file.
 import fs from 'node:fs';
@@ -57,7 +57,7 @@ export interface ClusterState {
   runtime?: string;
   /** The cluster's Docker network. */
   network?: string;
-  /** A swarm overlay this host reaches through a gateway container (cli/overlay-gateway.ts): released on down. */
+  /** A swarm overlay this host reaches through a gateway container (launcher/overlay-gateway.ts): released on down. */
   overlayGateway?: string;
   /** Its service CIDR: ClusterIPs on kubemu0 and kube-proxy chains to clean up on down. */
   serviceCIDR?: string;

@@ -28,6 +28,6 @@ test('every component runs from its bundle with plain node, and the bundle is re
   assert.match(viaBundle, /^usage: kubemu/);
   assert.equal(viaBundle, viaTsx);
   // Another process finds the same bundle fresh instead of building again.
-  const again = execFileSync(process.execPath, ['--import', 'tsx', '-e', "import('./cli/bundle.ts').then((m) => console.log(m.bundleDir()))"], { encoding: 'utf8', cwd: ROOT }).trim();
+  const again = execFileSync(process.execPath, ['--import', 'tsx', '-e', "import('./launcher/bundle.ts').then((m) => console.log(m.bundleDir()))"], { encoding: 'utf8', cwd: ROOT }).trim();
   assert.equal(again, dir);
 });

@@ -3,21 +3,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseCli } from './args.ts';
 import { advertiseAddressOf, apiserverUrl, ensureJoinTokens, joinCommand, serviceCidrOf } from './join.ts';
 import { readTokenFile } from '../apiserver/auth/authenticator.ts';
-
-test('join: flags, --name is the node name, --apiserver required', () => {
-  const a = parseCli(['join', '--apiserver', 'http://10.0.0.1:6443', '--token', 't', '--name', 'host2', '--node-ip', '10.0.0.2', '--network', 'lab', '--dir', 'd']);
-  assert.equal(a.command, 'join');
-  assert.deepEqual([a.apiserver, a.token, a.nodeName, a.nodeIP, a.network, a.dir, a.name], ['http://10.0.0.1:6443', 't', 'host2', '10.0.0.2', 'lab', 'd', 'kubemu']);
-  assert.throws(() => parseCli(['join']), (err: any) => err.exitCode === 2 && /--apiserver URL is required/.test(err.message));
-  assert.equal(parseCli(['up']).name, 'kubemu');
-  assert.equal(parseCli(['up']).nodeName, undefined);
-  const up = parseCli(['up', '--bind-address', '0.0.0.0', '--advertise-address', '10.0.0.1', '--token-auth']);
-  assert.deepEqual([up.bindAddress, up.advertiseAddress, up.tokenAuth], ['0.0.0.0', '10.0.0.1', true]);
-  assert.throws(() => parseCli(['up', '--bind-address', 'example.org']), /--bind-address: not an IP address/);
-});
 
 test('join: the apiserver URL is plain http, port 6443 by default', () => {
   assert.equal(apiserverUrl('10.0.0.1').origin, 'http://10.0.0.1:6443');

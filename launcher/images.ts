@@ -8,19 +8,17 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { defaultImagePullPolicy } from '../api/defaults/index.ts';
-import { DockerEngine } from '../kubelet/cri/docker/engine.ts';
-import { CliError, type Output } from './commands.ts';
+import { DockerEngine } from '../kubelet/public.ts';
+import { defaultOutput, UserError, type Output } from './output.ts';
 
 export interface ImagesOptions { operands: string[]; dir: string; dockerHosts?: string[] }
 
 export interface LoadedImage { image: string; id: string; size: number; loadedAt: string; hosts: string[] }
 
-const defaultOutput: Output = (msg) => process.stdout.write(`${msg}\n`);
-
 /** --docker-host values docker understands: tcp://HOST:PORT, ssh://[USER@]HOST[:PORT], unix:///PATH. */
 export function checkDockerHost(h: string): string {
   if (!/^(tcp:\/\/[^/\s]+|ssh:\/\/[^/\s]+|unix:\/\/\/\S+)$/.test(h)) {
-    throw new CliError(`--docker-host: want tcp://HOST:PORT, ssh://[USER@]HOST or unix:///PATH, got ${JSON.stringify(h)}`, 2);
+    throw new UserError(`--docker-host: want tcp://HOST:PORT, ssh://[USER@]HOST or unix:///PATH, got ${JSON.stringify(h)}`, 2);
   }
   return h;
 }
@@ -50,17 +48,17 @@ function saveAndLoad(images: string[], host: string): Promise<string> {
 
 export async function images(opts: ImagesOptions, say: Output = defaultOutput): Promise<LoadedImage[]> {
   const [sub, ...names] = opts.operands;
-  if (sub !== 'load') throw new CliError(`images: unknown subcommand ${JSON.stringify(sub)} (usage: kubemu images load IMAGE… [--docker-host URL]…)`, 2);
-  if (!names.length) throw new CliError('images load: name at least one image (usage: kubemu images load IMAGE… [--docker-host URL]…)', 2);
+  if (sub !== 'load') throw new UserError(`images: unknown subcommand ${JSON.stringify(sub)} (usage: kubemu images load IMAGE… [--docker-host URL]…)`, 2);
+  if (!names.length) throw new UserError('images load: name at least one image (usage: kubemu images load IMAGE… [--docker-host URL]…)', 2);
   const hosts = (opts.dockerHosts ?? []).map(checkDockerHost);
-  if (!fs.existsSync('/var/run/docker.sock')) throw new CliError('the Docker engine is not running (no /var/run/docker.sock): start dockerd first');
+  if (!fs.existsSync('/var/run/docker.sock')) throw new UserError('the Docker engine is not running (no /var/run/docker.sock): start dockerd first');
   const engine = new DockerEngine({ connections: 2 });
   const found: Array<{ image: string; id: string; size: number }> = [];
   try {
     for (const image of names) {
       const info = await engine.json<{ Id: string; Size: number }>('GET', `/images/${encodeURIComponent(image)}/json`, undefined, [404]);
       if (!info) {
-        throw new CliError(`image ${image} is not in this machine's Docker engine. Build it first, e.g. docker build -t ${image} DIR ` +
+        throw new UserError(`image ${image} is not in this machine's Docker engine. Build it first, e.g. docker build -t ${image} DIR ` +
           `(kubemu runs images from this engine and pulls only from registries on this machine)`);
       }
       found.push({ image, id: info.Id, size: info.Size });
@@ -74,7 +72,7 @@ export async function images(opts: ImagesOptions, say: Output = defaultOutput): 
       const out = await saveAndLoad(names, h);
       if (out) say(out.split('\n').map((l) => `  ${l}`).join('\n'));
     } catch (err) {
-      throw new CliError(`could not load into ${h}: ${(err as Error).message}`);
+      throw new UserError(`could not load into ${h}: ${(err as Error).message}`);
     }
   }
   // Recorded beside the cluster's state, so what was loaded (and where) can be seen and loaded again.

@@ -13,18 +13,11 @@ import { nextBackoff, Supervisor, type RestartInfo } from './supervisor.ts';
 import { restartEvent } from './supervisor-events.ts';
 import { startSupervisor, stopSupervisor } from './supervisor-client.ts';
 import { FaultInjector } from '../cluster/faults.ts';
+import { until as poll } from '../test/harness/until.ts';
 
 const BACKOFF = { initialMs: 200, maxMs: 800, resetAfterMs: 1500 };
 
-async function until<T>(what: string, fn: () => T | undefined | false, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
+const until = <T>(what: string, fn: () => T | undefined | false, ms = 15_000): Promise<T> => poll(what, fn, ms, { everyMs: 20, retryErrors: false });
 
 /** A node child: the first `crashes` runs exit 1 at once, the next runs `longMs` and exits 1, later ones stay up. */
 function flakyArgv(dir: string, crashes: number, longMs: number): string[] {

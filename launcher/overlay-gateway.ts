@@ -18,10 +18,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
-import { DockerEngine } from '../kubelet/cri/docker/engine.ts';
-import { LABELS } from '../kubelet/cri/types.ts';
+import { DockerEngine, LABELS } from '../kubelet/public.ts';
 import { networksNamed } from './docker-network.ts';
-import { hasNetAdmin, overlappingRoutes } from '../kube-proxy/host-net.ts';
+import { hasNetAdmin, overlappingRoutes } from '../kube-proxy/public.ts';
 import { inCidr, intToIp, ipToInt, parseCidr } from '../lib/ipv4.ts';
 
 /** The metric of the guard route: above anything a person or a tool adds by default (0). */

@@ -1,8 +1,6 @@
 // `kubemu down` removes the pod containers of its nodes (found by the labels the runtime puts on them).
-import { DockerEngine } from '../kubelet/cri/docker/engine.ts';
-import { LABELS } from '../kubelet/cri/types.ts';
+import { DockerEngine, LABELS, removeVolumes } from '../kubelet/public.ts';
 import { networksNamed } from './docker-network.ts';
-import { removeVolumes } from '../kubelet/cri/docker/runtime.ts';
 
 export async function removeNodeContainers(nodes: string[], network = 'kubemu'): Promise<number> {
   const engine = new DockerEngine({});

@@ -1,5 +1,5 @@
-// `kubemu up`, `down` and `status`. `up` starts the cluster's supervisor first and every component
-// through it (cli/supervisor.ts: a component that exits is started again); `down` stops the supervisor
+// `kubemu up` and `down`, for the CLI and the Cluster library. `up` starts the cluster's supervisor first and every component
+// through it (launcher/supervisor.ts: a component that exits is started again); `down` stops the supervisor
 // first, so nothing is restarted while the cluster is taken down.
 import fs from 'node:fs';
 import net from 'node:net';
@@ -12,23 +12,15 @@ import { ALL_SERVICE_CIDRS, apiHost, clusterAddresses, startApiServerComponent, 
 import { ensureClusterNetwork } from './docker-network.ts';
 import { createKubeDns, waitForClusterIP } from './cluster-dns.ts';
 import { cleanupServiceNetwork } from './service-network.ts';
-import { ensureServiceNetwork, guardUnroutedRange, hasNetAdmin } from '../kube-proxy/host-net.ts';
+import { ensureServiceNetwork, guardUnroutedRange, hasNetAdmin } from '../kube-proxy/public.ts';
 import { removeNodeContainers } from './docker-cleanup.ts';
 import { podNetworkGateway, releaseOverlayGateway } from './overlay-gateway.ts';
-import { removePartitionCgroups, removePartitionRules } from '../cluster/partition.ts';
-import { stopProcess } from '../cluster/processes.ts';
+import { removePartitionCgroups, removePartitionRules } from './partition.ts';
+import { stopProcess } from './processes.ts';
 import { isRunning, readState, readSupervisorFile, statePath, supervisorPath, tailFile, writeState, type ClusterState, type ComponentState } from './state.ts';
 import { runningSupervisor, startSupervisor } from './supervisor-client.ts';
-import { describeExit } from './supervisor.ts';
+import { defaultOutput, UserError, type Output } from './output.ts';
 
-export class CliError extends Error {
-  constructor(message: string, readonly exitCode = 1) { super(message); }
-}
-
-/** Where up and down report progress, a line at a time: the CLI prints it, a Cluster passes it on or drops it. */
-export type Output = (line: string) => void;
-
-const defaultOutput: Output = (msg) => process.stdout.write(`${msg}\n`);
 const secs = (t0: number) => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
 
 function portFree(port: number, host = '127.0.0.1'): Promise<boolean> {
@@ -76,14 +68,14 @@ export async function up(opts: UpOptions & { nodes: number; runtime: string; con
   const dir = path.resolve(opts.dir);
   const existing = readState(dir);
   if ((existing && existing.components.some((c) => isRunning(c))) || runningSupervisor(dir)) {
-    throw new CliError(`a cluster is already running from ${dir} (apiserver ${existing?.apiserver ?? 'not started'}). Stop it first: kubemu down --dir ${opts.dir}`);
+    throw new UserError(`a cluster is already running from ${dir} (apiserver ${existing?.apiserver ?? 'not started'}). Stop it first: kubemu down --dir ${opts.dir}`);
   }
-  if (!etcdBinary()) throw new CliError(ETCD_MISSING);
+  if (!etcdBinary()) throw new UserError(ETCD_MISSING);
   if (opts.runtime === 'docker' && opts.nodes > 0 && !fs.existsSync('/var/run/docker.sock')) {
-    throw new CliError('the Docker engine is not running (no /var/run/docker.sock). On Debian/Ubuntu: apt-get install -y docker.io and start dockerd (npm start does both when run as root), or use --runtime fake');
+    throw new UserError('the Docker engine is not running (no /var/run/docker.sock). On Debian/Ubuntu: apt-get install -y docker.io and start dockerd (npm start does both when run as root), or use --runtime fake');
   }
   for (const [flag, port] of [['--port', opts.port], ['--grpc-port', opts.grpcPort]] as const) {
-    if (!(await portFree(port, opts.bindAddress))) throw new CliError(`port ${port} (${flag}) is in use on ${opts.bindAddress ?? '127.0.0.1'}: pick another with ${flag}`);
+    if (!(await portFree(port, opts.bindAddress))) throw new UserError(`port ${port} (${flag}) is in use on ${opts.bindAddress ?? '127.0.0.1'}: pick another with ${flag}`);
   }
   fs.mkdirSync(path.join(dir, 'logs'), { recursive: true });
   // --token-auth: bearer tokens (<dir>/tokens.csv), which the components, the kubeconfig and joining nodes present.
@@ -102,7 +94,7 @@ export async function up(opts: UpOptions & { nodes: number; runtime: string; con
     await stopSupervised(dir, started, say);
     if (overlay) await releaseOverlayGateway(overlay.network).catch(() => {});
     fs.rmSync(statePath(dir), { force: true });
-    throw new CliError(msg);
+    throw new UserError(msg);
   };
   /** Wait for several components at once (they start in parallel); the first failure stops everything. */
   const waitFor = async (...cs: Array<[Started, string]>) => {
@@ -116,24 +108,24 @@ export async function up(opts: UpOptions & { nodes: number; runtime: string; con
   const addrs = clusterAddresses(opts.name);
   const netAdmin = hasNetAdmin();
   // Before any ClusterIP exists: the service range goes nowhere off this machine.
-  if (netAdmin) await ensureServiceNetwork({ cidr: ALL_SERVICE_CIDRS }).catch((err) => { throw new CliError(`the service network could not be set up: ${(err as Error).message}`); });
+  if (netAdmin) await ensureServiceNetwork({ cidr: ALL_SERVICE_CIDRS }).catch((err) => { throw new UserError(`the service network could not be set up: ${(err as Error).message}`); });
   else say('not root (no CAP_NET_ADMIN): ClusterIPs will not be reachable; NodePorts and LoadBalancer addresses still work');
   // Hollow pods' addresses lead nowhere either (the kubelet simulates what would dial them; this is the guard).
-  if (netAdmin && opts.runtime === 'fake') await guardUnroutedRange(FAKE_POD_CIDRS).catch((err) => { throw new CliError(`the fake pod range could not be guarded: ${(err as Error).message}`); });
+  if (netAdmin && opts.runtime === 'fake') await guardUnroutedRange(FAKE_POD_CIDRS).catch((err) => { throw new UserError(`the fake pod range could not be guarded: ${(err as Error).message}`); });
   // The parent of every component from here on: it restarts one that exits (kubemu status shows it).
   try {
     const supervisor = await startSupervisor(dir, { apiserver: `http://${apiHost(opts)}:${opts.port}`, logLevel: opts.logLevel });
     opts = { ...opts, launch: (spec) => supervisor.launch(spec) };
     say(`supervisor running (pid ${supervisor.pid}): a component that exits is started again`);
   } catch (err) {
-    throw new CliError(`the supervisor did not start: ${(err as Error).message}`);
+    throw new UserError(`the supervisor did not start: ${(err as Error).message}`);
   }
   let etcd;
   try {
     etcd = await startEtcdComponent({ ...opts, dir });
   } catch (err) {
     await stopSupervised(dir, started, say);
-    throw new CliError(`etcd did not start: ${(err as Error).message}`);
+    throw new UserError(`etcd did not start: ${(err as Error).message}`);
   }
   started.push(etcd);
   record({ etcd: etcd.endpoint });
@@ -159,7 +151,7 @@ export async function up(opts: UpOptions & { nodes: number; runtime: string; con
   overlay = docker && opts.network ? await podNetworkGateway(opts.network, say).catch(async (err) => {
     await stopSupervised(dir, started, say);
     fs.rmSync(statePath(dir), { force: true });
-    throw new CliError(`the gateway into overlay ${opts.network} could not be set up: ${(err as Error).message}`);
+    throw new UserError(`the gateway into overlay ${opts.network} could not be set up: ${(err as Error).message}`);
   }) : undefined;
   const podNet = docker && !overlay ? await ensureClusterNetwork(network) : undefined;
   const wide = opts.bindAddress && !isLoopback(opts.bindAddress) ? advertiseAddressOf(opts.bindAddress, opts.advertiseAddress) : undefined;
@@ -182,7 +174,7 @@ export async function up(opts: UpOptions & { nodes: number; runtime: string; con
   await waitFor(...waits, ...kubelets.map((k): [Started, string] => [k, `(node ${k.node} Ready)`]), ...proxies.map((p): [Started, string] => [p, `/healthz at ${p.url}`]));
   if (docker && netAdmin) {
     say(`waiting for the cluster DNS at ${addrs.dnsIP}:53 through kube-proxy …`);
-    await waitForClusterIP(addrs.dnsIP, 53, 30_000).catch(async (err) => { await stopSupervised(dir, started, say); throw new CliError(String((err as Error).message)); });
+    await waitForClusterIP(addrs.dnsIP, 53, 30_000).catch(async (err) => { await stopSupervised(dir, started, say); throw new UserError(String((err as Error).message)); });
     say(`ClusterIPs served (${secs(t0)})`);
   }
 
@@ -238,40 +230,4 @@ export async function down(opts: { dir: string; purge: boolean }, say: Output = 
     fs.rmSync(dir, { recursive: true, force: true });
     say(`removed ${dir}`);
   }
-}
-
-export async function status(opts: { dir: string }): Promise<number> {
-  const say = defaultOutput;
-  const dir = path.resolve(opts.dir);
-  const state = readState(dir);
-  if (!state) {
-    say(`no cluster in ${dir} (start one with: kubemu up --dir ${opts.dir})`);
-    return 1;
-  }
-  let healthy = true;
-  const ago = (iso: string) => `${Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000))} s ago`;
-  say(`${'COMPONENT'.padEnd(22)} ${'PID'.padEnd(12)} ${'STATUS'.padEnd(30)} ${'RESTARTS'.padEnd(9)} ${'LAST EXIT'.padEnd(26)} URL, LOG`);
-  for (const c of state.components) {
-    const alive = isRunning(c);
-    healthy &&= alive;
-    const sv = c.supervised;
-    const st = alive ? 'running'
-      : sv?.state === 'backoff' ? `back-off ${(sv.backoffMs ?? 0) / 1000} s${sv.nextStartAt ? ` (restart in ${Math.max(0, Math.ceil((Date.parse(sv.nextStartAt) - Date.now()) / 1000))} s)` : ''}`
-      : sv?.state === 'held' ? 'stopped (not restarted)' : 'NOT RUNNING';
-    const exit = sv?.lastExit ? `${describeExit(sv.lastExit)}, ${ago(sv.lastExit.at)}` : '';
-    say(`${c.name.padEnd(22)} pid ${String(c.pid).padEnd(8)} ${st.padEnd(30)} ${String(sv?.restarts ?? '-').padEnd(9)} ${exit.padEnd(26)} ${c.url ?? ''}  log ${c.log}`);
-  }
-  const sup = state.supervisor;
-  if (sup && runningSupervisor(dir)) say(`supervisor pid ${sup.pid} running (restarts components that exit)  log ${sup.log}`);
-  else say(`supervisor ${sup ? `pid ${sup.pid} NOT RUNNING` : 'none'}: components that exit are not restarted`);
-  try {
-    const res = await fetch(`${state.apiserver}/readyz`, { signal: AbortSignal.timeout(2000) });
-    say(`apiserver /readyz: ${res.status} ${(await res.text()).trim()}`);
-    healthy &&= res.ok;
-  } catch (err) {
-    say(`apiserver /readyz: not answering (${(err as Error).message})`);
-    healthy = false;
-  }
-  say(`kubeconfig: ${state.kubeconfig}`);
-  return healthy ? 0 : 1;
 }

@@ -1,8 +1,8 @@
 // Stopping a component process and running it again with the command line `kubemu up` recorded,
 // then waiting for it the way `up` does (its health URL; for a kubelet, its Node Ready again).
 import { setTimeout as sleep } from 'node:timers/promises';
-import { spawnDetached, waitHttp, waitNodeReady } from '../cli/components.ts';
-import { isAlive, tailFile, type ComponentState } from '../cli/state.ts';
+import { spawnDetached, waitHttp, waitNodeReady } from './components.ts';
+import { isAlive, tailFile, type ComponentState } from './state.ts';
 
 /** Signals the component's process group (it was started detached, as its group's leader). */
 function signal(pid: number, sig: NodeJS.Signals): void {

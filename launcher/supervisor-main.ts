@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { createLogger } from '../lib/logger.ts';
 import { ROOT } from '../lib/root.ts';
-import { joinPartitionCgroup } from '../cluster/partition.ts';
+import { joinPartitionCgroup } from './partition.ts';
 import { ComponentEvents } from './supervisor-events.ts';
 import { DEFAULT_BACKOFF, Supervisor, type ComponentSpec } from './supervisor.ts';
 import { commandLineOf, readState, supervisorPath, writeFileAtomic, type SupervisorFile } from './state.ts';

@@ -1,0 +1,21 @@
+// What an admission plugin is and what it sees: its own module, so the plugins' files and the list of
+// them (index.ts) need not import each other.
+import type { ResourceInfo } from '../../api/resources.ts';
+import type { KubeObject } from '../../api/types.ts';
+import type { RequestContext } from '../registry/types.ts';
+
+export interface AdmissionAttributes {
+  operation: 'CREATE';
+  info: ResourceInfo;
+  namespace: string | undefined;
+  /** The object as it will be stored (a mutating plugin may change it). */
+  object: KubeObject;
+  ctx: RequestContext;
+  dryRun: boolean;
+}
+
+export interface AdmissionPlugin {
+  name: string;
+  /** Throws the ApiError the request fails with; may change attrs.object. */
+  admit(attrs: AdmissionAttributes): Promise<void> | void;
+}

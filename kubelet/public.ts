@@ -1,0 +1,6 @@
+// What the launcher and the Cluster library use of the kubelet, and nothing else outside kubelet/ may:
+// the Docker Engine API client, the labels its Docker runtime puts on every container and volume, and
+// the removal of a node's memory-backed volumes (`kubemu down` takes pods' leftovers along).
+export { DockerEngine } from './cri/docker/engine.ts';
+export { removeVolumes } from './cri/docker/runtime.ts';
+export { LABELS } from './cri/types.ts';
