@@ -137,6 +137,8 @@ export interface UserInfo {
   username: string;
   uid?: string;
   groups: string[];
+  /** What an authenticator adds (a ServiceAccount token's pod name and uid, its credential id). */
+  extra?: Record<string, string[]>;
 }
 
 export const now = (): string => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');

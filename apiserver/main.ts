@@ -5,10 +5,14 @@ import { parseDuration } from '../lib/duration.ts';
 import { readTokenFile } from './auth/authenticator.ts';
 import { DEFAULT_SERVICE_CIDR, startApiServer } from './server.ts';
 import { loadEncryptionConfig } from './storage/encryption.ts';
+import { readPrivateKey, readPublicKeys } from './auth/service-account-tokens.ts';
+import type { KeyObject } from 'node:crypto';
 
 const USAGE = `usage: apiserver --etcd-servers URL[,URL…] [--bind-address 127.0.0.1] [--port 6443] [--grpc-port 6444]
                  [--service-cluster-ip-range ${DEFAULT_SERVICE_CIDR}] [--service-node-port-range 30000-32767]
                  [--token-auth-file FILE] [--encryption-provider-config FILE] [--etcd-compaction-interval 5m0s]
+                 [--service-account-signing-key-file PEM] [--service-account-key-file PEM]…
+                 [--service-account-issuer URL] [--api-audiences AUD,…]
                  [--allowed-host-names NAME,…]
                  [--log-level info]`;
 
@@ -24,6 +28,10 @@ async function main(): Promise<void> {
       'service-node-port-range': { type: 'string', default: '30000-32767' },
       'token-auth-file': { type: 'string' },
       'encryption-provider-config': { type: 'string' },
+      'service-account-signing-key-file': { type: 'string' },
+      'service-account-key-file': { type: 'string', multiple: true },
+      'service-account-issuer': { type: 'string' },
+      'api-audiences': { type: 'string' },
       'etcd-compaction-interval': { type: 'string', default: '5m0s' },
       'allowed-host-names': { type: 'string', default: '' },
       'log-level': { type: 'string', default: 'info' },
@@ -52,7 +60,17 @@ async function main(): Promise<void> {
     console.error(`--encryption-provider-config: ${(err as Error).message}`);
     process.exit(2);
   }
+  let signingKey: KeyObject | undefined;
+  let publicKeys: KeyObject[] = [];
+  try {
+    if (values['service-account-signing-key-file']) signingKey = readPrivateKey(values['service-account-signing-key-file']);
+    publicKeys = (values['service-account-key-file'] ?? []).flatMap(readPublicKeys);
+  } catch (err) {
+    console.error(`service account keys: ${(err as Error).message}`);
+    process.exit(2);
+  }
   const logger = createLogger('apiserver', { level: values['log-level'] });
+  if (!signingKey) logger.warn('no --service-account-signing-key-file: ServiceAccount tokens are signed with a key made for this process and end with it');
   if (encryption) logger.info({ resources: encryption.resources }, 'encryption at rest on');
   const server = await startApiServer({
     etcdEndpoints: values['etcd-servers']!.split(','),
@@ -63,6 +81,10 @@ async function main(): Promise<void> {
     nodePortRange: [Number(range![1]), Number(range![2])],
     tokens: values['token-auth-file'] ? readTokenFile(values['token-auth-file']) : undefined,
     encryption,
+    serviceAccountSigningKey: signingKey,
+    serviceAccountPublicKeys: publicKeys,
+    serviceAccountIssuer: values['service-account-issuer'],
+    apiAudiences: values['api-audiences']?.split(',').map((a) => a.trim()).filter(Boolean),
     compactionIntervalMs: compaction,
     allowedHostNames: values['allowed-host-names']!.split(',').map((n) => n.trim()).filter(Boolean),
     logger,

@@ -7,7 +7,10 @@ import type { AddressInfo } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import type { UserInfo } from '../api/types.ts';
 import { silentLogger, type Logger } from '../lib/logger.ts';
-import { allowAnonymous, tokenAuthenticator } from './auth/authenticator.ts';
+import { requestAuthenticator } from './auth/authenticator.ts';
+import { ServiceAccountTokens, type TokenLookup } from './auth/service-account-tokens.ts';
+import { findResource, storageKey } from '../api/resources.ts';
+import crypto, { type KeyObject } from 'node:crypto';
 import { allowAll } from './auth/authorizer.ts';
 import { EtcdStore } from './storage/etcd-store.ts';
 import { createRegistry } from './registry/index.ts';
@@ -38,6 +41,15 @@ export interface ApiServerOptions {
   httpLimits?: HttpLimits;
   /** Encryption at rest (--encryption-provider-config, storage/encryption.ts); none = values stored as they are. */
   encryption?: ValueTransformer;
+  /**
+   * ServiceAccount tokens: the signing key (--service-account-signing-key-file), further verification keys
+   * (--service-account-key-file), the issuer and the API's audiences. Without a key, one is made for this process:
+   * its tokens end with it (kubemu up keeps one in <dir>/pki/).
+   */
+  serviceAccountSigningKey?: KeyObject;
+  serviceAccountPublicKeys?: KeyObject[];
+  serviceAccountIssuer?: string;
+  apiAudiences?: string[];
 }
 
 export const DEFAULT_COMPACTION_INTERVAL_MS = 5 * 60_000;
@@ -55,14 +67,21 @@ export const DEFAULT_SERVICE_CIDR = '10.96.0.0/16';
 export async function startApiServer(opts: ApiServerOptions): Promise<RunningApiServer> {
   const logger = opts.logger ?? silentLogger();
   const host = opts.bindAddress ?? '127.0.0.1';
-  const authenticator = opts.tokens && opts.tokens.size > 0 ? tokenAuthenticator(opts.tokens) : allowAnonymous();
   const store = new EtcdStore({ endpoints: opts.etcdEndpoints, logger: logger.child({ part: 'storage' }), transformer: opts.encryption });
+  // What a token names is read straight from the store: authentication comes before any authorization.
+  const lookup: TokenLookup = { get: (resource, ns, name) => store.get(storageKey('/registry', findResource('', resource)!, ns, name)) };
+  const serviceAccounts = new ServiceAccountTokens({
+    signingKey: opts.serviceAccountSigningKey ?? crypto.generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey,
+    publicKeys: opts.serviceAccountPublicKeys, issuer: opts.serviceAccountIssuer, audiences: opts.apiAudiences, lookup,
+  });
+  const authenticator = requestAuthenticator({ tokens: opts.tokens, serviceAccounts });
   const registry = createRegistry({
     store,
     authorizer: allowAll(),
     serviceClusterIPRange: opts.serviceClusterIPRange ?? DEFAULT_SERVICE_CIDR,
     nodePortRange: opts.nodePortRange ?? [30000, 32767],
     logger: logger.child({ part: 'registry' }),
+    serviceAccountTokens: serviceAccounts,
   });
   await registry.bootstrap();
   // CustomResourceDefinitions: their kinds served by this apiserver as soon as etcd has them.

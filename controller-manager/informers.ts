@@ -19,6 +19,7 @@ export const R = {
   jobs: { group: 'batch', resource: 'jobs' },
   cronjobs: { group: 'batch', resource: 'cronjobs' },
   leases: { group: 'coordination.k8s.io', resource: 'leases' },
+  serviceaccounts: { group: '', resource: 'serviceaccounts' },
   customresourcedefinitions: { group: 'apiextensions.k8s.io', resource: 'customresourcedefinitions' },
 } satisfies Record<string, ResourceKey>;
 

@@ -3,6 +3,7 @@
 // the cluster's supervisor (opts.launch), which restarts any that exits; without one they are
 // plain detached processes (the benchmarks).
 import { newEncryptionConfigYaml } from '../lib/encryption-config.ts';
+import { newSigningKeyPem } from '../lib/service-account-key.ts';
 import { intToIp, ipToInt } from '../lib/ipv4.ts';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -165,6 +166,19 @@ export function encryptionConfigFile(dir: string): string {
   return file;
 }
 
+/** ServiceAccount tokens outlive apiserver restarts: their signing key is made on the first `up` and kept. */
+export function serviceAccountKeyArgs(dir: string): string[] {
+  const key = path.join(dir, 'pki', 'sa.key');
+  const pub = path.join(dir, 'pki', 'sa.pub');
+  if (!fs.existsSync(key)) {
+    fs.mkdirSync(path.dirname(key), { recursive: true, mode: 0o700 });
+    const pair = newSigningKeyPem();
+    fs.writeFileSync(pub, pair.publicKey, { mode: 0o644 });
+    fs.writeFileSync(key, pair.privateKey, { mode: 0o600 });
+  }
+  return ['--service-account-signing-key-file', key, '--service-account-key-file', pub];
+}
+
 export async function startApiServerComponent(opts: UpOptions, etcdEndpoint: string): Promise<Started> {
   const log = path.join(opts.dir, 'logs', 'apiserver.log');
   const c = await launchNode(opts, 'apiserver', 'apiserver/main.ts', [
@@ -172,6 +186,7 @@ export async function startApiServerComponent(opts: UpOptions, etcdEndpoint: str
     '--service-cluster-ip-range', clusterAddresses(opts.name).serviceCIDR,
     ...(opts.bindAddress ? ['--bind-address', opts.bindAddress] : []), ...(opts.tokenFile ? ['--token-auth-file', opts.tokenFile] : []),
     '--encryption-provider-config', encryptionConfigFile(opts.dir),
+    ...serviceAccountKeyArgs(opts.dir),
   ], log);
   const url = `http://${apiHost(opts)}:${opts.port}`;
   return { ...c, url, readyUrl: `${url}/readyz`, ready: () => waitHttp('apiserver', c.pid, `${url}/readyz`) };

@@ -1,22 +1,34 @@
-// Authentication: who is calling. A static bearer-token table (like kube-apiserver's
-// --token-auth-file); with no table configured every caller is the anonymous admin, which
-// is what a local emulator wants. Both transports call this before anything else.
+// Authentication: who is calling, the pipeline's first stage. A bearer token is tried by each token
+// authenticator in turn — the static token file (kube-apiserver's --token-auth-file), then ServiceAccount
+// tokens (JWTs this apiserver signed) — and a token none accepts is 401, as in Kubernetes. With no token file
+// configured (a local emulator's learning mode) a request without a token, or with one that is not this
+// apiserver's, is the anonymous admin. Both transports call this before anything else.
 import fs from 'node:fs';
 import type { UserInfo } from '../../api/types.ts';
+import type { ServiceAccountTokens } from './service-account-tokens.ts';
 
 export interface Authenticator {
-  /** The user for a bearer token (undefined token = none sent). Returns undefined when rejected. */
-  authenticate(token: string | undefined): UserInfo | undefined;
+  /** The user for a bearer token (undefined token = none sent). Undefined when rejected. */
+  authenticate(token: string | undefined): Promise<UserInfo | undefined>;
 }
 
 export const ANONYMOUS_ADMIN: UserInfo = { username: 'system:admin', groups: ['system:masters', 'system:authenticated'] };
 
-export function allowAnonymous(): Authenticator {
-  return { authenticate: () => ANONYMOUS_ADMIN };
-}
-
-export function tokenAuthenticator(tokens: Map<string, UserInfo>): Authenticator {
-  return { authenticate: (token) => (token === undefined ? undefined : tokens.get(token)) };
+export function requestAuthenticator(o: { tokens?: Map<string, UserInfo>; serviceAccounts?: ServiceAccountTokens }): Authenticator {
+  const anonymousAdmin = !o.tokens?.size;
+  return {
+    async authenticate(token) {
+      if (token === undefined || token === '') return anonymousAdmin ? ANONYMOUS_ADMIN : undefined;
+      const fromFile = o.tokens?.get(token);
+      if (fromFile) return fromFile;
+      const sa = await o.serviceAccounts?.authenticate(token);
+      if (sa && 'user' in sa) return sa.user;
+      // Learning mode (no token file): a token that is not one this apiserver issued changes nothing, as before;
+      // one it issued that no longer holds (expired, its pod gone, a forged signature) is refused.
+      if (anonymousAdmin && (!sa || sa.notMine)) return ANONYMOUS_ADMIN;
+      return undefined;
+    },
+  };
 }
 
 /** kube-apiserver's token file format: `token,user,uid,"group1,group2"` one per line. */

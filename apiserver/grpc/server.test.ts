@@ -9,7 +9,7 @@ import type { Registry } from '../registry/types.ts';
 // Transport-only test: a fake Registry; the real one is covered by the client e2e tests.
 test('errors map to gRPC codes with Status JSON in trailers; bad input is rejected', async (t) => {
   const registry = { get: async () => { throw notFound('pods', 'x'); } } as unknown as Registry;
-  const server = createGrpcServer({ registry, authenticator: { authenticate: () => ({ username: 'u', groups: [] }) }, logger: silentLogger() });
+  const server = createGrpcServer({ registry, authenticator: { authenticate: async () => ({ username: 'u', groups: [] }) }, logger: silentLogger() });
   const port = await new Promise<number>((res, rej) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => e ? rej(e) : res(p)));
   t.after(() => server.forceShutdown());
   const Client = grpc.makeGenericClientConstructor(loadApiService(), 'Api');

@@ -48,10 +48,10 @@ const PATCH_TYPES: Record<string, PatchType> = {
 export function createGrpcServer(opts: { registry: Registry; authenticator: Authenticator; logger: Logger }): grpc.Server {
   const { registry, authenticator, logger } = opts;
 
-  function context(call: grpc.ServerUnaryCall<any, any> | grpc.ServerWritableStream<any, any>): RequestContext {
+  async function context(call: grpc.ServerUnaryCall<any, any> | grpc.ServerWritableStream<any, any>): Promise<RequestContext> {
     const auth = call.metadata.get('authorization')[0];
     const token = typeof auth === 'string' && auth.startsWith('Bearer ') ? auth.slice(7) : undefined;
-    const user = authenticator.authenticate(token);
+    const user = await authenticator.authenticate(token);
     if (!user) throw new ApiError('Unauthorized', 'Unauthorized');
     return { user };
   }
@@ -65,7 +65,7 @@ export function createGrpcServer(opts: { registry: Registry; authenticator: Auth
   const unary = (fn: (ctx: RequestContext, req: any) => Promise<unknown>) =>
     (call: grpc.ServerUnaryCall<any, any>, cb: grpc.sendUnaryData<any>) => {
       const started = performance.now();
-      Promise.resolve().then(() => fn(context(call), call.request))
+      Promise.resolve().then(async () => fn(await context(call), call.request))
         .then((obj) => {
           const r = call.request?.ref ?? {};
           logger.debug({ method: call.getPath().split('/').pop(), resource: r.resource, namespace: r.namespace || undefined, name: r.name || undefined, ms: +(performance.now() - started).toFixed(1) }, 'grpc call');
@@ -107,7 +107,7 @@ export function createGrpcServer(opts: { registry: Registry; authenticator: Auth
         call.on('cancelled', () => w?.close());
         try {
           const req = call.request;
-          w = await registry.watch(context(call), refOf(req.ref), {
+          w = await registry.watch(await context(call), refOf(req.ref), {
             labelSelector: req.labelSelector || undefined, fieldSelector: req.fieldSelector || undefined,
             resourceVersion: req.resourceVersion || undefined, allowWatchBookmarks: req.allowBookmarks,
           });

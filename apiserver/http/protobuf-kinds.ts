@@ -21,6 +21,8 @@ export const PROTOBUF_KINDS: readonly ProtobufKind[] = [
   { apiVersion: 'v1', kind: 'Binding', message: 'k8s.io.api.core.v1.Binding' },
   { apiVersion: 'policy/v1', kind: 'Eviction', message: 'k8s.io.api.policy.v1.Eviction' },
   { apiVersion: 'autoscaling/v1', kind: 'Scale', message: 'k8s.io.api.autoscaling.v1.Scale' },
+  // kubectl 1.32+ `create token` sends its TokenRequest in protobuf.
+  { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', message: 'k8s.io.api.authentication.v1.TokenRequest' },
   // client-go encodes DeleteOptions in the group version of the resource it deletes.
   ...['meta.k8s.io/v1', ...new Set(served.map((k) => k.apiVersion))]
     .map((apiVersion) => ({ apiVersion, kind: 'DeleteOptions', message: `${META}.DeleteOptions` })),

@@ -108,7 +108,7 @@ export function createHttpServer(opts: HttpServerOptions): http.Server {
 
     const auth = req.headers.authorization;
     const token = auth?.startsWith('Bearer ') ? auth.slice(7).trim() : undefined;
-    const user = authenticator.authenticate(token);
+    const user = await authenticator.authenticate(token);
     if (!user) throw new ApiError('Unauthorized', 'Unauthorized');
     const ctx: RequestContext = { user };
 

@@ -37,7 +37,7 @@ async function proxy(req: http.IncomingMessage, socket: Duplex, head: Buffer, { 
   const route = routeResource(url.pathname);
   if (!route?.name || route.info.resource !== 'pods' || !route.subresource) throw new ApiError('NotFound', 'the server could not find the requested resource');
   const auth = req.headers.authorization;
-  const user = authenticator.authenticate(auth?.startsWith('Bearer ') ? auth.slice(7).trim() : undefined);
+  const user = await authenticator.authenticate(auth?.startsWith('Bearer ') ? auth.slice(7).trim() : undefined);
   if (!user) throw new ApiError('Unauthorized', 'Unauthorized');
   const ctx: Ctx = { user };
   const pod = await registry.get(ctx, { info: route.info, namespace: route.namespace, name: route.name });

@@ -6,6 +6,7 @@ import type { ResourceInfo } from '../../api/resources.ts';
 import type { KubeObject } from '../../api/types.ts';
 import type { Store } from '../storage/store.ts';
 import type { ServiceAllocator } from '../registry/allocator.ts';
+import type { ServiceAccountTokens } from '../auth/service-account-tokens.ts';
 import type { DeleteOptions } from '../../api/types.ts';
 import type { RequestContext, ResourceRef, WriteOptions } from '../registry/types.ts';
 
@@ -31,6 +32,7 @@ export interface RegistryEnv {
   itemRef(ref: ResourceRef): { info: ResourceInfo; ns: string | undefined; name: string };
   delete(ctx: RequestContext, ref: ResourceRef, opts: DeleteOptions): Promise<{ object: KubeObject; deleted: boolean }>;
   namespaces: { terminate(stored: KubeObject, dryRun: boolean): Promise<{ object: KubeObject; deleted: boolean }> };
+  serviceAccountTokens?: ServiceAccountTokens;
 }
 
 /** A POST to a subresource (pods/binding, pods/eviction): its own body type, its own answer. */

@@ -16,6 +16,7 @@ import { admit, defaultPlugins, type AdmissionPlugin } from '../admission/index.
 import type { Authorizer } from '../auth/authorizer.ts';
 import { kindFor } from '../kinds/index.ts';
 import type { Kind, RegistryEnv } from '../kinds/kind.ts';
+import type { ServiceAccountTokens } from '../auth/service-account-tokens.ts';
 import { applyPatch } from '../patch/index.ts';
 import type { Store } from '../storage/store.ts';
 import { ServiceAllocator } from './allocator.ts';
@@ -48,6 +49,8 @@ export interface RegistryOptions {
   bookmarkIntervalMs?: number;
   /** The admission plugins, in order (default: apiserver/admission's defaultPlugins). */
   admission?: AdmissionPlugin[];
+  /** Issues ServiceAccount tokens (serviceaccounts/token); none: that subresource answers 503. */
+  serviceAccountTokens?: ServiceAccountTokens;
 }
 
 const PREFIX = '/registry';
@@ -108,6 +111,7 @@ export class GenericRegistry implements Registry {
       load: (info, ns, name) => this.load(info, ns, name),
       itemRef: (ref) => this.itemRef(ref),
       delete: (ctx, ref, o) => this.delete(ctx, ref, o),
+      serviceAccountTokens: opts.serviceAccountTokens,
     };
   }
 

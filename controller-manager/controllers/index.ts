@@ -10,6 +10,7 @@ import { newEndpointsController } from './endpoints.ts';
 import { newNodeLifecycleController } from './node-lifecycle.ts';
 import { newGarbageCollector } from './garbage-collector.ts';
 import { newServiceLoadBalancerController } from './service-lb.ts';
+import { newServiceAccountsController } from './serviceaccount.ts';
 
 export const CONTROLLERS: Record<string, (ctx: ControllerContext) => Controller> = {
   replicaset: newReplicaSetController,
@@ -23,4 +24,5 @@ export const CONTROLLERS: Record<string, (ctx: ControllerContext) => Controller>
   nodelifecycle: newNodeLifecycleController,
   garbagecollector: newGarbageCollector,
   'service-lb-controller': newServiceLoadBalancerController,
+  serviceaccount: newServiceAccountsController,
 };
