@@ -157,8 +157,8 @@ export async function startEtcdComponent(opts: UpOptions): Promise<Started & { e
 }
 
 /** Secrets are encrypted at rest: a key made on the first `up`, kept (mode 0600) for every later one, gone with --purge. */
-export function encryptionConfigFile(dir: string): string {
-  const file = path.join(dir, 'pki', 'encryption-config.yaml');
+export function encryptionConfigFile(pki: string): string {
+  const file = path.join(pki, 'encryption-config.yaml');
   if (!fs.existsSync(file)) {
     fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
     fs.writeFileSync(file, newEncryptionConfigYaml(), { mode: 0o600, flag: 'wx' });
@@ -167,9 +167,9 @@ export function encryptionConfigFile(dir: string): string {
 }
 
 /** ServiceAccount tokens outlive apiserver restarts: their signing key is made on the first `up` and kept. */
-export function serviceAccountKeyArgs(dir: string): string[] {
-  const key = path.join(dir, 'pki', 'sa.key');
-  const pub = path.join(dir, 'pki', 'sa.pub');
+export function serviceAccountKeyArgs(pki: string): string[] {
+  const key = path.join(pki, 'sa.key');
+  const pub = path.join(pki, 'sa.pub');
   if (!fs.existsSync(key)) {
     fs.mkdirSync(path.dirname(key), { recursive: true, mode: 0o700 });
     const pair = newSigningKeyPem();
@@ -185,8 +185,8 @@ export async function startApiServerComponent(opts: UpOptions, etcdEndpoint: str
     '--etcd-servers', etcdEndpoint, '--port', String(opts.port), '--grpc-port', String(opts.grpcPort), '--log-level', opts.logLevel,
     '--service-cluster-ip-range', clusterAddresses(opts.name).serviceCIDR,
     ...(opts.bindAddress ? ['--bind-address', opts.bindAddress] : []), ...(opts.tokenFile ? ['--token-auth-file', opts.tokenFile] : []),
-    '--encryption-provider-config', encryptionConfigFile(opts.dir),
-    ...serviceAccountKeyArgs(opts.dir),
+    '--encryption-provider-config', encryptionConfigFile(path.join(opts.dir, 'pki')),
+    ...serviceAccountKeyArgs(path.join(opts.dir, 'pki')),
   ], log);
   const url = `http://${apiHost(opts)}:${opts.port}`;
   return { ...c, url, readyUrl: `${url}/readyz`, ready: () => waitHttp('apiserver', c.pid, `${url}/readyz`) };

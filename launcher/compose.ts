@@ -2,7 +2,7 @@
 // `node /app/launcher/compose.js STEP …` — what `kubemu up` does between starting processes:
 //   init     before the apiserver: kubemu0 and the unreachable route for every service CIDR (needs
 //            NET_ADMIN), the cluster's Docker network (the pod network; the DNS listens on its gateway), and
-//            the apiservers' encryption-at-rest key file on the first start;
+//            the apiservers' encryption key and ServiceAccount signing key on the first start;
 //   dns      run the cluster DNS on the pod network's gateway (found here, then dns/main runs in this process);
 //   setup    once every component is healthy: the kube-dns Service and Endpoints, every node Ready, the
 //            DNS ClusterIP served, then the kubeconfig for the host's kubectl;
@@ -15,11 +15,10 @@ import { parseArgs } from 'node:util';
 import { kubeconfigYaml } from '../client/kubeconfig.ts';
 import { ensureServiceNetwork, hasNetAdmin } from '../kube-proxy/public.ts';
 import { createKubeDns, waitForClusterIP } from './cluster-dns.ts';
-import { ALL_SERVICE_CIDRS, waitHttp, waitNodeReady } from './components.ts';
+import { ALL_SERVICE_CIDRS, encryptionConfigFile, serviceAccountKeyArgs, waitHttp, waitNodeReady } from './components.ts';
 import { ensureClusterNetwork } from './docker-network.ts';
 import { removeNodeContainers } from './docker-cleanup.ts';
 import { cleanupServiceNetwork } from './service-network.ts';
-import { newEncryptionConfigYaml } from '../lib/encryption-config.ts';
 
 const say = (m: string) => process.stdout.write(`[kubemu compose] ${m}\n`);
 
@@ -31,7 +30,7 @@ export async function main(argv: string[]): Promise<void> {
     options: {
       network: { type: 'string' }, apiserver: { type: 'string' }, 'dns-ip': { type: 'string' }, 'dns-port': { type: 'string' },
       nodes: { type: 'string' }, 'service-cidr': { type: 'string' }, kubeconfig: { type: 'string' }, timeout: { type: 'string', default: '300' },
-      'encryption-config': { type: 'string' },
+      'pki-dir': { type: 'string' },
     },
   });
   const need = (k: keyof typeof values): string => {
@@ -46,12 +45,12 @@ export async function main(argv: string[]): Promise<void> {
       else say('no CAP_NET_ADMIN: ClusterIPs will not be reachable (give this service cap_add: [NET_ADMIN])');
       const net = await ensureClusterNetwork(need('network'));
       say(`pod network ${need('network')}: ${net.subnet}, gateway ${net.gateway}; unreachable route for ${ALL_SERVICE_CIDRS}`);
-      // Both apiservers read one key file: Secrets are encrypted at rest, as with `kubemu up`.
-      const enc = values['encryption-config'];
-      if (enc && !fs.existsSync(enc)) {
-        fs.mkdirSync(path.dirname(enc), { recursive: true, mode: 0o700 });
-        fs.writeFileSync(enc, newEncryptionConfigYaml(), { mode: 0o600 });
-        say(`encryption at rest: made ${enc}`);
+      // Both apiservers read one encryption key and one token signing key, made here on the first start.
+      const pki = values['pki-dir'];
+      if (pki) {
+        encryptionConfigFile(pki);
+        serviceAccountKeyArgs(pki);
+        say(`keys in ${pki}: encryption-config.yaml, sa.key, sa.pub`);
       }
       return;
     }

@@ -102,7 +102,7 @@ describe('docker compose up: the cluster as containers (real Docker, real kubect
       NODES.map((n) => [n.nodeName, n.nodeIP, 'True']));
   });
 
-  test('both apiservers encrypt Secrets at rest with the one key init made: etcdctl shows ciphertext, kubectl the value', async () => {
+  test('both apiservers share the keys init made: Secrets encrypted at rest (etcdctl shows ciphertext), ServiceAccount tokens valid on either', async () => {
     await c.kubectl('create', 'secret', 'generic', 'at-rest', '--from-literal=k=compose-plaintext');
     const raw = spawnSync('etcdctl', ['--endpoints', 'http://127.0.0.1:12379', 'get', '/registry/secrets/default/at-rest', '--print-value-only'], { env: { ...process.env, ETCDCTL_API: '3' } });
     assert.equal(raw.status, 0, String(raw.stderr));
@@ -111,6 +111,12 @@ describe('docker compose up: the cluster as containers (real Docker, real kubect
     // apiserver-2 reads what apiserver-1 wrote.
     const viaSecond = spawnSync('kubectl', ['--server', `http://127.0.0.1:${p.env.KUBEMU_API_PORT_2}`, 'get', 'secret', 'at-rest', '-o', 'jsonpath={.data.k}'], { encoding: 'utf8' });
     assert.equal(Buffer.from(viaSecond.stdout, 'base64').toString(), 'compose-plaintext', viaSecond.stderr);
+    // One signing key too: a ServiceAccount token apiserver-1 issued is valid on apiserver-2 (a forged one would be 401).
+    const token = (await c.kubectl('create', 'token', 'default')).trim();
+    const res = await fetch(`http://127.0.0.1:${p.env.KUBEMU_API_PORT_2}/api/v1/namespaces/default/pods`, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(res.status, 200);
+    const forged = `${token.split('.').slice(0, 2).join('.')}.${Buffer.from('not the signature').toString('base64url')}`;
+    assert.equal((await fetch(`http://127.0.0.1:${p.env.KUBEMU_API_PORT_2}/api/v1/namespaces/default/pods`, { headers: { authorization: `Bearer ${forged}` } })).status, 401);
   });
 
   test('Services: by DNS name from a pod, by ClusterIP from the host, by every NodePort and the LoadBalancer address, in rotation', async () => {
