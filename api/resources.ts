@@ -13,6 +13,8 @@ export interface ResourceInfo {
   categories: string[];
   /** Subresources served, e.g. ['status', 'scale']. */
   subresources: string[];
+  /** The verbs served when not all of STANDARD_VERBS (TokenReview: create only). */
+  verbs?: string[];
   /** A kind a CustomResourceDefinition serves (apiserver/crd/): its schema, columns and subresource paths. */
   custom?: CustomKind;
 }
@@ -37,10 +39,11 @@ export const STANDARD_VERBS = ['create', 'delete', 'deletecollection', 'get', 'l
 
 const r = (
   group: string, version: string, kind: string, resource: string, namespaced: boolean,
-  opts: { shortNames?: string[]; categories?: string[]; subresources?: string[] } = {},
+  opts: { shortNames?: string[]; categories?: string[]; subresources?: string[]; verbs?: string[] } = {},
 ): ResourceInfo => ({
   group, version, kind, resource, singular: kind.toLowerCase(), namespaced,
   shortNames: opts.shortNames ?? [], categories: opts.categories ?? [], subresources: opts.subresources ?? [],
+  ...(opts.verbs ? { verbs: opts.verbs } : {}),
 });
 
 /** Built-in kinds first; the kinds of established CustomResourceDefinitions are added and removed at run time
@@ -68,6 +71,9 @@ export const RESOURCES: ResourceInfo[] = [
   r('batch', 'v1', 'Job', 'jobs', true, { categories: ['all'], subresources: ['status'] }),
   r('batch', 'v1', 'CronJob', 'cronjobs', true, { shortNames: ['cj'], categories: ['all'], subresources: ['status'] }),
   r('coordination.k8s.io', 'v1', 'Lease', 'leases', true),
+  // Reviews: a create answered from the request itself, never stored (as kube-apiserver's).
+  r('authentication.k8s.io', 'v1', 'TokenReview', 'tokenreviews', false, { verbs: ['create'] }),
+  r('authentication.k8s.io', 'v1', 'SelfSubjectReview', 'selfsubjectreviews', false, { verbs: ['create'] }),
   r('apiextensions.k8s.io', 'v1', 'CustomResourceDefinition', 'customresourcedefinitions', false, {
     shortNames: ['crd', 'crds'], categories: ['api-extensions'], subresources: ['status'],
   }),

@@ -58,7 +58,7 @@ function byGroup(): Array<{ group: string; versions: Array<{ group: string; vers
 
 /** A group's resources in discovery: the stored ones, and for core v1 the computed componentstatuses. */
 const discovered = (g: { group: string; resources: ResourceInfo[] }) => (g.group === '' ? [...g.resources, COMPONENT_STATUSES] : g.resources);
-const verbsOf = (r: ResourceInfo) => (r === COMPONENT_STATUSES ? COMPONENT_STATUS_VERBS : STANDARD_VERBS);
+const verbsOf = (r: ResourceInfo) => (r === COMPONENT_STATUSES ? COMPONENT_STATUS_VERBS : r.verbs ?? STANDARD_VERBS);
 
 function aggregatedGroup(g: { group: string; versions: Array<{ group: string; version: string; resources: ResourceInfo[] }> }): Obj {
   return {

@@ -36,4 +36,6 @@ export const OWN_JSON_MESSAGES = [
   'k8s.io.apimachinery.pkg.apis.meta.v1.Time', 'k8s.io.apimachinery.pkg.apis.meta.v1.MicroTime',
   'k8s.io.apimachinery.pkg.apis.meta.v1.FieldsV1', 'k8s.io.apimachinery.pkg.api.resource.Quantity',
   'k8s.io.apimachinery.pkg.util.intstr.IntOrString',
+  // type ExtraValue []string: a JSON array, in protobuf a message of its items.
+  'k8s.io.api.authentication.v1.ExtraValue',
 ] as const;

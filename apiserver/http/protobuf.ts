@@ -88,6 +88,8 @@ function ownJson(type: protobuf.Type, bytes: Uint8Array): { value: unknown } | u
         throw unsupported('fieldsV1 that is not JSON');
       }
     }
+    case '.k8s.io.api.authentication.v1.ExtraValue':
+      return { value: (decodeFields(type, bytes).items as string[] | undefined) ?? [] };
     default: return undefined;
   }
 }

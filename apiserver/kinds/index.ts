@@ -21,6 +21,8 @@ import { replicasets } from './replicasets.ts';
 import { replicationcontrollers } from './replicationcontrollers.ts';
 import { secrets } from './secrets.ts';
 import { serviceaccounts } from './serviceaccounts.ts';
+import { tokenreviews } from './tokenreviews.ts';
+import { selfsubjectreviews } from './selfsubjectreviews.ts';
 import { services } from './services.ts';
 import { statefulsets } from './statefulsets.ts';
 
@@ -28,6 +30,7 @@ const TABLE: Record<string, Kind> = {
   '/namespaces': namespaces, '/nodes': nodes, '/pods': pods, '/services': services, '/endpoints': endpoints,
   '/configmaps': configmaps, '/secrets': secrets, '/events': events, '/replicationcontrollers': replicationcontrollers,
   '/serviceaccounts': serviceaccounts, '/componentstatuses': componentstatuses,
+  'authentication.k8s.io/tokenreviews': tokenreviews, 'authentication.k8s.io/selfsubjectreviews': selfsubjectreviews,
   'apps/deployments': deployments, 'apps/replicasets': replicasets, 'apps/daemonsets': daemonsets, 'apps/statefulsets': statefulsets,
   'batch/jobs': jobs, 'batch/cronjobs': cronjobs,
   'coordination.k8s.io/leases': leases,

@@ -7,7 +7,7 @@ import type { KubeObject } from '../../api/types.ts';
 import type { Store } from '../storage/store.ts';
 import type { ServiceAllocator } from '../registry/allocator.ts';
 import type { ServiceAccountTokens } from '../auth/service-account-tokens.ts';
-import type { DeleteOptions } from '../../api/types.ts';
+import type { DeleteOptions, UserInfo } from '../../api/types.ts';
 import type { RequestContext, ResourceRef, WriteOptions } from '../registry/types.ts';
 
 /** Kinds read their objects loosely: what they are sent is checked here, not trusted to fit the types. */
@@ -33,7 +33,11 @@ export interface RegistryEnv {
   delete(ctx: RequestContext, ref: ResourceRef, opts: DeleteOptions): Promise<{ object: KubeObject; deleted: boolean }>;
   namespaces: { terminate(stored: KubeObject, dryRun: boolean): Promise<{ object: KubeObject; deleted: boolean }> };
   serviceAccountTokens?: ServiceAccountTokens;
+  reviewToken?: TokenReviewer;
 }
+
+/** A TokenReview's question: who is this token, for these audiences (none: the API's own)? */
+export type TokenReviewer = (token: string, audiences?: string[]) => Promise<{ user: UserInfo; audiences: string[] } | { error: string }>;
 
 /** A POST to a subresource (pods/binding, pods/eviction): its own body type, its own answer. */
 export type CreateSubresource = (env: RegistryEnv, ctx: RequestContext, ref: ResourceRef, body: KubeObject, opts: WriteOptions) => Promise<KubeObject>;
@@ -77,6 +81,8 @@ export interface Kind {
    * object is taken onto the stored one, and the check beyond validate.
    */
   update?: Record<string, { merge(stored: KubeObject, incoming: KubeObject): KubeObject; validate(next: KubeObject, stored: KubeObject): FieldError[] }>;
+  /** A kind that is never stored: a create is answered from its body and the caller (TokenReview, SelfSubjectReview). */
+  review?(env: RegistryEnv, ctx: RequestContext, body: KubeObject): Promise<KubeObject>;
   /** POST subresources, by name. */
   create?: Record<string, CreateSubresource>;
   /** Allocations of a create (dryRun: check, take nothing) and of an update; what a delete gives back. */

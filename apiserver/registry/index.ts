@@ -15,7 +15,7 @@ import type { Logger } from '../../lib/logger.ts';
 import { admit, defaultPlugins, type AdmissionPlugin } from '../admission/index.ts';
 import type { Authorizer } from '../auth/authorizer.ts';
 import { kindFor } from '../kinds/index.ts';
-import type { Kind, RegistryEnv } from '../kinds/kind.ts';
+import type { Kind, RegistryEnv, TokenReviewer } from '../kinds/kind.ts';
 import type { ServiceAccountTokens } from '../auth/service-account-tokens.ts';
 import { applyPatch } from '../patch/index.ts';
 import type { Store } from '../storage/store.ts';
@@ -51,6 +51,8 @@ export interface RegistryOptions {
   admission?: AdmissionPlugin[];
   /** Issues ServiceAccount tokens (serviceaccounts/token); none: that subresource answers 503. */
   serviceAccountTokens?: ServiceAccountTokens;
+  /** What a TokenReview asks: the apiserver's own token authenticators, for the audiences given. */
+  reviewToken?: TokenReviewer;
 }
 
 const PREFIX = '/registry';
@@ -112,12 +114,16 @@ export class GenericRegistry implements Registry {
       itemRef: (ref) => this.itemRef(ref),
       delete: (ctx, ref, o) => this.delete(ctx, ref, o),
       serviceAccountTokens: opts.serviceAccountTokens,
+      reviewToken: opts.reviewToken,
     };
   }
 
   // ---- plumbing ------------------------------------------------------------------------
 
   private authorize(ctx: RequestContext, verb: string, ref: ResourceRef): void {
+    if (!ref.subresource && ref.info.verbs && !ref.info.verbs.includes(verb)) {
+      throw new ApiError('MethodNotAllowed', 'the server does not allow this method on the requested resource');
+    }
     const { allowed, reason } = this.opts.authorizer.authorize({
       user: ctx.user, verb, group: ref.info.group, resource: ref.info.resource,
       subresource: ref.subresource, namespace: ref.namespace, name: ref.name,
@@ -256,6 +262,8 @@ export class GenericRegistry implements Registry {
     if (sub) return sub(this.env, ctx, ref, body, opts);
     const info = ref.info;
     const obj = this.checkBody(info, body);
+    const review = kindFor(info).review;
+    if (review) return review(this.env, ctx, obj);
     this.checkNamespaceMatch(obj, ref);
     await admit(this.admission, { operation: 'CREATE', info, namespace: ref.namespace, object: obj, ctx, dryRun: Boolean(opts.dryRun) });
     return this.createObject(info, obj, opts);

@@ -134,6 +134,46 @@ describe('ServiceAccount tokens: TokenRequest, kubectl create token, bearer auth
     assert.equal((await get(token)).status, 401, 'a new ServiceAccount of the same name is another identity');
   });
 
+  test('kubectl auth whoami, SelfSubjectReview and TokenReview say who a token is; reviews are create-only', async () => {
+    for (const version of [undefined, '1.33']) {
+      const r = await kubectl(version, 'auth', 'whoami');
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /Username\s+system:admin/);
+      assert.match(r.stdout, /Groups\s+\[system:masters system:authenticated\]/);
+    }
+    const post = (p: string, token: string, body: unknown) => fetch(`${secured.url}${p}`, {
+      method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body),
+    }).then(async (res) => ({ status: res.status, body: await res.json() as any }));
+    await client.create(PODS, 'default', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'asker' }, spec: { containers: [{ name: 'c', image: 'kubemu/hello:1' }] } });
+    const token = (await kubectl(undefined, 'create', 'token', 'default', '--bound-object-kind', 'Pod', '--bound-object-name', 'asker')).stdout.trim();
+    const me = await post('/apis/authentication.k8s.io/v1/selfsubjectreviews', token, { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' });
+    assert.equal(me.status, 201);
+    assert.equal(me.body.status.userInfo.username, 'system:serviceaccount:default:default');
+    assert.deepEqual(me.body.status.userInfo.groups, ['system:serviceaccounts', 'system:serviceaccounts:default', 'system:authenticated']);
+    assert.deepEqual(me.body.status.userInfo.extra['authentication.kubernetes.io/pod-name'], ['asker']);
+
+    const review = (t: string, audiences?: string[]) => post('/apis/authentication.k8s.io/v1/tokenreviews', ADMIN,
+      { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token: t, ...(audiences ? { audiences } : {}) } });
+    const yes = await review(token);
+    assert.equal(yes.status, 201);
+    assert.equal(yes.body.status.authenticated, true);
+    assert.equal(yes.body.status.user.username, 'system:serviceaccount:default:default');
+    assert.deepEqual(yes.body.status.audiences, ['https://kubernetes.default.svc.cluster.local']);
+    const no = await review('garbage');
+    assert.equal(no.body.status.authenticated, undefined);
+    assert.match(no.body.status.error, /invalid bearer token/);
+    const vault = (await kubectl(undefined, 'create', 'token', 'default', '--audience', 'vault')).stdout.trim();
+    assert.equal((await review(vault)).body.status.authenticated, undefined, 'not for the API');
+    assert.deepEqual((await review(vault, ['vault'])).body.status.audiences, ['vault'], 'for vault it is');
+    assert.equal((await post('/apis/authentication.k8s.io/v1/tokenreviews', ADMIN, { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: {} })).status, 400);
+
+    const list = await fetch(`${secured.url}/apis/authentication.k8s.io/v1/tokenreviews`, { headers: { authorization: `Bearer ${ADMIN}` } });
+    assert.equal(list.status, 405);
+    const wide = await kubectl(undefined, 'api-resources', '--api-group', 'authentication.k8s.io', '-o', 'wide');
+    assert.match(wide.stdout, /selfsubjectreviews\s+authentication\.k8s\.io\/v1\s+false\s+SelfSubjectReview\s+create/);
+    assert.match(wide.stdout, /tokenreviews\s+authentication\.k8s\.io\/v1\s+false\s+TokenReview\s+create/);
+  });
+
   test('bad input: forged, unsigned, expired and foreign tokens are refused; bad TokenRequests get Kubernetes\' messages', async () => {
     const real = (await kubectl(undefined, 'create', 'token', 'default')).stdout.trim();
     const c = claims(real);
