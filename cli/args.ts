@@ -48,6 +48,8 @@ flags:
   --dns-upstream IP[:PORT],…|none
                      where the cluster DNS forwards names outside cluster.local (default: this host's
                      /etc/resolv.conf nameservers; none: they get SERVFAIL)
+  --cpu-prof DIR      every component writes a V8 CPU profile into DIR/<component>/ when it exits (kubemu down);
+                     scripts/cpuprofile-top.ts prints a profile's hottest functions
   --control-plane-replicas N
                      schedulers and controller managers to run, with leader election (default 1)
   --node-monitor-grace-period S
@@ -100,6 +102,8 @@ export interface CliArgs {
   fakePullDelayMs: number; fakeFailImages: string;
   /** up: the cluster DNS's --upstream ('' = the host's resolv.conf). */
   dnsUpstream: string;
+  /** --cpu-prof: where each component writes its CPU profile. */
+  cpuProf?: string;
   /** up: where the apiserver listens, and the address the join command names. */
   bindAddress?: string; advertiseAddress?: string; tokenAuth: boolean;
   /** join: the apiserver URL, token, node name (--name), node IP and pod network. */
@@ -144,7 +148,7 @@ export function parseCli(argv: string[]): CliArgs {
         'node-monitor-grace-period': { type: 'string', default: '40' }, 'pod-eviction-timeout': { type: 'string', default: '300' },
         'leader-lease-seconds': { type: 'string', default: '15' }, 'proxy-mode': { type: 'string', default: 'userspace' },
         'fake-pull-delay-ms': { type: 'string', default: '0' }, 'fake-fail-images': { type: 'string', default: '*missing*' },
-        'dns-upstream': { type: 'string', default: '' },
+        'dns-upstream': { type: 'string', default: '' }, 'cpu-prof': { type: 'string' },
         'bind-address': { type: 'string' }, 'token-auth': { type: 'boolean', default: false }, 'advertise-address': { type: 'string' }, apiserver: { type: 'string' }, token: { type: 'string' },
         'node-ip': { type: 'string' }, network: { type: 'string' }, 'docker-host': { type: 'string', multiple: true },
         namespace: { type: 'string', short: 'n', default: 'default' }, signal: { type: 'string', default: 'SIGKILL' }, 'no-restart': { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false },
@@ -181,6 +185,7 @@ export function parseCli(argv: string[]): CliArgs {
     fakePullDelayMs: wholeNumber('--fake-pull-delay-ms', values['fake-pull-delay-ms']!, 0, 600_000), fakeFailImages: values['fake-fail-images']!,
     dockerHosts: values['docker-host'],
     dnsUpstream: dnsUpstream(values['dns-upstream']!),
+    cpuProf: values['cpu-prof'],
   };
 }
 

@@ -1,4 +1,5 @@
 // kubemu CLI entry point: `kubemu up | down | status` (also `npm start` = up) and the fault commands.
+import path from 'node:path';
 import { parseCli, USAGE } from './args.ts';
 import { UserError } from '../launcher/output.ts';
 import { down, up } from '../launcher/up-down.ts';
@@ -9,6 +10,8 @@ import { images } from '../launcher/images.ts';
 
 async function main(): Promise<number> {
   const args = parseCli(process.argv.slice(2));
+  // Read where components are launched (launcher/components.ts), by this process or the supervisor it starts.
+  if (args.cpuProf) process.env.KUBEMU_CPU_PROF = path.resolve(args.cpuProf);
   switch (args.command) {
     case 'help': process.stdout.write(USAGE); return 0;
     case 'up': await up(args); return 0;

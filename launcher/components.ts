@@ -98,6 +98,9 @@ export function nodeArgv(entry: string, args: string[]): string[] {
 /** The same through the options' launcher (the supervisor, under `kubemu up`). */
 async function launchNode(opts: { launch?: Launcher }, name: string, entry: string, args: string[], log: string, node?: string): Promise<ComponentState> {
   const argv = nodeArgv(entry, args);
+  // kubemu up --cpu-prof DIR (KUBEMU_CPU_PROF): node's own profiler, one directory per component, written at exit.
+  const prof = process.env.KUBEMU_CPU_PROF;
+  if (prof) argv.splice(1, 0, '--cpu-prof', `--cpu-prof-dir=${path.join(prof, name)}`);
   return { name, pid: await launcherOf(opts)({ name, argv, log, ...(node ? { node } : {}) }), log, argv, ...(node ? { node } : {}) };
 }
 
