@@ -1,19 +1,21 @@
-// Server-side apply, simplified: the applied object is merged into the live one with strategic merge
-// semantics. Without managedFields we do not track field ownership, so fields the user stopped applying are
-// NOT removed (real SSA would remove them) and there are no apply conflicts. A missing object is created from
-// the body by the registry, not here.
+// Server-side apply: the applied configuration is checked for identity, then merged into the live object
+// with field ownership (managed-fields.ts). A missing object is created from the body by the registry,
+// through applyConfig with no live object.
 import { ApiError } from '../../api/errors.ts';
+import type { ResourceInfo } from '../../api/resources.ts';
 import type { KubeObject } from '../../api/types.ts';
-import { applyStrategicMergePatch } from './strategic-merge.ts';
+import { applyConfig, type ManagedWrite } from './managed-fields.ts';
 
-export function applyServerSide(live: KubeObject, applied: unknown): KubeObject {
+export interface ApplyOptions extends ManagedWrite { force: boolean }
+
+export function applyServerSide(info: ResourceInfo, live: KubeObject, applied: unknown, opts: ApplyOptions): KubeObject {
   if (typeof applied !== 'object' || applied === null || Array.isArray(applied)) {
     throw new ApiError('BadRequest', 'apply patch must be a JSON/YAML object');
   }
-  const a = applied as Record<string, unknown>;
+  const a = applied as KubeObject;
   if (typeof a.apiVersion !== 'string' || typeof a.kind !== 'string') {
     throw new ApiError('BadRequest', 'apply patch must set apiVersion and kind');
   }
   if (a.kind !== live.kind) throw new ApiError('BadRequest', `apply patch kind ${a.kind} does not match ${live.kind}`);
-  return applyStrategicMergePatch(live, a) as KubeObject;
+  return applyConfig(info, live, a, opts, opts.force);
 }
