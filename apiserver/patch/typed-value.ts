@@ -151,8 +151,9 @@ function prune(v: unknown, node: FieldSet, keep: FieldSet, t: FieldType, path: s
       const ct = t.child(k);
       if (child.self && !keep.hasWithin(p)) { delete v[k]; continue; }
       prune(v[k], child, keep, ct, p);
-      // An emptied Go map is dropped, as Go's omitempty drops it.
-      if (ct.kind === 'map' && isObj(v[k]) && !Object.keys(v[k] as Obj).length && !keep.has(p)) delete v[k];
+      // An emptied Go map or list is dropped, as Go's omitempty drops it.
+      const emptied = ct.kind === 'map' && isObj(v[k]) && !Object.keys(v[k] as Obj).length || Array.isArray(v[k]) && !(v[k] as unknown[]).length;
+      if (emptied && !keep.has(p)) delete v[k];
     }
     return;
   }
