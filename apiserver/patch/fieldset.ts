@@ -10,21 +10,17 @@ export class FieldSet {
 
   /** Add `path` as a member. */
   insert(path: readonly string[]): this {
-    let n: FieldSet = this;
-    for (const e of path) {
-      let c = n.kids.get(e);
-      if (!c) n.kids.set(e, c = new FieldSet());
-      n = c;
-    }
-    n.self = true;
+    if (!path.length) { this.self = true; return this; }
+    let c = this.kids.get(path[0]!);
+    if (!c) this.kids.set(path[0]!, c = new FieldSet());
+    c.insert(path.slice(1));
     return this;
   }
 
   /** The node at `path`, if any. */
   at(path: readonly string[]): FieldSet | undefined {
-    let n: FieldSet | undefined = this;
-    for (const e of path) { n = n.kids.get(e); if (!n) return undefined; }
-    return n;
+    if (!path.length) return this;
+    return this.kids.get(path[0]!)?.at(path.slice(1));
   }
 
   has(path: readonly string[]): boolean { return this.at(path)?.self ?? false; }

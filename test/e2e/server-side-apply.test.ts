@@ -136,7 +136,7 @@ describe('server-side apply with the real kubectl', () => {
     body.spec.replicas = 3; body.metadata.labels.x = 'b';
     const res = await put('bob', body);
     assert.equal(res.status, 409);
-    const st = await res.json();
+    const st: any = await res.json();
     assert.equal(st.reason, 'Conflict');
     assert.equal(st.message, 'Apply failed with 2 conflicts: conflicts with "alice":\n- .metadata.labels.x\n- .spec.replicas');
     assert.deepEqual(st.details.causes, [
@@ -145,10 +145,10 @@ describe('server-side apply with the real kubectl', () => {
     ]);
     const missing = await fetch(url, { method: 'PATCH', headers: { 'Content-Type': 'application/apply-patch+yaml' }, body: JSON.stringify(body) });
     assert.equal(missing.status, 422);
-    assert.match((await missing.json()).message, /fieldManager: Required value: is required for apply patch/);
+    assert.match(((await missing.json()) as any).message, /fieldManager: Required value: is required for apply patch/);
     const long = await put('x'.repeat(129), body);
     assert.equal(long.status, 422);
-    assert.match((await long.json()).message, /fieldManager: Too long: may not be more than 128 bytes/);
+    assert.match(((await long.json()) as any).message, /fieldManager: Too long: may not be more than 128 bytes/);
   });
 
   test('kubectl diff: exit 1 with a diff when the file differs, 0 when the same (client-side and --server-side)', async () => {
