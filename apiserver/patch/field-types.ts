@@ -13,6 +13,8 @@ export interface FieldType {
   /** struct: named fields; map: Go map (its `.` is recorded when added); deduced: unknown shape (maps granular, lists atomic). */
   kind: 'scalar' | 'struct' | 'map' | 'list' | 'atomic' | 'deduced';
   list?: ListType;
+  /** A typed (Go) struct, whose value fields exist in its zero value; custom kinds' objects are unstructured. */
+  typed?: boolean;
   child(key: string): FieldType;
   item(): FieldType;
 }
@@ -47,7 +49,7 @@ function builtin(type: string | undefined, parent = '', field = ''): FieldType {
   }
   const fields = schemas().types[type];
   if (!fields) return SCALAR;
-  return { kind: 'struct', child: (k) => builtin(fields[k], type, k), item: () => DEDUCED };
+  return { kind: 'struct', typed: true, child: (k) => builtin(fields[k], type, k), item: () => DEDUCED };
 }
 
 type Schema = Record<string, any>;

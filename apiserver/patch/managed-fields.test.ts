@@ -156,3 +156,13 @@ test('status writes record their own manager with subresource status', () => {
   assert.equal(e.subresource, 'status');
   assert.deepEqual(e.fieldsV1, { 'f:status': { 'f:replicas': {} } });
 });
+
+test('an update adds `.` for pointer structs of built-in kinds and for every object of custom kinds', () => {
+  const obj = deploy({ strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1 } } });
+  recordUpdate(deployInfo, undefined, obj, { manager: 'm' });
+  assert.deepEqual(entry(obj, 'm').fieldsV1['f:spec']['f:strategy'], { 'f:rollingUpdate': { '.': {}, 'f:maxSurge': {} }, 'f:type': {} });
+  const info = { group: 'x.io', version: 'v1', kind: 'Thing', resource: 'things', namespaced: true, subresources: [], custom: { schema: { type: 'object', properties: { spec: { type: 'object', properties: { a: { type: 'string' } } } } } } } as unknown as ResourceInfo;
+  const thing = { apiVersion: 'x.io/v1', kind: 'Thing', metadata: { name: 't' }, spec: { a: 'x' } } as KubeObject;
+  recordUpdate(info, undefined, thing, { manager: 'm' });
+  assert.deepEqual(entry(thing, 'm').fieldsV1, { 'f:spec': { '.': {}, 'f:a': {} } });
+});

@@ -93,10 +93,17 @@ function cmp(a: unknown, b: unknown, t: FieldType, path: string[], r: Comparison
   if (!deepEqual(a, b)) r.modified.insert(path);
 }
 
+/**
+ * Struct fields that are not pointers in k8s.io/api: they exist (empty) in the zero object an update is compared
+ * with, so adding them does not add the struct itself (`.`), as it does for pointer structs and Go maps.
+ */
+const VALUE_STRUCTS = new Set(['f:metadata', 'f:spec', 'f:status', 'f:template', 'f:strategy', 'f:updateStrategy', 'f:resources',
+  'f:jobTemplate', 'f:nodeInfo', 'f:daemonEndpoints', 'f:kubeletEndpoint', 'f:state', 'f:lastState']);
+
 function added(v: unknown, t: FieldType, path: string[], set: FieldSet, item = false): void {
   if (isObj(v) && (granular(t) || item)) {
     const keys = Object.keys(v);
-    if (path.length && (item || !keys.length || t.kind !== 'struct')) set.insert(path);
+    if (path.length && (item || !keys.length || t.kind !== 'struct' || !t.typed || !VALUE_STRUCTS.has(path[path.length - 1]!))) set.insert(path);
     const ft = granular(t) ? t : t.item();
     for (const k of keys) added(v[k], ft.child(k), [...path, fieldElement(k)], set);
     return;
