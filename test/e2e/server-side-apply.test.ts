@@ -12,6 +12,8 @@ import { testApiServer, type TestApiServer } from '../harness/apiserver.ts';
 import { kubectlVersion } from '../harness/docker-kubelet.ts';
 import { kubeconfigYaml } from '../../client/kubeconfig.ts';
 
+const EXAMPLE = path.resolve(import.meta.dirname, '../../examples/server-side-apply');
+
 interface Run { code: number; stdout: string; stderr: string }
 
 describe('server-side apply with the real kubectl', () => {
@@ -215,5 +217,24 @@ describe('server-side apply with the real kubectl', () => {
     const d = await getJson('deployment/status');
     assert.deepEqual(managers(d).sort(), ['ctrl/Update/status', 'kubectl/Apply']);
     assert.deepEqual(owned(d, 'ctrl'), { 'f:status': { 'f:observedGeneration': {} } });
+  });
+
+  test('examples/server-side-apply, step by step as docs/server-side-apply.md walks it', async () => {
+    const ex = (f: string) => path.join(EXAMPLE, f);
+    assert.match(await ok(['apply', '--server-side', '-f', ex('web-v1.yaml')]), /deployment.apps\/ssa-web serverside-applied/);
+    const conflict = await kubectl(['apply', '--server-side', '--field-manager=scaler', '-f', ex('scaler.yaml')]);
+    assert.equal(conflict.code, 1);
+    assert.match(conflict.stderr, /Apply failed with 1 conflict: conflict with "kubectl": \.spec\.replicas/);
+    await ok(['apply', '--server-side', '--field-manager=scaler', '--force-conflicts', '-f', ex('scaler.yaml')]);
+    const diff = await kubectl(['diff', '--server-side', '-f', ex('web-v2.yaml')]);
+    assert.equal(diff.code, 1);
+    assert.match(diff.stdout, /-\s+tier: front/);
+    await ok(['apply', '--server-side', '-f', ex('web-v2.yaml')]);
+    const d = await getJson('deployment/ssa-web');
+    assert.deepEqual(d.metadata.labels, { app: 'ssa-web' });
+    assert.equal(d.spec.template.spec.containers[0].env, undefined);
+    assert.equal(d.spec.replicas, 4, 'the scaler still owns replicas');
+    assert.deepEqual(managers(d).sort(), ['kubectl/Apply', 'scaler/Apply']);
+    assert.equal((await kubectl(['diff', '--server-side', '-f', ex('web-v2.yaml')])).code, 0);
   });
 });
