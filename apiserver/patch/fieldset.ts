@@ -10,17 +10,21 @@ export class FieldSet {
 
   /** Add `path` as a member. */
   insert(path: readonly string[]): this {
-    if (!path.length) { this.self = true; return this; }
-    let c = this.kids.get(path[0]!);
-    if (!c) this.kids.set(path[0]!, c = new FieldSet());
-    c.insert(path.slice(1));
+    let n: FieldSet = this; // eslint-disable-line @typescript-eslint/no-this-alias
+    for (const e of path) {
+      let c = n.kids.get(e);
+      if (!c) n.kids.set(e, c = new FieldSet());
+      n = c;
+    }
+    n.self = true;
     return this;
   }
 
   /** The node at `path`, if any. */
   at(path: readonly string[]): FieldSet | undefined {
-    if (!path.length) return this;
-    return this.kids.get(path[0]!)?.at(path.slice(1));
+    let n: FieldSet | undefined = this; // eslint-disable-line @typescript-eslint/no-this-alias
+    for (const e of path) { n = n.kids.get(e); if (!n) return undefined; }
+    return n;
   }
 
   has(path: readonly string[]): boolean { return this.at(path)?.self ?? false; }
@@ -46,26 +50,54 @@ export class FieldSet {
 
   union(o: FieldSet): FieldSet {
     const r = this.clone();
-    for (const p of o.paths()) r.insert(p);
+    r.self ||= o.self;
+    for (const [e, c] of o.kids) { const mine = r.kids.get(e); r.kids.set(e, mine ? mine.union(c) : c.clone()); }
     return r;
   }
 
   /** Members of this set that are not members of `o`. */
   difference(o: FieldSet): FieldSet {
-    return FieldSet.of(this.paths().filter((p) => !o.has(p)));
+    const r = new FieldSet();
+    r.self = this.self && !o.self;
+    for (const [e, c] of this.kids) {
+      const theirs = o.kids.get(e);
+      const d = theirs ? c.difference(theirs) : c.clone();
+      if (!d.empty()) r.kids.set(e, d);
+    }
+    return r;
   }
 
   intersection(o: FieldSet): FieldSet {
-    return FieldSet.of(this.paths().filter((p) => o.has(p)));
+    const r = new FieldSet();
+    r.self = this.self && o.self;
+    for (const [e, c] of this.kids) {
+      const theirs = o.kids.get(e);
+      if (!theirs) continue;
+      const i = c.intersection(theirs);
+      if (!i.empty()) r.kids.set(e, i);
+    }
+    return r;
   }
 
-  /** Members of this set that are neither `path` nor under it, for each path of `o` (a subtree removal). */
+  /** This set without the members of `o` and everything under them (a subtree removal). */
   withoutSubtrees(o: FieldSet): FieldSet {
-    const gone = o.paths();
-    return FieldSet.of(this.paths().filter((p) => !gone.some((g) => g.length <= p.length && g.every((e, i) => p[i] === e))));
+    const r = new FieldSet();
+    if (o.self) return r;
+    r.self = this.self;
+    for (const [e, c] of this.kids) {
+      const theirs = o.kids.get(e);
+      const d = theirs ? c.withoutSubtrees(theirs) : c.clone();
+      if (!d.empty()) r.kids.set(e, d);
+    }
+    return r;
   }
 
-  clone(): FieldSet { return FieldSet.of(this.paths()); }
+  clone(): FieldSet {
+    const r = new FieldSet();
+    r.self = this.self;
+    for (const [e, c] of this.kids) r.kids.set(e, c.clone());
+    return r;
+  }
 
   static of(paths: string[][]): FieldSet {
     const s = new FieldSet();
