@@ -207,7 +207,7 @@ describe('server-side apply with the real kubectl', () => {
     assert.equal(d.spec.replicas, 1);
   });
 
-  test('status writes keep their own manager', async () => {
+  test('status writes keep their own manager; an apply to status owns status only', async () => {
     const f = deployment('status.json', 'status', { replicas: 1 });
     await ok(['apply', '--server-side', '-f', f]);
     const res = await fetch(`${api.url}/apis/apps/v1/namespaces/default/deployments/status/status?fieldManager=ctrl`, {
@@ -217,6 +217,22 @@ describe('server-side apply with the real kubectl', () => {
     const d = await getJson('deployment/status');
     assert.deepEqual(managers(d).sort(), ['ctrl/Update/status', 'kubectl/Apply']);
     assert.deepEqual(owned(d, 'ctrl'), { 'f:status': { 'f:observedGeneration': {} } });
+
+    // An apply to status owns only status fields, and conflicts with the status updater it would overrule.
+    const statusApply = (manager: string, status: object, force = false) => fetch(`${api.url}/apis/apps/v1/namespaces/default/deployments/status/status?fieldManager=${manager}${force ? '&force=true' : ''}`, {
+      method: 'PATCH', headers: { 'Content-Type': 'application/apply-patch+yaml' },
+      body: JSON.stringify({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'status' }, spec: { replicas: 9 }, status }),
+    });
+    const clash = await statusApply('reporter', { observedGeneration: 2 });
+    assert.equal(clash.status, 409);
+    assert.equal(((await clash.json()) as any).message, 'Apply failed with 1 conflict: conflict with "ctrl" using apps/v1: .status.observedGeneration');
+    assert.equal((await statusApply('reporter', { observedGeneration: 1, replicas: 0 })).status, 200);
+    const s = await getJson('deployment/status');
+    assert.equal(s.spec.replicas, 1, 'a status write leaves spec alone');
+    const reporter = s.metadata.managedFields.find((m: any) => m.manager === 'reporter');
+    assert.equal(reporter.operation, 'Apply');
+    assert.equal(reporter.subresource, 'status');
+    assert.deepEqual(reporter.fieldsV1, { 'f:status': { 'f:observedGeneration': {}, 'f:replicas': {} } });
   });
 
   test('examples/server-side-apply, step by step as docs/server-side-apply.md walks it', async () => {
