@@ -2,7 +2,7 @@
 // and for updates apiVersion, and subresource) with the set of fields it owns. An update takes the fields it
 // changes (from whoever owned them); an apply owns exactly its configuration: fields it stops applying are
 // removed unless someone else owns them, and changing another manager's field is a conflict unless forced.
-import { ApiError, type FieldError } from '../../api/errors.ts';
+import { ApiError, fieldTooLong, type FieldError } from '../../api/errors.ts';
 import { apiVersionOf, type ResourceInfo } from '../../api/resources.ts';
 import type { KubeObject } from '../../api/types.ts';
 import { FieldSet, pathString } from './fieldset.ts';
@@ -43,7 +43,7 @@ export function managerFromUserAgent(ua: string | undefined): string {
 export function fieldManagerErrors(fm: string): FieldError[] {
   const errs: FieldError[] = [];
   if (!fm) return errs;
-  if (Buffer.byteLength(fm) > FIELD_MANAGER_MAX_LENGTH) errs.push({ type: 'FieldValueTooLong', field: 'fieldManager', detail: `Too long: may not be more than ${FIELD_MANAGER_MAX_LENGTH} bytes` });
+  if (Buffer.byteLength(fm) > FIELD_MANAGER_MAX_LENGTH) errs.push(fieldTooLong('fieldManager', FIELD_MANAGER_MAX_LENGTH));
   let i = 0;
   for (const ch of fm) {
     if (!/\P{C}/u.test(ch)) {
