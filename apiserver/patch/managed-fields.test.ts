@@ -91,6 +91,8 @@ test('apply: conflicts name the other manager; the same value is shared; force m
   assert.equal(forced.spec.replicas, 7);
   assert.equal(entry(forced, 'kubectl-client-side-apply').fieldsV1['f:spec']['f:replicas'], undefined);
   // Another applier's conflict names it without a version.
+  const withManaged = { ...deploy({}), metadata: { name: 'web', managedFields: [] } } as KubeObject;
+  assert.equal(conflictOf(() => applyConfig(deployInfo, forced, withManaged, { manager: 'bob' }, false)).message, 'metadata.managedFields must be nil');
   const other = conflictOf(() => applyConfig(deployInfo, forced, deploy({ replicas: 1 }), { manager: 'bob' }, false));
   assert.equal(other.message, 'Apply failed with 1 conflict: conflict with "kubectl": .spec.replicas');
 });

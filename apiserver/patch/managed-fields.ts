@@ -146,6 +146,7 @@ export function recordUpdate(info: ResourceInfo, prev: KubeObject | undefined, n
  * object, with its managedFields. Throws the 409 Kubernetes returns for conflicts unless `force`.
  */
 export function applyConfig(info: ResourceInfo, live: KubeObject | undefined, config: KubeObject, w: ManagedWrite, force: boolean): KubeObject {
+  if (config.metadata?.managedFields !== undefined && config.metadata.managedFields !== null) throw new ApiError('BadRequest', 'metadata.managedFields must be nil');
   const t = typeOf(info);
   const cfg = withoutManaged(config);
   const base = live ? withoutManaged(live) : undefined;
