@@ -28,7 +28,7 @@ function element(x: unknown, i: number, list: ListType): string {
   return `i:${i}`;
 }
 
-/** The fields a value sets, as an applied configuration owns them: its leaves and its list items. */
+/** The fields a value sets, as an applied configuration owns them (structured-merge-diff's ToFieldSet): leaves, map keys, list items. */
 export function toFieldSet(v: unknown, t: FieldType): FieldSet {
   const set = new FieldSet();
   walkSet(v, t, [], set);
@@ -38,13 +38,15 @@ export function toFieldSet(v: unknown, t: FieldType): FieldSet {
 function walkSet(v: unknown, t: FieldType, path: string[], set: FieldSet): void {
   if (v === undefined) return;
   if (isObj(v) && granular(t)) {
-    const keys = Object.keys(v);
-    if (!keys.length && path.length) set.insert(path);
-    for (const k of keys) walkSet(v[k], t.child(k), [...path, fieldElement(k)], set);
+    // A struct's fields are paths through it; a map's keys are members themselves. An empty map owns nothing.
+    for (const k of Object.keys(v)) {
+      const p = [...path, fieldElement(k)];
+      walkSet(v[k], t.child(k), p, set);
+      if (t.kind !== 'struct') set.insert(p);
+    }
     return;
   }
   if (Array.isArray(v) && granularList(t)) {
-    if (!v.length) set.insert(path);
     v.forEach((x, i) => {
       const p = [...path, element(x, i, t.list)];
       set.insert(p);
