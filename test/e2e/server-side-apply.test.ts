@@ -253,4 +253,44 @@ describe('server-side apply with the real kubectl', () => {
     assert.deepEqual(managers(d).sort(), ['kubectl/Apply', 'scaler/Apply']);
     assert.equal((await kubectl(['diff', '--server-side', '-f', ex('web-v2.yaml')])).code, 0);
   });
+
+  test('custom resources merge by their schema: list-map keys, sets, atomic lists', async () => {
+    const crd = {
+      apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: 'gadgets.ssa.kubemu.io' },
+      spec: {
+        group: 'ssa.kubemu.io', scope: 'Namespaced', names: { plural: 'gadgets', singular: 'gadget', kind: 'Gadget' },
+        versions: [{
+          name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: {
+            parts: { type: 'array', 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'], items: { type: 'object', required: ['name'], properties: { name: { type: 'string' }, size: { type: 'integer' } } } },
+            tags: { type: 'array', 'x-kubernetes-list-type': 'set', items: { type: 'string' } },
+            args: { type: 'array', items: { type: 'string' } },
+          } } } } },
+        }],
+      },
+    };
+    fs.writeFileSync(path.join(dir, 'gadget-crd.json'), JSON.stringify(crd));
+    await ok(['apply', '-f', path.join(dir, 'gadget-crd.json')]);
+    await ok(['wait', '--for=condition=Established', 'crd/gadgets.ssa.kubemu.io', '--timeout=20s']);
+    const gadget = (file: string, spec: object) => {
+      fs.writeFileSync(path.join(dir, file), JSON.stringify({ apiVersion: 'ssa.kubemu.io/v1', kind: 'Gadget', metadata: { name: 'g' }, spec }));
+      return path.join(dir, file);
+    };
+    const a = gadget('gadget-a.json', { parts: [{ name: 'wheel', size: 4 }, { name: 'seat', size: 1 }], tags: ['red'], args: ['x'] });
+    await ok(['apply', '--server-side', '--field-manager=alice', '-f', a]);
+    const b = gadget('gadget-b.json', { parts: [{ name: 'bell', size: 1 }], tags: ['loud'] });
+    await ok(['apply', '--server-side', '--field-manager=bob', '-f', b]);
+    let g = await getJson('gadget/g');
+    assert.deepEqual(g.spec.parts.map((p: any) => p.name), ['wheel', 'seat', 'bell']);
+    assert.deepEqual(g.spec.tags, ['red', 'loud']);
+    assert.deepEqual(Object.keys(owned(g, 'bob')['f:spec']['f:parts']), ['k:{"name":"bell"}']);
+    const clash = await kubectl(['apply', '--server-side', '--field-manager=bob', '-f', gadget('gadget-b2.json', { args: ['y'] })]);
+    assert.equal(clash.code, 1);
+    assert.match(clash.stderr, /conflict with "alice": \.spec\.args/);
+    gadget('gadget-a.json', { parts: [{ name: 'wheel', size: 4 }] });
+    await ok(['apply', '--server-side', '--field-manager=alice', '-f', a]);
+    g = await getJson('gadget/g');
+    assert.deepEqual(g.spec.parts.map((p: any) => p.name), ['wheel', 'bell']);
+    assert.deepEqual(g.spec.tags, ['loud']);
+    assert.equal(g.spec.args, undefined);
+  });
 });
