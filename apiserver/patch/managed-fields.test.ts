@@ -168,3 +168,18 @@ test('an update adds `.` for pointer structs of built-in kinds and for every obj
   recordUpdate(info, undefined, thing, { manager: 'm' });
   assert.deepEqual(entry(thing, 'm').fieldsV1, { 'f:spec': { '.': {}, 'f:a': {} } });
 });
+
+test('more than 10 update managers: the oldest merge into ancient-changes', () => {
+  let obj = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data: {} } as KubeObject;
+  for (let i = 0; i < 12; i++) {
+    const next = structuredClone(obj);
+    next.data = { ...(next.data as Record<string, string>), [`k${i}`]: 'v' };
+    recordUpdate(cmInfo, obj, next, { manager: `m${String(i).padStart(2, '0')}` });
+    obj = next;
+  }
+  const entries = obj.metadata.managedFields as any[];
+  assert.equal(entries.length, 10);
+  const ancient = entries.find((e) => e.manager === 'ancient-changes');
+  assert.ok(ancient, entries.map((e) => e.manager).join(' '));
+  assert.equal(Object.keys(ancient.fieldsV1['f:data']).filter((k) => k !== '.').length, 3);
+});

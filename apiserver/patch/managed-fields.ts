@@ -195,7 +195,40 @@ function withoutManaged(obj: KubeObject): KubeObject {
   return { ...obj, metadata: meta };
 }
 
+/** kube-apiserver keeps at most this many update entries; older ones are merged into one per apiVersion. */
+export const MAX_UPDATE_MANAGERS = 10;
+const ANCIENT = 'ancient-changes';
+
+/** capManagersManager: merge the oldest updaters into an `ancient-changes` entry per apiVersion until at most 10 remain. */
+function capUpdates(managers: Manager[]): Manager[] {
+  const live = managers.filter((m) => !m.set.empty());
+  const updaters = live.filter((m) => m.operation === 'Update');
+  if (updaters.length <= MAX_UPDATE_MANAGERS) return live;
+  const secs = (m: Manager) => (m.time ? Math.floor(Date.parse(m.time) / 1000) : 0);
+  updaters.sort((a, b) => secs(a) - secs(b) || cmpStr(identity(a), identity(b)));
+  const gone = new Set<Manager>();
+  const first = new Map<string, Manager>();
+  const buckets = new Map<string, Manager>();
+  let count = updaters.length;
+  for (const m of updaters) {
+    if (count <= MAX_UPDATE_MANAGERS) break;
+    const seen = first.get(m.apiVersion);
+    if (!seen) { first.set(m.apiVersion, m); continue; }
+    let bucket = buckets.get(m.apiVersion);
+    if (!bucket) {
+      bucket = { manager: ANCIENT, operation: 'Update', apiVersion: m.apiVersion, set: seen.set };
+      buckets.set(m.apiVersion, bucket);
+      gone.add(seen);
+    }
+    bucket.set = m.set.union(bucket.set);
+    bucket.time = m.time;
+    gone.add(m);
+    count--;
+  }
+  return [...live.filter((m) => !gone.has(m)), ...buckets.values()];
+}
+
 function setManaged(obj: KubeObject, managers: Manager[]): void {
-  const list = encode(managers);
+  const list = encode(capUpdates(managers));
   if (list.length) obj.metadata.managedFields = list; else delete obj.metadata.managedFields;
 }
