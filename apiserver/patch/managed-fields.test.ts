@@ -183,3 +183,12 @@ test('more than 10 update managers: the oldest merge into ancient-changes', () =
   assert.ok(ancient, entries.map((e) => e.manager).join(' '));
   assert.equal(Object.keys(ancient.fieldsV1['f:data']).filter((k) => k !== '.').length, 3);
 });
+
+test('a no-op apply keeps the entry as it was', () => {
+  const first = applyConfig(deployInfo, undefined, deploy({ replicas: 2 }), { manager: 'kubectl' }, false);
+  (first.metadata.managedFields as any[])[0].time = '2020-01-01T00:00:00Z';
+  const again = applyConfig(deployInfo, first, deploy({ replicas: 2 }), { manager: 'kubectl' }, false);
+  assert.deepEqual(again.metadata.managedFields, first.metadata.managedFields);
+  const changedOnce = applyConfig(deployInfo, first, deploy({ replicas: 3 }), { manager: 'kubectl' }, false);
+  assert.notEqual((changedOnce.metadata.managedFields as any[])[0].time, '2020-01-01T00:00:00Z');
+});

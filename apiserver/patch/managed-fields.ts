@@ -7,7 +7,7 @@ import { apiVersionOf, type ResourceInfo } from '../../api/resources.ts';
 import type { KubeObject } from '../../api/types.ts';
 import { FieldSet, pathString } from './fieldset.ts';
 import { typeOf } from './field-types.ts';
-import { changed, compare, merge, removeFields, toFieldSet } from './typed-value.ts';
+import { changed, compare, deepEqual, merge, removeFields, toFieldSet } from './typed-value.ts';
 
 export const FIELD_MANAGER_MAX_LENGTH = 128;
 
@@ -136,8 +136,10 @@ export function recordUpdate(info: ResourceInfo, prev: KubeObject | undefined, n
     if (identity(m) === identity(me)) { mine = m; continue; }
     out.push({ ...m, set: m.set.difference(taken).withoutSubtrees(removed) });
   }
-  const set = (mine?.set ?? new FieldSet()).withoutSubtrees(removed).union(strip(c.added.union(c.modified), info, w.subresource));
-  if (w.manager) out.push({ ...me, time: taken.empty() && mine?.time ? mine.time : now(), set });
+  const took = strip(c.added.union(c.modified), info, w.subresource);
+  const set = (mine?.set ?? new FieldSet()).withoutSubtrees(removed).union(took);
+  // The time moves only when this write took fields (managedFieldsUpdater).
+  if (w.manager) out.push({ ...me, time: took.empty() && mine?.time ? mine.time : now(), set });
   setManaged(next, out);
 }
 
@@ -160,13 +162,18 @@ export function applyConfig(info: ResourceInfo, live: KubeObject | undefined, co
     for (const p of m.set.intersection(diff).paths()) conflicts.push({ manager: m, path: p });
   }
   if (conflicts.length && !force) throw conflictError(conflicts);
-  const last = managers.find((m) => identity(m) === identity(me))?.set ?? new FieldSet();
+  const previous = managers.find((m) => identity(m) === identity(me));
+  const last = previous?.set ?? new FieldSet();
   const applied = strip(toFieldSet(cfg, t), info, w.subresource);
   const out: Manager[] = managers.filter((m) => identity(m) !== identity(me)).map((m) => ({ ...m, set: m.set.difference(diff) }));
-  out.push({ ...me, time: now(), set: applied });
+  const mine: Manager = { ...me, time: now(), set: applied };
+  out.push(mine);
   // What this manager applied last time and nobody owns now is removed.
   const owned = out.reduce((s, m) => s.union(m.set), new FieldSet());
   removeFields(merged, last.difference(owned), owned, t);
+  // A no-op apply (same object, same fields) keeps its time.
+  const same = previous?.time && deepEqual(merged, base) && last.difference(applied).empty() && applied.difference(last).empty();
+  if (same) mine.time = previous.time;
   merged.metadata ??= {};
   setManaged(merged, out);
   return merged;
