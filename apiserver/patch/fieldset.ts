@@ -48,6 +48,18 @@ export class FieldSet {
     return out;
   }
 
+  /** Member paths in structured-merge-diff's Set.Iterate order: at each level the members, then the children, each sorted. */
+  sortedPaths(prefix: string[] = []): string[][] {
+    const keys = sortedElements(this.kids.keys());
+    const out: string[][] = [];
+    for (const e of keys) if (this.kids.get(e)!.self) out.push([...prefix, e]);
+    for (const e of keys) {
+      const c = this.kids.get(e)!;
+      if (c.kids.size) out.push(...c.sortedPaths([...prefix, e]).filter((p) => p.length > prefix.length + 1));
+    }
+    return out;
+  }
+
   union(o: FieldSet): FieldSet {
     const r = this.clone();
     r.self ||= o.self;
@@ -109,10 +121,7 @@ export class FieldSet {
   toFieldsV1(): Obj {
     const out: Obj = {};
     if (this.self && this.kids.size) out['.'] = {};
-    // Sorted as structured-merge-diff orders path elements: fields, keys, values, indexes; then by text.
-    const rank = (e: string) => 'fkvi'.indexOf(e[0]!);
-    const keys = [...this.kids.keys()].sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0));
-    for (const e of keys) { const c = this.kids.get(e)!; if (!c.empty()) out[e] = c.toFieldsV1(); }
+    for (const e of sortedElements(this.kids.keys())) { const c = this.kids.get(e)!; if (!c.empty()) out[e] = c.toFieldsV1(); }
     return out;
   }
 
@@ -134,6 +143,12 @@ export class FieldSet {
     walk(s, v, true);
     return s;
   }
+}
+
+/** Path elements as structured-merge-diff orders them: fields, keys, values, indexes; then by text. */
+function sortedElements(elements: Iterable<string>): string[] {
+  const rank = (e: string) => 'fkvi'.indexOf(e[0]!);
+  return [...elements].sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0));
 }
 
 /** A path element for a field. */

@@ -29,6 +29,8 @@ test('FieldsV1 round trip, ordering and conflict paths', () => {
   assert.equal(pathString(['f:metadata', 'f:finalizers', 'v:"a"']), '.metadata.finalizers[="a"]');
   assert.throws(() => FieldSet.fromFieldsV1({ 'x:y': {} }));
   assert.deepEqual(Object.keys(FieldSet.of([['k:{"a":1}'], ['f:z'], ['f:a']]).toFieldsV1()), ['f:a', 'f:z', 'k:{"a":1}']);
+  const order = FieldSet.of([['f:spec', 'f:template', 'f:x'], ['f:spec', 'f:replicas'], ['f:metadata', 'f:labels', 'f:a'], ['f:spec', 'f:b']]);
+  assert.deepEqual(order.sortedPaths().map(pathString), ['.metadata.labels.a', '.spec.b', '.spec.replicas', '.spec.template.x']);
 });
 
 test('manager names: User-Agent before the first slash; fieldManager validation', () => {

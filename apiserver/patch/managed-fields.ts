@@ -157,9 +157,9 @@ export function applyConfig(info: ResourceInfo, live: KubeObject | undefined, co
   const merged = merge(base ?? {}, cfg, t) as KubeObject;
   const diff = strip(changed(compare(base, merged, t)), info, w.subresource);
   const conflicts: { manager: Manager; path: string[] }[] = [];
-  for (const m of managers) {
+  for (const m of [...managers].sort((a, b) => cmpStr(printManager(a), printManager(b)))) {
     if (identity(m) === identity(me)) continue;
-    for (const p of m.set.intersection(diff).paths()) conflicts.push({ manager: m, path: p });
+    for (const p of m.set.intersection(diff).sortedPaths()) conflicts.push({ manager: m, path: p });
   }
   if (conflicts.length && !force) throw conflictError(conflicts);
   const previous = managers.find((m) => identity(m) === identity(me));
