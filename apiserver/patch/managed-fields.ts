@@ -92,7 +92,8 @@ function encode(managers: Manager[]): unknown[] {
     .sort((p, q) => (p.operation !== q.operation ? (p.operation < q.operation ? -1 : 1) : secs(p) - secs(q)
       || cmpStr(p.manager, q.manager) || cmpStr(p.apiVersion, q.apiVersion) || cmpStr(p.subresource ?? '', q.subresource ?? '')))
     .map((m) => ({
-      manager: m.manager, operation: m.operation, apiVersion: m.apiVersion, ...(m.time ? { time: m.time } : {}),
+      // A client with neither fieldManager nor User-Agent has an unnamed entry (Go's omitempty drops the name).
+      ...(m.manager ? { manager: m.manager } : {}), operation: m.operation, apiVersion: m.apiVersion, ...(m.time ? { time: m.time } : {}),
       fieldsType: 'FieldsV1', fieldsV1: m.set.toFieldsV1(), ...(m.subresource ? { subresource: m.subresource } : {}),
     }));
 }
@@ -139,7 +140,7 @@ export function recordUpdate(info: ResourceInfo, prev: KubeObject | undefined, n
   const took = strip(c.added.union(c.modified), info, w.subresource);
   const set = (mine?.set ?? new FieldSet()).withoutSubtrees(removed).union(took);
   // The time moves only when this write took fields (managedFieldsUpdater).
-  if (w.manager) out.push({ ...me, time: took.empty() && mine?.time ? mine.time : now(), set });
+  out.push({ ...me, time: took.empty() && mine?.time ? mine.time : now(), set });
   setManaged(next, out);
 }
 
