@@ -61,8 +61,11 @@ const now = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
 const identity = (m: Pick<Manager, 'manager' | 'operation' | 'apiVersion' | 'subresource'>) =>
   JSON.stringify([m.manager, m.operation, m.operation === 'Update' ? m.apiVersion : '', m.subresource ?? '']);
 
-/** How a conflict names its manager: appliers by name, updaters with the version they used. */
-const printManager = (m: Manager) => (m.operation === 'Update' ? `${JSON.stringify(m.manager)} using ${m.apiVersion}` : JSON.stringify(m.manager));
+/** How a conflict names its manager: by name, with its subresource; updaters with the version they used. */
+function printManager(m: Manager): string {
+  const name = JSON.stringify(m.manager) + (m.subresource ? ` with subresource ${JSON.stringify(m.subresource)}` : '');
+  return m.operation === 'Update' ? `${name} using ${m.apiVersion}` : name;
+}
 
 function decode(list: unknown): Manager[] | undefined {
   if (!Array.isArray(list)) return undefined;

@@ -127,7 +127,7 @@ describe('server-side apply with the real kubectl', () => {
     await ok(['scale', 'deployment/conflict', '--replicas=4']);
     const again = await kubectl(['apply', '--server-side', '--field-manager=bob', '-f', b]);
     assert.equal(again.code, 1);
-    assert.match(again.stderr, /Apply failed with 1 conflict: conflict with "kubectl[^"]*" using apps\/v1: \.spec\.replicas/);
+    assert.match(again.stderr, /Apply failed with 1 conflict: conflict with "kubectl" with subresource "scale" using apps\/v1: \.spec\.replicas/);
   });
 
   test('the conflict Status carries FieldManagerConflict causes', async () => {
@@ -225,7 +225,7 @@ describe('server-side apply with the real kubectl', () => {
     });
     const clash = await statusApply('reporter', { observedGeneration: 2 });
     assert.equal(clash.status, 409);
-    assert.equal(((await clash.json()) as any).message, 'Apply failed with 1 conflict: conflict with "ctrl" using apps/v1: .status.observedGeneration');
+    assert.equal(((await clash.json()) as any).message, 'Apply failed with 1 conflict: conflict with "ctrl" with subresource "status" using apps/v1: .status.observedGeneration');
     assert.equal((await statusApply('reporter', { observedGeneration: 1, replicas: 0 })).status, 200);
     const s = await getJson('deployment/status');
     assert.equal(s.spec.replicas, 1, 'a status write leaves spec alone');
