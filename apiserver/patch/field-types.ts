@@ -25,11 +25,12 @@ const ATOMIC: FieldType = { kind: 'atomic', child: () => DEDUCED, item: () => DE
 
 /** Structs and maps marked +structType=atomic / +mapType=atomic in k8s.io/api. */
 const ATOMIC_TYPES = new Set(['V1LabelSelector', 'V1ObjectReference', 'V1LocalObjectReference', 'V1OwnerReference', 'V1NodeSelector', 'V1TypedLocalObjectReference']);
-const ATOMIC_FIELDS = new Set(['V1ServiceSpec.selector', 'V1ReplicationControllerSpec.selector']);
+const ATOMIC_FIELDS = new Set(['V1ServiceSpec.selector', 'V1ReplicationControllerSpec.selector', 'V1NodeSpec.taints', 'V1NamespaceSpec.finalizers']);
 /** List-map keys where k8s.io/api has more than the strategic merge key (protocol defaults to TCP). */
 const LIST_KEYS: Record<string, { keys: string[]; defaults: Record<string, unknown> }> = {
   V1ContainerPort: { keys: ['containerPort', 'protocol'], defaults: { protocol: 'TCP' } },
   V1ServicePort: { keys: ['port', 'protocol'], defaults: { protocol: 'TCP' } },
+  V1TopologySpreadConstraint: { keys: ['topologyKey', 'whenUnsatisfiable'], defaults: {} },
 };
 
 function builtin(type: string | undefined, parent = '', field = ''): FieldType {

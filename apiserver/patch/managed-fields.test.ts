@@ -194,3 +194,17 @@ test('a no-op apply keeps the entry as it was', () => {
   const changedOnce = applyConfig(deployInfo, first, deploy({ replicas: 3 }), { manager: 'kubectl' }, false);
   assert.notEqual((changedOnce.metadata.managedFields as any[])[0].time, '2020-01-01T00:00:00Z');
 });
+
+test('list types of k8s.io/api where the strategic merge key is not the whole story', () => {
+  const podInfo = findResource('', 'pods')!;
+  const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: {
+    containers: [{ name: 'c', image: 'i', ports: [{ containerPort: 53, protocol: 'UDP' }, { containerPort: 53 }] }],
+    topologySpreadConstraints: [{ topologyKey: 'zone', whenUnsatisfiable: 'DoNotSchedule', maxSkew: 1 }],
+  } } as KubeObject;
+  const fields = entry(applyConfig(podInfo, undefined, pod, { manager: 'm' }, false), 'm').fieldsV1['f:spec'];
+  assert.deepEqual(Object.keys(fields['f:containers']['k:{"name":"c"}']['f:ports']), ['k:{"containerPort":53,"protocol":"TCP"}', 'k:{"containerPort":53,"protocol":"UDP"}']);
+  assert.deepEqual(Object.keys(fields['f:topologySpreadConstraints']), ['k:{"topologyKey":"zone","whenUnsatisfiable":"DoNotSchedule"}']);
+  const nodeInfo = findResource('', 'nodes')!;
+  const node = { apiVersion: 'v1', kind: 'Node', metadata: { name: 'n' }, spec: { taints: [{ key: 'a', effect: 'NoSchedule' }] } } as KubeObject;
+  assert.deepEqual(entry(applyConfig(nodeInfo, undefined, node, { manager: 'm' }, false), 'm').fieldsV1['f:spec'], { 'f:taints': {} }, 'node taints are atomic');
+});
