@@ -50,7 +50,7 @@ function builtin(type: string | undefined, parent = '', field = ''): FieldType {
   }
   const fields = schemas().types[type];
   if (!fields) return SCALAR;
-  return { kind: 'struct', typed: true, child: (k) => builtin(fields[k], type, k), item: () => DEDUCED };
+  return { kind: 'struct', typed: true, child: (k) => builtin(Object.hasOwn(fields, k) ? fields[k] : undefined, type, k), item: () => DEDUCED };
 }
 
 type Schema = Record<string, any>;
@@ -71,7 +71,7 @@ function fromSchema(s: Schema | undefined, embedded = false): FieldType {
     if (!s.properties && !embedded) return { kind: s.additionalProperties ? 'map' : 'deduced', child: () => extra, item: () => DEDUCED };
     return {
       kind: 'struct', item: () => DEDUCED,
-      child: (k) => (meta && k === 'metadata' ? meta : props[k] ? fromSchema(props[k], Boolean(props[k]['x-kubernetes-embedded-resource'])) : extra),
+      child: (k) => (meta && k === 'metadata' ? meta : Object.hasOwn(props, k) ? fromSchema(props[k], Boolean(props[k]['x-kubernetes-embedded-resource'])) : extra),
     };
   }
   return s.type ? SCALAR : DEDUCED;

@@ -208,3 +208,14 @@ test('list types of k8s.io/api where the strategic merge key is not the whole st
   const node = { apiVersion: 'v1', kind: 'Node', metadata: { name: 'n' }, spec: { taints: [{ key: 'a', effect: 'NoSchedule' }] } } as KubeObject;
   assert.deepEqual(entry(applyConfig(nodeInfo, undefined, node, { manager: 'm' }, false), 'm').fieldsV1['f:spec'], { 'f:taints': {} }, 'node taints are atomic');
 });
+
+test('keys of the body are data: __proto__ and constructor are fields like any other', () => {
+  const cfg = JSON.parse('{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c","labels":{"__proto__":"x","constructor":"y"}},"data":{"__proto__":"z"}}') as KubeObject;
+  const out = applyConfig(cmInfo, undefined, cfg, { manager: 'm' }, false);
+  assert.equal(Object.getPrototypeOf(out.metadata.labels), Object.prototype);
+  assert.deepEqual(Object.keys(out.metadata.labels!), ['__proto__', 'constructor']);
+  assert.deepEqual(Object.keys(entry(out, 'm').fieldsV1['f:metadata']['f:labels']), ['f:__proto__', 'f:constructor']);
+  const again = applyConfig(cmInfo, out, JSON.parse('{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c"},"constructor":{"a":1}}'), { manager: 'm' }, false);
+  assert.equal(again.metadata.labels, undefined);
+  assert.equal(({} as any).polluted, undefined);
+});

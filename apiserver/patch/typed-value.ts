@@ -3,6 +3,7 @@
 // and the removal of a set of fields from an object.
 import { FieldSet, fieldElement, keyElement, valueElement } from './fieldset.ts';
 import { itemKey, type FieldType, type ListType } from './field-types.ts';
+import { getOwn, setOwn } from '../../api/own.ts';
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -41,7 +42,7 @@ function walkSet(v: unknown, t: FieldType, path: string[], set: FieldSet): void 
     // A struct's fields are paths through it; a map's keys are members themselves. An empty map owns nothing.
     for (const k of Object.keys(v)) {
       const p = [...path, fieldElement(k)];
-      walkSet(v[k], t.child(k), p, set);
+      walkSet(getOwn(v, k), t.child(k), p, set);
       if (t.kind !== 'struct') set.insert(p);
     }
     return;
@@ -50,7 +51,7 @@ function walkSet(v: unknown, t: FieldType, path: string[], set: FieldSet): void 
     v.forEach((x, i) => {
       const p = [...path, element(x, i, t.list)];
       set.insert(p);
-      if (t.list.type === 'map' && isObj(x)) for (const k of Object.keys(x)) walkSet(x[k], t.item().child(k), [...p, fieldElement(k)], set);
+      if (t.list.type === 'map' && isObj(x)) for (const k of Object.keys(x)) walkSet(getOwn(x, k), t.item().child(k), [...p, fieldElement(k)], set);
     });
     return;
   }
@@ -73,7 +74,7 @@ function cmp(a: unknown, b: unknown, t: FieldType, path: string[], r: Comparison
   if (a === undefined) { added(b, t, path, r.added); return; }
   if (b === undefined) { if (path.length) r.removed.insert(path); walkSet(a, t, path, r.removed); return; }
   if (isObj(a) && isObj(b) && granular(t)) {
-    for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) cmp(a[k], b[k], t.child(k), [...path, fieldElement(k)], r);
+    for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) cmp(getOwn(a, k), getOwn(b, k), t.child(k), [...path, fieldElement(k)], r);
     return;
   }
   if (Array.isArray(a) && Array.isArray(b) && granularList(t)) {
@@ -86,7 +87,7 @@ function cmp(a: unknown, b: unknown, t: FieldType, path: string[], r: Comparison
       const old = byA.get(e);
       byA.delete(e);
       if (list.type === 'map' && isObj(old) && isObj(x)) {
-        for (const k of new Set([...Object.keys(old), ...Object.keys(x)])) cmp(old[k], x[k], t.item().child(k), [...p, fieldElement(k)], r);
+        for (const k of new Set([...Object.keys(old), ...Object.keys(x)])) cmp(getOwn(old, k), getOwn(x, k), t.item().child(k), [...p, fieldElement(k)], r);
       } else if (!deepEqual(old, x)) r.modified.insert(p);
     });
     for (const [e, x] of byA) { r.removed.insert([...path, e]); walkSet(x, t.item(), [...path, e], r.removed); }
@@ -107,7 +108,7 @@ function added(v: unknown, t: FieldType, path: string[], set: FieldSet, item = f
     const keys = Object.keys(v);
     if (path.length && (item || !keys.length || t.kind !== 'struct' || !t.typed || !VALUE_STRUCTS.has(path[path.length - 1]!))) set.insert(path);
     const ft = granular(t) ? t : t.item();
-    for (const k of keys) added(v[k], ft.child(k), [...path, fieldElement(k)], set);
+    for (const k of keys) added(getOwn(v, k), ft.child(k), [...path, fieldElement(k)], set);
     return;
   }
   if (Array.isArray(v) && granularList(t)) {
@@ -125,8 +126,8 @@ export function merge(live: unknown, config: unknown, t: FieldType): unknown {
   if (isObj(live) && isObj(config) && granular(t)) {
     const out: Obj = { ...live };
     for (const k of Object.keys(config)) {
-      const v = merge(live[k], config[k], t.child(k));
-      if (v === undefined) delete out[k]; else out[k] = v;
+      const v = merge(getOwn(live, k), getOwn(config, k), t.child(k));
+      if (v === undefined) delete out[k]; else setOwn(out, k, v);
     }
     return out;
   }
@@ -159,9 +160,10 @@ function prune(v: unknown, node: FieldSet, keep: FieldSet, t: FieldType, path: s
       const p = [...path, e];
       const ct = t.child(k);
       if (child.self && !keep.hasWithin(p)) { delete v[k]; continue; }
-      prune(v[k], child, keep, ct, p);
+      prune(getOwn(v, k), child, keep, ct, p);
       // An emptied Go map or list is dropped, as Go's omitempty drops it.
-      const emptied = ct.kind === 'map' && isObj(v[k]) && !Object.keys(v[k] as Obj).length || Array.isArray(v[k]) && !(v[k] as unknown[]).length;
+      const after = getOwn(v, k);
+      const emptied = ct.kind === 'map' && isObj(after) && !Object.keys(after).length || Array.isArray(after) && !after.length;
       if (emptied && !keep.has(p)) delete v[k];
     }
     return;
