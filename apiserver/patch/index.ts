@@ -6,9 +6,9 @@ import type { PatchType } from '../registry/types.ts';
 import { applyJsonPatch } from './json-patch.ts';
 import { applyMergePatch } from './merge-patch.ts';
 import { applyStrategicMergePatch } from './strategic-merge.ts';
-import { applyServerSide, type ApplyOptions } from './apply.ts';
+import { applyScale, applyServerSide, checkScaleReplicas, type ApplyOptions } from './apply.ts';
 
-export { applyJsonPatch, applyMergePatch, applyStrategicMergePatch, applyServerSide };
+export { applyJsonPatch, applyMergePatch, applyStrategicMergePatch, applyServerSide, applyScale, checkScaleReplicas };
 
 /** `apply`: who applies (managedFields) and whether conflicts are forced; without it an anonymous, unforced apply. */
 export function applyPatch(type: PatchType, original: KubeObject, patch: unknown, info: ResourceInfo, apply?: ApplyOptions): KubeObject {

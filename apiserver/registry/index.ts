@@ -16,7 +16,7 @@ import { admit, defaultPlugins, type AdmissionPlugin } from '../admission/index.
 import type { Authorizer } from '../auth/authorizer.ts';
 import { kindFor } from '../kinds/index.ts';
 import type { Kind, RegistryEnv } from '../kinds/kind.ts';
-import { applyPatch } from '../patch/index.ts';
+import { applyPatch, applyScale, checkScaleReplicas } from '../patch/index.ts';
 import { applyConfig, recordUpdate } from '../patch/managed-fields.ts';
 import type { Store } from '../storage/store.ts';
 import { ServiceAllocator } from './allocator.ts';
@@ -382,9 +382,7 @@ export class GenericRegistry implements Registry {
   private async updateScale(ref: ResourceRef, body: KubeObject, opts: WriteOptions): Promise<KubeObject> {
     const { info, ns, name } = this.itemRef(ref);
     const replicas = body?.spec?.replicas;
-    if (replicas !== undefined && (!Number.isInteger(replicas) || replicas < 0)) {
-      throw invalid('Scale', name, [{ type: 'FieldValueInvalid', field: 'spec.replicas', detail: `Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0` }], 'autoscaling');
-    }
+    checkScaleReplicas(name, replicas);
     const wantRv = body?.metadata?.resourceVersion;
     for (let attempt = 0; ; attempt++) {
       const stored = await this.load(info, ns, name);
@@ -421,10 +419,13 @@ export class GenericRegistry implements Registry {
       if (info.custom && type === 'strategic') {
         throw new ApiError('UnsupportedMediaType', 'the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml');
       }
+      const apply = { manager: opts.fieldManager ?? '', subresource: ref.subresource, force: Boolean(opts.force) };
+      const scaleApply = type === 'apply' && ref.subresource === 'scale';
       const base = ref.subresource === 'scale' ? this.scaleOf(info, stored) : this.decorate(info, stored);
-      const patched = applyPatch(type, base, patch, info, { manager: opts.fieldManager ?? '', subresource: ref.subresource, force: Boolean(opts.force) });
+      const patched = scaleApply ? applyScale(info, this.decorate(info, stored), patch, kindFor(info).scale!.write, apply) : applyPatch(type, base, patch, info, apply);
       const warnings = ref.subresource === 'scale' ? [] : checkPatched(info, type, patch, patched, opts);
       try {
+        if (scaleApply) return { object: this.scaleOf(info, await this.writeUpdate(info, stored, patched, undefined, { ...opts, applied: true })), created: false };
         if (ref.subresource === 'scale') {
           const object = await this.updateScale(ref, { ...patched, metadata: { ...patched.metadata, resourceVersion: stored.metadata.resourceVersion } }, opts);
           return { object, created: false };

@@ -293,4 +293,32 @@ describe('server-side apply with the real kubectl', () => {
     assert.deepEqual(g.spec.tags, ['loud']);
     assert.equal(g.spec.args, undefined);
   });
+
+  test('an apply to the scale subresource owns the object\'s replicas, and conflicts both ways', async () => {
+    const f = deployment('scale-apply.json', 'scale-apply', { replicas: 2 });
+    await ok(['apply', '--server-side', '-f', f]);
+    const scale = (replicas: unknown, force = false) => fetch(`${api.url}/apis/apps/v1/namespaces/default/deployments/scale-apply/scale?fieldManager=hpa${force ? '&force=true' : ''}`, {
+      method: 'PATCH', headers: { 'Content-Type': 'application/apply-patch+yaml' },
+      body: JSON.stringify({ apiVersion: 'autoscaling/v1', kind: 'Scale', metadata: { name: 'scale-apply' }, spec: { replicas } }),
+    });
+    const clash = await scale(5);
+    assert.equal(clash.status, 409);
+    assert.equal(((await clash.json()) as any).message, 'Apply failed with 1 conflict: conflict with "kubectl": .spec.replicas');
+    assert.equal((await scale(-1)).status, 422);
+    const forced = await scale(5, true);
+    assert.equal(forced.status, 200);
+    const body: any = await forced.json();
+    assert.equal(body.kind, 'Scale');
+    assert.equal(body.spec.replicas, 5);
+    const d = await getJson('deployment/scale-apply');
+    assert.equal(d.spec.replicas, 5);
+    assert.deepEqual(d.metadata.managedFields.find((m: any) => m.manager === 'hpa'), {
+      manager: 'hpa', operation: 'Apply', apiVersion: 'apps/v1', time: d.metadata.managedFields.find((m: any) => m.manager === 'hpa').time,
+      fieldsType: 'FieldsV1', fieldsV1: { 'f:spec': { 'f:replicas': {} } }, subresource: 'scale',
+    });
+    deployment('scale-apply.json', 'scale-apply', { replicas: 3 });
+    const back = await kubectl(['apply', '--server-side', '-f', f]);
+    assert.equal(back.code, 1);
+    assert.match(back.stderr, /conflict with "hpa" with subresource "scale": \.spec\.replicas/);
+  });
 });
