@@ -271,6 +271,10 @@ describe('server-side apply with the real kubectl', () => {
     fs.writeFileSync(path.join(dir, 'gadget-crd.json'), JSON.stringify(crd));
     await ok(['apply', '-f', path.join(dir, 'gadget-crd.json')]);
     await ok(['wait', '--for=condition=Established', 'crd/gadgets.ssa.kubemu.io', '--timeout=20s']);
+    const def = await getJson('crd/gadgets.ssa.kubemu.io');
+    const apiserverEntry = def.metadata.managedFields.find((m: any) => m.manager === 'kube-apiserver');
+    assert.equal(apiserverEntry?.subresource, 'status', 'the CRD controller records its status writes');
+    assert.ok(apiserverEntry.fieldsV1['f:status']['f:conditions']);
     const gadget = (file: string, spec: object) => {
       fs.writeFileSync(path.join(dir, file), JSON.stringify({ apiVersion: 'ssa.kubemu.io/v1', kind: 'Gadget', metadata: { name: 'g' }, spec }));
       return path.join(dir, file);
