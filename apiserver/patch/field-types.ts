@@ -13,7 +13,7 @@ export interface FieldType {
   /** struct: named fields; map: Go map (its `.` is recorded when added); deduced: unknown shape (maps granular, lists atomic). */
   kind: 'scalar' | 'struct' | 'map' | 'list' | 'atomic' | 'deduced';
   list?: ListType;
-  /** A typed (Go) struct, whose value fields exist in its zero value; custom kinds' objects are unstructured. */
+  /** A typed (Go) struct or list, whose value fields exist in its zero value; custom kinds' objects are unstructured. */
   typed?: boolean;
   child(key: string): FieldType;
   item(): FieldType;
@@ -42,7 +42,7 @@ function builtin(type: string | undefined, parent = '', field = ''): FieldType {
       : Object.hasOwn(MERGE_KEYS, field) && field !== 'ports' && schemas().types[elem] ? { type: 'map', keys: [MERGE_KEYS[field]!], defaults: {} }
         : SET_LISTS.has(field) ? { type: 'set' } : { type: 'atomic' };
     const item = builtin(elem);
-    return { kind: 'list', list, child: () => DEDUCED, item: () => item };
+    return { kind: 'list', list, typed: true, child: () => DEDUCED, item: () => item };
   }
   if (type.startsWith('map[')) {
     const value = builtin(type.slice(4, -1));

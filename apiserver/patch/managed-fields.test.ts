@@ -219,3 +219,14 @@ test('keys of the body are data: __proto__ and constructor are fields like any o
   assert.equal(again.metadata.labels, undefined);
   assert.equal(({} as any).polluted, undefined);
 });
+
+test('an update: added omitempty lists get `.`, containers does not; atomic list items are leaves', () => {
+  const obj = deploy(containers({ name: 'web', image: 'nginx', env: [{ name: 'A', value: '1' }] }));
+  obj.metadata.ownerReferences = [{ apiVersion: 'v1', kind: 'X', name: 'x', uid: 'u1' }];
+  recordUpdate(deployInfo, undefined, obj, { manager: 'm' });
+  const f = entry(obj, 'm').fieldsV1;
+  assert.deepEqual(f['f:metadata']['f:ownerReferences'], { '.': {}, 'k:{"uid":"u1"}': {} });
+  const c = f['f:spec']['f:template']['f:spec']['f:containers'];
+  assert.equal(c['.'], undefined);
+  assert.deepEqual(c['k:{"name":"web"}']['f:env'], { '.': {}, 'k:{"name":"A"}': { '.': {}, 'f:name': {}, 'f:value': {} } });
+});

@@ -51,7 +51,7 @@ function walkSet(v: unknown, t: FieldType, path: string[], set: FieldSet): void 
     v.forEach((x, i) => {
       const p = [...path, element(x, i, t.list)];
       set.insert(p);
-      if (t.list.type === 'map' && isObj(x)) for (const k of Object.keys(x)) walkSet(getOwn(x, k), t.item().child(k), [...p, fieldElement(k)], set);
+      if (t.list.type === 'map' && isObj(x) && granular(t.item())) for (const k of Object.keys(x)) walkSet(getOwn(x, k), t.item().child(k), [...p, fieldElement(k)], set);
     });
     return;
   }
@@ -83,10 +83,10 @@ function cmp(a: unknown, b: unknown, t: FieldType, path: string[], r: Comparison
     b.forEach((x, i) => {
       const e = element(x, i, list);
       const p = [...path, e];
-      if (!byA.has(e)) { added(x, t.item(), p, r.added, true); return; }
+      if (!byA.has(e)) { added(x, t.item(), p, r.added); return; }
       const old = byA.get(e);
       byA.delete(e);
-      if (list.type === 'map' && isObj(old) && isObj(x)) {
+      if (list.type === 'map' && isObj(old) && isObj(x) && granular(t.item())) {
         for (const k of new Set([...Object.keys(old), ...Object.keys(x)])) cmp(getOwn(old, k), getOwn(x, k), t.item().child(k), [...p, fieldElement(k)], r);
       } else if (!deepEqual(old, x)) r.modified.insert(p);
     });
@@ -102,18 +102,20 @@ function cmp(a: unknown, b: unknown, t: FieldType, path: string[], r: Comparison
  */
 const VALUE_STRUCTS = new Set(['f:metadata', 'f:spec', 'f:status', 'f:template', 'f:strategy', 'f:updateStrategy', 'f:resources',
   'f:jobTemplate', 'f:nodeInfo', 'f:daemonEndpoints', 'f:kubeletEndpoint', 'f:state', 'f:lastState']);
+/** List fields without omitempty in k8s.io/api: null, not absent, in the zero object, so adding them adds no `.`. */
+const VALUE_LISTS = new Set(['f:containers', 'f:rules']);
 
-function added(v: unknown, t: FieldType, path: string[], set: FieldSet, item = false): void {
-  if (isObj(v) && (granular(t) || item)) {
+function added(v: unknown, t: FieldType, path: string[], set: FieldSet): void {
+  const last = path[path.length - 1]!;
+  if (isObj(v) && granular(t)) {
     const keys = Object.keys(v);
-    if (path.length && (item || !keys.length || t.kind !== 'struct' || !t.typed || !VALUE_STRUCTS.has(path[path.length - 1]!))) set.insert(path);
-    const ft = granular(t) ? t : t.item();
-    for (const k of keys) added(getOwn(v, k), ft.child(k), [...path, fieldElement(k)], set);
+    if (path.length && (!keys.length || t.kind !== 'struct' || !t.typed || !VALUE_STRUCTS.has(last))) set.insert(path);
+    for (const k of keys) added(getOwn(v, k), t.child(k), [...path, fieldElement(k)], set);
     return;
   }
   if (Array.isArray(v) && granularList(t)) {
-    if (!v.length) set.insert(path);
-    v.forEach((x, i) => added(x, t.item(), [...path, element(x, i, t.list)], set, true));
+    if (path.length && (!v.length || !t.typed || !VALUE_LISTS.has(last))) set.insert(path);
+    v.forEach((x, i) => added(x, t.item(), [...path, element(x, i, t.list)], set));
     return;
   }
   if (path.length) set.insert(path);
