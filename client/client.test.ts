@@ -33,6 +33,15 @@ describe('client package against a real apiserver', () => {
   });
 
   for (const transport of ['http', 'grpc'] as const) {
+    test(`${transport}: writes are recorded in managedFields under the client's User-Agent`, async () => {
+      const c = createApiClient({ transport, server: transport === 'http' ? api.url : api.grpcAddress, userAgent: 'kube-controller-manager/v1.32.0 (kubemu)' });
+      const made = await c.create(CM, 'default', cm(`ua-${transport}`, { k: 'v' }));
+      const [entry] = made.metadata.managedFields as any[];
+      assert.equal(entry.manager, 'kube-controller-manager');
+      assert.equal(entry.operation, 'Update');
+      assert.deepEqual(entry.fieldsV1, { 'f:data': { '.': {}, 'f:k': {} } });
+    });
+
     test(`${transport}: CRUD, status, patch, bind, errors carry their codes`, async () => {
       const c = clients[transport];
       const ns = `crud-${transport}`;

@@ -36,6 +36,8 @@ export interface GrpcClientOptions {
    *  that answers is used, the next ones when it goes away) */
   server: string;
   token?: string;
+  /** Put before grpc-js's own User-Agent, which the apiserver reads up to the first `/`. */
+  userAgent?: string;
 }
 
 /**
@@ -62,6 +64,7 @@ export class GrpcApiClient implements ApiClient {
       'grpc.max_receive_message_length': 512 * 1024 * 1024,
       'grpc.max_send_message_length': 64 * 1024 * 1024,
       'grpc.keepalive_time_ms': 30_000,
+      ...(opts.userAgent ? { 'grpc.primary_user_agent': opts.userAgent } : {}),
     }) as grpc.Client & Record<string, any>;
     this.metadata = new grpc.Metadata();
     if (opts.token) this.metadata.set('authorization', `Bearer ${opts.token}`);

@@ -12,6 +12,7 @@ export interface HttpClientOptions {
   server: string;
   token?: string;
   connections?: number;
+  userAgent?: string;
 }
 
 const PATCH_CONTENT_TYPES = {
@@ -31,7 +32,9 @@ export class HttpApiClient implements ApiClient {
   constructor(opts: HttpClientOptions) {
     if (!/^https?:\/\//.test(opts?.server ?? '')) throw new Error(`HttpApiClient: server must be an http(s) URL, got ${JSON.stringify(opts?.server)}`);
     this.pool = new (undiciPool())(opts.server, { connections: opts.connections ?? 64, pipelining: 1 });
-    this.headers = { accept: 'application/json', ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}) };
+    this.headers = {
+      accept: 'application/json', ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}), ...(opts.userAgent ? { 'user-agent': opts.userAgent } : {}),
+    };
   }
 
   private async request<T>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: unknown, contentType = 'application/json'): Promise<T> {

@@ -18,12 +18,14 @@ export interface ClientOptions {
   /** http: a URL such as http://127.0.0.1:6443; grpc: host:port such as 127.0.0.1:6444. */
   server: string;
   token?: string;
+  /** Sent as User-Agent: the apiserver names the component's writes in managedFields after it (the part before `/`). */
+  userAgent?: string;
 }
 
 export function createApiClient(opts: ClientOptions): ApiClient {
   switch (opts?.transport) {
-    case 'http': return new HttpApiClient({ server: opts.server, token: opts.token });
-    case 'grpc': return new GrpcApiClient({ server: opts.server, token: opts.token });
+    case 'http': return new HttpApiClient({ server: opts.server, token: opts.token, userAgent: opts.userAgent });
+    case 'grpc': return new GrpcApiClient({ server: opts.server, token: opts.token, userAgent: opts.userAgent });
     default: throw new Error(`createApiClient: transport must be "grpc" or "http", got ${JSON.stringify(opts?.transport)}`);
   }
 }

@@ -49,7 +49,7 @@ async function main(): Promise<void> {
   if (errors.length) { console.error(`${errors.join('\n')}\n${USAGE}`); process.exit(2); }
 
   const logger = createLogger('controller-manager', { level: values['log-level'] });
-  const client = createApiClient(api);
+  const client = createApiClient({ ...api, userAgent: 'kube-controller-manager/kubemu' });
   let manager: ControllerManager;
   try { manager = new ControllerManager({ client, logger, controllers, timings }); } catch (err) { console.error((err as Error).message); process.exit(2); }
   let leading = !values['leader-elect'];

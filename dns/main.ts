@@ -76,7 +76,7 @@ async function main(): Promise<void> {
   const forwarder = new Forwarder({ upstreams: usable, logger, attemptTimeoutMs: forwardTimeoutMs });
   if (usable.length) logger.info({ upstreams: usable.map((u) => `${u.host}:${u.port}`) }, `names outside ${domain} are forwarded`);
   else logger.warn(`no upstream resolver: names outside ${domain} get SERVFAIL`);
-  const client = createApiClient(api);
+  const client = createApiClient({ ...api, userAgent: 'coredns/kubemu' });
   const services = new Informer(client, SERVICES, { logger: logger.child({ informer: 'services' }) });
   const endpoints = new Informer(client, ENDPOINTS, { logger: logger.child({ informer: 'endpoints' }) });
   const synced = () => services.hasSynced() && endpoints.hasSynced();

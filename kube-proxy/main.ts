@@ -44,7 +44,7 @@ async function main(): Promise<void> {
 
   const nodeName = values['node-name']!;
   const logger = createLogger('kube-proxy', { level: values['log-level'] }).child({ node: nodeName });
-  const client = createApiClient(api);
+  const client = createApiClient({ ...api, userAgent: 'kube-proxy/kubemu' });
   const proxy = new KubeProxy({
     client, logger, nodeName, nodeIP: values['node-ip']!, mode: values['proxy-mode'] as ProxyMode,
     serviceCIDR: cidr, iface: values['service-interface']!,

@@ -64,7 +64,7 @@ async function main(): Promise<void> {
   }
   // Every CRI call is logged at debug level with its duration (what the kubelet asked the runtime).
   const cri = withCallLogging(new CriClient({ socketPath }), logger.child({ part: 'cri-client' }));
-  const client = createApiClient({ transport: values.transport as Transport, server: server!, token });
+  const client = createApiClient({ transport: values.transport as Transport, server: server!, token, userAgent: 'kubelet/kubemu' });
   const kubelet = new Kubelet({
     client, runtime: cri, images: cri, rootDir, logger, nodeName, nodeIP: values['node-ip']!,
     cpu: values.cpu, memory: values.memory, maxPods: Number(values['max-pods']), kubeletPort: port,

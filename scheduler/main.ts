@@ -26,7 +26,7 @@ async function main(): Promise<void> {
   if (errors.length) { console.error(`${errors.join('\n')}\n${USAGE}`); process.exit(2); }
 
   const logger = createLogger('scheduler', { level: values['log-level'] });
-  const client = createApiClient(api);
+  const client = createApiClient({ ...api, userAgent: 'kube-scheduler/kubemu' });
   const scheduler = new Scheduler({ client, schedulerName: values['scheduler-name'], logger });
   let leading = !values['leader-elect'];
   const registry = new Registry();

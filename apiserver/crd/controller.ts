@@ -8,6 +8,7 @@ import { now, type KubeObject } from '../../api/types.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { Store } from '../storage/store.ts';
 import { kindsOf } from '../../api/custom-kinds.ts';
+import { recordUpdate } from '../patch/managed-fields.ts';
 
 type Obj = Record<string, any>;
 const PREFIX = '/registry';
@@ -82,6 +83,7 @@ export class CrdController {
     if (established) return;
     await this.store.guaranteedUpdate(this.key(name), (cur) => {
       if (cur.metadata.deletionTimestamp) return cur;
+      const before = structuredClone(cur);
       const old: Obj[] = cur.status?.conditions ?? [];
       cur.metadata.finalizers = [...new Set([...(cur.metadata.finalizers ?? []), CLEANUP_FINALIZER])];
       cur.status = {
@@ -94,6 +96,8 @@ export class CrdController {
         acceptedNames: structuredClone(cur.spec.names),
         storedVersions: [...new Set([...(cur.status?.storedVersions ?? []), storage])],
       };
+      // Kubernetes' CRD controllers write as kube-apiserver, through the status subresource.
+      recordUpdate(CRDS(), before, cur, { manager: 'kube-apiserver', subresource: 'status' });
       return cur;
     }).catch((err) => this.logger.warn({ crd: name, err: String(err) }, 'CRD controller: status update failed'));
   }

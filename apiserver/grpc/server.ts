@@ -9,6 +9,7 @@ import type { Registry, RequestContext, ResourceRef, PatchType } from '../regist
 import type { Logger } from '../../lib/logger.ts';
 import path from 'node:path';
 import { ROOT } from '../../lib/root.ts';
+import { managerFromUserAgent } from '../patch/managed-fields.ts';
 
 const PROTO = path.join(ROOT, 'proto/api.proto');
 export const STATUS_METADATA_KEY = 'kubemu-status-bin';
@@ -62,10 +63,10 @@ export function createGrpcServer(opts: { registry: Registry; authenticator: Auth
     return { info, namespace: r.namespace || undefined, name: r.name || undefined, subresource: subresource || undefined };
   }
 
-  const unary = (fn: (ctx: RequestContext, req: any) => Promise<unknown>) =>
+  const unary = (fn: (ctx: RequestContext, req: any, call: grpc.ServerUnaryCall<any, any>) => Promise<unknown>) =>
     (call: grpc.ServerUnaryCall<any, any>, cb: grpc.sendUnaryData<any>) => {
       const started = performance.now();
-      Promise.resolve().then(async () => fn(await context(call), call.request))
+      Promise.resolve().then(async () => fn(await context(call), call.request, call))
         .then((obj) => {
           const r = call.request?.ref ?? {};
           logger.debug({ method: call.getPath().split('/').pop(), resource: r.resource, namespace: r.namespace || undefined, name: r.name || undefined, ms: +(performance.now() - started).toFixed(1) }, 'grpc call');
@@ -74,7 +75,11 @@ export function createGrpcServer(opts: { registry: Registry; authenticator: Auth
         .catch((err) => { logger.debug({ err }, 'grpc call failed'); cb(toServiceError(err) as grpc.ServiceError); });
     };
 
-  const writeOptions = (req: any) => ({ dryRun: req.dryRun, fieldManager: req.fieldManager || undefined });
+  // The manager of a write without fieldManager is named after the client, as over REST.
+  const writeOptions = (req: any, call: grpc.ServerUnaryCall<any, any>) => {
+    const ua = call.metadata.get('user-agent')[0];
+    return { dryRun: req.dryRun, fieldManager: req.fieldManager || managerFromUserAgent(typeof ua === 'string' ? ua : undefined) };
+  };
 
   const server = new grpc.Server();
   server.addService(loadApiService(), {
@@ -83,17 +88,17 @@ export function createGrpcServer(opts: { registry: Registry; authenticator: Auth
       labelSelector: req.labelSelector || undefined, fieldSelector: req.fieldSelector || undefined,
       resourceVersion: req.resourceVersion || undefined, limit: req.limit || undefined, continue: req.continue || undefined,
     })),
-    Create: unary((ctx, req) => registry.create(ctx, refOf(req.ref), parseJson(req.json, 'object'),
-      writeOptions(req))),
-    Update: unary((ctx, req) => registry.update(ctx, refOf(req.ref), parseJson(req.json, 'object'),
-      writeOptions(req))),
-    UpdateStatus: unary((ctx, req) => registry.update(ctx, refOf(req.ref, 'status'), parseJson(req.json, 'object'),
-      writeOptions(req))),
-    Patch: unary(async (ctx, req) => {
+    Create: unary((ctx, req, call) => registry.create(ctx, refOf(req.ref), parseJson(req.json, 'object'),
+      writeOptions(req, call))),
+    Update: unary((ctx, req, call) => registry.update(ctx, refOf(req.ref), parseJson(req.json, 'object'),
+      writeOptions(req, call))),
+    UpdateStatus: unary((ctx, req, call) => registry.update(ctx, refOf(req.ref, 'status'), parseJson(req.json, 'object'),
+      writeOptions(req, call))),
+    Patch: unary(async (ctx, req, call) => {
       const type = Object.hasOwn(PATCH_TYPES, req.patchType) ? PATCH_TYPES[req.patchType] : undefined;
       if (!type) throw new ApiError('UnsupportedMediaType', `unsupported patch type ${req.patchType}`);
       const r = await registry.patch(ctx, refOf(req.ref, req.subresource), type, parseJson(req.patch, 'patch'),
-        { ...writeOptions(req), force: req.force });
+        { ...writeOptions(req, call), force: req.force });
       return r.object;
     }),
     Delete: unary(async (ctx, req) => {

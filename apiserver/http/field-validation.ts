@@ -10,6 +10,7 @@ import type { KubeObject } from '../../api/types.ts';
 import type { PatchType } from '../registry/types.ts';
 import { customUnknown } from '../crd/objects.ts';
 import { mediaType } from './body.ts';
+import { fieldManagerErrors } from '../patch/managed-fields.ts';
 
 export type FieldValidation = 'Ignore' | 'Warn' | 'Strict';
 type OptionsKind = 'CreateOptions' | 'UpdateOptions' | 'PatchOptions' | 'DeleteOptions';
@@ -47,6 +48,7 @@ export function writeOptions(q: URLSearchParams, method: 'POST' | 'PUT' | 'PATCH
       errors.push({ type: 'FieldValueForbidden', field: 'force', detail: 'Forbidden: may not be specified for non-apply patch' });
     }
   }
+  errors.push(...fieldManagerErrors(q.get('fieldManager') ?? ''));
   const dryRun = q.getAll('dryRun');
   errors.push(...dryRunError(dryRun));
   const fv = q.get('fieldValidation') ?? '';

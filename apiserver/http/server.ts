@@ -23,6 +23,7 @@ import { hostAllowList } from './host-check.ts';
 import { goJson } from './go-json.ts';
 import { listQuery, queryBool, queryInt, wantsPretty } from './query.ts';
 import { applyHttpLimits, HTTP_SERVER_OPTIONS, type HttpLimits } from '../../lib/http-limits.ts';
+import { managerFromUserAgent } from '../patch/managed-fields.ts';
 
 export interface HttpServerOptions {
   registry: Registry;
@@ -164,7 +165,8 @@ export function createHttpServer(opts: HttpServerOptions): http.Server {
     // A deprecated version of a custom kind says so on every request, as kube-apiserver does.
     if (route.info.custom?.deprecationWarning) setWarnings(res, [route.info.custom.deprecationWarning]);
     const ref: ResourceRef = { info: route.info, namespace: route.namespace, name: route.name, subresource: route.subresource };
-    const fieldManager = q.get('fieldManager') ?? undefined;
+    // kube-apiserver names a write's manager after the client when the request does not.
+    const fieldManager = q.get('fieldManager') || managerFromUserAgent(req.headers['user-agent']);
 
     /** A POST or PUT body, decoded and typed as its kind (unknown fields dropped; their warnings returned). */
     const typedBody = async (verb: 'POST' | 'PUT') => {

@@ -8,7 +8,7 @@ type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** field name → merge key for lists of objects merged by key. */
-const MERGE_KEYS: Record<string, string> = {
+export const MERGE_KEYS: Record<string, string> = {
   containers: 'name', initContainers: 'name', ephemeralContainers: 'name', env: 'name', volumes: 'name',
   volumeMounts: 'mountPath', volumeDevices: 'devicePath', imagePullSecrets: 'name', conditions: 'type',
   ownerReferences: 'uid', hostAliases: 'ip', topologySpreadConstraints: 'topologyKey', secrets: 'name',
@@ -16,7 +16,7 @@ const MERGE_KEYS: Record<string, string> = {
   addresses: 'type', taints: 'key',
 };
 /** Primitive lists merged as sets (patchStrategy=merge). */
-const SET_LISTS = new Set(['finalizers']);
+export const SET_LISTS = new Set(['finalizers']);
 
 function mergeKeyFor(field: string, items: unknown[]): string | undefined {
   if (field === 'ports') {

@@ -17,7 +17,8 @@ import type { Authorizer } from '../auth/authorizer.ts';
 import { kindFor } from '../kinds/index.ts';
 import type { Kind, RegistryEnv, TokenReviewer } from '../kinds/kind.ts';
 import type { ServiceAccountTokens } from '../auth/service-account-tokens.ts';
-import { applyPatch } from '../patch/index.ts';
+import { applyPatch, applyScale, checkScaleReplicas } from '../patch/index.ts';
+import { applyConfig, recordUpdate } from '../patch/managed-fields.ts';
 import type { Store } from '../storage/store.ts';
 import { ServiceAllocator } from './allocator.ts';
 import { checkFieldSelectorSupported, objectFields } from './fields.ts';
@@ -286,6 +287,7 @@ export class GenericRegistry implements Registry {
     kind.defaults?.(obj);
     const errors = [...validateNew(kind, obj), ...(kind.validateCreate?.(obj) ?? [])];
     if (errors.length) throw invalid(info.kind, m.name ?? '', errors, info.group || undefined);
+    if (!opts.applied) recordUpdate(info, undefined, obj, { manager: opts.fieldManager ?? '' });
 
     const allocation = await kind.allocate?.(this.env, obj, Boolean(opts.dryRun));
     try {
@@ -365,6 +367,9 @@ export class GenericRegistry implements Registry {
       if (kind.tracksGeneration && specOf(next) !== specOf(stored)) next.metadata.generation = (sm.generation ?? 0) + 1;
     }
     if (errors.length) throw invalid(info.kind, name, errors, info.group || undefined);
+    if (!opts.applied) recordUpdate(info, stored, next, { manager: opts.fieldManager ?? '', subresource: opts.managedSubresource ?? sub });
+    else if (incoming.metadata.managedFields) next.metadata.managedFields = incoming.metadata.managedFields;
+    else delete next.metadata.managedFields;
     const allocation = !statusOnly && !opts.dryRun ? await kind.reallocate?.(this.env, next, stored) : undefined;
     if (opts.dryRun) return this.decorate(info, { ...next, metadata: { ...next.metadata, resourceVersion: stored.metadata.resourceVersion } });
     const key = this.key(info, stored.metadata.namespace, name);
@@ -389,9 +394,7 @@ export class GenericRegistry implements Registry {
   private async updateScale(ref: ResourceRef, body: KubeObject, opts: WriteOptions): Promise<KubeObject> {
     const { info, ns, name } = this.itemRef(ref);
     const replicas = body?.spec?.replicas;
-    if (replicas !== undefined && (!Number.isInteger(replicas) || replicas < 0)) {
-      throw invalid('Scale', name, [{ type: 'FieldValueInvalid', field: 'spec.replicas', detail: `Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0` }], 'autoscaling');
-    }
+    checkScaleReplicas(name, replicas);
     const wantRv = body?.metadata?.resourceVersion;
     for (let attempt = 0; ; attempt++) {
       const stored = await this.load(info, ns, name);
@@ -399,7 +402,7 @@ export class GenericRegistry implements Registry {
       const next = structuredClone(stored);
       kindFor(info).scale!.write(next, replicas ?? 0);
       try {
-        return this.scaleOf(info, await this.writeUpdate(info, stored, next, undefined, opts));
+        return this.scaleOf(info, await this.writeUpdate(info, stored, next, undefined, { ...opts, applied: false, managedSubresource: 'scale' }));
       } catch (err) {
         if (!isCode(err, 'Conflict') || wantRv || attempt >= MAX_RETRIES) throw err;
       }
@@ -419,18 +422,22 @@ export class GenericRegistry implements Registry {
           if (body.metadata.name && body.metadata.name !== name) throw new ApiError('BadRequest', `the name of the object (${body.metadata.name}) does not match the name on the URL (${name})`);
           body.metadata.name = name;
           this.checkNamespaceMatch(body, ref);
-          await admit(this.admission, { operation: 'CREATE', info, namespace: ns, object: body, ctx, dryRun: Boolean(opts.dryRun) });
-          return { object: await this.createObject(info, body, opts), created: true };
+          const applied = applyConfig(info, undefined, body, { manager: opts.fieldManager ?? '' }, Boolean(opts.force));
+          await admit(this.admission, { operation: 'CREATE', info, namespace: ns, object: applied, ctx, dryRun: Boolean(opts.dryRun) });
+          return { object: await this.createObject(info, applied, { ...opts, applied: true }), created: true };
         }
         throw notFound(info.resource, name, info.group || undefined);
       }
       if (info.custom && type === 'strategic') {
         throw new ApiError('UnsupportedMediaType', 'the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml');
       }
+      const apply = { manager: opts.fieldManager ?? '', subresource: ref.subresource, force: Boolean(opts.force) };
+      const scaleApply = type === 'apply' && ref.subresource === 'scale';
       const base = ref.subresource === 'scale' ? this.scaleOf(info, stored) : this.decorate(info, stored);
-      const patched = applyPatch(type, base, patch, info);
+      const patched = scaleApply ? applyScale(info, this.decorate(info, stored), patch, kindFor(info).scale!.write, apply) : applyPatch(type, base, patch, info, apply);
       const warnings = ref.subresource === 'scale' ? [] : checkPatched(info, type, patch, patched, opts);
       try {
+        if (scaleApply) return { object: this.scaleOf(info, await this.writeUpdate(info, stored, patched, undefined, { ...opts, applied: true })), created: false };
         if (ref.subresource === 'scale') {
           const object = await this.updateScale(ref, { ...patched, metadata: { ...patched.metadata, resourceVersion: stored.metadata.resourceVersion } }, opts);
           return { object, created: false };
@@ -443,7 +450,7 @@ export class GenericRegistry implements Registry {
         this.checkNamespaceMatch(obj, ref);
         const pinned = obj.metadata.resourceVersion;
         if (pinned && pinned !== stored.metadata.resourceVersion) throw conflict(info.resource, name, info.group || undefined);
-        const object = await this.writeUpdate(info, stored, obj, ref.subresource, opts);
+        const object = await this.writeUpdate(info, stored, obj, ref.subresource, { ...opts, applied: type === 'apply' });
         return { object, created: false, warnings };
       } catch (err) {
         const pinnedByPatch = (patch as any)?.metadata?.resourceVersion !== undefined;

@@ -25,7 +25,12 @@ export type PatchType = 'json' | 'merge' | 'strategic' | 'apply';
 export interface WriteOptions {
   /** dryRun=All: run admission, do not persist. */
   dryRun?: boolean;
+  /** Who writes, for managedFields: the fieldManager parameter, else derived from the User-Agent. */
   fieldManager?: string;
+  /** Internal: a server-side apply, whose managedFields are computed already (patch/managed-fields.ts). */
+  applied?: boolean;
+  /** Internal: the subresource the write is recorded as (a scale write goes through the object). */
+  managedSubresource?: string;
   /** How unknown and duplicate fields are treated (typed-patch.ts); unset (gRPC): patches are not checked. */
   fieldValidation?: 'Strict' | 'Warn' | 'Ignore';
 }
