@@ -10,7 +10,8 @@ interface NetworkInfo { Id: string; Name: string; Created: string; IPAM?: { Conf
 export async function networksNamed(engine: DockerEngine, name: string): Promise<NetworkInfo[]> {
   const filters = encodeURIComponent(JSON.stringify({ name: [name] }));
   const list: NetworkInfo[] = await engine.json('GET', `/networks?filters=${filters}`);
-  return list.filter((n) => n.Name === name).sort((a, b) => a.Created.localeCompare(b.Created) || a.Id.localeCompare(b.Id));
+  // Oldest first, as the kubelets choose (kubelet/cri/docker/runtime.ts): by time, since Docker trims the fraction's zeros.
+  return list.filter((n) => n.Name === name).sort((a, b) => Date.parse(a.Created) - Date.parse(b.Created) || a.Created.localeCompare(b.Created) || a.Id.localeCompare(b.Id));
 }
 
 export async function ensureClusterNetwork(network: string): Promise<{ id: string; gateway: string; subnet: string }> {
@@ -18,7 +19,7 @@ export async function ensureClusterNetwork(network: string): Promise<{ id: strin
   try {
     let nets = await networksNamed(engine, network);
     if (!nets.length) {
-      await engine.json('POST', '/networks/create', { Name: network, Driver: 'bridge', Labels: { [LABELS.managed]: 'true' } }, [409]);
+      await engine.json('POST', '/networks/create', { Name: network, Driver: 'bridge', CheckDuplicate: true, Labels: { [LABELS.managed]: 'true' } }, [409]);
       nets = await networksNamed(engine, network);
     }
     const info: NetworkInfo = await engine.json('GET', `/networks/${nets[0].Id}`);

@@ -145,3 +145,12 @@ test('docker runtime over gRPC: a container\'s security context and the sandbox\
   assert.equal(hi.HostConfig.IpcMode, 'host');
   assert.equal((await cri.podSandboxStatus(hsb)).ip, '');
 });
+
+test('the first pods of a node, started at once, share one pod network (no duplicate to make their start "ambiguous")', async (t) => {
+  const network = `kubemu-test-race-${process.pid}`;
+  const { cri, engine } = await criOverDocker(t, `test-race-${process.pid}`, network);
+  const ids = await Promise.all([0, 1, 2].map((i) => cri.runPodSandbox({ metadata: { name: `p${i}`, uid: `uid-race-${process.pid}-${i}`, namespace: 'default', attempt: 0 }, hostname: `p${i}` })));
+  for (const id of ids) assert.equal((await cri.podSandboxStatus(id)).state, 'SANDBOX_READY');
+  const nets: Array<{ Name: string }> = await engine.json('GET', `/networks?filters=${encodeURIComponent(JSON.stringify({ name: [network] }))}`);
+  assert.equal(nets.filter((n) => n.Name === network).length, 1);
+});

@@ -38,16 +38,29 @@ export class DockerRuntime implements RuntimeService, ImageService {
 
   /** The cluster network's id. Docker allows duplicate names, so kubelets starting together may each
    *  create one: all of them then settle on the oldest and remove the rest. */
-  private async ensureNetwork(): Promise<string> {
-    if (this.networkId) return this.networkId;
+  private networkPending: Promise<string> | undefined;
+
+  /** The pod network's id. Concurrent first pods share one lookup-or-create (two creators of one name leave two
+   *  networks, and Docker then refuses to start a container on "an ambiguous" name). */
+  private ensureNetwork(): Promise<string> {
+    if (this.networkId) return Promise.resolve(this.networkId);
+    this.networkPending ??= this.findOrCreateNetwork().finally(() => { this.networkPending = undefined; });
+    return this.networkPending;
+  }
+
+  private async findOrCreateNetwork(): Promise<string> {
     const named = async () => {
       const filters = encodeURIComponent(JSON.stringify({ name: [this.opts.network] }));
       const list: Array<{ Id: string; Name: string; Created: string }> = await this.engine.json('GET', `/networks?filters=${filters}`);
-      return list.filter((n) => n.Name === this.opts.network).sort((a, b) => a.Created.localeCompare(b.Created) || a.Id.localeCompare(b.Id));
+      // Oldest first (by time, not by string: Docker trims trailing zeros of the fraction), then by id.
+      return list.filter((n) => n.Name === this.opts.network)
+        .sort((a, b) => Date.parse(a.Created) - Date.parse(b.Created) || a.Created.localeCompare(b.Created) || a.Id.localeCompare(b.Id));
     };
     let nets = await named();
     if (!nets.length) {
-      await this.engine.json('POST', '/networks/create', { Name: this.opts.network, Driver: 'bridge', Labels: { [LABELS.managed]: 'true' } }, [409]);
+      // Another process (a second kubelet on this network) may create it at the same moment: CheckDuplicate
+      // makes the engine refuse the second (409), and the extras of a race it still lets through go below.
+      await this.engine.json('POST', '/networks/create', { Name: this.opts.network, Driver: 'bridge', CheckDuplicate: true, Labels: { [LABELS.managed]: 'true' } }, [409]);
       nets = await named();
     }
     for (const extra of nets.slice(1)) await this.engine.json('DELETE', `/networks/${extra.Id}`, undefined, [403, 404, 409]).catch(() => {});
@@ -81,7 +94,13 @@ export class DockerRuntime implements RuntimeService, ImageService {
         Sysctls: config.linux?.sysctls ?? {},
       },
     });
-    await this.engine.json('POST', `/containers/${created.Id}/start`, undefined, [304]);
+    try {
+      await this.engine.json('POST', `/containers/${created.Id}/start`, undefined, [304]);
+    } catch (err) {
+      // Another process made a second network of this name: look again (the extras go), the next attempt starts.
+      if (/is ambiguous/.test(String((err as Error).message))) this.networkId = undefined;
+      throw err;
+    }
     return created.Id;
   }
 
