@@ -8,6 +8,7 @@ import { DEFAULT_SERVICE_CIDR, startApiServer } from './server.ts';
 const USAGE = `usage: apiserver --etcd-servers URL[,URL…] [--bind-address 127.0.0.1] [--port 6443] [--grpc-port 6444]
                  [--service-cluster-ip-range ${DEFAULT_SERVICE_CIDR}] [--service-node-port-range 30000-32767]
                  [--token-auth-file FILE] [--etcd-compaction-interval 5m0s] [--allowed-host-names NAME,…]
+                 [--min-request-timeout 1800]
                  [--log-level info]`;
 
 
@@ -23,6 +24,7 @@ async function main(): Promise<void> {
       'token-auth-file': { type: 'string' },
       'etcd-compaction-interval': { type: 'string', default: '5m0s' },
       'allowed-host-names': { type: 'string', default: '' },
+      'min-request-timeout': { type: 'string', default: '1800' },
       'log-level': { type: 'string', default: 'info' },
       help: { type: 'boolean' },
     },
@@ -38,6 +40,8 @@ async function main(): Promise<void> {
   if (!range || Number(range[1]) > Number(range[2])) errors.push(`--service-node-port-range: want LOW-HIGH, got ${values['service-node-port-range']}`);
   const compaction = parseDuration(values['etcd-compaction-interval']!);
   if (compaction === undefined) errors.push(`--etcd-compaction-interval: not a duration: ${values['etcd-compaction-interval']}`);
+  const minRequestTimeout = Number(values['min-request-timeout']);
+  if (!/^\d+$/.test(values['min-request-timeout']!)) errors.push(`--min-request-timeout: not a number of seconds: ${values['min-request-timeout']}`);
   if (errors.length) {
     console.error(`${errors.join('\n')}\n${USAGE}`);
     process.exit(2);
@@ -52,6 +56,7 @@ async function main(): Promise<void> {
     nodePortRange: [Number(range![1]), Number(range![2])],
     tokens: values['token-auth-file'] ? readTokenFile(values['token-auth-file']) : undefined,
     compactionIntervalMs: compaction,
+    minRequestTimeoutSeconds: minRequestTimeout,
     allowedHostNames: values['allowed-host-names']!.split(',').map((n) => n.trim()).filter(Boolean),
     logger,
   });

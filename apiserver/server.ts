@@ -35,6 +35,10 @@ export interface ApiServerOptions {
   allowedHostNames?: string[];
   /** HTTP socket limits; the defaults are kube-apiserver's (lib/http-limits.ts). */
   httpLimits?: HttpLimits;
+  /** kube-apiserver's --min-request-timeout in seconds (default 1800): REST watches without timeoutSeconds end after 1–2× it. */
+  minRequestTimeoutSeconds?: number;
+  /** Recent events the watch cache keeps per resource (kube-apiserver's --default-watch-cache-size; kubemu's default 1000). */
+  watchCacheSize?: number;
 }
 
 export const DEFAULT_COMPACTION_INTERVAL_MS = 5 * 60_000;
@@ -53,7 +57,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
   const logger = opts.logger ?? silentLogger();
   const host = opts.bindAddress ?? '127.0.0.1';
   const authenticator = opts.tokens && opts.tokens.size > 0 ? tokenAuthenticator(opts.tokens) : allowAnonymous();
-  const store = new EtcdStore({ endpoints: opts.etcdEndpoints, logger: logger.child({ part: 'storage' }) });
+  const store = new EtcdStore({ endpoints: opts.etcdEndpoints, logger: logger.child({ part: 'storage' }), watchCacheCapacity: opts.watchCacheSize });
   const registry = createRegistry({
     store,
     authorizer: allowAll(),
@@ -68,7 +72,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
   const compaction = opts.compactionIntervalMs ?? DEFAULT_COMPACTION_INTERVAL_MS;
   if (compaction > 0) store.startCompactor(compaction);
 
-  const httpServer: http.Server = trackSockets(createHttpServer({ registry, authenticator, logger: logger.child({ part: 'http' }), allowedHostNames: opts.allowedHostNames, limits: opts.httpLimits, etcdEndpoints: opts.etcdEndpoints }));
+  const httpServer: http.Server = trackSockets(createHttpServer({ registry, authenticator, logger: logger.child({ part: 'http' }), allowedHostNames: opts.allowedHostNames, limits: opts.httpLimits, etcdEndpoints: opts.etcdEndpoints, minRequestTimeoutSeconds: opts.minRequestTimeoutSeconds }));
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
     httpServer.listen(opts.port ?? 0, host, () => resolve());
