@@ -7,6 +7,8 @@
 // a resourceVersion that 10 later writes pushed out meets 410 Expired.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import net from 'node:net';
 import { PassThrough, Readable, Writable } from 'node:stream';
 import * as k8s from '@kubernetes/client-node';
 import { kubeconfigYaml } from '../../client/kubeconfig.ts';
@@ -80,6 +82,41 @@ describe('@kubernetes/client-node against kubemu', () => {
     const r = await exec(kc, 'shell', ['echo', 'hi'], { stdin: Readable.from([]), tty: true });
     assert.equal(r.stdout.replace(/\r/g, ''), 'hi\n');
     assert.equal(r.status?.status, 'Success');
+  });
+
+  test('Exec: the kubelet closes the connection after the status, without waiting for the client\'s close reply', async () => {
+    // A bare WebSocket client that reads frames and never answers the close frame (as some clients over TLS).
+    const url = new URL(k.api.url);
+    const sock = net.connect({ host: url.hostname, port: Number(url.port) });
+    await new Promise((resolve) => sock.once('connect', resolve));
+    sock.write(`GET /api/v1/namespaces/${NS}/pods/shell/exec?command=sh&command=-c&command=exit%205&stdout=true HTTP/1.1\r\nHost: ${url.host}\r\n`
+      + `Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${crypto.randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n`
+      + 'Sec-WebSocket-Protocol: v5.channel.k8s.io\r\n\r\n');
+    const parts: Buffer[] = [];
+    sock.on('data', (d: Buffer) => parts.push(d));
+    // Waiting for a reply would hold the connection for the WebSocket close timeout (30 s) instead.
+    await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('the connection stayed open after the close frame')), 10_000);
+      sock.once('end', () => { clearTimeout(timer); resolve(undefined); });
+      sock.once('error', reject);
+    });
+    sock.destroy();
+    const all = Buffer.concat(parts);
+    const body = all.subarray(all.indexOf('\r\n\r\n') + 4);
+    assert.match(all.subarray(0, all.indexOf('\r\n')).toString(), /^HTTP\/1\.1 101 /);
+    // Server frames are unmasked: [FIN|opcode, length (126: a 16-bit length follows)], payload.
+    const frames: Array<{ op: number; data: Buffer }> = [];
+    for (let i = 0; i < body.length;) {
+      let len = body[i + 1] & 0x7f;
+      let at = i + 2;
+      if (len === 126) { len = body.readUInt16BE(at); at += 2; }
+      frames.push({ op: body[i] & 0x0f, data: body.subarray(at, at + len) });
+      i = at + len;
+    }
+    const status = frames.find((f) => f.op === 2 && f.data[0] === 3);
+    assert.ok(status, `a status frame among ${frames.length}`);
+    assert.deepEqual(JSON.parse(status.data.subarray(1).toString()).details, { causes: [{ reason: 'ExitCode', message: '5' }] });
+    assert.equal(frames.at(-1)?.op, 8, 'the last frame is the close frame');
   });
 
   test('Attach sends input to the container\'s stdin; Log with follow sees the lines as they come', async () => {
