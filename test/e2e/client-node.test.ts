@@ -8,6 +8,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import http from 'node:http';
 import net from 'node:net';
 import { PassThrough, Readable, Writable } from 'node:stream';
 import * as k8s from '@kubernetes/client-node';
@@ -155,6 +156,21 @@ describe('@kubernetes/client-node against kubemu', () => {
     const ws2 = await new k8s.PortForward(kc).portForward(NS, 'web', [9], sink(), refusedErr, refusedIn) as import('ws').WebSocket;
     await new Promise((resolve) => ws2.on('close', resolve));
     assert.match(refusedErr.text(), /^error forwarding port 9 to pod web, uid [0-9a-f-]+: dial tcp [\d.]+:9: connect: connection refused$/);
+  });
+
+  test('PortForward bad input: an unparsable port is a 400 Status from the apiserver, none at all the kubelet\'s 400', async () => {
+    const upgrade = (query: string) => new Promise<{ code: number; body: string }>((resolve, reject) => {
+      const req = http.request(`${k.api.url}/api/v1/namespaces/${NS}/pods/web/portforward${query}`, {
+        headers: { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Key': crypto.randomBytes(16).toString('base64'), 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Protocol': 'v4.channel.k8s.io' },
+      });
+      req.on('response', (res) => { let body = ''; res.on('data', (d) => { body += d; }).on('end', () => resolve({ code: res.statusCode!, body })); });
+      req.on('upgrade', (_res, socket) => { socket.destroy(); reject(new Error('upgraded')); });
+      req.on('error', reject).end();
+    });
+    const bad = await upgrade('?ports=http');
+    assert.equal(bad.code, 400);
+    assert.equal(JSON.parse(bad.body).message, 'cannot convert to []int32: strconv.ParseUint: parsing "http": invalid syntax');
+    assert.deepEqual(await upgrade(''), { code: 400, body: 'query parameter "port" is required' });
   });
 
   test('Watch: ADDED, MODIFIED, DELETED of ConfigMaps, and done() once aborted', async () => {
