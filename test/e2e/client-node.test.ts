@@ -13,6 +13,7 @@ import net from 'node:net';
 import { PassThrough, Readable, Writable } from 'node:stream';
 import * as k8s from '@kubernetes/client-node';
 import { kubeconfigYaml } from '../../client/kubeconfig.ts';
+import { tryAcquireOrRenew as electLeader } from '../../examples/client-node/lease-election.ts';
 import { dockerKubelet, until, type DockerKubelet } from '../harness/docker-kubelet.ts';
 
 const NS = 'default';
@@ -248,24 +249,7 @@ describe('@kubernetes/client-node against kubemu', () => {
     const leases = kc.makeApiClient(k8s.CoordinationV1Api);
     const name = 'election';
     const DURATION = 2;
-    /** client-go's tryAcquireOrRenew: create if missing; else take or renew only if held by us or expired. */
-    const tryAcquireOrRenew = async (id: string): Promise<boolean> => {
-      const now = new k8s.V1MicroTime();
-      let lease: k8s.V1Lease;
-      try { lease = await leases.readNamespacedLease({ name, namespace: NS }); } catch (err: any) {
-        if (err.code !== 404) throw err;
-        try {
-          await leases.createNamespacedLease({ namespace: NS, body: { metadata: { name }, spec: { holderIdentity: id, leaseDurationSeconds: DURATION, acquireTime: now as any, renewTime: now as any, leaseTransitions: 0 } } });
-          return true;
-        } catch (e: any) { if (e.code === 409) return false; throw e; }
-      }
-      const s = lease.spec!;
-      const renewed = new Date(s.renewTime as unknown as string).getTime();
-      if (s.holderIdentity !== id && renewed + s.leaseDurationSeconds! * 1000 > now.getTime()) return false;
-      const taking = s.holderIdentity !== id;
-      lease.spec = { ...s, holderIdentity: id, renewTime: now as any, ...(taking ? { acquireTime: now as any, leaseTransitions: (s.leaseTransitions ?? 0) + 1 } : {}) };
-      try { await leases.replaceNamespacedLease({ name, namespace: NS, body: lease }); return true; } catch (e: any) { if (e.code === 409) return false; throw e; }
-    };
+    const tryAcquireOrRenew = (id: string) => electLeader(leases, NS, name, id, DURATION);
 
     assert.equal(await tryAcquireOrRenew('a'), true);
     assert.equal(await tryAcquireOrRenew('b'), false, 'b may not take a held lease');
