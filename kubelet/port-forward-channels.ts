@@ -48,16 +48,17 @@ export interface ChannelTarget {
 const wss = new WebSocketServer({ noServer: true, handleProtocols: (offered) => CHANNEL_PROTOCOLS.find((p) => offered.has(p)) ?? false });
 
 export function serveChannels(req: http.IncomingMessage, socket: Duplex, head: Buffer, target: ChannelTarget): void {
-  wss.handleUpgrade(req, socket, head, (ws) => forwardChannels(ws, target));
+  wss.handleUpgrade(req, socket, head, (ws) => forwardChannels(ws, socket, target));
 }
 
-function forwardChannels(ws: WebSocket, target: ChannelTarget): void {
+function forwardChannels(ws: WebSocket, socket: Duplex, target: ChannelTarget): void {
   const send = (channel: number, data: Buffer | string) => {
     if (ws.readyState === ws.OPEN) ws.send(Buffer.concat([Buffer.from([channel]), Buffer.from(data)]));
   };
   const conns: Duplex[] = [];
   let open = target.ports.length;
-  const done = () => { if (--open === 0) ws.close(1000); };
+  // The close frame, then the connection closed at once (Kubernetes' wsstream does not wait for the reply).
+  const done = () => { if (--open === 0) { ws.close(1000); socket.end(); } };
   target.ports.forEach((port, i) => {
     const prefix = Buffer.alloc(2);
     prefix.writeUInt16LE(port);
