@@ -11,7 +11,7 @@ import type { Logger } from '../lib/logger.ts';
 import type { SpdySession, SpdyStream } from '../lib/spdy.ts';
 import { LABELS, type RuntimeService } from './cri/types.ts';
 import { acceptSpdy, isWebSocket, negotiate, rejectUpgrade } from './spdy-upgrade.ts';
-import { channelPorts, serveChannels, wantsChannels } from './port-forward-channels.ts';
+import { CHANNEL_PROTOCOLS, channelPorts, serveChannels, wantsChannels } from './port-forward-channels.ts';
 import { simulatedDial } from './fake-network.ts';
 
 export const PORT_FORWARD_PROTOCOL = 'portforward.k8s.io';
@@ -40,7 +40,7 @@ export async function servePortForward(deps: PortForwardDeps, req: http.Incoming
   if (!pod) return reject(404, `pod ${ns}/${podName} is not on this node`);
   const protocol = negotiate(req, [PORT_FORWARD_PROTOCOL]);
   if (!protocol && isWebSocket(req) && wantsChannels(req)) return forwardOverChannels(deps, req, socket, head, pod);
-  if (!protocol) return reject(400, `port-forward needs SPDY/3.1 with ${PORT_FORWARD_PROTOCOL}, or a WebSocket with subprotocol SPDY/3.1+${PORT_FORWARD_PROTOCOL}`);
+  if (!protocol) return reject(400, `port-forward needs SPDY/3.1 with ${PORT_FORWARD_PROTOCOL}, or a WebSocket with subprotocol SPDY/3.1+${PORT_FORWARD_PROTOCOL} or ${CHANNEL_PROTOCOLS.join(', ')}`);
   const ip = await podIP(deps.runtime, pod.metadata.uid!, pod.status?.podIP);
   if (!ip) return reject(400, `pod ${ns}/${podName} has no IP address yet`);
   const log = deps.logger.child({ pod: `${ns}/${podName}` });
