@@ -13,7 +13,7 @@ const USAGE = `usage: apiserver --etcd-servers URL[,URL…] [--bind-address 127.
                  [--token-auth-file FILE] [--encryption-provider-config FILE] [--etcd-compaction-interval 5m0s]
                  [--service-account-signing-key-file PEM] [--service-account-key-file PEM]…
                  [--service-account-issuer URL] [--api-audiences AUD,…]
-                 [--allowed-host-names NAME,…]
+                 [--allowed-host-names NAME,…] [--min-request-timeout 1800]
                  [--log-level info]`;
 
 
@@ -34,6 +34,7 @@ async function main(): Promise<void> {
       'api-audiences': { type: 'string' },
       'etcd-compaction-interval': { type: 'string', default: '5m0s' },
       'allowed-host-names': { type: 'string', default: '' },
+      'min-request-timeout': { type: 'string', default: '1800' },
       'log-level': { type: 'string', default: 'info' },
       help: { type: 'boolean' },
     },
@@ -49,6 +50,8 @@ async function main(): Promise<void> {
   if (!range || Number(range[1]) > Number(range[2])) errors.push(`--service-node-port-range: want LOW-HIGH, got ${values['service-node-port-range']}`);
   const compaction = parseDuration(values['etcd-compaction-interval']!);
   if (compaction === undefined) errors.push(`--etcd-compaction-interval: not a duration: ${values['etcd-compaction-interval']}`);
+  const minRequestTimeout = Number(values['min-request-timeout']);
+  if (!/^\d+$/.test(values['min-request-timeout']!)) errors.push(`--min-request-timeout: not a number of seconds: ${values['min-request-timeout']}`);
   if (errors.length) {
     console.error(`${errors.join('\n')}\n${USAGE}`);
     process.exit(2);
@@ -86,6 +89,7 @@ async function main(): Promise<void> {
     serviceAccountIssuer: values['service-account-issuer'],
     apiAudiences: values['api-audiences']?.split(',').map((a) => a.trim()).filter(Boolean),
     compactionIntervalMs: compaction,
+    minRequestTimeoutSeconds: minRequestTimeout,
     allowedHostNames: values['allowed-host-names']!.split(',').map((n) => n.trim()).filter(Boolean),
     logger,
   });

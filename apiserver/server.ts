@@ -50,6 +50,10 @@ export interface ApiServerOptions {
   serviceAccountPublicKeys?: KeyObject[];
   serviceAccountIssuer?: string;
   apiAudiences?: string[];
+  /** kube-apiserver's --min-request-timeout in seconds (default 1800): REST watches without timeoutSeconds end after 1–2× it. */
+  minRequestTimeoutSeconds?: number;
+  /** Recent events the watch cache keeps per resource (kube-apiserver's --default-watch-cache-size; kubemu's default 1000). */
+  watchCacheSize?: number;
 }
 
 export const DEFAULT_COMPACTION_INTERVAL_MS = 5 * 60_000;
@@ -67,7 +71,7 @@ export const DEFAULT_SERVICE_CIDR = '10.96.0.0/16';
 export async function startApiServer(opts: ApiServerOptions): Promise<RunningApiServer> {
   const logger = opts.logger ?? silentLogger();
   const host = opts.bindAddress ?? '127.0.0.1';
-  const store = new EtcdStore({ endpoints: opts.etcdEndpoints, logger: logger.child({ part: 'storage' }), transformer: opts.encryption });
+  const store = new EtcdStore({ endpoints: opts.etcdEndpoints, logger: logger.child({ part: 'storage' }), transformer: opts.encryption, watchCacheCapacity: opts.watchCacheSize });
   // What a token names is read straight from the store: authentication comes before any authorization.
   const lookup: TokenLookup = { get: (resource, ns, name) => store.get(storageKey('/registry', findResource('', resource)!, ns, name)) };
   const serviceAccounts = new ServiceAccountTokens({
@@ -98,7 +102,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
   const compaction = opts.compactionIntervalMs ?? DEFAULT_COMPACTION_INTERVAL_MS;
   if (compaction > 0) store.startCompactor(compaction);
 
-  const httpServer: http.Server = trackSockets(createHttpServer({ registry, authenticator, logger: logger.child({ part: 'http' }), allowedHostNames: opts.allowedHostNames, limits: opts.httpLimits, etcdEndpoints: opts.etcdEndpoints }));
+  const httpServer: http.Server = trackSockets(createHttpServer({ registry, authenticator, logger: logger.child({ part: 'http' }), allowedHostNames: opts.allowedHostNames, limits: opts.httpLimits, etcdEndpoints: opts.etcdEndpoints, minRequestTimeoutSeconds: opts.minRequestTimeoutSeconds }));
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
     httpServer.listen(opts.port ?? 0, host, () => resolve());

@@ -1,5 +1,5 @@
 // `kubectl port-forward` at the kubelet: /portForward/<ns>/<pod>, SPDY/3.1 (raw or inside a WebSocket,
-// see spdy-upgrade.ts) with protocol portforward.k8s.io. For each local connection kubectl opens two
+// see spdy-upgrade.ts) with protocol portforward.k8s.io, or WebSocket channels (port-forward-channels.ts). For each local connection kubectl opens two
 // streams with the same `requestid` and `port` headers: `error`, then `data`. We dial the pod IP on that
 // port (the kubelet runs on the host, where the pod network is reachable) and join it with the data
 // stream, FIN for FIN. A failed dial is reported as text on that request's error stream, as the real
@@ -10,7 +10,8 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from '../lib/logger.ts';
 import type { SpdySession, SpdyStream } from '../lib/spdy.ts';
 import { LABELS, type RuntimeService } from './cri/types.ts';
-import { acceptSpdy, negotiate, rejectUpgrade } from './spdy-upgrade.ts';
+import { acceptSpdy, isWebSocket, negotiate, rejectUpgrade } from './spdy-upgrade.ts';
+import { CHANNEL_PROTOCOLS, channelPorts, serveChannels, wantsChannels } from './port-forward-channels.ts';
 import { simulatedDial } from './fake-network.ts';
 
 export const PORT_FORWARD_PROTOCOL = 'portforward.k8s.io';
@@ -38,7 +39,8 @@ export async function servePortForward(deps: PortForwardDeps, req: http.Incoming
   const pod = deps.pods().find((p) => p.metadata.namespace === ns && p.metadata.name === podName);
   if (!pod) return reject(404, `pod ${ns}/${podName} is not on this node`);
   const protocol = negotiate(req, [PORT_FORWARD_PROTOCOL]);
-  if (!protocol) return reject(400, `port-forward needs SPDY/3.1 with ${PORT_FORWARD_PROTOCOL}, or a WebSocket with subprotocol SPDY/3.1+${PORT_FORWARD_PROTOCOL}`);
+  if (!protocol && isWebSocket(req) && wantsChannels(req)) return forwardOverChannels(deps, req, socket, head, pod);
+  if (!protocol) return reject(400, `port-forward needs SPDY/3.1 with ${PORT_FORWARD_PROTOCOL}, or a WebSocket with subprotocol SPDY/3.1+${PORT_FORWARD_PROTOCOL} or ${CHANNEL_PROTOCOLS.join(', ')}`);
   const ip = await podIP(deps.runtime, pod.metadata.uid!, pod.status?.podIP);
   if (!ip) return reject(400, `pod ${ns}/${podName} has no IP address yet`);
   const log = deps.logger.child({ pod: `${ns}/${podName}` });
@@ -47,6 +49,18 @@ export async function servePortForward(deps: PortForwardDeps, req: http.Incoming
   session.on('close', () => log.info('port-forward session ended'));
   const dial = deps.simulateNetwork ? (port: number) => simulatedDial(pod, port) : undefined;
   forwardStreams(session, { ip, describe: `${podName}, uid ${pod.metadata.uid}`, log, dial });
+}
+
+/** The WebSocket channel protocol (port-forward-channels.ts): the ports are named in the query. */
+async function forwardOverChannels(deps: PortForwardDeps, req: http.IncomingMessage, socket: Duplex, head: Buffer, pod: ReturnType<PortForwardDeps['pods']>[number]): Promise<void> {
+  const ports = channelPorts(new URL(req.url ?? '/', 'http://kubelet').searchParams);
+  if (typeof ports === 'string') return rejectUpgrade(socket, 400, ports);
+  const { namespace: ns, name, uid } = pod.metadata;
+  const ip = await podIP(deps.runtime, uid!, pod.status?.podIP);
+  if (!ip) return rejectUpgrade(socket, 400, `pod ${ns}/${name} has no IP address yet`);
+  const log = deps.logger.child({ pod: `${ns}/${name}` });
+  log.info({ podIP: ip, ports }, 'port-forward (WebSocket channels) started');
+  serveChannels(req, socket, head, { ports, pod: name!, uid: uid!, ip, log, dial: deps.simulateNetwork ? (port) => simulatedDial(pod, port) : undefined });
 }
 
 /** Pair each request's error and data streams, then dial the pod for it. Exported for tests. */

@@ -2,7 +2,7 @@
 // and /attach/<ns>/<pod>/<container>, with stdin, stdout, stderr and tty in the query. Two transports:
 // - WebSocket, subprotocol v5.channel.k8s.io (or v4), kubectl 1.30+: each binary message starts with its channel:
 //   0 stdin, 1 stdout, 2 stderr, 3 status, 4 resize (JSON {"Width","Height"}), 255 close-stream. The status on
-//   channel 3 carries the exit code, then the socket is closed (kubectl waits for that).
+//   channel 3 carries the exit code, then the close frame and the connection closed (kubectl waits for that).
 // - SPDY/3.1 with v4.channel.k8s.io, kubectl 1.27–1.29 (and 1.30+ when the WebSocket fails): kubectl opens streams
 //   typed error, stdin (with -i), stdout, stderr (not with a TTY) and resize (with a TTY: a run of JSON sizes); we
 //   FIN them at the end, with the Status JSON on the error stream when the exit code is not 0.
@@ -104,9 +104,13 @@ export function remoteCommandHandler(deps: RemoteCommandDeps) {
     const run = (io: CommandIO) => (kind === 'attach' ? attach(id, opts.stdin, io) : execute(id, command, opts.tty, io));
     const log = (err: unknown) => deps.logger.warn({ err: String(err), pod: `${ns}/${podName}`, kind }, `${kind} failed`);
     if (isWebSocket(req)) {
-      wss.handleUpgrade(req, socket, head, (ws) => overWebSocket(ws, opts, run).catch((err) => {
+      // As Kubernetes' wsstream (golang.org/x/net/websocket's Close): the close frame, then the connection closed at
+      // once, without waiting for the client's reply (a client that never answers would otherwise get its exit code
+      // only after the close timeout, or not at all).
+      const hangUp = (ws: WebSocket) => { ws.close(1000); socket.end(); };
+      wss.handleUpgrade(req, socket, head, (ws) => overWebSocket(ws, opts, run, hangUp).catch((err) => {
         log(err);
-        if (ws.readyState === ws.OPEN) { ws.send(frame(3, internalError(err))); ws.close(1000); }
+        if (ws.readyState === ws.OPEN) { ws.send(frame(3, internalError(err))); hangUp(ws); }
       }));
       return;
     }
@@ -146,7 +150,7 @@ export function remoteCommandHandler(deps: RemoteCommandDeps) {
     return pump(await deps.streaming!.attachStream!(id, { stdin }), io, false);
   }
 
-  async function overWebSocket(ws: WebSocket, opts: { stdin: boolean }, run: (io: CommandIO) => Promise<number>): Promise<void> {
+  async function overWebSocket(ws: WebSocket, opts: { stdin: boolean }, run: (io: CommandIO) => Promise<number>, hangUp: (ws: WebSocket) => void): Promise<void> {
     let stdin: PassThrough | undefined;
     const sizes = new TerminalSizes();
     if (opts.stdin) stdin = new PassThrough();
@@ -160,7 +164,7 @@ export function remoteCommandHandler(deps: RemoteCommandDeps) {
     const code = await run({ stdin, sizes, onGone, out: (s, data) => { if (ws.readyState === ws.OPEN) ws.send(frame(s === 'stderr' ? 2 : 1, data)); } });
     if (ws.readyState !== ws.OPEN) return;
     ws.send(frame(3, statusFor(code)));
-    ws.close(1000);
+    hangUp(ws);
   }
 
   async function overSpdy(session: SpdySession, opts: { stdin: boolean; stdout: boolean; stderr: boolean; tty: boolean }, run: (io: CommandIO) => Promise<number>): Promise<void> {

@@ -36,7 +36,11 @@ export interface HttpServerOptions {
   limits?: HttpLimits;
   /** The etcd servers, whose health `componentstatuses` reports. */
   etcdEndpoints?: string[];
+  /** kube-apiserver's --min-request-timeout: a watch without timeoutSeconds ends after 1–2× this many seconds. */
+  minRequestTimeoutSeconds?: number;
 }
+
+export const DEFAULT_MIN_REQUEST_TIMEOUT_SECONDS = 1800;
 
 export const SERVER_VERSION = {
   major: '1', minor: '32', gitVersion: 'v1.32.0', gitCommit: 'kubemu', gitTreeState: 'clean',
@@ -70,6 +74,7 @@ export function createHttpServer(opts: HttpServerOptions): http.Server {
   const maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const metrics = new RequestMetrics();
   const checkHost = hostAllowList(opts.allowedHostNames);
+  const minRequestTimeout = opts.minRequestTimeoutSeconds ?? DEFAULT_MIN_REQUEST_TIMEOUT_SECONDS;
 
   const server = http.createServer(HTTP_SERVER_OPTIONS, (req, res) => {
     const started = process.hrtime.bigint();
@@ -274,7 +279,10 @@ export function createHttpServer(opts: HttpServerOptions): http.Server {
   }
 
   async function watch(req: http.IncomingMessage, res: http.ServerResponse, ctx: RequestContext, route: ResourceRoute, q: URLSearchParams): Promise<void> {
-    const { labelSelector, fieldSelector, resourceVersion, allowWatchBookmarks, timeoutSeconds, sendInitialEvents } = listQuery(q, true);
+    const { labelSelector, fieldSelector, resourceVersion, allowWatchBookmarks, timeoutSeconds: asked, sendInitialEvents } = listQuery(q, true);
+    // As kube-apiserver: a watch that names no timeout gets a random one in [min, 2·min) seconds, so that clients
+    // re-watch (and re-list after a 410) from time to time and watches spread over restarted apiservers.
+    const timeoutSeconds = asked || minRequestTimeout * (1 + Math.random());
     const opts: WatchOptions = { labelSelector, fieldSelector, resourceVersion, allowWatchBookmarks, timeoutSeconds, sendInitialEvents };
     const w = await registry.watch(ctx, { info: route.info, namespace: route.namespace, name: route.name }, opts);
     const table = wantsTable(req.headers.accept);

@@ -48,10 +48,11 @@ async function proxy(req: http.IncomingMessage, socket: Duplex, head: Buffer, { 
   const ns = encodeURIComponent(route.namespace!);
   const name = encodeURIComponent(route.name);
   let path: string;
+  let search = url.search;
   if (route.subresource === 'exec' || route.subresource === 'attach') path = `/${route.subresource}/${ns}/${name}/${encodeURIComponent(execContainer(url, pod))}`;
-  else if (route.subresource === 'portforward') path = portForwardPath(pod, ns, name);
+  else if (route.subresource === 'portforward') { path = portForwardPath(pod, ns, name); search = kubeletPorts(url.searchParams); }
   else throw new ApiError('NotFound', `the server could not find the requested resource (pods/${route.subresource})`);
-  await replay(req, socket, head, await kubeletOf(ctx, registry, pod), path + url.search);
+  await replay(req, socket, head, await kubeletOf(ctx, registry, pod), path + search);
 }
 
 /** exec and attach: the container named in the query (an init or ephemeral one too), or the pod's only one. */
@@ -71,6 +72,22 @@ function portForwardPath(pod: KubeObject, ns: string, name: string): string {
   const phase = pod.status?.phase ?? 'Pending';
   if (phase !== 'Running') throw new ApiError('BadRequest', `unable to forward ports to pod ${pod.metadata.name}: it is not running (phase ${phase})`);
   return `/portForward/${ns}/${name}`;
+}
+
+/** PodPortForwardOptions' `ports` (repeated or comma-separated, as apimachinery converts []int32) become the
+ *  kubelet's `port` parameters, as kube-apiserver's PortForwardLocation writes them. */
+function kubeletPorts(q: URLSearchParams): string {
+  const out = new URLSearchParams();
+  for (const v of q.getAll('ports')) {
+    for (const p of v.split(',')) {
+      if (!/^\d+$/.test(p) || Number(p) > 65535) {
+        throw new ApiError('BadRequest', `cannot convert to []int32: strconv.ParseUint: parsing ${JSON.stringify(p)}: ${/^\d+$/.test(p) ? 'value out of range' : 'invalid syntax'}`);
+      }
+      out.append('port', String(Number(p)));
+    }
+  }
+  const text = out.toString();
+  return text ? `?${text}` : '';
 }
 
 async function kubeletOf(ctx: Ctx, registry: Registry, pod: KubeObject): Promise<{ ip: string; port: number; node: string }> {

@@ -15,6 +15,7 @@ export const daemonsets: Kind = {
     defaultTemplate(o);
   },
   prepareForCreate: startsWithEmptyStatus,
+  statusZeros: { currentNumberScheduled: 0, numberMisscheduled: 0, desiredNumberScheduled: 0, numberReady: 0 },
   validate(o) { const errs: FieldError[] = []; validateWorkload('daemonsets', o, errs); return errs; },
   validateUpdate: immutableSelector,
   tracksGeneration: true,

@@ -62,6 +62,11 @@ export interface Kind {
   validateUpdate?(obj: KubeObject, old: KubeObject): FieldError[];
   /** A status write (…/status), after the stored object's non-status fields are put back. */
   validateStatus?(obj: KubeObject, old: KubeObject): FieldError[];
+  /**
+   * The status fields k8s.io/api declares without `omitempty`: Go writes them even when zero, and clients that
+   * decode strictly (the Python client's V1ReplicationControllerStatus) require them. Filled in on every write.
+   */
+  statusZeros?: Record<string, number>;
   /** metadata.generation counts spec changes. */
   tracksGeneration?: boolean;
   /** An update of the main resource keeps the stored status even without a status subresource (namespaces). */

@@ -12,6 +12,7 @@ const str = (v: unknown): string => (v === undefined || v === null ? '' : String
 export const replicasets: Kind = {
   defaults(o) { (o.spec ??= {}).replicas ??= 1; defaultTemplate(o); },
   prepareForCreate: startsWithEmptyStatus,
+  statusZeros: { replicas: 0 },
   validate(o) { const errs: FieldError[] = []; validateWorkload('replicasets', o, errs); return errs; },
   validateUpdate: immutableSelector,
   tracksGeneration: true,

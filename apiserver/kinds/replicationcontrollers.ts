@@ -21,6 +21,7 @@ export const replicationcontrollers: Kind = {
     defaultTemplate(o);
   },
   prepareForCreate: startsWithEmptyStatus,
+  statusZeros: { replicas: 0 },
   validate(o) { const errs: FieldError[] = []; validateWorkload('replicationcontrollers', o, errs); return errs; },
   tracksGeneration: true,
   scale: workloadScale(true),

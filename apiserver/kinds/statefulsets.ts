@@ -19,6 +19,7 @@ export const statefulsets: Kind = {
     defaultTemplate(o);
   },
   prepareForCreate: startsWithEmptyStatus,
+  statusZeros: { replicas: 0, availableReplicas: 0 },
   validate(o) { const errs: FieldError[] = []; validateWorkload('statefulsets', o, errs); return errs; },
   validateUpdate: immutableSelector,
   tracksGeneration: true,

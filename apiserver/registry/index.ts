@@ -93,6 +93,17 @@ function mergeStatusUpdate(stored: KubeObject, incoming: KubeObject): KubeObject
   };
 }
 
+/** The status as Go encodes its struct: the non-omitempty fields first (in the struct's order), zero when unset. */
+function withStatusZeros(kind: Kind, obj: KubeObject): void {
+  const zeros = kind.statusZeros;
+  if (!zeros) return;
+  const st = (obj as { status?: unknown }).status;
+  if (st !== undefined && (typeof st !== 'object' || st === null || Array.isArray(st))) return;
+  const out: Record<string, unknown> = {};
+  for (const [k, zero] of Object.entries(zeros)) out[k] = (st as Record<string, unknown> | undefined)?.[k] ?? zero;
+  obj.status = { ...out, ...(st as object | undefined) };
+}
+
 const isCode = (err: unknown, code: string) => err instanceof ApiError && err.code === code;
 
 export class GenericRegistry implements Registry {
@@ -288,6 +299,8 @@ export class GenericRegistry implements Registry {
     const errors = [...validateNew(kind, obj), ...(kind.validateCreate?.(obj) ?? [])];
     if (errors.length) throw invalid(info.kind, m.name ?? '', errors, info.group || undefined);
     if (!opts.applied) recordUpdate(info, undefined, obj, { manager: opts.fieldManager ?? '' });
+    // Zero values the clients require (not owned by any manager: serialization, not a write).
+    withStatusZeros(kind, obj);
 
     const allocation = await kind.allocate?.(this.env, obj, Boolean(opts.dryRun));
     try {
@@ -370,6 +383,8 @@ export class GenericRegistry implements Registry {
     if (!opts.applied) recordUpdate(info, stored, next, { manager: opts.fieldManager ?? '', subresource: opts.managedSubresource ?? sub });
     else if (incoming.metadata.managedFields) next.metadata.managedFields = incoming.metadata.managedFields;
     else delete next.metadata.managedFields;
+    // Zero values the clients require (not owned by any manager: serialization, not a write).
+    withStatusZeros(kind, next);
     const allocation = !statusOnly && !opts.dryRun ? await kind.reallocate?.(this.env, next, stored) : undefined;
     if (opts.dryRun) return this.decorate(info, { ...next, metadata: { ...next.metadata, resourceVersion: stored.metadata.resourceVersion } });
     const key = this.key(info, stored.metadata.namespace, name);

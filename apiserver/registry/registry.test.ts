@@ -233,4 +233,24 @@ describe('registry over a real etcd', () => {
     await assert.rejects(reg.get(ctx, { info: nss, name: 'doomed' }), { code: 'NotFound' });
     await assert.rejects(reg.delete(ctx, { info: nss, name: 'default' }), { code: 'Forbidden' });
   });
+
+  test('statuses carry the zero values Go writes for fields without omitempty, on create and on a status write', async () => {
+    const tpl = { metadata: { labels: { app: 'z' } }, spec: { containers: [{ name: 'c', image: 'kubemu/hello:1' }] } };
+    const sel = { matchLabels: { app: 'z' } };
+    const made = async (resource: string, group: string, kind: string, spec: object) =>
+      (await reg.create(ctx, { info: R(resource, group), namespace: 'default' }, { apiVersion: group ? `${group}/v1` : 'v1', kind, metadata: { name: 'zero' }, spec } as KubeObject)).status;
+    assert.deepEqual(await made('replicationcontrollers', '', 'ReplicationController', { template: tpl }), { replicas: 0 });
+    assert.deepEqual(await made('replicasets', 'apps', 'ReplicaSet', { selector: sel, template: tpl }), { replicas: 0 });
+    assert.deepEqual(await made('statefulsets', 'apps', 'StatefulSet', { selector: sel, template: tpl, serviceName: 'z' }), { replicas: 0, availableReplicas: 0 });
+    assert.deepEqual(await made('daemonsets', 'apps', 'DaemonSet', { selector: sel, template: tpl }),
+      { currentNumberScheduled: 0, numberMisscheduled: 0, desiredNumberScheduled: 0, numberReady: 0 });
+    // Every field of DeploymentStatus and JobStatus is omitempty.
+    assert.deepEqual(await made('deployments', 'apps', 'Deployment', { selector: sel, template: tpl }), {});
+    // A status write that leaves a field out stores its zero, in the struct's order.
+    const rcs = R('replicationcontrollers');
+    const rc = await reg.get(ctx, { info: rcs, namespace: 'default', name: 'zero' });
+    const w = await reg.update(ctx, { info: rcs, namespace: 'default', name: 'zero', subresource: 'status' }, { ...rc, status: { readyReplicas: 1 } });
+    assert.deepEqual(Object.entries(w.status), [['replicas', 0], ['readyReplicas', 1]]);
+    assert.deepEqual((await reg.get(ctx, { info: rcs, namespace: 'default', name: 'zero' })).status, { replicas: 0, readyReplicas: 1 });
+  });
 });

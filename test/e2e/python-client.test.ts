@@ -63,6 +63,9 @@ describe('the official Python client', () => {
   test('BatchV1: Job create gets the generated selector and labels', () => {
     expect('job create', "name=py-job backoffLimit=6 selector=True template-labels=['batch.kubernetes.io/controller-uid', 'batch.kubernetes.io/job-name', 'controller-uid', 'job-name']");
   });
+  test('create, read and list of the workload kinds deserialize: their statuses carry Go\'s zero values', () => {
+    expect('zero-value statuses', 'rc=0,0 rs=0 sts=0 ds=0,0,0,0 listed=2');
+  });
   test('the dynamic client (discovery, create, get, list, delete)', () => {
     expect('dynamic client', "data={'k': 'v'} deployments=['py-dep']");
   });

@@ -18,6 +18,7 @@ import { createKubeletServer } from '../../kubelet/server.ts';
 import { closeServer, trackSockets } from '../../lib/close-server.ts';
 import { freePort } from '../../lib/free-port.ts';
 import { silentLogger } from '../../lib/logger.ts';
+import type { ApiServerOptions } from '../../apiserver/server.ts';
 import { testApiServer, type TestApiServer } from './apiserver.ts';
 import { until as poll } from './until.ts';
 
@@ -47,13 +48,13 @@ export interface DockerKubelet {
 
 interface HasAfter { after(fn: () => unknown): void }
 
-export async function dockerKubelet(t: HasAfter, opts: { name?: string; nodeIP?: string } = {}): Promise<DockerKubelet> {
+export async function dockerKubelet(t: HasAfter, opts: { name?: string; nodeIP?: string; api?: Partial<ApiServerOptions> } = {}): Promise<DockerKubelet> {
   execFileSync('bash', [path.join(ROOT, 'scripts/build-images.sh')], { stdio: 'ignore' });
   const cleanups: Array<() => unknown> = [];
   t.after(async () => { for (const fn of cleanups.reverse()) await fn(); });
   const node = `${opts.name ?? 'e2e-kubelet'}-${process.pid}`;
   const network = `kubemu-e2e-${opts.name ?? 'kubelet'}-${process.pid}`;
-  const api = await testApiServer({ after: (fn) => cleanups.push(fn) });
+  const api = await testApiServer({ after: (fn) => cleanups.push(fn) }, opts.api);
   const client = createApiClient({ transport: 'grpc', server: api.grpcAddress });
   cleanups.push(() => client.close());
   const rootDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubemu-kubelet-'));

@@ -221,7 +221,9 @@ export class DockerRuntime implements RuntimeService, ImageService {
         this.engine.json('GET', `/exec/${ex.Id}/json`).then((i) => resolve(i?.ExitCode ?? -1), () => resolve(-1));
       });
     });
-    return this.session(socket, tty, exitCode, (s) => this.engine.json('POST', `/exec/${ex.Id}/resize?h=${s.height}&w=${s.width}`));
+    // With a TTY the client's end of input does not close the terminal: Docker would take the pty down and the
+    // process's output with it (a `-it` exec whose stdin closes at once printed nothing); containerd keeps it too.
+    return this.session(socket, tty, exitCode, (s) => this.engine.json('POST', `/exec/${ex.Id}/resize?h=${s.height}&w=${s.width}`), !tty);
   }
 
   /** kubectl attach: the container's own stdio, hijacked as exec's is. Output is raw when the container has a TTY

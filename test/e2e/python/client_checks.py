@@ -91,6 +91,33 @@ def _():
     return f"name={created.metadata.name} backoffLimit={read.spec.backoff_limit} selector={read.spec.selector.match_labels == {'batch.kubernetes.io/controller-uid': created.metadata.uid}} template-labels={sorted(read.spec.template.metadata.labels)}"
 
 
+@check("zero-value statuses")
+def _():
+    # The models require what Go always writes (V1ReplicationControllerStatus.replicas, the DaemonSet counters):
+    # a status without them fails to deserialize with "Invalid value for `replicas`, must not be `None`".
+    labels = {"app": "py-zero"}
+    tpl = client.V1PodTemplateSpec(metadata=client.V1ObjectMeta(labels=labels),
+                                   spec=client.V1PodSpec(containers=[client.V1Container(name="c", image="busybox")]))
+    sel = client.V1LabelSelector(match_labels=labels)
+    meta = client.V1ObjectMeta(name="py-zero")
+    rc = core.create_namespaced_replication_controller(NS, client.V1ReplicationController(
+        metadata=meta, spec=client.V1ReplicationControllerSpec(replicas=0, selector=labels, template=tpl)))
+    ds = apps.create_namespaced_daemon_set(NS, client.V1DaemonSet(metadata=meta, spec=client.V1DaemonSetSpec(selector=sel, template=tpl)))
+    rs = apps.create_namespaced_replica_set(NS, client.V1ReplicaSet(
+        metadata=meta, spec=client.V1ReplicaSetSpec(replicas=0, selector=sel, template=tpl)))
+    sts = apps.create_namespaced_stateful_set(NS, client.V1StatefulSet(
+        metadata=meta, spec=client.V1StatefulSetSpec(replicas=0, selector=sel, template=tpl, service_name="py-zero")))
+    listed = len(core.list_namespaced_replication_controller(NS).items) + len(apps.list_namespaced_daemon_set(NS).items)
+    read = core.read_namespaced_replication_controller("py-zero", NS)
+    dss = apps.read_namespaced_daemon_set("py-zero", NS).status
+    for delete in (core.delete_namespaced_replication_controller, apps.delete_namespaced_daemon_set,
+                   apps.delete_namespaced_replica_set, apps.delete_namespaced_stateful_set):
+        delete("py-zero", NS)
+    return (f"rc={rc.status.replicas},{read.status.replicas} rs={rs.status.replicas} sts={sts.status.replicas} "
+            f"ds={ds.status.desired_number_scheduled},{dss.current_number_scheduled},{dss.number_misscheduled},{dss.number_ready} "
+            f"listed={listed}")
+
+
 @check("dynamic client")
 def _():
     dyn = DynamicClient(api)
