@@ -139,8 +139,8 @@ describe('kubectl port-forward and SPDY exec through the apiserver and the kubel
     try {
       await podsAnswering();
     } catch (err) {
-      process.stderr.write(`kubelet log (last ${kubeletLog.length} lines):\n${kubeletLog.join('')}`);
-      throw err;
+      // What the kubelet tried and why it failed, in the error itself (the last lines; the first ones repeat).
+      throw new Error(`${(err as Error).message}\nkubelet log (last ${Math.min(40, kubeletLog.length)} of ${kubeletLog.length} lines):\n${kubeletLog.slice(-40).join('')}`);
     }
   });
 
