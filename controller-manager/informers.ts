@@ -19,6 +19,9 @@ export const R = {
   jobs: { group: 'batch', resource: 'jobs' },
   cronjobs: { group: 'batch', resource: 'cronjobs' },
   leases: { group: 'coordination.k8s.io', resource: 'leases' },
+  persistentvolumes: { group: '', resource: 'persistentvolumes' },
+  persistentvolumeclaims: { group: '', resource: 'persistentvolumeclaims' },
+  storageclasses: { group: 'storage.k8s.io', resource: 'storageclasses' },
   customresourcedefinitions: { group: 'apiextensions.k8s.io', resource: 'customresourcedefinitions' },
 } satisfies Record<string, ResourceKey>;
 

@@ -4,15 +4,22 @@
 import type { ResourceInfo } from '../../api/resources.ts';
 import type { KubeObject } from '../../api/types.ts';
 import type { RequestContext } from '../registry/types.ts';
+import type { Store } from '../storage/store.ts';
+import { defaultStorageClassPlugin } from './default-storage-class.ts';
 import { namespaceLifecycle, type NamespaceGate } from './namespace-lifecycle.ts';
+import { persistentVolumeClaimResize } from './persistent-volume-claim-resize.ts';
+import { storageObjectInUseProtection } from './storage-object-in-use-protection.ts';
 
 export interface AdmissionAttributes {
-  operation: 'CREATE';
+  operation: 'CREATE' | 'UPDATE';
   info: ResourceInfo;
   namespace: string | undefined;
   /** The object as it will be stored (a mutating plugin may change it). */
   object: KubeObject;
-  ctx: RequestContext;
+  /** UPDATE: the stored object. */
+  oldObject?: KubeObject;
+  /** Absent for writes the registry makes on its own behalf (a scale's update). */
+  ctx?: RequestContext;
   dryRun: boolean;
 }
 
@@ -22,11 +29,11 @@ export interface AdmissionPlugin {
   admit(attrs: AdmissionAttributes): Promise<void> | void;
 }
 
-export interface AdmissionDeps { namespaces: NamespaceGate }
+export interface AdmissionDeps { namespaces: NamespaceGate; store: Store }
 
 /** The plugins kubemu runs, in order. */
 export function defaultPlugins(deps: AdmissionDeps): AdmissionPlugin[] {
-  return [namespaceLifecycle(deps.namespaces)];
+  return [namespaceLifecycle(deps.namespaces), defaultStorageClassPlugin(deps.store), storageObjectInUseProtection(), persistentVolumeClaimResize(deps.store)];
 }
 
 export async function admit(plugins: AdmissionPlugin[], attrs: AdmissionAttributes): Promise<void> {
