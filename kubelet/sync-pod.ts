@@ -15,7 +15,7 @@ import { resolveSubPath } from './subpath.ts';
 import { runHook, stopWithPreStop } from './lifecycle.ts';
 import { unhonouredFields } from './pod-spec-support.ts';
 import { terminationLogMount, terminationMessage } from './termination-message.ts';
-import { REFRESH_MS, emptyDirOverLimit, memoryVolumes, refreshVolumes, setUpVolumes } from './volumes.ts';
+import { REFRESH_MS, emptyDirOverLimit, memoryVolumes, refreshVolumes, setUpVolumes, volumeReadOnly } from './volumes.ts';
 import { containerEnv, expandCommandAndArgs } from './env.ts';
 import { simulatedProbe } from './fake-network.ts';
 import { isLocalRegistry } from './cri/docker/image-ref.ts';
@@ -186,7 +186,7 @@ async function startContainer(pod: KubeObject, c: Obj, attempt: number, sandboxI
     const envMap = new Map(env.map((e) => [e.key, e.value]));
     const memory = new Map(memoryVolumes(pod, deps).map((v) => [v.name, v.tmpfsSizeBytes]));
     mounts = (c.volumeMounts ?? []).filter((m: Obj) => volumes.has(m.name)).map((m: Obj) => {
-      if (!memory.has(m.name)) return { containerPath: m.mountPath, hostPath: resolveSubPath(volumes.get(m.name)!, m, envMap), readonly: Boolean(m.readOnly) };
+      if (!memory.has(m.name)) return { containerPath: m.mountPath, hostPath: resolveSubPath(volumes.get(m.name)!, m, envMap), readonly: Boolean(m.readOnly) || volumeReadOnly(pod, m.name) };
       if (m.subPath || m.subPathExpr) throw new Error(`subPath of the memory-backed emptyDir "${m.name}" is not supported by kubemu (its tmpfs is not a host directory)`);
       return { containerPath: m.mountPath, hostPath: volumes.get(m.name)!, readonly: Boolean(m.readOnly), tmpfsSizeBytes: memory.get(m.name) };
     });

@@ -6,6 +6,7 @@ import { NodeInfo, podHostPorts, podRequests } from './node-info.ts';
 import { effectiveTaints, matchesNodeSelectorAndAffinity, matchTerm, tolerates, untolerated } from './node-match.ts';
 import { INTER_POD_AFFINITY_FILTER, INTER_POD_AFFINITY_SCORE } from './pod-affinity.ts';
 import { TOPOLOGY_SPREAD_FILTER, TOPOLOGY_SPREAD_SCORE } from './topology-spread.ts';
+import { VOLUME_BINDING_FILTER } from './volume-binding.ts';
 
 export { effectiveTaints, matchesNodeSelectorAndAffinity, tolerates } from './node-match.ts';
 
@@ -66,6 +67,7 @@ export const FILTERS: FilterPlugin[] = [
       return reasons.length ? reasons.join(', ') : undefined;
     },
   },
+  VOLUME_BINDING_FILTER,
   TOPOLOGY_SPREAD_FILTER,
   INTER_POD_AFFINITY_FILTER,
 ];

@@ -1,32 +1,16 @@
 // PersistentVolumeClaims (pkg/registry/core/persistentvolumeclaim, ValidatePersistentVolumeClaim{,Update}):
 // defaults (Filesystem, phase Pending), access modes and the storage request, a spec that only the PV controller's
 // volumeName and a bound claim's growing storage request may change, kubectl's columns.
-import { fieldForbidden, fieldInvalid, fieldNotSupported, fieldRequired, type FieldError } from '../../api/errors.ts';
+import { fieldForbidden, fieldNotSupported, type FieldError } from '../../api/errors.ts';
 import { parseQuantity } from '../../api/quantity.ts';
 import type { KubeObject } from '../../api/types.ts';
 import { isObj } from '../../api/validation/index.ts';
 import type { Kind } from './kind.ts';
-import { accessModesString, positiveQuantity, validateAccessModes, validateClassName, VOLUME_MODES } from './persistentvolumes.ts';
+import { defaultClaimSpec, validateClaimSpec } from '../../api/validation/storage.ts';
+import { accessModesString } from './persistentvolumes.ts';
 import { age } from './printing.ts';
 
-type Obj = Record<string, any>;
 
-/** ValidatePersistentVolumeClaimSpec, also used for StatefulSet volumeClaimTemplates and ephemeral volumes. */
-export function validateClaimSpec(path: string, s: unknown, errs: FieldError[]): void {
-  if (!isObj(s)) { errs.push(fieldRequired(path)); return; }
-  validateAccessModes(`${path}.accessModes`, s.accessModes, errs, 'at least 1 access mode is required');
-  if (s.selector !== undefined && !isObj(s.selector)) errs.push(fieldInvalid(`${path}.selector`, s.selector, 'must be a label selector'));
-  const storage = isObj(s.resources) && isObj(s.resources.requests) ? s.resources.requests.storage : undefined;
-  if (storage === undefined) errs.push(fieldRequired(`${path}.resources[storage]`));
-  else positiveQuantity(`${path}.resources[storage]`, storage, errs);
-  validateClassName(`${path}.storageClassName`, s.storageClassName, errs);
-  if (s.volumeMode !== undefined && !VOLUME_MODES.includes(s.volumeMode)) errs.push(fieldNotSupported(`${path}.volumeMode`, s.volumeMode, VOLUME_MODES));
-  else if (s.volumeMode === 'Block') errs.push(fieldForbidden(`${path}.volumeMode`, 'kubemu mounts filesystem volumes only (Block is not supported)'));
-  for (const f of ['dataSource', 'dataSourceRef']) if (s[f] !== undefined && s[f] !== null) errs.push(fieldForbidden(`${path}.${f}`, 'kubemu has no volume snapshots or populators: a claim starts empty'));
-  if (s.volumeAttributesClassName) errs.push(fieldForbidden(`${path}.volumeAttributesClassName`, 'VolumeAttributesClasses are not served by kubemu'));
-}
-
-export const defaultClaimSpec = (s: Obj): void => { if (isObj(s)) s.volumeMode ??= 'Filesystem'; };
 
 const storageOf = (o: KubeObject, where: 'spec' | 'status') => (where === 'spec' ? o.spec?.resources?.requests?.storage : o.status?.capacity?.storage);
 

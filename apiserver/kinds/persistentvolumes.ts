@@ -2,15 +2,13 @@
 // cluster-scoped; defaults (Retain, Filesystem, phase Pending), exactly one volume source of those kubemu mounts
 // (hostPath, local), capacity, access modes, the immutable source, kubectl's columns.
 import { fieldForbidden, fieldInvalid, fieldNotSupported, fieldRequired, type FieldError } from '../../api/errors.ts';
-import { dns1123Subdomain } from '../../api/names.ts';
-import { parseQuantity } from '../../api/quantity.ts';
 import { isObj } from '../../api/validation/index.ts';
+import { positiveQuantity, validateAccessModes, validateClassName, VOLUME_MODES } from '../../api/validation/storage.ts';
 import type { Kind } from './kind.ts';
 import { age } from './printing.ts';
 
 type Obj = Record<string, any>;
 
-export const ACCESS_MODES = ['ReadOnlyMany', 'ReadWriteMany', 'ReadWriteOnce', 'ReadWriteOncePod'];
 const SHORT: Record<string, string> = { ReadWriteOnce: 'RWO', ReadOnlyMany: 'ROX', ReadWriteMany: 'RWX', ReadWriteOncePod: 'RWOP' };
 /** kubectl's access-mode column (helper.GetAccessModesAsString): RWO,ROX,RWX,RWOP in that order. */
 export const accessModesString = (modes: unknown): string =>
@@ -21,27 +19,9 @@ const SOURCES = ['hostPath', 'local'];
 const OTHER_SOURCES = ['gcePersistentDisk', 'awsElasticBlockStore', 'nfs', 'iscsi', 'glusterfs', 'rbd', 'cinder', 'cephfs', 'fc', 'flocker',
   'flexVolume', 'azureFile', 'vsphereVolume', 'quobyte', 'azureDisk', 'photonPersistentDisk', 'portworxVolume', 'scaleIO', 'storageos', 'csi'];
 
-/** ValidatePersistentVolumeClaimSpec's and the PV's access-mode rules (required, supported, RWOP alone). */
-export function validateAccessModes(path: string, modes: unknown, errs: FieldError[], requiredDetail = ''): void {
-  if (!Array.isArray(modes) || modes.length === 0) { errs.push(fieldRequired(path, requiredDetail)); return; }
-  for (const m of modes) if (!ACCESS_MODES.includes(m)) errs.push(fieldNotSupported(path, m, ACCESS_MODES));
-  if (modes.includes('ReadWriteOncePod') && modes.length > 1) errs.push(fieldForbidden(path, 'may not use ReadWriteOncePod with other access modes'));
-}
 
-/** ValidatePositiveQuantityValue. A quantity that does not parse is refused by the typed decoder before this. */
-export function positiveQuantity(path: string, q: unknown, errs: FieldError[]): void {
-  const n = parseQuantity(q);
-  if (n === undefined) errs.push(fieldInvalid(path, q, "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"));
-  else if (n <= 0) errs.push(fieldInvalid(path, String(q), 'must be greater than zero'));
-}
 
-/** ValidateClassName: a storage class name is a DNS subdomain. */
-export function validateClassName(path: string, name: unknown, errs: FieldError[]): void {
-  if (name === undefined || name === '') return;
-  for (const e of dns1123Subdomain(String(name))) errs.push(fieldInvalid(path, name, e));
-}
 
-export const VOLUME_MODES = ['Block', 'Filesystem'];
 
 function validate(o: Obj): FieldError[] {
   const s = o.spec;

@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { ApiError } from '../../api/errors.ts';
 import { findResource, storageKey, type ResourceInfo } from '../../api/resources.ts';
+import { LOCAL_PATH_PROVISIONER } from '../../api/storage.ts';
 import { now, type KubeObject } from '../../api/types.ts';
 import { kindFor } from '../kinds/index.ts';
 import type { Store } from '../storage/store.ts';
@@ -13,7 +14,6 @@ const INITIAL_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-
 const NS_INFO = findResource('', 'namespaces')!;
 const SVC_INFO = findResource('', 'services')!;
 const SC_INFO = findResource('storage.k8s.io', 'storageclasses')!;
-export const LOCAL_PATH_PROVISIONER = 'kubemu.io/local-path';
 const ignoreExists = (err: unknown) => { if (!(err instanceof ApiError && err.code === 'AlreadyExists')) throw err; };
 
 export async function createInitialObjects(deps: { store: Store; allocator: ServiceAllocator; create(info: ResourceInfo, obj: KubeObject): Promise<unknown> }): Promise<void> {

@@ -10,6 +10,8 @@ import { newEndpointsController } from './endpoints.ts';
 import { newNodeLifecycleController } from './node-lifecycle.ts';
 import { newGarbageCollector } from './garbage-collector.ts';
 import { newServiceLoadBalancerController } from './service-lb.ts';
+import { newPersistentVolumeController } from './persistentvolume.ts';
+import { newEphemeralVolumeController } from './ephemeral-volume.ts';
 
 export const CONTROLLERS: Record<string, (ctx: ControllerContext) => Controller> = {
   replicaset: newReplicaSetController,
@@ -23,4 +25,6 @@ export const CONTROLLERS: Record<string, (ctx: ControllerContext) => Controller>
   nodelifecycle: newNodeLifecycleController,
   garbagecollector: newGarbageCollector,
   'service-lb-controller': newServiceLoadBalancerController,
+  'persistentvolume-binder': newPersistentVolumeController,
+  'ephemeral-volume': newEphemeralVolumeController,
 };
