@@ -140,7 +140,7 @@ async function claimDir(pod: KubeObject, claimName: string, deps: VolumeDeps, fa
   const p = pv.spec?.local?.path;
   if (!p) return fail(`persistentvolume "${pv.metadata.name}" has no local or hostPath source kubemu can mount`);
   if (pv.metadata.annotations?.[PROVISIONED_BY_ANNOTATION] === LOCAL_PATH_PROVISIONER && !fs.existsSync(p)) {
-    try { fs.mkdirSync(p, { recursive: true, mode: 0o777 }); fs.chmodSync(p, 0o777); } catch (err) { return fail(`mkdir ${p}: ${(err as Error).message}`); }
+    try { mkdirs(p, 0o777); fs.chmodSync(p, 0o777); } catch (err) { return fail(`mkdir ${p}: ${(err as Error).message}`); }
   }
   const st = fs.statSync(p, { throwIfNoEntry: false });
   if (!st) return fail(`path "${p}" does not exist`);
@@ -156,10 +156,10 @@ function checkHostPath(hp: Obj, fail: (why: string) => never): string {
   switch (type) {
     case '': break;
     case 'DirectoryOrCreate':
-      if (!stat) made(() => fs.mkdirSync(p, { recursive: true, mode: 0o755 }), `mkdir ${p}`, fail); else want(stat.isDirectory(), 'a directory');
+      if (!stat) made(() => mkdirs(p, 0o755), `mkdir ${p}`, fail); else want(stat.isDirectory(), 'a directory');
       break;
     case 'FileOrCreate':
-      if (!stat) made(() => { fs.mkdirSync(path.dirname(p), { recursive: true }); fs.writeFileSync(p, '', { mode: 0o644 }); }, `create ${p}`, fail); else want(stat.isFile(), 'a file');
+      if (!stat) made(() => { mkdirs(path.dirname(p), 0o755); fs.writeFileSync(p, '', { mode: 0o644 }); }, `create ${p}`, fail); else want(stat.isFile(), 'a file');
       break;
     case 'Directory': want(Boolean(stat?.isDirectory()), 'a directory'); break;
     case 'File': want(Boolean(stat?.isFile()), 'a file'); break;
@@ -169,6 +169,21 @@ function checkHostPath(hp: Obj, fail: (why: string) => never): string {
     default: fail(`invalid HostPathType ${JSON.stringify(type)}`);
   }
   return p;
+}
+
+/**
+ * mkdir -p one level at a time. (Node's recursive mkdirSync never returns for some paths under /proc — it retries
+ * the parent forever — and it would block the kubelet's whole event loop.)
+ */
+export function mkdirs(p: string, mode: number): void {
+  const parts = path.resolve(p).split('/').filter(Boolean);
+  let cur = '';
+  for (const part of parts) {
+    cur += `/${part}`;
+    const st = fs.statSync(cur, { throwIfNoEntry: false });
+    if (st) { if (!st.isDirectory()) throw Object.assign(new Error(`${cur} is not a directory`), { code: 'ENOTDIR' }); continue; }
+    try { fs.mkdirSync(cur, { mode }); } catch (err) { if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err; }
+  }
 }
 
 /** A path a hostPath type asks to create, or the reason it cannot be (`mkdir /proc/x: no such file or directory`). */
