@@ -158,7 +158,10 @@ describe('storage: claims, volumes, classes and StatefulSet storage (real kubect
       },
     }));
     const ready = (n: number) => until(`${n} replicas ready`, async () => (await get('sts/web')).status?.readyReplicas === n && (await get('sts/web')).status?.replicas === n, 180_000);
-    const ordinals = async (n: number) => { for (let i = 0; i < n; i++) assert.equal((await c.kubectl('exec', `web-${i}`, '--', 'cat', '/data/ord')).trim(), `web-${i}`); };
+    // (After a restart the set's status is the old one until the controller writes it: wait for each exec to work.)
+    const ordinals = async (n: number) => {
+      for (let i = 0; i < n; i++) assert.equal((await until(`web-${i} answers`, () => c.kubectl('exec', `web-${i}`, '--', 'cat', '/data/ord'), 120_000)).trim(), `web-${i}`);
+    };
     await ready(3);
     await ordinals(3);
     const claims = async () => (await get('pvc -l app=web')).items.map((x: Obj) => x.metadata.name).sort();
