@@ -2,7 +2,7 @@
 // provisions a claim once a pod uses it (WaitForFirstConsumer), the data outlives the pod, a claim in use stays
 // Terminating until its pod is gone, Delete reclaim removes the volume and its directory, Retain keeps both
 // (Released), a StatefulSet's replicas keep their own claims across scale-down and up and a pod deletion, the data
-// survives `kubemu down && kubemu up`, and bad input is refused or reported with Kubernetes' words.
+// survives `kubemu down && kubemu up`, an ephemeral volume's claim goes with its pod, and bad input is refused or reported with Kubernetes' words.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -146,6 +146,24 @@ describe('storage: claims, volumes, classes and StatefulSet storage (real kubect
     await until('FailedMount for the hostPath that cannot be made', async () => (await eventsOf('badpath')).some((e) => /^FailedMount: MountVolume\.SetUp failed for volume "h" : mkdir \/proc\/kubemu-no\/such: /.test(e)));
     await c.kubectl('delete', 'pod', 'stuck', 'badpath', '--wait=true');
     await c.kubectl('delete', 'pvc', 'small', 'big', 'unknown', '--wait=true');
+  });
+
+  test('an ephemeral volume: a claim <pod>-<volume> owned by the pod, deleted with it', async () => {
+    await apply(JSON.stringify({
+      apiVersion: 'v1', kind: 'Pod', metadata: { name: 'eph' },
+      spec: {
+        terminationGracePeriodSeconds: 0,
+        containers: [{ name: 'c', image: IMAGE, command: ['sh', '-c', 'echo hi > /scratch/f && sleep 3600'], volumeMounts: [{ name: 'scratch', mountPath: '/scratch' }] }],
+        volumes: [{ name: 'scratch', ephemeral: { volumeClaimTemplate: { spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '10Mi' } } } } } }],
+      },
+    }));
+    await running('eph');
+    const pvc = await get('pvc/eph-scratch');
+    assert.equal(pvc.status.phase, 'Bound');
+    assert.equal(pvc.metadata.ownerReferences[0].name, 'eph');
+    assert.equal((await c.kubectl('exec', 'eph', '--', 'cat', '/scratch/f')).trim(), 'hi');
+    await c.kubectl('delete', 'pod', 'eph', '--wait=true');
+    await gone('pvc/eph-scratch');
   });
 
   test('a StatefulSet of 3: each replica keeps its own claim across scale 1 → 3, a pod deletion and kubemu down && up', async () => {
