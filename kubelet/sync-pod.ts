@@ -15,7 +15,7 @@ import { resolveSubPath } from './subpath.ts';
 import { runHook, stopWithPreStop } from './lifecycle.ts';
 import { unhonouredFields } from './pod-spec-support.ts';
 import { terminationLogMount, terminationMessage } from './termination-message.ts';
-import { REFRESH_MS, emptyDirOverLimit, memoryVolumes, refreshVolumes, setUpVolumes, volumeReadOnly } from './volumes.ts';
+import { REFRESH_MS, VolumeError, emptyDirOverLimit, memoryVolumes, refreshVolumes, setUpVolumes, volumeReadOnly } from './volumes.ts';
 import { containerEnv, expandCommandAndArgs } from './env.ts';
 import { simulatedProbe } from './fake-network.ts';
 import { isLocalRegistry } from './cri/docker/image-ref.ts';
@@ -444,7 +444,11 @@ async function reconcileContainer(pod: KubeObject, c: Obj, policy: string, all: 
         view.latest = latest;
       } catch (err) {
         deps.logger.warn({ pod: `${pod.metadata.namespace}/${pod.metadata.name}`, container: c.name, err: String((err as Error).message ?? err) }, 'container start failed');
-        const delayMs = Math.min(deps.backoffMaxMs, bo ? bo.delayMs * 2 : deps.backoffInitialMs);
+        // A volume not ready yet (a claim the PV controller is still binding) is retried soon, as the kubelet's
+        // volume manager keeps trying: from half a second, doubling up to the initial back-off.
+        const first = err instanceof VolumeError ? Math.min(500, deps.backoffInitialMs) : deps.backoffInitialMs;
+        const cap = err instanceof VolumeError ? deps.backoffInitialMs : deps.backoffMaxMs;
+        const delayMs = Math.min(cap, bo ? bo.delayMs * 2 : first);
         mem.backoff.set(c.name, { delayMs, until: Date.now() + delayMs });
       }
     }

@@ -15,7 +15,10 @@ import { NodeInfo } from './node-info.ts';
 import { FILTERS, SCORES, unschedulableMessage } from './plugins.ts';
 import { SchedulingQueue, type QueueOptions } from './queue.ts';
 import { claimsToSelect, volumePreFilter, type StorageView } from './volume-binding.ts';
-import { SELECTED_NODE_ANNOTATION } from '../api/storage.ts';
+import { SELECTED_NODE_ANNOTATION, podClaimNames } from '../api/storage.ts';
+
+/** How long PreBind waits for a pod's claims to be bound (kube-scheduler's bindTimeoutSeconds is 600). */
+const BIND_TIMEOUT_MS = 120_000;
 
 const PODS = { group: '', resource: 'pods' };
 const NODES = { group: '', resource: 'nodes' };
@@ -184,6 +187,8 @@ export class Scheduler {
       if (c.metadata.annotations?.[SELECTED_NODE_ANNOTATION] === node) continue;
       await this.client.patch(PVCS, c.metadata.namespace, c.metadata.name!, { metadata: { annotations: { [SELECTED_NODE_ANNOTATION]: node } } });
     }
+    // …and, as PreBind does, the pod is bound only once its claims are: the kubelet then mounts at once.
+    await this.waitForClaims(pod);
     try {
       await this.client.bind(ns, name, node, pod.metadata.uid);
     } catch (err) {
@@ -199,6 +204,19 @@ export class Scheduler {
     this.metrics.attempts.scheduled++;
     this.logger.info({ pod: key, node }, 'pod bound');
     recordEvent(this.client, this.logger, { component: this.name }, pod, 'Normal', 'Scheduled', `Successfully assigned ${key} to ${node}`);
+  }
+
+  /** Until every claim of the pod is bound (the informer shows it), or BIND_TIMEOUT_MS (then the pod is retried). */
+  private async waitForClaims(pod: KubeObject): Promise<void> {
+    const ns = pod.metadata.namespace ?? 'default';
+    const names = podClaimNames(pod);
+    const end = Date.now() + BIND_TIMEOUT_MS;
+    for (;;) {
+      const unbound = names.filter((n) => { const c = this.claims.get(n, ns); return !c?.spec?.volumeName || c.status?.phase !== 'Bound'; });
+      if (!unbound.length) return;
+      if (Date.now() > end) throw new Error(`binding volumes: timed out waiting for the condition (claims ${unbound.join(', ')} unbound)`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
 
   private async setUnschedulable(pod: KubeObject, message: string): Promise<void> {

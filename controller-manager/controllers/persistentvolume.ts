@@ -43,6 +43,8 @@ export function newPersistentVolumeController(ctx: ControllerContext): Controlle
   const nodes = ctx.informers.get('nodes');
   const queue = newQueue();
   const event = (o: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string) => recordEvent(client, logger, source, o, type, reason, message);
+  /** Volumes a worker is binding right now, by the claim it binds them to. */
+  const reserved = new Map<string, string>();
   /** What a claim was last told, so a level-triggered resync does not repeat the same event. */
   const told = new Map<string, string>();
   const tell = (c: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string) => {
@@ -174,8 +176,14 @@ export function newPersistentVolumeController(ctx: ControllerContext): Controlle
       return;
     }
     const selectedNode = selected ? nodes.get(selected) : undefined;
-    const v = findBestVolume(c, volumes.list(), selectedNode);
-    if (v) { await bind(c, v); return; }
+    // Choosing and reserving happen with no await between them, so two workers never pick the same volume.
+    const me = keyOf(c);
+    const v = findBestVolume(c, volumes.list().filter((x) => (reserved.get(x.metadata.name!) ?? me) === me), selectedNode);
+    if (v) {
+      reserved.set(v.metadata.name!, me);
+      try { await bind(c, v); } finally { reserved.delete(v.metadata.name!); }
+      return;
+    }
     if (!className) { tell(c, 'Normal', 'FailedBinding', 'no persistent volumes available for this claim and no storage class is set'); return; }
     if (!sc) { tell(c, 'Warning', 'ProvisioningFailed', `storageclass.storage.k8s.io "${className}" not found`); return; }
     const provisioner = (sc as any).provisioner;
@@ -282,6 +290,7 @@ export function newPersistentVolumeController(ctx: ControllerContext): Controlle
     return syncClaim(rest.slice(0, i), rest.slice(i + 1));
   }
 
-  // One worker: two claims never take the same volume at once.
-  return { name: 'persistentvolume-binder', queue, reconcile, workers: 1 };
+  // Several workers (provisioning many claims at once); `reserved` keeps two claims off the same volume, and the
+  // claimRef write is conditional on the volume's resourceVersion besides.
+  return { name: 'persistentvolume-binder', queue, reconcile, workers: 4 };
 }
