@@ -20,6 +20,9 @@ export const R = {
   cronjobs: { group: 'batch', resource: 'cronjobs' },
   leases: { group: 'coordination.k8s.io', resource: 'leases' },
   serviceaccounts: { group: '', resource: 'serviceaccounts' },
+  persistentvolumes: { group: '', resource: 'persistentvolumes' },
+  persistentvolumeclaims: { group: '', resource: 'persistentvolumeclaims' },
+  storageclasses: { group: 'storage.k8s.io', resource: 'storageclasses' },
   customresourcedefinitions: { group: 'apiextensions.k8s.io', resource: 'customresourcedefinitions' },
 } satisfies Record<string, ResourceKey>;
 

@@ -2,6 +2,7 @@
 // pod runs syncPod (serialized per pod, every second and on every change) and writes the status
 // through the status subresource when it changed; a pod being deleted is stopped within its
 // grace period and then removed from the API; containers of pods that are gone are removed.
+import path from 'node:path';
 import type { ClusterDNS } from './dns-config.ts';
 import type { KubeObject } from '../api/types.ts';
 import type { ApiClient } from '../client/api-client.ts';
@@ -57,7 +58,7 @@ export class Kubelet {
   podList(): KubeObject[] { return this.pods.list(); }
 
   private node(): KubeObject {
-    return nodeObject(this.o);
+    return nodeObject({ ...this.o, localPathDir: this.o.localPathDir ?? path.join(this.o.rootDir, 'local-path') });
   }
 
   async run(signal: AbortSignal): Promise<void> {

@@ -18,7 +18,12 @@ export interface NodeConfig {
   labels?: Record<string, string>;
   runtimeVersion: string;
   kubeletPort: number;
+  /** Where the kubemu.io/local-path provisioner keeps this node's volumes (published as LOCAL_PATH_DIR_ANNOTATION). */
+  localPathDir?: string;
 }
+
+/** The node's directory for kubemu.io/local-path volumes: the provisioner reads it to name a new volume's path. */
+export const LOCAL_PATH_DIR_ANNOTATION = 'kubemu.io/local-path-dir';
 
 export function nodeObject(cfg: NodeConfig, images: Array<{ names: string[]; sizeBytes: number }> = []): KubeObject {
   const capacity = {
@@ -37,6 +42,7 @@ export function nodeObject(cfg: NodeConfig, images: Array<{ names: string[]; siz
         'kubernetes.io/hostname': cfg.nodeName, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': process.arch === 'x64' ? 'amd64' : process.arch,
         'node.kubernetes.io/instance-type': 'kubemu', ...(cfg.labels ?? {}),
       },
+      ...(cfg.localPathDir ? { annotations: { [LOCAL_PATH_DIR_ANNOTATION]: cfg.localPathDir } } : {}),
     },
     spec: {},
     status: {
@@ -66,7 +72,8 @@ export async function registerNode(client: ApiClient, node: KubeObject): Promise
   } catch (err) {
     if ((err as { code?: string }).code !== 'AlreadyExists') throw err;
     const cur = await client.get(NODES, undefined, node.metadata.name!);
-    await client.update(NODES, undefined, { ...cur, metadata: { ...cur.metadata, labels: { ...cur.metadata.labels, ...node.metadata.labels } } });
+    const annotations = { ...cur.metadata.annotations, ...node.metadata.annotations };
+    await client.update(NODES, undefined, { ...cur, metadata: { ...cur.metadata, labels: { ...cur.metadata.labels, ...node.metadata.labels }, ...(Object.keys(annotations).length ? { annotations } : {}) } });
     await client.updateStatus(NODES, undefined, { ...(await client.get(NODES, undefined, node.metadata.name!)), status: node.status });
   }
 }

@@ -59,7 +59,7 @@ export const POD_SPEC: Record<string, Support> = {
   terminationGracePeriodSeconds: yes('SIGTERM, then SIGKILL after the grace period'),
   tolerations: yes('the scheduler\'s taint filter and the node lifecycle controller\'s evictions'),
   topologySpreadConstraints: yes('the scheduler\'s PodTopologySpread plugin: maxSkew, DoNotSchedule/ScheduleAnyway, labelSelector, matchLabelKeys, minDomains, nodeAffinityPolicy and nodeTaintsPolicy'),
-  volumes: yes('emptyDir (medium Memory: a tmpfs; sizeLimit: eviction, or the tmpfs size), hostPath with type checks, configMap, secret, downwardAPI and projected; other types are refused with FailedMount'),
+  volumes: yes('emptyDir (medium Memory: a tmpfs; sizeLimit: eviction, or the tmpfs size), hostPath with type checks, configMap, secret, downwardAPI, projected, persistentVolumeClaim (the bound volume\'s directory, readOnly honoured) and ephemeral (a claim per pod); other types are refused with FailedMount'),
 };
 
 export const CONTAINER: Record<string, Support> = {

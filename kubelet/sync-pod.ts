@@ -15,7 +15,7 @@ import { resolveSubPath } from './subpath.ts';
 import { runHook, stopWithPreStop } from './lifecycle.ts';
 import { unhonouredFields } from './pod-spec-support.ts';
 import { terminationLogMount, terminationMessage } from './termination-message.ts';
-import { REFRESH_MS, emptyDirOverLimit, memoryVolumes, refreshVolumes, setUpVolumes } from './volumes.ts';
+import { REFRESH_MS, VolumeError, emptyDirOverLimit, memoryVolumes, refreshVolumes, setUpVolumes, volumeReadOnly } from './volumes.ts';
 import { containerEnv, expandCommandAndArgs } from './env.ts';
 import { simulatedProbe } from './fake-network.ts';
 import { isLocalRegistry } from './cri/docker/image-ref.ts';
@@ -186,7 +186,7 @@ async function startContainer(pod: KubeObject, c: Obj, attempt: number, sandboxI
     const envMap = new Map(env.map((e) => [e.key, e.value]));
     const memory = new Map(memoryVolumes(pod, deps).map((v) => [v.name, v.tmpfsSizeBytes]));
     mounts = (c.volumeMounts ?? []).filter((m: Obj) => volumes.has(m.name)).map((m: Obj) => {
-      if (!memory.has(m.name)) return { containerPath: m.mountPath, hostPath: resolveSubPath(volumes.get(m.name)!, m, envMap), readonly: Boolean(m.readOnly) };
+      if (!memory.has(m.name)) return { containerPath: m.mountPath, hostPath: resolveSubPath(volumes.get(m.name)!, m, envMap), readonly: Boolean(m.readOnly) || volumeReadOnly(pod, m.name) };
       if (m.subPath || m.subPathExpr) throw new Error(`subPath of the memory-backed emptyDir "${m.name}" is not supported by kubemu (its tmpfs is not a host directory)`);
       return { containerPath: m.mountPath, hostPath: volumes.get(m.name)!, readonly: Boolean(m.readOnly), tmpfsSizeBytes: memory.get(m.name) };
     });
@@ -464,7 +464,11 @@ async function reconcileContainer(pod: KubeObject, c: Obj, policy: string, all: 
         view.latest = latest;
       } catch (err) {
         deps.logger.warn({ pod: `${pod.metadata.namespace}/${pod.metadata.name}`, container: c.name, err: String((err as Error).message ?? err) }, 'container start failed');
-        const delayMs = Math.min(deps.backoffMaxMs, bo ? bo.delayMs * 2 : deps.backoffInitialMs);
+        // A volume not ready yet (a claim the PV controller is still binding) is retried soon, as the kubelet's
+        // volume manager keeps trying: from half a second, doubling up to the initial back-off.
+        const first = err instanceof VolumeError ? Math.min(500, deps.backoffInitialMs) : deps.backoffInitialMs;
+        const cap = err instanceof VolumeError ? deps.backoffInitialMs : deps.backoffMaxMs;
+        const delayMs = Math.min(cap, bo ? bo.delayMs * 2 : first);
         mem.backoff.set(c.name, { delayMs, until: Date.now() + delayMs });
       }
     }

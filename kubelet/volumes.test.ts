@@ -9,7 +9,7 @@ import path from 'node:path';
 import { testApiServer, type TestApiServer } from '../test/harness/apiserver.ts';
 import { HttpApiClient } from '../client/http-client.ts';
 import type { KubeObject } from '../api/types.ts';
-import { refreshVolumes, setUpVolumes, setVolumeOwnership } from './volumes.ts';
+import { mkdirs, refreshVolumes, setUpVolumes, setVolumeOwnership } from './volumes.ts';
 import { resolveSubPath } from './subpath.ts';
 
 describe('volumes', () => {
@@ -126,4 +126,9 @@ test('fsGroup ownership: group-owned, group rw (r when read-only), setgid direct
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('a hostPath that cannot be created fails the mount with the reason, and never hangs (a /proc path)', () => {
+  assert.throws(() => mkdirs('/proc/kubemu-no/such', 0o755), { code: 'ENOENT' });
+  assert.throws(() => mkdirs('/etc/hostname/x', 0o755), { code: 'ENOTDIR' });
 });

@@ -9,12 +9,16 @@
 //              Kubernetes.
 //   emptyDir with medium Memory — a tmpfs (memory-backed, sized by tmpfsSizeBytes) that the runtime mounts, held by
 //              the pod sandbox; a disk emptyDir over its sizeLimit gets the pod evicted (emptyDirOverLimit).
+//   persistentVolumeClaim, ephemeral — the bound PersistentVolume's directory (local.path or hostPath.path); a
+//              kubemu.io/local-path volume's directory is made here, on first mount, by the node that owns it. An
+//              unbound claim fails the mount with the kubelet's message, retried until the PV controller binds it.
 // Any other volume type is refused with a clear FailedMount message instead of an empty directory.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { KubeObject } from '../api/types.ts';
 import type { ApiClient } from '../client/api-client.ts';
 import { parseQuantity } from '../api/quantity.ts';
+import { LOCAL_PATH_PROVISIONER, PROVISIONED_BY_ANNOTATION } from '../api/storage.ts';
 
 type Obj = Record<string, any>;
 
@@ -27,7 +31,7 @@ export interface VolumeDeps {
 /** How often the kubelet rewrites configMap/secret/downwardAPI/projected volumes from their sources. */
 export const REFRESH_MS = 10_000;
 const DEFAULT_MODE = 0o644;
-const SUPPORTED = ['emptyDir', 'hostPath', 'configMap', 'secret', 'downwardAPI', 'projected'];
+const SUPPORTED = ['emptyDir', 'hostPath', 'configMap', 'secret', 'downwardAPI', 'projected', 'persistentVolumeClaim', 'ephemeral'];
 
 export class VolumeError extends Error {}
 
@@ -41,6 +45,12 @@ export async function setUpVolumes(pod: KubeObject, deps: VolumeDeps): Promise<M
     const fail = (why: string) => { throw new VolumeError(`MountVolume.SetUp failed for volume "${v.name}" : ${why}`); };
     if (!kind) fail(`volume type ${Object.keys(v).filter((k) => k !== 'name').join(', ') || '(none)'} is not supported by kubemu (supported: ${SUPPORTED.join(', ')})`);
     if (kind === 'hostPath') { dirs.set(v.name, checkHostPath(v.hostPath, fail)); continue; }
+    if (kind === 'persistentVolumeClaim' || kind === 'ephemeral') {
+      const dir = await claimDir(pod, kind === 'ephemeral' ? `${pod.metadata.name}-${v.name}` : v.persistentVolumeClaim.claimName, deps, fail);
+      applyFsGroup(pod, v.name, dir, false, deps);
+      dirs.set(v.name, dir);
+      continue;
+    }
     const dir = volumeDir(pod, deps, v.name);
     fs.mkdirSync(dir, { recursive: true, mode: 0o777 });
     fs.chmodSync(dir, 0o777);
@@ -111,6 +121,33 @@ export function setVolumeOwnership(dir: string, fsGroup: number, readonly: boole
   if (denied) throw denied;
 }
 
+/** A volume mounted read-only as a whole (persistentVolumeClaim.readOnly), beside each mount's own readOnly. */
+export const volumeReadOnly = (pod: KubeObject, name: string): boolean =>
+  Boolean(((pod.spec?.volumes ?? []) as Obj[]).find((v) => v.name === name)?.persistentVolumeClaim?.readOnly);
+
+/** The host directory of the volume a claim is bound to (kubelet's getPVCExtractPV, then the volume plugin's path). */
+async function claimDir(pod: KubeObject, claimName: string, deps: VolumeDeps, fail: (why: string) => never): Promise<string> {
+  const ns = pod.metadata.namespace ?? 'default';
+  const claim = await deps.client.get({ group: '', resource: 'persistentvolumeclaims' }, ns, claimName).catch(() => undefined);
+  if (!claim) return fail(`persistentvolumeclaim "${claimName}" not found`);
+  if (claim.metadata.deletionTimestamp && !(pod.status?.containerStatuses ?? []).length) return fail(`persistentvolumeclaim "${claimName}" is being deleted`);
+  if (claim.status?.phase !== 'Bound' || !claim.spec?.volumeName) {
+    return fail(`PVC ${ns}/${claimName} has non-bound phase (${JSON.stringify(claim.status?.phase ?? '')}) or empty pvc.Spec.VolumeName (${JSON.stringify(claim.spec?.volumeName ?? '')})`);
+  }
+  const pv = await deps.client.get({ group: '', resource: 'persistentvolumes' }, undefined, claim.spec.volumeName).catch(() => undefined);
+  if (!pv) return fail(`persistentvolume "${claim.spec.volumeName}" not found`);
+  if (pv.spec?.hostPath) return checkHostPath(pv.spec.hostPath, fail);
+  const p = pv.spec?.local?.path;
+  if (!p) return fail(`persistentvolume "${pv.metadata.name}" has no local or hostPath source kubemu can mount`);
+  if (pv.metadata.annotations?.[PROVISIONED_BY_ANNOTATION] === LOCAL_PATH_PROVISIONER && !fs.existsSync(p)) {
+    try { mkdirs(p, 0o777); fs.chmodSync(p, 0o777); } catch (err) { return fail(`mkdir ${p}: ${(err as Error).message}`); }
+  }
+  const st = fs.statSync(p, { throwIfNoEntry: false });
+  if (!st) return fail(`path "${p}" does not exist`);
+  if (!st.isDirectory()) return fail(`path "${p}" is not a directory`);
+  return p;
+}
+
 function checkHostPath(hp: Obj, fail: (why: string) => never): string {
   const p = String(hp.path ?? '');
   const type = hp.type ?? '';
@@ -118,9 +155,11 @@ function checkHostPath(hp: Obj, fail: (why: string) => never): string {
   const want = (ok: boolean, what: string) => { if (!ok) fail(`hostPath type check failed: ${p} is not ${what}`); };
   switch (type) {
     case '': break;
-    case 'DirectoryOrCreate': if (!stat) fs.mkdirSync(p, { recursive: true, mode: 0o755 }); else want(stat.isDirectory(), 'a directory'); break;
+    case 'DirectoryOrCreate':
+      if (!stat) made(() => mkdirs(p, 0o755), `mkdir ${p}`, fail); else want(stat.isDirectory(), 'a directory');
+      break;
     case 'FileOrCreate':
-      if (!stat) { fs.mkdirSync(path.dirname(p), { recursive: true }); fs.writeFileSync(p, '', { mode: 0o644 }); } else want(stat.isFile(), 'a file');
+      if (!stat) made(() => { mkdirs(path.dirname(p), 0o755); fs.writeFileSync(p, '', { mode: 0o644 }); }, `create ${p}`, fail); else want(stat.isFile(), 'a file');
       break;
     case 'Directory': want(Boolean(stat?.isDirectory()), 'a directory'); break;
     case 'File': want(Boolean(stat?.isFile()), 'a file'); break;
@@ -130,6 +169,29 @@ function checkHostPath(hp: Obj, fail: (why: string) => never): string {
     default: fail(`invalid HostPathType ${JSON.stringify(type)}`);
   }
   return p;
+}
+
+/**
+ * mkdir -p one level at a time. (Node's recursive mkdirSync never returns for some paths under /proc — it retries
+ * the parent forever — and it would block the kubelet's whole event loop.)
+ */
+export function mkdirs(p: string, mode: number): void {
+  const parts = path.resolve(p).split('/').filter(Boolean);
+  let cur = '';
+  for (const part of parts) {
+    cur += `/${part}`;
+    const st = fs.statSync(cur, { throwIfNoEntry: false });
+    if (st) { if (!st.isDirectory()) throw Object.assign(new Error(`${cur} is not a directory`), { code: 'ENOTDIR' }); continue; }
+    try { fs.mkdirSync(cur, { mode }); } catch (err) { if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err; }
+  }
+}
+
+/** A path a hostPath type asks to create, or the reason it cannot be (`mkdir /proc/x: no such file or directory`). */
+function made(make: () => void, what: string, fail: (why: string) => never): void {
+  try { make(); } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    fail(`${what}: ${e.code === 'EACCES' || e.code === 'EPERM' ? 'permission denied' : e.code === 'ENOENT' ? 'no such file or directory' : e.code === 'ENOTDIR' ? 'not a directory' : e.code === 'EROFS' ? 'read-only file system' : e.message}`);
+  }
 }
 
 /**

@@ -6,6 +6,7 @@ import { effectiveTaints, matchesNodeSelectorAndAffinity, matchTerm, tolerates, 
 import { INTER_POD_AFFINITY_FILTER, INTER_POD_AFFINITY_SCORE } from './pod-affinity.ts';
 import { TOPOLOGY_SPREAD_FILTER, TOPOLOGY_SPREAD_SCORE } from './topology-spread.ts';
 import type { FilterPlugin, ScorePlugin } from './plugin-types.ts';
+import { VOLUME_BINDING_FILTER } from './volume-binding.ts';
 
 type Obj = Record<string, any>;
 
@@ -62,6 +63,7 @@ export const FILTERS: FilterPlugin[] = [
       return reasons.length ? reasons.join(', ') : undefined;
     },
   },
+  VOLUME_BINDING_FILTER,
   TOPOLOGY_SPREAD_FILTER,
   INTER_POD_AFFINITY_FILTER,
 ];

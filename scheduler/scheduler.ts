@@ -3,7 +3,8 @@
 // A pod that fits nowhere gets PodScheduled=False (reason Unschedulable) and a FailedScheduling
 // event, and waits until the cluster changes. A pod with schedulingGates is not queued at all
 // (kube-scheduler's SchedulingGates PreEnqueue) until its last gate is removed.
-// Namespaces are watched for their labels (pod affinity's namespaceSelector).
+// Namespaces are watched for their labels (pod affinity's namespaceSelector); claims, volumes and storage
+// classes for the VolumeBinding plugin (volume-binding.ts).
 import { now, type KubeObject } from '../api/types.ts';
 import type { ApiClient } from '../client/api-client.ts';
 import { Informer, keyOf } from '../client/informer.ts';
@@ -13,10 +14,18 @@ import { newCycle, type Cycle } from './cycle.ts';
 import { NodeInfo } from './node-info.ts';
 import { FILTERS, SCORES, unschedulableMessage } from './plugins.ts';
 import { SchedulingQueue, type QueueOptions } from './queue.ts';
+import { claimsToSelect, volumePreFilter, type StorageView } from './volume-binding.ts';
+import { SELECTED_NODE_ANNOTATION, podClaimNames } from '../api/storage.ts';
+
+/** How long PreBind waits for a pod's claims to be bound (kube-scheduler's bindTimeoutSeconds is 600). */
+const BIND_TIMEOUT_MS = 120_000;
 
 const PODS = { group: '', resource: 'pods' };
 const NODES = { group: '', resource: 'nodes' };
 const NAMESPACES = { group: '', resource: 'namespaces' };
+const PVCS = { group: '', resource: 'persistentvolumeclaims' };
+const PVS = { group: '', resource: 'persistentvolumes' };
+const CLASSES = { group: 'storage.k8s.io', resource: 'storageclasses' };
 
 export interface SchedulerOptions {
   client: ApiClient;
@@ -38,6 +47,10 @@ export class Scheduler {
   private readonly nodes: Informer;
   private readonly pods: Informer;
   private readonly namespaces: Informer;
+  private readonly claims: Informer;
+  private readonly volumes: Informer;
+  private readonly classes: Informer;
+  private readonly storage: StorageView;
   /** Pods we bound whose binding the informer has not shown yet: they count on their node. */
   private readonly assumed = new Map<string, KubeObject>();
   private readonly random: () => number;
@@ -52,6 +65,13 @@ export class Scheduler {
     this.nodes = new Informer(this.client, NODES, { logger: this.logger });
     this.pods = new Informer(this.client, PODS, { logger: this.logger, indexers: { byNode: (p) => [p.spec?.nodeName ?? ''] } });
     this.namespaces = new Informer(this.client, NAMESPACES, { logger: this.logger });
+    this.claims = new Informer(this.client, PVCS, { logger: this.logger });
+    this.volumes = new Informer(this.client, PVS, { logger: this.logger });
+    this.classes = new Informer(this.client, CLASSES, { logger: this.logger });
+    this.storage = {
+      claim: (ns, name) => this.claims.get(name, ns), volume: (name) => this.volumes.get(name),
+      volumes: () => this.volumes.list(), storageClass: (name) => (name ? this.classes.get(name) : undefined),
+    };
   }
 
   private wants(pod: KubeObject): boolean {
@@ -81,8 +101,11 @@ export class Scheduler {
     });
     signal.addEventListener('abort', () => this.queue.close(), { once: true });
     this.namespaces.addHandlers({ onUpdate: (o, n) => { if (JSON.stringify(o.metadata.labels) !== JSON.stringify(n.metadata.labels)) this.queue.moveAllToActive(); } });
-    const informers = [this.nodes.run(signal), this.pods.run(signal), this.namespaces.run(signal)];
-    await Promise.all([this.nodes.waitForSync(signal), this.pods.waitForSync(signal), this.namespaces.waitForSync(signal)]).catch(() => {});
+    // A claim bound or made, a volume made or freed, a class added: pods waiting on storage may fit now.
+    for (const inf of [this.claims, this.volumes, this.classes]) inf.addHandlers({ onAdd: () => this.queue.moveAllToActive(), onUpdate: () => this.queue.moveAllToActive(), onDelete: () => this.queue.moveAllToActive() });
+    const all = [this.nodes, this.pods, this.namespaces, this.claims, this.volumes, this.classes];
+    const informers = all.map((i) => i.run(signal));
+    await Promise.all(all.map((i) => i.waitForSync(signal))).catch(() => {});
     this.logger.info({ scheduler: this.name }, 'scheduler started');
     while (!signal.aborted) {
       const next = await this.queue.pop();
@@ -108,8 +131,10 @@ export class Scheduler {
   }
 
   /** Pick a node: undefined + the reasons per node when none fits. */
-  selectNode(pod: KubeObject, infos: NodeInfo[], cycle: Cycle = newCycle(infos, (ns) => this.namespaces.get(ns)?.metadata.labels)): { node?: string; reasons: Map<string, string> } {
+  selectNode(pod: KubeObject, infos: NodeInfo[], cycle: Cycle = newCycle(infos, (ns) => this.namespaces.get(ns)?.metadata.labels, this.storage)): { node?: string; reasons: Map<string, string>; preFilter?: string } {
     const reasons = new Map<string, string>();
+    const preFilter = volumePreFilter(pod, cycle.storage);
+    if (preFilter) return { reasons, preFilter };
     const feasible: NodeInfo[] = [];
     for (const info of infos) {
       let reason: string | undefined;
@@ -132,10 +157,11 @@ export class Scheduler {
     const pod = this.pods.get(name, ns);
     if (!pod || !this.wants(pod) || this.assumed.has(key)) return;
     const infos = this.snapshot();
-    const { node, reasons } = this.selectNode(pod, infos);
+    const { node, reasons, preFilter } = this.selectNode(pod, infos);
     const source = { component: this.name };
     if (!node) {
-      const message = unschedulableMessage(infos.length, reasons);
+      // A PreFilter rejection names no node: `0/2 nodes are available: pod has unbound immediate PersistentVolumeClaims.`
+      const message = preFilter ? `0/${infos.length} nodes are available: ${preFilter}.` : unschedulableMessage(infos.length, reasons);
       this.metrics.attempts.unschedulable++;
       this.logger.info({ pod: key, message }, 'pod unschedulable');
       this.queue.requeueUnschedulable(key, pod);
@@ -156,6 +182,13 @@ export class Scheduler {
 
   private async bind(key: string, pod: KubeObject, node: string): Promise<void> {
     const [ns, name] = key.split('/');
+    // VolumeBinding's PreBind: the chosen node goes onto each WaitForFirstConsumer claim for the provisioner.
+    for (const c of claimsToSelect(pod, this.storage)) {
+      if (c.metadata.annotations?.[SELECTED_NODE_ANNOTATION] === node) continue;
+      await this.client.patch(PVCS, c.metadata.namespace, c.metadata.name!, { metadata: { annotations: { [SELECTED_NODE_ANNOTATION]: node } } });
+    }
+    // …and, as PreBind does, the pod is bound only once its claims are: the kubelet then mounts at once.
+    await this.waitForClaims(pod);
     try {
       await this.client.bind(ns, name, node, pod.metadata.uid);
     } catch (err) {
@@ -171,6 +204,19 @@ export class Scheduler {
     this.metrics.attempts.scheduled++;
     this.logger.info({ pod: key, node }, 'pod bound');
     recordEvent(this.client, this.logger, { component: this.name }, pod, 'Normal', 'Scheduled', `Successfully assigned ${key} to ${node}`);
+  }
+
+  /** Until every claim of the pod is bound (the informer shows it), or BIND_TIMEOUT_MS (then the pod is retried). */
+  private async waitForClaims(pod: KubeObject): Promise<void> {
+    const ns = pod.metadata.namespace ?? 'default';
+    const names = podClaimNames(pod);
+    const end = Date.now() + BIND_TIMEOUT_MS;
+    for (;;) {
+      const unbound = names.filter((n) => { const c = this.claims.get(n, ns); return !c?.spec?.volumeName || c.status?.phase !== 'Bound'; });
+      if (!unbound.length) return;
+      if (Date.now() > end) throw new Error(`binding volumes: timed out waiting for the condition (claims ${unbound.join(', ')} unbound)`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
 
   private async setUnschedulable(pod: KubeObject, message: string): Promise<void> {

@@ -8,6 +8,7 @@ import { dns1035Label, dns1123Label, dns1123Subdomain, envVarName, labelValue, q
 import { parseQuantity, QUANTITY_FORMAT } from '../quantity.ts';
 import { selectorFromLabelSelector } from '../selectors.ts';
 import { validateEphemeralContainers } from './ephemeral-containers.ts';
+import { validateClaimSpec } from './storage.ts';
 
 type Obj = Record<string, any>;
 type Errs = FieldError[];
@@ -174,9 +175,10 @@ function validateContainers(path: string, list: unknown, volumes: Set<string>, e
   });
 }
 
-export function validatePodSpec(path: string, spec: unknown, errs: Errs, allowedRestart?: string[]): void {
+/** `claimTemplates`: a StatefulSet's volumeClaimTemplates names, which its containers may mount too. */
+export function validatePodSpec(path: string, spec: unknown, errs: Errs, allowedRestart?: string[], claimTemplates: string[] = []): void {
   if (!isObj(spec)) { errs.push(spec === undefined ? fieldRequired(`${path}.containers`) : fieldInvalid(path, spec, 'must be an object')); return; }
-  const volumes = new Set<string>();
+  const volumes = new Set<string>(claimTemplates);
   if (spec.volumes !== undefined) {
     if (!Array.isArray(spec.volumes)) errs.push(fieldInvalid(`${path}.volumes`, spec.volumes, 'must be a list'));
     else spec.volumes.forEach((v: Obj, i: number) => {
@@ -185,6 +187,12 @@ export function validatePodSpec(path: string, spec: unknown, errs: Errs, allowed
       for (const e of dns1123Label(v.name)) errs.push(fieldInvalid(`${vp}.name`, v.name, e));
       if (volumes.has(v.name)) errs.push(fieldDuplicate(`${vp}.name`, v.name));
       volumes.add(v.name);
+      if (v.persistentVolumeClaim !== undefined && !(isObj(v.persistentVolumeClaim) && v.persistentVolumeClaim.claimName)) errs.push(fieldRequired(`${vp}.persistentVolumeClaim.claimName`));
+      if (v.ephemeral !== undefined) {
+        const t = isObj(v.ephemeral) ? v.ephemeral.volumeClaimTemplate : undefined;
+        if (!isObj(t)) errs.push(fieldRequired(`${vp}.ephemeral.volumeClaimTemplate`));
+        else validateClaimSpec(`${vp}.ephemeral.volumeClaimTemplate.spec`, t.spec, errs);
+      }
       // Kubernetes' validateLocalNonReservedPath for the files a data volume writes.
       const itemLists: Array<[string, unknown]> = [[`${vp}.configMap.items`, v.configMap?.items], [`${vp}.secret.items`, v.secret?.items], [`${vp}.downwardAPI.items`, v.downwardAPI?.items]];
       (Array.isArray(v.projected?.sources) ? v.projected.sources : []).forEach((src: Obj, j: number) => {
@@ -355,7 +363,7 @@ function validateSelectorKeys(path: string, sel: Obj, errs: Errs): void {
   }
 }
 
-export function validateTemplate(resource: string, path: string, spec: Obj, errs: Errs, selectorRequired = true): void {
+export function validateTemplate(resource: string, path: string, spec: Obj, errs: Errs, selectorRequired = true, claimTemplates: string[] = []): void {
   const t = spec.template;
   if (!isObj(t)) { errs.push(fieldRequired(`${path}.template`)); return; }
   const labels = isObj(t.metadata) && isObj(t.metadata.labels) ? t.metadata.labels as Record<string, string> : {};
@@ -380,7 +388,7 @@ export function validateTemplate(resource: string, path: string, spec: Obj, errs
       }
     }
   }
-  validatePodSpec(`${path}.template.spec`, t.spec, errs, WORKLOAD_RESTART[resource]);
+  validatePodSpec(`${path}.template.spec`, t.spec, errs, WORKLOAD_RESTART[resource], claimTemplates);
 }
 
 const CRON_FIELD = /^(\*|\?|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(\/\d+)?(,(\*|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(\/\d+)?)*$/;
@@ -444,7 +452,26 @@ export function validateWorkload(resource: string, o: Obj, errs: Errs): void {
   }
   const ru = resource === 'deployments' ? s.strategy?.rollingUpdate : resource === 'daemonsets' ? s.updateStrategy?.rollingUpdate : undefined;
   if (isObj(ru)) validateRollingUpdate(resource === 'deployments' ? 'spec.strategy.rollingUpdate' : 'spec.updateStrategy.rollingUpdate', ru, errs);
-  validateTemplate(resource, 'spec', s, errs);
+  const claimTemplates: string[] = [];
+  if (resource === 'statefulsets') validateClaimTemplates(s, errs, claimTemplates);
+  validateTemplate(resource, 'spec', s, errs, true, claimTemplates);
+}
+
+/** A StatefulSet's volumeClaimTemplates (each a claim spec) and persistentVolumeClaimRetentionPolicy. */
+function validateClaimTemplates(s: Obj, errs: Errs, names: string[]): void {
+  if (s.volumeClaimTemplates !== undefined && !Array.isArray(s.volumeClaimTemplates)) { errs.push(fieldInvalid('spec.volumeClaimTemplates', s.volumeClaimTemplates, 'must be a list')); return; }
+  (s.volumeClaimTemplates ?? []).forEach((t: Obj, i: number) => {
+    const p = `spec.volumeClaimTemplates[${i}]`;
+    const name = isObj(t) && isObj(t.metadata) ? t.metadata.name : undefined;
+    if (!name) errs.push(fieldRequired(`${p}.metadata.name`));
+    else names.push(String(name));
+    validateClaimSpec(`${p}.spec`, isObj(t) ? t.spec : undefined, errs);
+  });
+  const policy = s.persistentVolumeClaimRetentionPolicy;
+  for (const f of ['whenDeleted', 'whenScaled']) {
+    const v = isObj(policy) ? policy[f] : undefined;
+    if (v !== undefined && v !== 'Retain' && v !== 'Delete') errs.push(fieldNotSupported(`spec.persistentVolumeClaimRetentionPolicy.${f}`, v, ['Retain', 'Delete']));
+  }
 }
 
 /** A pod spec may only change images, activeDeadlineSeconds and tolerations (additions). */

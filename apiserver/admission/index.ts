@@ -1,16 +1,20 @@
 // Admission: an ordered list of plugins each write passes after authorization and before it is stored, as
 // kube-apiserver's --enable-admission-plugins. Each plugin is a small file here; the quota, LimitRange,
 // ServiceAccount and NodeRestriction plugins slot into `defaultPlugins`.
+import type { Store } from '../storage/store.ts';
+import { defaultStorageClassPlugin } from './default-storage-class.ts';
 import { namespaceLifecycle, type NamespaceGate } from './namespace-lifecycle.ts';
+import { persistentVolumeClaimResize } from './persistent-volume-claim-resize.ts';
+import { storageObjectInUseProtection } from './storage-object-in-use-protection.ts';
 import type { AdmissionAttributes, AdmissionPlugin } from './types.ts';
 
 export type { AdmissionAttributes, AdmissionPlugin } from './types.ts';
 
-export interface AdmissionDeps { namespaces: NamespaceGate }
+export interface AdmissionDeps { namespaces: NamespaceGate; store: Store }
 
 /** The plugins kubemu runs, in order. */
 export function defaultPlugins(deps: AdmissionDeps): AdmissionPlugin[] {
-  return [namespaceLifecycle(deps.namespaces)];
+  return [namespaceLifecycle(deps.namespaces), defaultStorageClassPlugin(deps.store), storageObjectInUseProtection(), persistentVolumeClaimResize(deps.store)];
 }
 
 export async function admit(plugins: AdmissionPlugin[], attrs: AdmissionAttributes): Promise<void> {

@@ -7,8 +7,8 @@ export interface NamespaceGate { require(namespace: string): Promise<void> }
 export function namespaceLifecycle(namespaces: NamespaceGate): AdmissionPlugin {
   return {
     name: 'NamespaceLifecycle',
-    async admit({ info, namespace }) {
-      if (info.namespaced && namespace) await namespaces.require(namespace);
+    async admit({ operation, info, namespace }) {
+      if (operation === 'CREATE' && info.namespaced && namespace) await namespaces.require(namespace);
     },
   };
 }

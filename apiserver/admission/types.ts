@@ -5,12 +5,15 @@ import type { KubeObject } from '../../api/types.ts';
 import type { RequestContext } from '../registry/types.ts';
 
 export interface AdmissionAttributes {
-  operation: 'CREATE';
+  operation: 'CREATE' | 'UPDATE';
   info: ResourceInfo;
   namespace: string | undefined;
   /** The object as it will be stored (a mutating plugin may change it). */
   object: KubeObject;
-  ctx: RequestContext;
+  /** UPDATE: the stored object. */
+  oldObject?: KubeObject;
+  /** Absent for writes the registry makes on its own behalf (a scale's update). */
+  ctx?: RequestContext;
   dryRun: boolean;
 }
 

@@ -16,6 +16,8 @@ import type { Kind } from './kind.ts';
 import { leases } from './leases.ts';
 import { namespaces } from './namespaces.ts';
 import { nodes } from './nodes.ts';
+import { persistentvolumeclaims } from './persistentvolumeclaims.ts';
+import { persistentvolumes } from './persistentvolumes.ts';
 import { pods } from './pods.ts';
 import { replicasets } from './replicasets.ts';
 import { replicationcontrollers } from './replicationcontrollers.ts';
@@ -25,12 +27,15 @@ import { tokenreviews } from './tokenreviews.ts';
 import { selfsubjectreviews } from './selfsubjectreviews.ts';
 import { services } from './services.ts';
 import { statefulsets } from './statefulsets.ts';
+import { storageclasses } from './storageclasses.ts';
 
 const TABLE: Record<string, Kind> = {
   '/namespaces': namespaces, '/nodes': nodes, '/pods': pods, '/services': services, '/endpoints': endpoints,
   '/configmaps': configmaps, '/secrets': secrets, '/events': events, '/replicationcontrollers': replicationcontrollers,
   '/serviceaccounts': serviceaccounts, '/componentstatuses': componentstatuses,
   'authentication.k8s.io/tokenreviews': tokenreviews, 'authentication.k8s.io/selfsubjectreviews': selfsubjectreviews,
+  '/persistentvolumes': persistentvolumes, '/persistentvolumeclaims': persistentvolumeclaims,
+  'storage.k8s.io/storageclasses': storageclasses,
   'apps/deployments': deployments, 'apps/replicasets': replicasets, 'apps/daemonsets': daemonsets, 'apps/statefulsets': statefulsets,
   'batch/jobs': jobs, 'batch/cronjobs': cronjobs,
   'coordination.k8s.io/leases': leases,

@@ -1,8 +1,10 @@
-// What every cluster starts with: the initial namespaces and the `kubernetes` Service on the first address of
-// the service range (kube-apiserver's bootstrap controller).
+// What every cluster starts with: the initial namespaces, the `kubernetes` Service on the first address of
+// the service range (kube-apiserver's bootstrap controller) and the default StorageClass `standard` of the
+// kubemu.io/local-path provisioner (as kind and k3s ship one; docs/storage.md).
 import { randomUUID } from 'node:crypto';
 import { ApiError } from '../../api/errors.ts';
 import { findResource, storageKey, type ResourceInfo } from '../../api/resources.ts';
+import { LOCAL_PATH_PROVISIONER } from '../../api/storage.ts';
 import { now, type KubeObject } from '../../api/types.ts';
 import { kindFor } from '../kinds/index.ts';
 import type { Store } from '../storage/store.ts';
@@ -11,6 +13,7 @@ import type { ServiceAllocator } from './allocator.ts';
 const INITIAL_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
 const NS_INFO = findResource('', 'namespaces')!;
 const SVC_INFO = findResource('', 'services')!;
+const SC_INFO = findResource('storage.k8s.io', 'storageclasses')!;
 const ignoreExists = (err: unknown) => { if (!(err instanceof ApiError && err.code === 'AlreadyExists')) throw err; };
 
 export async function createInitialObjects(deps: { store: Store; allocator: ServiceAllocator; create(info: ResourceInfo, obj: KubeObject): Promise<unknown> }): Promise<void> {
@@ -19,6 +22,12 @@ export async function createInitialObjects(deps: { store: Store; allocator: Serv
     const obj: KubeObject = { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { 'kubernetes.io/metadata.name': name } } };
     await deps.create(NS_INFO, obj).catch(ignoreExists);
   }
+  const sc: KubeObject = {
+    apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass',
+    metadata: { name: 'standard', annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } },
+    provisioner: LOCAL_PATH_PROVISIONER, reclaimPolicy: 'Delete', volumeBindingMode: 'WaitForFirstConsumer', allowVolumeExpansion: true,
+  } as KubeObject;
+  await deps.create(SC_INFO, sc).catch(ignoreExists);
   const key = storageKey('/registry', SVC_INFO, 'default', 'kubernetes');
   if (await store.get(key)) return;
   const svc: KubeObject = {

@@ -118,7 +118,7 @@ export class GenericRegistry implements Registry {
     this.store = opts.store;
     this.allocator = new ServiceAllocator(opts.store, opts.serviceClusterIPRange, opts.nodePortRange);
     this.namespaces = new NamespaceLifecycle(opts.store, opts.logger, (ctx, ref, o) => this.delete(ctx, ref, o), (o) => this.decorate(NS_INFO, o));
-    this.admission = opts.admission ?? defaultPlugins({ namespaces: this.namespaces });
+    this.admission = opts.admission ?? defaultPlugins({ namespaces: this.namespaces, store: opts.store });
     this.env = {
       store: this.store, allocator: this.allocator, namespaces: this.namespaces,
       key: (info, ns, name) => this.key(info, ns, name),
@@ -341,7 +341,7 @@ export class GenericRegistry implements Registry {
       }
       if (wantRv && wantRv !== stored.metadata.resourceVersion) throw conflict(info.resource, name, info.group || undefined);
       try {
-        return await this.writeUpdate(info, stored, obj, ref.subresource, opts);
+        return await this.writeUpdate(info, stored, obj, ref.subresource, opts, ctx);
       } catch (err) {
         if (!isCode(err, 'Conflict') || wantRv || attempt >= MAX_RETRIES) throw err;
       }
@@ -350,7 +350,7 @@ export class GenericRegistry implements Registry {
 
   /** The common path of PUT and PATCH: reset what may not change, default, validate, CAS write. `sub`: the subresource
    *  written (status, ephemeralcontainers), which decides what of `incoming` is taken. */
-  private async writeUpdate(info: ResourceInfo, stored: KubeObject, incoming: KubeObject, sub: string | undefined, opts: WriteOptions): Promise<KubeObject> {
+  private async writeUpdate(info: ResourceInfo, stored: KubeObject, incoming: KubeObject, sub: string | undefined, opts: WriteOptions, ctx?: RequestContext): Promise<KubeObject> {
     const name = stored.metadata.name!;
     const kind = kindFor(info);
     const statusOnly = sub === 'status';
@@ -380,6 +380,7 @@ export class GenericRegistry implements Registry {
       if (kind.tracksGeneration && specOf(next) !== specOf(stored)) next.metadata.generation = (sm.generation ?? 0) + 1;
     }
     if (errors.length) throw invalid(info.kind, name, errors, info.group || undefined);
+    if (!statusOnly && !part) await admit(this.admission, { operation: 'UPDATE', info, namespace: stored.metadata.namespace, object: next, oldObject: stored, ctx, dryRun: Boolean(opts.dryRun) });
     if (!opts.applied) recordUpdate(info, stored, next, { manager: opts.fieldManager ?? '', subresource: opts.managedSubresource ?? sub });
     else if (incoming.metadata.managedFields) next.metadata.managedFields = incoming.metadata.managedFields;
     else delete next.metadata.managedFields;
@@ -465,7 +466,7 @@ export class GenericRegistry implements Registry {
         this.checkNamespaceMatch(obj, ref);
         const pinned = obj.metadata.resourceVersion;
         if (pinned && pinned !== stored.metadata.resourceVersion) throw conflict(info.resource, name, info.group || undefined);
-        const object = await this.writeUpdate(info, stored, obj, ref.subresource, { ...opts, applied: type === 'apply' });
+        const object = await this.writeUpdate(info, stored, obj, ref.subresource, { ...opts, applied: type === 'apply' }, ctx);
         return { object, created: false, warnings };
       } catch (err) {
         const pinnedByPatch = (patch as any)?.metadata?.resourceVersion !== undefined;

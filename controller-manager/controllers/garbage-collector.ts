@@ -16,7 +16,7 @@ export const FINALIZER_FOREGROUND = 'foregroundDeletion';
 export const FINALIZER_ORPHAN = 'orphan';
 
 /** The resources whose objects are watched as owners and dependents. */
-const WATCHED: ResourceName[] = ['pods', 'replicasets', 'replicationcontrollers', 'deployments', 'daemonsets', 'statefulsets', 'jobs', 'cronjobs'];
+const WATCHED: ResourceName[] = ['pods', 'replicasets', 'replicationcontrollers', 'deployments', 'daemonsets', 'statefulsets', 'jobs', 'cronjobs', 'persistentvolumeclaims'];
 
 type OwnerState = 'solid' | 'dangling' | 'waiting';
 

@@ -11,6 +11,8 @@ import { newNodeLifecycleController } from './node-lifecycle.ts';
 import { newGarbageCollector } from './garbage-collector.ts';
 import { newServiceLoadBalancerController } from './service-lb.ts';
 import { newServiceAccountsController } from './serviceaccount.ts';
+import { newPersistentVolumeController } from './persistentvolume.ts';
+import { newEphemeralVolumeController } from './ephemeral-volume.ts';
 
 export const CONTROLLERS: Record<string, (ctx: ControllerContext) => Controller> = {
   replicaset: newReplicaSetController,
@@ -25,4 +27,6 @@ export const CONTROLLERS: Record<string, (ctx: ControllerContext) => Controller>
   garbagecollector: newGarbageCollector,
   'service-lb-controller': newServiceLoadBalancerController,
   serviceaccount: newServiceAccountsController,
+  'persistentvolume-binder': newPersistentVolumeController,
+  'ephemeral-volume': newEphemeralVolumeController,
 };

@@ -4,7 +4,11 @@
 // A failed or deleted pod comes back under the same name. RollingUpdate replaces outdated pods
 // from the highest ordinal down to spec.updateStrategy.rollingUpdate.partition, one at a time,
 // each waiting for the last to be Ready (as updateStatefulSet in stateful_set_control.go).
-// Not emulated: volumeClaimTemplates (no PVCs are made) and ControllerRevision objects —
+// volumeClaimTemplates: before a pod is made, its claims `<template>-<set>-<ordinal>` are (createPersistentVolumeClaims),
+// kept when the pod goes so the next pod of that ordinal finds its data, and removed per
+// persistentVolumeClaimRetentionPolicy: whenDeleted Delete gives them the set as owner (the garbage collector removes
+// them with it), whenScaled Delete removes those of ordinals above replicas once their pod is gone.
+// Not emulated: ControllerRevision objects —
 // revisions are named `<set>-<templateHash>` as real ones are, and the template of the current
 // revision is remembered in memory (needed only to recreate pods below a partition).
 import type { KubeObject } from '../../api/types.ts';
@@ -36,6 +40,7 @@ export function newStatefulSetController(ctx: ControllerContext): Controller {
   const { client, logger } = ctx;
   const sets = ctx.informers.get('statefulsets');
   const pods = ctx.informers.get('pods');
+  const claims = ctx.informers.get('persistentvolumeclaims');
   const queue = newQueue();
   const source = { component: 'statefulset-controller' };
   /** Templates by revision name, seen since start: what a pod below the partition is recreated from. */
@@ -77,7 +82,10 @@ export function newStatefulSetController(ctx: ControllerContext): Controller {
     }
     condemned.sort((a, b) => ordinalOf(name, b) - ordinalOf(name, a)); // highest first
 
-    if (!set.metadata.deletionTimestamp) await sync(set, ref, replicas, condemned, currentRevision, updateRevision);
+    if (!set.metadata.deletionTimestamp) {
+      await sync(set, ref, replicas, condemned, currentRevision, updateRevision);
+      await deleteScaledClaims(set, start + count, claimed);
+    }
     await updateStatus(set, claimed, currentRevision, updateRevision);
   }
 
@@ -134,6 +142,8 @@ export function newStatefulSetController(ctx: ControllerContext): Controller {
     const ns = set.metadata.namespace!;
     const pod = podFromTemplate(template, ref, ns, { name, hostname: name, labels: { [POD_NAME_LABEL]: name, [POD_INDEX_LABEL]: String(ord), [REVISION_LABEL]: revision } });
     if (set.spec?.serviceName) pod.spec.subdomain = set.spec.serviceName;
+    const claimVolumes = await createClaims(set, name);
+    pod.spec.volumes = [...(pod.spec.volumes ?? []).filter((v: Obj) => !claimVolumes.some((c) => c.name === v.name)), ...claimVolumes];
     try {
       await client.create(R.pods, ns, pod);
       recordEvent(client, logger, source, set, 'Normal', 'SuccessfulCreate', `create Pod ${name} in StatefulSet ${set.metadata.name} successful`);
@@ -141,6 +151,48 @@ export function newStatefulSetController(ctx: ControllerContext): Controller {
       // AlreadyExists: our cache is behind (or the old pod is still there); the retry sees it.
       if ((err as { code?: string }).code !== 'AlreadyExists') recordEvent(client, logger, source, set, 'Warning', 'FailedCreate', `create Pod ${name} in StatefulSet ${set.metadata.name} failed error: ${(err as Error).message}`);
       throw err;
+    }
+  }
+
+  /** createPersistentVolumeClaims: each template's claim for the pod, if missing; the pod's volumes that use them. */
+  async function createClaims(set: KubeObject, podName: string): Promise<Obj[]> {
+    const ns = set.metadata.namespace!;
+    const out: Obj[] = [];
+    for (const t of (set.spec?.volumeClaimTemplates ?? []) as Obj[]) {
+      const claimName = `${t.metadata?.name}-${podName}`;
+      out.push({ name: t.metadata?.name, persistentVolumeClaim: { claimName } });
+      if (claims.get(claimName, ns)) continue;
+      const owners = set.spec?.persistentVolumeClaimRetentionPolicy?.whenDeleted === 'Delete' ? [ownerRefTo(set, 'apps/v1', 'StatefulSet')] : undefined;
+      const claim: KubeObject = {
+        apiVersion: 'v1', kind: 'PersistentVolumeClaim',
+        metadata: { name: claimName, namespace: ns, labels: { ...(t.metadata?.labels ?? {}), ...(set.spec?.selector?.matchLabels ?? {}) }, annotations: t.metadata?.annotations, ...(owners ? { ownerReferences: owners } : {}) },
+        spec: structuredClone(t.spec ?? {}),
+      };
+      try {
+        await client.create(R.persistentvolumeclaims, ns, claim);
+        recordEvent(client, logger, source, set, 'Normal', 'SuccessfulCreate', `create Claim ${claimName} Pod ${podName} in StatefulSet ${set.metadata.name} success`);
+      } catch (err) {
+        if ((err as { code?: string }).code === 'AlreadyExists') continue;
+        recordEvent(client, logger, source, set, 'Warning', 'FailedCreate', `create Claim ${claimName} for Pod ${podName} in StatefulSet ${set.metadata.name} failed error: ${(err as Error).message}`);
+        throw err;
+      }
+    }
+    return out;
+  }
+
+  /** whenScaled: Delete — the claims of ordinals at or above `end` whose pod is gone. */
+  async function deleteScaledClaims(set: KubeObject, end: number, members: KubeObject[]): Promise<void> {
+    if (set.spec?.persistentVolumeClaimRetentionPolicy?.whenScaled !== 'Delete') return;
+    const ns = set.metadata.namespace!;
+    for (const t of (set.spec?.volumeClaimTemplates ?? []) as Obj[]) {
+      const prefix = `${t.metadata?.name}-${set.metadata.name}-`;
+      for (const c of claims.byIndex('byNamespace', ns)) {
+        const ord = c.metadata.name!.startsWith(prefix) ? Number(c.metadata.name!.slice(prefix.length)) : NaN;
+        if (!Number.isInteger(ord) || ord < end || c.metadata.deletionTimestamp) continue;
+        if (members.some((p) => p.metadata.name === `${set.metadata.name}-${ord}`)) continue;
+        await client.delete(R.persistentvolumeclaims, ns, c.metadata.name!, { preconditions: { uid: c.metadata.uid } }).catch(ignoreGone);
+        recordEvent(client, logger, source, set, 'Normal', 'SuccessfulDelete', `delete Claim ${c.metadata.name} in StatefulSet ${set.metadata.name} successful`);
+      }
     }
   }
 

@@ -29,7 +29,10 @@ test('kubectl apply accepts every file in examples/', async (t) => {
     assert.match(out, /(created|configured)$/m, f);
     const again = await kubectl('apply', '-f', path.join(EXAMPLES, f));
     // A Secret's stringData never shows in the live object, so (as on any cluster) it re-applies as "configured".
-    if (f !== 'config.yaml') assert.doesNotMatch(again, /configured/, `${f}: a re-apply changes nothing`);
+    // A StatefulSet's volumeClaimTemplates is a list without a merge key whose items the server defaults (apiVersion,
+    // kind, volumeMode, status.phase): kubectl's three-way diff replaces it on every apply, as against any cluster.
+    const expected = f === 'storage.yaml' ? again.replace(/^statefulset\.apps\/kubia configured$/m, '') : again;
+    if (f !== 'config.yaml') assert.doesNotMatch(expected, /configured/, `${f}: a re-apply changes nothing`);
   }
   assert.match(await kubectl('get', 'deploy,svc', '-n', 'demo'), /deployment\.apps\/hello[\s\S]*service\/hello/);
   assert.equal(Buffer.from(JSON.parse(await kubectl('get', 'secret', 'credentials', '-o', 'json')).data.username, 'base64').toString(), 'admin');
