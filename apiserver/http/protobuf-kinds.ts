@@ -10,13 +10,9 @@ const META = 'k8s.io.apimachinery.pkg.apis.meta.v1';
 /** k8s.io/api's package for a group/version: '' → core, 'coordination.k8s.io' → coordination, 'apps' → apps. */
 export const apiPackage = (group: string, version: string): string => `k8s.io.api.${group.split('.')[0] || 'core'}.${version}`;
 
-// CustomResourceDefinitions (their messages live in k8s.io/apiextensions-apiserver, not in the descriptor), custom
-// objects (JSON only, as in Kubernetes) and the storage kinds (their messages are not in the descriptor yet: kubectl
-// creates no PV/PVC/StorageClass from a generator, and its typed reads accept JSON) are refused in protobuf with a
-// 415 that says so.
-const JSON_ONLY = new Set(['PersistentVolume', 'PersistentVolumeClaim', 'StorageClass']);
-export const protobufServed = (r: { group: string; kind?: string; custom?: unknown }) =>
-  !r.custom && r.group !== 'apiextensions.k8s.io' && !(r.kind && JSON_ONLY.has(r.kind));
+// CustomResourceDefinitions (their messages live in k8s.io/apiextensions-apiserver, not in the descriptor) and custom
+// objects (JSON only, as in Kubernetes) are refused in protobuf with a 415 that says so.
+export const protobufServed = (r: { group: string; custom?: unknown }) => !r.custom && r.group !== 'apiextensions.k8s.io';
 
 const served = RESOURCES.filter(protobufServed).map((r) => ({ apiVersion: apiVersionOf(r), kind: r.kind, message: `${apiPackage(r.group, r.version)}.${r.kind}` }));
 
