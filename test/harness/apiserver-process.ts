@@ -18,7 +18,9 @@ export interface ApiServerProcess {
 export async function spawnApiServer(etcdEndpoint: string, ports?: { port: number; grpcPort: number }): Promise<ApiServerProcess> {
   const port = ports?.port ?? await freePort();
   const grpcPort = ports?.grpcPort ?? await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'apiserver/main.ts'),
+  // KUBEMU_CPU_PROF=DIR profiles it as `kubemu up --cpu-prof` does (bench:apiserver runs it this way).
+  const prof = process.env.KUBEMU_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.join(process.env.KUBEMU_CPU_PROF, 'apiserver')}`] : [];
+  const child = spawn(process.execPath, [...prof, '--import', 'tsx', path.join(ROOT, 'apiserver/main.ts'),
     '--etcd-servers', etcdEndpoint, '--port', String(port), '--grpc-port', String(grpcPort), '--log-level', 'warn'],
   { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
