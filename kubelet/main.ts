@@ -4,7 +4,7 @@ import net from 'node:net';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createApiClient, readKubeconfig, type Transport } from '../client/index.ts';
-import { parseFlags } from '../lib/component.ts';
+import { parseFlags, readTokenFile } from '../lib/component.ts';
 import { createLogger } from '../lib/logger.ts';
 import { CriClient, withCallLogging } from './cri/client.ts';
 import { CriServer } from './cri/server.ts';
@@ -21,7 +21,7 @@ const USAGE = `usage: kubelet (--server URL|HOST:PORT | --kubeconfig FILE) --nod
 
 async function main(): Promise<void> {
   const { values } = parseFlags({
-      server: { type: 'string' }, kubeconfig: { type: 'string' }, transport: { type: 'string', default: 'grpc' }, token: { type: 'string' },
+      server: { type: 'string' }, kubeconfig: { type: 'string' }, transport: { type: 'string', default: 'grpc' }, token: { type: 'string' }, 'token-file': { type: 'string' },
       'node-name': { type: 'string' }, 'node-ip': { type: 'string', default: '127.0.0.1' }, runtime: { type: 'string', default: 'docker' }, 'pod-cidr': { type: 'string' },
       'fake-pull-delay-ms': { type: 'string', default: '0' }, 'fake-fail-images': { type: 'string', default: '*missing*' },
       'cri-socket': { type: 'string' }, 'root-dir': { type: 'string' }, network: { type: 'string', default: 'kubemu' },
@@ -30,7 +30,7 @@ async function main(): Promise<void> {
   }, USAGE);
   if (values.help) { console.log(USAGE); return; }
   let server = values.server;
-  let token = values.token;
+  let token = values.token ?? (values['token-file'] ? readTokenFile(values['token-file']) : undefined);
   if (!server && values.kubeconfig) ({ server, token = token } = readKubeconfig(values.kubeconfig));
   const errors: string[] = [];
   if (!server) errors.push('--server or --kubeconfig is required');

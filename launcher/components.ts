@@ -53,7 +53,16 @@ const launcherOf = (opts: { launch?: Launcher }): Launcher => opts.launch ?? (as
 /** The address local components dial to reach the apiserver: its bind address, or loopback when it binds every address. */
 export const apiHost = (opts: { bindAddress?: string }): string =>
   !opts.bindAddress || opts.bindAddress === '0.0.0.0' || opts.bindAddress === '::' ? '127.0.0.1' : opts.bindAddress;
-const tokenArgs = (opts: { token?: string }): string[] => (opts.token ? ['--token', opts.token] : []);
+/** The components' bearer token, as a file only they can read: a token on the command line is there for `ps` to show. */
+function tokenArgs(opts: { token?: string; dir: string }): string[] {
+  if (!opts.token) return [];
+  const file = path.join(opts.dir, 'pki', 'component-token');
+  if (!fs.existsSync(file) || fs.readFileSync(file, 'utf8').trim() !== opts.token) {
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    fs.writeFileSync(file, `${opts.token}\n`, { mode: 0o600 });
+  }
+  return ['--token-file', file];
+}
 
 /** Node N of a cluster: the default cluster has node-N on 127.0.1.N; another gets <name>-node-N on its own 127.0.K.0/24. */
 export function nodeIdentity(name: string, n: number): { nodeName: string; nodeIP: string; network: string } {

@@ -106,7 +106,8 @@ export function writeState(state: ClusterState): void {
   fs.mkdirSync(state.dir, { recursive: true });
   const { supervisor: _s, ...rest } = state;
   const own = { ...rest, components: state.components.map(({ supervised: _v, ...c }) => c) };
-  fs.writeFileSync(statePath(state.dir), JSON.stringify(own, null, 2) + '\n');
+  fs.writeFileSync(statePath(state.dir), JSON.stringify(own, null, 2) + '\n', { mode: 0o600 });
+  fs.chmodSync(statePath(state.dir), 0o600);
 }
 
 /** Writes a file whole or not at all (rename is atomic): readers in other processes never see half of it. */

@@ -179,7 +179,9 @@ export async function up(opts: UpOptions & { nodes: number; runtime: string; con
   }
 
   const kubeconfig = path.join(dir, 'kubeconfig');
-  fs.writeFileSync(kubeconfig, kubeconfigYaml({ server: apiserver.url!, token: opts.token }), tokens ? { mode: 0o600 } : {});
+  // A kubeconfig is a credential (a token, later a client key): only its owner may read it.
+  fs.writeFileSync(kubeconfig, kubeconfigYaml({ server: apiserver.url!, token: opts.token }), { mode: 0o600 });
+  fs.chmodSync(kubeconfig, 0o600);
   record();
   say(`
 kubemu is up (${secs(t0)}).

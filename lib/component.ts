@@ -1,5 +1,6 @@
 // What every component process shares: how it finds the apiserver (flags or a kubeconfig), its
 // health and metrics server on loopback, and stopping on SIGTERM/SIGINT.
+import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
@@ -12,14 +13,18 @@ import { METRICS_CONTENT_TYPE } from './metrics.ts';
 /** The parseArgs options for reaching the apiserver. */
 export const API_FLAGS = {
   server: { type: 'string' }, kubeconfig: { type: 'string' }, transport: { type: 'string', default: 'grpc' }, token: { type: 'string' },
+  'token-file': { type: 'string' },
 } as const;
 
 export interface ApiConnection { server: string; token?: string; transport: Transport }
 
 /** --server (or the kubeconfig's server) and --transport, checked; problems go to `errors`. */
-export function apiConnection(values: { server?: string; kubeconfig?: string; transport?: string; token?: string }, errors: string[]): ApiConnection {
+export function apiConnection(values: { server?: string; kubeconfig?: string; transport?: string; token?: string; 'token-file'?: string }, errors: string[]): ApiConnection {
   let server = values.server;
   let token = values.token;
+  if (!token && values['token-file']) {
+    try { token = readTokenFile(values['token-file']); } catch (err) { errors.push(`--token-file: ${(err as Error).message}`); }
+  }
   if (!server && values.kubeconfig) {
     try { ({ server, token = token } = readKubeconfig(values.kubeconfig)); } catch (err) { errors.push(`--kubeconfig: ${(err as Error).message}`); }
   }
@@ -27,6 +32,13 @@ export function apiConnection(values: { server?: string; kubeconfig?: string; tr
   const transport = (values.transport ?? 'grpc') as Transport;
   if (transport !== 'grpc' && transport !== 'http') errors.push(`--transport: want grpc or http, got ${transport}`);
   return { server: server ?? '', token, transport };
+}
+
+/** --token-file: a bearer token kept in a file (mode 0600), so it is not on the command line for `ps` to show. */
+export function readTokenFile(file: string): string {
+  const token = fs.readFileSync(file, 'utf8').trim();
+  if (!token) throw new Error(`${file} is empty`);
+  return token;
 }
 
 /** A port flag: a whole number 0–65535 (0 picks a free one). */
@@ -77,7 +89,7 @@ export function stopOnSignals(logger: Logger, onStop?: () => void): AbortControl
 }
 
 /** The usage line every component shares. */
-export const API_USAGE = '(--server URL|HOST:PORT | --kubeconfig FILE) [--transport grpc|http] [--token T]';
+export const API_USAGE = '(--server URL|HOST:PORT | --kubeconfig FILE) [--transport grpc|http] [--token-file FILE | --token T]';
 
 /** parseArgs that answers an unknown or malformed flag with its message and the usage (exit 2), not a stack trace. */
 export function parseFlags<T extends ParseArgsConfig['options']>(options: T, usage: string) {

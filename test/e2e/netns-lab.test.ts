@@ -169,6 +169,20 @@ describe('multi-host lab: nodes in their own network namespaces, joined over vet
     assert.deepEqual([...problems, ...left], [], 'the lab cleaned up after itself');
   });
 
+  test('credentials only in files of mode 0600: no token on a component\'s command line, state.json and the kubeconfig unreadable to others', async () => {
+    const adminToken = fs.readFileSync(path.join(upDir, 'tokens.csv'), 'utf8').split('\n').find((l) => l.includes(',kubemu-admin,'))!.split(',')[0];
+    const state = JSON.parse(fs.readFileSync(path.join(upDir, 'state.json'), 'utf8'));
+    const argvs: string[][] = state.components.map((c: { argv: string[] }) => c.argv);
+    assert.ok(argvs.some((a) => a.includes('--token-file')), 'the components read their token from a file');
+    for (const a of argvs) assert.equal(a.join(' ').includes(adminToken), false, `a token on the command line: ${a.join(' ')}`);
+    for (const f of ['state.json', 'kubeconfig', 'tokens.csv', 'pki/component-token', 'pki/sa.key', 'pki/encryption-config.yaml']) {
+      assert.equal(fs.statSync(path.join(upDir, f)).mode & 0o077, 0, `${f} is readable by others`);
+    }
+    // What `ps` shows every user: no process of this cluster has the token in its arguments.
+    const ps = tryRun('ps', '-eo', 'args').stdout;
+    assert.equal(ps.includes(adminToken), false);
+  });
+
   test('kubemu join refuses a bad token and an address where no apiserver listens, with clear errors', async () => {
     const bad = await kubemu(NODES[0].netns, 'join', '--apiserver', server, '--token', 'nope.nope', '--name', NODES[0].name, '--dir', joinDir(9));
     assert.notEqual(bad.code, 0);
