@@ -8,6 +8,9 @@ scripts/build-images.sh
 # Every cluster DNS the tests start answers outside names SERVFAIL instead of asking the host's resolver:
 # a test run sends traffic only to this machine (dns/main.ts reads it when --upstream is not given).
 export KUBEMU_DNS_UPSTREAM="${KUBEMU_DNS_UPSTREAM:-none}"
+# tsx transforms synchronously; esbuild (0.28) routes those calls through a worker thread whose reply can be lost,
+# and the process then waits forever — a test file (or the runner) hung in CI that way. Per-call service instead.
+export ESBUILD_WORKER_THREADS=0
 
 mapfile -t files < <(find api client apiserver scheduler controller-manager kubelet kube-proxy dns cluster cli launcher lib test examples \
   -name '*.test.ts' -not -path '*/node_modules/*' -not -path 'test/disruptive/*' 2>/dev/null | sort)
