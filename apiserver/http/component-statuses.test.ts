@@ -3,22 +3,15 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { testApiServer, type TestApiServer } from '../../test/harness/apiserver.ts';
-import { kubeconfigYaml } from '../../client/kubeconfig.ts';
+import { kubectlApiServer, type KubectlApiServer } from '../../test/harness/apiserver.ts';
 
 describe('componentstatuses', () => {
   const cleanups: Array<() => unknown> = [];
-  let api: TestApiServer;
-  let dir: string;
+  let api: KubectlApiServer;
   let kubeconfig: string;
   before(async () => {
-    api = await testApiServer({ after: (fn) => cleanups.push(fn) });
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubemu-cs-'));
-    kubeconfig = path.join(dir, 'kubeconfig');
-    fs.writeFileSync(kubeconfig, kubeconfigYaml({ server: api.url, token: 'test' }));
+    api = await kubectlApiServer({ after: (fn) => cleanups.push(fn) }, 'cs');
+    ({ kubeconfig } = api);
     // A scheduler leading right now; no controller manager has ever led.
     const micro = new Date().toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
     const res = await fetch(`${api.url}/apis/coordination.k8s.io/v1/namespaces/kube-system/leases`, {
@@ -31,7 +24,6 @@ describe('componentstatuses', () => {
   });
   after(async () => {
     for (const fn of cleanups.reverse()) await fn();
-    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   test('list: scheduler healthy from its Lease, controller-manager unhealthy without one, etcd-0 from etcd\'s /health', async () => {

@@ -4,28 +4,23 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { testApiServer, type TestApiServer } from '../harness/apiserver.ts';
-import { kubeconfigYaml } from '../../client/kubeconfig.ts';
+import { kubectlApiServer, type KubectlApiServer } from '../harness/apiserver.ts';
 
 interface Reply { status: number; body: any; warnings: string[] }
 
 describe('fieldValidation and typed decoding', () => {
   const cleanups: Array<() => unknown> = [];
-  let api: TestApiServer;
+  let api: KubectlApiServer;
   let dir: string;
   let kubeconfig: string;
 
   before(async () => {
-    api = await testApiServer({ after: (fn) => cleanups.push(fn) });
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubemu-fv-'));
-    kubeconfig = path.join(dir, 'kubeconfig');
-    fs.writeFileSync(kubeconfig, kubeconfigYaml({ server: api.url, token: 'test' }));
+    api = await kubectlApiServer({ after: (fn) => cleanups.push(fn) }, 'fv');
+    ({ dir, kubeconfig } = api);
   });
   after(async () => {
     for (const fn of cleanups.reverse()) await fn();
-    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   async function call(method: string, urlPath: string, body?: unknown, contentType = 'application/json'): Promise<Reply> {

@@ -6,11 +6,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { testApiServer, type TestApiServer } from '../harness/apiserver.ts';
+import { kubectlApiServer, type KubectlApiServer } from '../harness/apiserver.ts';
 import { kubectlVersion } from '../harness/docker-kubelet.ts';
-import { kubeconfigYaml } from '../../client/kubeconfig.ts';
 
 const EXAMPLE = path.resolve(import.meta.dirname, '../../examples/server-side-apply');
 
@@ -18,19 +16,16 @@ interface Run { code: number; stdout: string; stderr: string }
 
 describe('server-side apply with the real kubectl', () => {
   const cleanups: Array<() => unknown> = [];
-  let api: TestApiServer;
+  let api: KubectlApiServer;
   let dir: string;
   let kubeconfig: string;
 
   before(async () => {
-    api = await testApiServer({ after: (fn) => cleanups.push(fn) });
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubemu-ssa-'));
-    kubeconfig = path.join(dir, 'kubeconfig');
-    fs.writeFileSync(kubeconfig, kubeconfigYaml({ server: api.url, token: 'test' }));
+    api = await kubectlApiServer({ after: (fn) => cleanups.push(fn) }, 'ssa');
+    ({ dir, kubeconfig } = api);
   });
   after(async () => {
     for (const fn of cleanups.reverse()) await fn();
-    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   function kubectl(args: string[], bin = 'kubectl'): Promise<Run> {

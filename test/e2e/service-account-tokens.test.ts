@@ -8,13 +8,11 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { SignJWT } from 'jose';
-import { testApiServer, type TestApiServer } from '../harness/apiserver.ts';
+import { kubectlApiServer, testApiServer, type TestApiServer } from '../harness/apiserver.ts';
 import { until } from '../harness/until.ts';
 import { createApiClient, type ApiClient } from '../../client/index.ts';
-import { kubeconfigYaml } from '../../client/kubeconfig.ts';
 import { ControllerManager } from '../../controller-manager/manager.ts';
 import { silentLogger } from '../../lib/logger.ts';
 
@@ -42,7 +40,9 @@ describe('ServiceAccount tokens: TokenRequest, kubectl create token, bearer auth
 
   before(async () => {
     const signingKey = crypto.generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey;
-    api = await testApiServer({ after: (fn) => cleanups.push(fn) }, { serviceAccountSigningKey: signingKey });
+    const first = await kubectlApiServer({ after: (fn) => cleanups.push(fn) }, 'satoken', { serviceAccountSigningKey: signingKey, token: ADMIN });
+    api = first;
+    kubeconfig = first.kubeconfig;
     secured = await testApiServer({ after: (fn) => cleanups.push(fn) }, {
       etcd: api.etcd, serviceAccountSigningKey: signingKey, tokens: new Map([[ADMIN, { username: 'admin', groups: ['system:masters'] }]]),
     });
@@ -50,10 +50,6 @@ describe('ServiceAccount tokens: TokenRequest, kubectl create token, bearer auth
     const stop = new AbortController();
     const cm = new ControllerManager({ client, logger: silentLogger(), controllers: ['serviceaccount'] }).run(stop.signal);
     cleanups.push(async () => { stop.abort(); await cm; });
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubemu-satoken-'));
-    kubeconfig = path.join(dir, 'kubeconfig');
-    fs.writeFileSync(kubeconfig, kubeconfigYaml({ server: api.url, token: ADMIN }));
-    cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
   });
   after(async () => { client?.close(); for (const fn of cleanups.reverse()) await fn(); });
 
