@@ -53,14 +53,17 @@ const launcherOf = (opts: { launch?: Launcher }): Launcher => opts.launch ?? (as
 /** The address local components dial to reach the apiserver: its bind address, or loopback when it binds every address. */
 export const apiHost = (opts: { bindAddress?: string }): string =>
   !opts.bindAddress || opts.bindAddress === '0.0.0.0' || opts.bindAddress === '::' ? '127.0.0.1' : opts.bindAddress;
+/** A credential file only its owner reads, in a directory only its owner enters (`<dir>/pki/`). */
+function writePrivate(file: string, text: string, flag = 'w'): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  fs.writeFileSync(file, text, { mode: 0o600, flag });
+}
+
 /** The components' bearer token, as a file only they can read: a token on the command line is there for `ps` to show. */
 function tokenArgs(opts: { token?: string; dir: string }): string[] {
   if (!opts.token) return [];
   const file = path.join(opts.dir, 'pki', 'component-token');
-  if (!fs.existsSync(file) || fs.readFileSync(file, 'utf8').trim() !== opts.token) {
-    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-    fs.writeFileSync(file, `${opts.token}\n`, { mode: 0o600 });
-  }
+  if (!fs.existsSync(file) || fs.readFileSync(file, 'utf8').trim() !== opts.token) writePrivate(file, `${opts.token}\n`);
   return ['--token-file', file];
 }
 
@@ -171,10 +174,7 @@ export async function startEtcdComponent(opts: UpOptions): Promise<Started & { e
 /** Secrets are encrypted at rest: a key made on the first `up`, kept (mode 0600) for every later one, gone with --purge. */
 export function encryptionConfigFile(pki: string): string {
   const file = path.join(pki, 'encryption-config.yaml');
-  if (!fs.existsSync(file)) {
-    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-    fs.writeFileSync(file, newEncryptionConfigYaml(), { mode: 0o600, flag: 'wx' });
-  }
+  if (!fs.existsSync(file)) writePrivate(file, newEncryptionConfigYaml(), 'wx');
   return file;
 }
 
@@ -183,10 +183,11 @@ export function serviceAccountKeyArgs(pki: string): string[] {
   const key = path.join(pki, 'sa.key');
   const pub = path.join(pki, 'sa.pub');
   if (!fs.existsSync(key)) {
-    fs.mkdirSync(path.dirname(key), { recursive: true, mode: 0o700 });
     const pair = newSigningKeyPem();
+    // The public key first: a key without its public half would never be made again.
+    fs.mkdirSync(pki, { recursive: true, mode: 0o700 });
     fs.writeFileSync(pub, pair.publicKey, { mode: 0o644 });
-    fs.writeFileSync(key, pair.privateKey, { mode: 0o600 });
+    writePrivate(key, pair.privateKey);
   }
   return ['--service-account-signing-key-file', key, '--service-account-key-file', pub];
 }
