@@ -86,14 +86,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     nodePortRange: opts.nodePortRange ?? [30000, 32767],
     logger: logger.child({ part: 'registry' }),
     serviceAccountTokens: serviceAccounts,
-    reviewToken: async (token, audiences) => {
-      const fromFile = opts.tokens?.get(token);
-      // A file token is audience-agnostic: it answers for the API's own audiences only.
-      const apiAuds = serviceAccounts.audiences;
-      if (fromFile && (!audiences || audiences.some((a) => apiAuds.includes(a)))) return { user: fromFile, audiences: audiences?.filter((a) => apiAuds.includes(a)) ?? apiAuds };
-      const r = await serviceAccounts.authenticate(token, audiences);
-      return 'user' in r ? r : { error: `[invalid bearer token, ${r.error}]` };
-    },
+    reviewToken: (token, audiences) => authenticator.review(token, audiences),
   });
   await registry.bootstrap();
   // CustomResourceDefinitions: their kinds served by this apiserver as soon as etcd has them.

@@ -12,21 +12,34 @@ export interface Authenticator {
   authenticate(token: string | undefined): Promise<UserInfo | undefined>;
 }
 
+export type TokenReview = { user: UserInfo; audiences: string[] } | { error: string; notMine?: boolean };
+
 export const ANONYMOUS_ADMIN: UserInfo = { username: 'system:admin', groups: ['system:masters', 'system:authenticated'] };
 
-export function requestAuthenticator(o: { tokens?: Map<string, UserInfo>; serviceAccounts?: ServiceAccountTokens }): Authenticator {
+export function requestAuthenticator(o: { tokens?: Map<string, UserInfo>; serviceAccounts?: ServiceAccountTokens }): Authenticator & {
+  /** Who a token is for these audiences (none: the API's own): a request's bearer token, or a TokenReview's. */
+  review(token: string, audiences?: string[]): Promise<TokenReview>;
+} {
   const anonymousAdmin = !o.tokens?.size;
+  const apiAudiences = () => o.serviceAccounts?.audiences ?? [];
+  async function review(token: string, audiences?: string[]): Promise<TokenReview> {
+    // A file token is audience-agnostic: it answers for the API's own audiences only.
+    const fromFile = o.tokens?.get(token);
+    const api = apiAudiences();
+    if (fromFile && (!audiences || audiences.some((a) => api.includes(a)))) return { user: fromFile, audiences: audiences?.filter((a) => api.includes(a)) ?? api };
+    const sa = await o.serviceAccounts?.authenticate(token, audiences);
+    if (!sa) return { error: '[invalid bearer token]', notMine: true };
+    return 'user' in sa ? sa : { ...sa, error: `[invalid bearer token, ${sa.error}]` };
+  }
   return {
+    review,
     async authenticate(token) {
       if (token === undefined || token === '') return anonymousAdmin ? ANONYMOUS_ADMIN : undefined;
-      const fromFile = o.tokens?.get(token);
-      if (fromFile) return fromFile;
-      const sa = await o.serviceAccounts?.authenticate(token);
-      if (sa && 'user' in sa) return sa.user;
+      const r = await review(token);
+      if ('user' in r) return r.user;
       // Learning mode (no token file): a token that is not one this apiserver issued changes nothing, as before;
       // one it issued that no longer holds (expired, its pod gone, a forged signature) is refused.
-      if (anonymousAdmin && (!sa || sa.notMine)) return ANONYMOUS_ADMIN;
-      return undefined;
+      return anonymousAdmin && r.notMine ? ANONYMOUS_ADMIN : undefined;
     },
   };
 }
