@@ -1,5 +1,7 @@
 // kubemu apiserver: flags → options → startApiServer. Runs until SIGTERM/SIGINT.
+import fs from 'node:fs';
 import { parseArgs } from 'node:util';
+import type { ServingTls } from './http/server.ts';
 import { createLogger } from '../lib/logger.ts';
 import { parseDuration } from '../lib/duration.ts';
 import { readTokenFile } from './auth/authenticator.ts';
@@ -13,6 +15,7 @@ const USAGE = `usage: apiserver --etcd-servers URL[,URL…] [--bind-address 127.
                  [--token-auth-file FILE] [--encryption-provider-config FILE] [--etcd-compaction-interval 5m0s]
                  [--service-account-signing-key-file PEM] [--service-account-key-file PEM]…
                  [--service-account-issuer URL] [--api-audiences AUD,…]
+                 [--tls-cert-file PEM --tls-private-key-file PEM] [--client-ca-file PEM] [--insecure-port PORT]
                  [--allowed-host-names NAME,…] [--min-request-timeout 1800]
                  [--log-level info]`;
 
@@ -32,6 +35,10 @@ async function main(): Promise<void> {
       'service-account-key-file': { type: 'string', multiple: true },
       'service-account-issuer': { type: 'string' },
       'api-audiences': { type: 'string' },
+      'tls-cert-file': { type: 'string' },
+      'tls-private-key-file': { type: 'string' },
+      'client-ca-file': { type: 'string' },
+      'insecure-port': { type: 'string' },
       'etcd-compaction-interval': { type: 'string', default: '5m0s' },
       'allowed-host-names': { type: 'string', default: '' },
       'min-request-timeout': { type: 'string', default: '1800' },
@@ -52,6 +59,10 @@ async function main(): Promise<void> {
   if (compaction === undefined) errors.push(`--etcd-compaction-interval: not a duration: ${values['etcd-compaction-interval']}`);
   const minRequestTimeout = Number(values['min-request-timeout']);
   if (!/^\d+$/.test(values['min-request-timeout']!)) errors.push(`--min-request-timeout: not a number of seconds: ${values['min-request-timeout']}`);
+  if (!!values['tls-cert-file'] !== !!values['tls-private-key-file']) errors.push('--tls-cert-file and --tls-private-key-file go together');
+  if (values['client-ca-file'] && !values['tls-cert-file']) errors.push('--client-ca-file needs --tls-cert-file (client certificates come over TLS)');
+  const insecurePort = values['insecure-port'] === undefined ? undefined : Number(values['insecure-port']);
+  if (insecurePort !== undefined && !(/^\d+$/.test(values['insecure-port']!) && insecurePort <= 65535)) errors.push(`--insecure-port: not a port: ${values['insecure-port']}`);
   if (errors.length) {
     console.error(`${errors.join('\n')}\n${USAGE}`);
     process.exit(2);
@@ -72,7 +83,17 @@ async function main(): Promise<void> {
     console.error(`service account keys: ${(err as Error).message}`);
     process.exit(2);
   }
+  let tls: ServingTls | undefined;
+  try {
+    if (values['tls-cert-file']) {
+      tls = { cert: fs.readFileSync(values['tls-cert-file'], 'utf8'), key: fs.readFileSync(values['tls-private-key-file']!, 'utf8'), clientCA: values['client-ca-file'] ? fs.readFileSync(values['client-ca-file'], 'utf8') : undefined };
+    }
+  } catch (err) {
+    console.error(`TLS files: ${(err as Error).message}`);
+    process.exit(2);
+  }
   const logger = createLogger('apiserver', { level: values['log-level'] });
+  if (!tls) logger.warn('no --tls-cert-file: the API is served over plain HTTP, and kubectl will not send a token over it');
   if (!signingKey) logger.warn('no --service-account-signing-key-file: ServiceAccount tokens are signed with a key made for this process and end with it');
   if (encryption) logger.info({ resources: encryption.resources }, 'encryption at rest on');
   const server = await startApiServer({
@@ -90,6 +111,8 @@ async function main(): Promise<void> {
     apiAudiences: values['api-audiences']?.split(',').map((a) => a.trim()).filter(Boolean),
     compactionIntervalMs: compaction,
     minRequestTimeoutSeconds: minRequestTimeout,
+    tls,
+    insecurePort,
     allowedHostNames: values['allowed-host-names']!.split(',').map((n) => n.trim()).filter(Boolean),
     logger,
   });

@@ -15,7 +15,7 @@ import { allowAll } from './auth/authorizer.ts';
 import { EtcdStore } from './storage/etcd-store.ts';
 import { createRegistry } from './registry/index.ts';
 import { CrdController } from './crd/controller.ts';
-import { createHttpServer } from './http/server.ts';
+import { createHttpServer, type ServingTls } from './http/server.ts';
 import { createGrpcServer } from './grpc/server.ts';
 import { closeServer, trackSockets } from '../lib/close-server.ts';
 import type { HttpLimits } from '../lib/http-limits.ts';
@@ -54,19 +54,53 @@ export interface ApiServerOptions {
   minRequestTimeoutSeconds?: number;
   /** Recent events the watch cache keeps per resource (kube-apiserver's --default-watch-cache-size; kubemu's default 1000). */
   watchCacheSize?: number;
+  /**
+   * TLS on both ports (--tls-cert-file, --tls-private-key-file, --client-ca-file): REST is HTTPS, gRPC is TLS, and
+   * client certificates the client CA issued authenticate. With a client CA, requests without credentials are
+   * 401 (but /healthz, /livez, /readyz and /version).
+   */
+  tls?: ServingTls;
+  /** A plain-HTTP REST port on 127.0.0.1 where every request is the admin, kube-apiserver's old --insecure-port: for learning only. */
+  insecurePort?: number;
 }
 
 export const DEFAULT_COMPACTION_INTERVAL_MS = 5 * 60_000;
 
 export interface RunningApiServer {
-  /** http://host:port */
+  /** https://host:port (http:// without TLS) */
   url: string;
+  /** http://127.0.0.1:port when an insecure port was asked for */
+  insecureUrl?: string;
   /** host:port of the gRPC service */
   grpcAddress: string;
   close(): Promise<void>;
 }
 
 export const DEFAULT_SERVICE_CIDR = '10.96.0.0/16';
+
+async function listen(server: http.Server, port: number, host: string): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  return (server.address() as AddressInfo).port;
+}
+
+/**
+ * gRPC over TLS with client certificates asked for but not required, as on the REST port (a token may come
+ * instead). grpc-js's createSsl cannot ask without requiring; its certificate-provider credentials can, fed
+ * here once with the PEMs (one provider for both roles: the identity and the CA). The answers come a tick later:
+ * grpc-js registers the server's watcher only after adding these listeners.
+ */
+function grpcServerCredentials(t: ServingTls): grpc.ServerCredentials {
+  const provider: grpc.experimental.CertificateProvider = {
+    addCaCertificateListener: (l) => setImmediate(() => l(t.clientCA ? { caCertificate: Buffer.from(t.clientCA) } : null)),
+    removeCaCertificateListener: () => {},
+    addIdentityCertificateListener: (l) => setImmediate(() => l({ certificate: Buffer.from(t.cert), privateKey: Buffer.from(t.key) })),
+    removeIdentityCertificateListener: () => {},
+  };
+  return grpc.experimental.createCertificateProviderServerCredentials(provider, t.clientCA ? provider : null, false);
+}
 
 export async function startApiServer(opts: ApiServerOptions): Promise<RunningApiServer> {
   const logger = opts.logger ?? silentLogger();
@@ -78,7 +112,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     signingKey: opts.serviceAccountSigningKey ?? crypto.generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey,
     publicKeys: opts.serviceAccountPublicKeys, issuer: opts.serviceAccountIssuer, audiences: opts.apiAudiences, lookup,
   });
-  const authenticator = requestAuthenticator({ tokens: opts.tokens, serviceAccounts });
+  const authenticator = requestAuthenticator({ tokens: opts.tokens, serviceAccounts, clientCertificates: !!opts.tls?.clientCA });
   const registry = createRegistry({
     store,
     authorizer: allowAll(),
@@ -95,26 +129,34 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
   const compaction = opts.compactionIntervalMs ?? DEFAULT_COMPACTION_INTERVAL_MS;
   if (compaction > 0) store.startCompactor(compaction);
 
-  const httpServer: http.Server = trackSockets(createHttpServer({ registry, authenticator, logger: logger.child({ part: 'http' }), allowedHostNames: opts.allowedHostNames, limits: opts.httpLimits, etcdEndpoints: opts.etcdEndpoints, minRequestTimeoutSeconds: opts.minRequestTimeoutSeconds }));
-  await new Promise<void>((resolve, reject) => {
-    httpServer.once('error', reject);
-    httpServer.listen(opts.port ?? 0, host, () => resolve());
-  });
-  const { port } = httpServer.address() as AddressInfo;
+  const httpOptions = { registry, logger: logger.child({ part: 'http' }), allowedHostNames: opts.allowedHostNames, limits: opts.httpLimits, etcdEndpoints: opts.etcdEndpoints, minRequestTimeoutSeconds: opts.minRequestTimeoutSeconds };
+  const httpServer: http.Server = trackSockets(createHttpServer({ ...httpOptions, authenticator, tls: opts.tls }));
+  const port = await listen(httpServer, opts.port ?? 0, host);
+  let insecure: http.Server | undefined;
+  if (opts.insecurePort !== undefined) {
+    // No credentials on this port: like kube-apiserver's old insecure port, every request is the admin.
+    insecure = trackSockets(createHttpServer({ ...httpOptions, authenticator: requestAuthenticator({ serviceAccounts }) }));
+    await listen(insecure, opts.insecurePort, '127.0.0.1');
+  }
 
   const grpcServer = createGrpcServer({ registry, authenticator, logger: logger.child({ part: 'grpc' }) });
   const grpcPort = await new Promise<number>((resolve, reject) => {
-    grpcServer.bindAsync(`${host}:${opts.grpcPort ?? 0}`, grpc.ServerCredentials.createInsecure(),
+    grpcServer.bindAsync(`${host}:${opts.grpcPort ?? 0}`, opts.tls ? grpcServerCredentials(opts.tls) : grpc.ServerCredentials.createInsecure(),
       (err, p) => (err ? reject(err) : resolve(p)));
   });
 
   const urlHost = host.includes(':') ? `[${host}]` : host;
-  logger.info({ url: `http://${urlHost}:${port}`, grpc: `${host}:${grpcPort}` }, 'apiserver listening');
+  const url = `${opts.tls ? 'https' : 'http'}://${urlHost}:${port}`;
+  const insecureUrl = insecure ? `http://127.0.0.1:${(insecure.address() as AddressInfo).port}` : undefined;
+  logger.info({ url, grpc: `${host}:${grpcPort}`, tls: !!opts.tls, clientCertificates: !!opts.tls?.clientCA, insecureUrl }, 'apiserver listening');
+  if (insecureUrl) logger.warn({ insecureUrl }, 'insecure port on: every request to it is the admin, with no credentials (for learning only)');
   return {
-    url: `http://${urlHost}:${port}`,
+    url,
+    insecureUrl,
     grpcAddress: `${urlHost}:${grpcPort}`,
     async close() {
       grpcServer.forceShutdown();
+      if (insecure) await closeServer(insecure);
       await closeServer(httpServer);
       registry.close();
       crds.close();

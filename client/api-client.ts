@@ -8,6 +8,15 @@ import type { DeleteOptions, KubeList, KubeObject, ListOptions, WatchEvent, Watc
 
 export type ResourceKey = Pick<ResourceInfo, 'group' | 'resource'>;
 
+/** TLS to the apiserver, PEM text: the CA that verifies it, and a client certificate with its key. */
+export interface ClientTls {
+  ca?: string;
+  cert?: string;
+  key?: string;
+  /** The name the server's certificate must carry, when it is not the host dialled. */
+  serverName?: string;
+}
+
 export interface ClientWatch extends AsyncIterable<WatchEvent> {
   close(): void;
 }

@@ -4,7 +4,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { ApiError, statusToError } from '../api/errors.ts';
 import type { DeleteOptions, KubeList, KubeObject, ListOptions, WatchEvent, WatchOptions } from '../api/types.ts';
-import type { ApiClient, ClientWatch, ResourceKey } from './api-client.ts';
+import type { ApiClient, ClientTls, ClientWatch, ResourceKey } from './api-client.ts';
 import { resourceInfo } from './paths.ts';
 import path from 'node:path';
 import { ROOT } from '../lib/root.ts';
@@ -36,6 +36,8 @@ export interface GrpcClientOptions {
    *  that answers is used, the next ones when it goes away) */
   server: string;
   token?: string;
+  /** TLS to the apiserver: the CA that verifies it, and a client certificate (x509 authentication). */
+  tls?: ClientTls;
   /** Put before grpc-js's own User-Agent, which the apiserver reads up to the first `/`. */
   userAgent?: string;
 }
@@ -60,7 +62,11 @@ export class GrpcApiClient implements ApiClient {
 
   constructor(opts: GrpcClientOptions) {
     const Ctor = apiClientConstructor();
-    this.client = new Ctor(grpcTarget(opts?.server), grpc.credentials.createInsecure(), {
+    const t = opts.tls;
+    const credentials = t ? grpc.credentials.createSsl(t.ca ? Buffer.from(t.ca) : null, t.key ? Buffer.from(t.key) : null, t.cert ? Buffer.from(t.cert) : null)
+      : grpc.credentials.createInsecure();
+    this.client = new Ctor(grpcTarget(opts?.server), credentials, {
+      ...(t?.serverName ? { 'grpc.ssl_target_name_override': t.serverName, 'grpc.default_authority': t.serverName } : {}),
       'grpc.max_receive_message_length': 512 * 1024 * 1024,
       'grpc.max_send_message_length': 64 * 1024 * 1024,
       'grpc.keepalive_time_ms': 30_000,

@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import type { Pool } from 'undici';
 import { ApiError, statusToError } from '../api/errors.ts';
 import type { DeleteOptions, KubeList, KubeObject, ListOptions, WatchEvent, WatchOptions } from '../api/types.ts';
-import type { ApiClient, ClientWatch, ResourceKey } from './api-client.ts';
+import type { ApiClient, ClientTls, ClientWatch, ResourceKey } from './api-client.ts';
 import { query, resourcePath } from './paths.ts';
 
 export interface HttpClientOptions {
@@ -13,6 +13,8 @@ export interface HttpClientOptions {
   token?: string;
   connections?: number;
   userAgent?: string;
+  /** The CA that verifies an https server, and a client certificate (x509 authentication). */
+  tls?: ClientTls;
 }
 
 const PATCH_CONTENT_TYPES = {
@@ -31,7 +33,9 @@ export class HttpApiClient implements ApiClient {
 
   constructor(opts: HttpClientOptions) {
     if (!/^https?:\/\//.test(opts?.server ?? '')) throw new Error(`HttpApiClient: server must be an http(s) URL, got ${JSON.stringify(opts?.server)}`);
-    this.pool = new (undiciPool())(opts.server, { connections: opts.connections ?? 64, pipelining: 1 });
+    const t = opts.tls;
+    const connect = t && opts.server.startsWith('https:') ? { ca: t.ca, cert: t.cert, key: t.key, servername: t.serverName } : undefined;
+    this.pool = new (undiciPool())(opts.server, { connections: opts.connections ?? 64, pipelining: 1, ...(connect ? { connect } : {}) });
     this.headers = {
       accept: 'application/json', ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}), ...(opts.userAgent ? { 'user-agent': opts.userAgent } : {}),
     };

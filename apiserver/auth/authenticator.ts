@@ -1,26 +1,29 @@
-// Authentication: who is calling, the pipeline's first stage. A bearer token is tried by each token
+// Authentication: who is calling, the pipeline's first stage. A verified client certificate names the user
+// (x509.ts, read by the transport from the TLS connection); otherwise a bearer token is tried by each token
 // authenticator in turn — the static token file (kube-apiserver's --token-auth-file), then ServiceAccount
-// tokens (JWTs this apiserver signed) — and a token none accepts is 401, as in Kubernetes. With no token file
-// configured (a local emulator's learning mode) a request without a token, or with one that is not this
-// apiserver's, is the anonymous admin. Both transports call this before anything else.
+// tokens (JWTs this apiserver signed) — and a request none accepts is 401, as in Kubernetes. Only with neither
+// a client CA nor a token file (an apiserver started bare, as unit tests and the learning-mode insecure port
+// do) is a request without credentials, or with a token that is not this apiserver's, the anonymous admin.
+// Both transports call this before anything else.
 import fs from 'node:fs';
 import type { UserInfo } from '../../api/types.ts';
 import type { ServiceAccountTokens } from './service-account-tokens.ts';
 
 export interface Authenticator {
-  /** The user for a bearer token (undefined token = none sent). Undefined when rejected. */
-  authenticate(token: string | undefined): Promise<UserInfo | undefined>;
+  /** The user for a bearer token (undefined token = none sent), after a verified client certificate's user if the
+   *  connection had one. Undefined when rejected. */
+  authenticate(token: string | undefined, certificateUser?: UserInfo): Promise<UserInfo | undefined>;
 }
 
 export type TokenReview = { user: UserInfo; audiences: string[] } | { error: string; notMine?: boolean };
 
 export const ANONYMOUS_ADMIN: UserInfo = { username: 'system:admin', groups: ['system:masters', 'system:authenticated'] };
 
-export function requestAuthenticator(o: { tokens?: Map<string, UserInfo>; serviceAccounts?: ServiceAccountTokens }): Authenticator & {
+export function requestAuthenticator(o: { tokens?: Map<string, UserInfo>; serviceAccounts?: ServiceAccountTokens; clientCertificates?: boolean }): Authenticator & {
   /** Who a token is for these audiences (none: the API's own): a request's bearer token, or a TokenReview's. */
   review(token: string, audiences?: string[]): Promise<TokenReview>;
 } {
-  const anonymousAdmin = !o.tokens?.size;
+  const anonymousAdmin = !o.tokens?.size && !o.clientCertificates;
   const apiAudiences = () => o.serviceAccounts?.audiences ?? [];
   async function review(token: string, audiences?: string[]): Promise<TokenReview> {
     // A file token is audience-agnostic: it answers for the API's own audiences only.
@@ -33,7 +36,8 @@ export function requestAuthenticator(o: { tokens?: Map<string, UserInfo>; servic
   }
   return {
     review,
-    async authenticate(token) {
+    async authenticate(token, certificateUser) {
+      if (certificateUser) return certificateUser;
       if (token === undefined || token === '') return anonymousAdmin ? ANONYMOUS_ADMIN : undefined;
       const r = await review(token);
       if ('user' in r) return r.user;

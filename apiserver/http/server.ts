@@ -2,12 +2,14 @@
 // official clients work unchanged (see ../shared/kubectl-wire.md for what they send and need).
 // Every request: authenticate → route → registry (which authorizes, admits and stores).
 import http from 'node:http';
+import https from 'node:https';
 import { ApiError, errorToStatus, toApiError } from '../../api/errors.ts';
 import { findResource } from '../../api/resources.ts';
 import type { DeleteOptions, KubeObject, WatchOptions } from '../../api/types.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { METRICS_CONTENT_TYPE } from '../../lib/metrics.ts';
 import type { Authenticator } from '../auth/authenticator.ts';
+import { certificateUser } from '../auth/x509.ts';
 import type { Registry, RequestContext, ResourceRef } from '../registry/types.ts';
 import { DEFAULT_MAX_BODY_BYTES, decodeObject, decodeOptional, decodePatch, readBody } from './body.ts';
 import { aggregatedDiscovery, aggregatedVersion, apiGroup, apiGroupList, apiResourceList, apiVersions } from './discovery.ts';
@@ -38,7 +40,11 @@ export interface HttpServerOptions {
   etcdEndpoints?: string[];
   /** kube-apiserver's --min-request-timeout: a watch without timeoutSeconds ends after 1–2× this many seconds. */
   minRequestTimeoutSeconds?: number;
+  /** Serve HTTPS with this certificate (PEM); with clientCA, client certificates it issued authenticate (x509.ts). */
+  tls?: ServingTls;
 }
+
+export interface ServingTls { cert: string; key: string; clientCA?: string }
 
 export const DEFAULT_MIN_REQUEST_TIMEOUT_SECONDS = 1800;
 
@@ -76,7 +82,7 @@ export function createHttpServer(opts: HttpServerOptions): http.Server {
   const checkHost = hostAllowList(opts.allowedHostNames);
   const minRequestTimeout = opts.minRequestTimeoutSeconds ?? DEFAULT_MIN_REQUEST_TIMEOUT_SECONDS;
 
-  const server = http.createServer(HTTP_SERVER_OPTIONS, (req, res) => {
+  const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const started = process.hrtime.bigint();
     let label = 'other';
     res.on('finish', () => {
@@ -91,7 +97,12 @@ export function createHttpServer(opts: HttpServerOptions): http.Server {
       if (apiErr.code === 'RequestEntityTooLarge' && !res.headersSent) res.setHeader('Connection', 'close');
       sendError(res, apiErr);
     });
-  });
+  };
+  // Client certificates are asked for but not required: a request without one may still bring a token, and
+  // one that does not verify gets Kubernetes' 401 from the authenticator rather than a failed handshake.
+  const server: http.Server = opts.tls
+    ? https.createServer({ ...HTTP_SERVER_OPTIONS, cert: opts.tls.cert, key: opts.tls.key, ca: opts.tls.clientCA, requestCert: !!opts.tls.clientCA, rejectUnauthorized: false }, handler) as unknown as http.Server
+    : http.createServer(HTTP_SERVER_OPTIONS, handler);
   server.on('upgrade', (req, socket, head) => handleUpgrade(req, socket, head, { registry, authenticator, checkHost }));
   server.on('clientError', (_err, socket) => { if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n'); });
   return applyHttpLimits(server, opts.limits);
@@ -114,7 +125,7 @@ export function createHttpServer(opts: HttpServerOptions): http.Server {
 
     const auth = req.headers.authorization;
     const token = auth?.startsWith('Bearer ') ? auth.slice(7).trim() : undefined;
-    const user = await authenticator.authenticate(token);
+    const user = await authenticator.authenticate(token, certificateUser(req.socket));
     if (!user) throw new ApiError('Unauthorized', 'Unauthorized');
     const ctx: RequestContext = { user };
 
