@@ -1,5 +1,7 @@
 // `kubemu status`: each component of the cluster started from --dir (running, restarts, last exit,
 // back-off), its supervisor, and whether the apiserver is ready.
+import { adminTls } from '../launcher/pki.ts';
+import { tlsFetch } from '../lib/tls-fetch.ts';
 import path from 'node:path';
 import { defaultOutput } from '../launcher/output.ts';
 import { isRunning, readState } from '../launcher/state.ts';
@@ -31,7 +33,7 @@ export async function status(opts: { dir: string }): Promise<number> {
   if (sup && runningSupervisor(dir)) say(`supervisor pid ${sup.pid} running (restarts components that exit)  log ${sup.log}`);
   else say(`supervisor ${sup ? `pid ${sup.pid} NOT RUNNING` : 'none'}: components that exit are not restarted`);
   try {
-    const res = await fetch(`${state.apiserver}/readyz`, { signal: AbortSignal.timeout(2000) });
+    const res = await tlsFetch(`${state.apiserver}/readyz`, { signal: AbortSignal.timeout(2000) }, adminTls(dir));
     say(`apiserver /readyz: ${res.status} ${(await res.text()).trim()}`);
     healthy &&= res.ok;
   } catch (err) {

@@ -2,6 +2,8 @@
 // own (every component still its own process), stop() is `kubemu down --purge` plus whatever faults
 // left on the host. In between, faults on demand: kill or restart a component, lose a node, cut it
 // off from the control plane, freeze a container; each recorded in faults.jsonl and as an Event.
+import { adminTls } from '../launcher/pki.ts';
+import type { ClientTls } from '../client/index.ts';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -39,6 +41,8 @@ export class Cluster implements AsyncDisposable {
   readonly kubeconfig: string;
   /** The apiserver's REST URL, e.g. http://127.0.0.1:41234 */
   readonly apiUrl: string;
+  /** The cluster CA and the admin's client certificate (PEM), for clients of your own: `apiUrl` is HTTPS. */
+  readonly tls: ClientTls | undefined;
   /** The apiserver's gRPC address, host:port. */
   readonly grpcAddress: string;
   readonly nodes: Array<{ name: string; ip: string }>;
@@ -59,7 +63,8 @@ export class Cluster implements AsyncDisposable {
     this.apiUrl = state.apiserver;
     this.grpcAddress = state.grpc;
     this.nodes = (state.nodes ?? []).map((name, i) => ({ name, ip: nodeIdentity(init.name, i + 1).nodeIP }));
-    this.client = createApiClient({ transport: 'http', server: state.apiserver });
+    this.tls = adminTls(init.dir);
+    this.client = createApiClient({ transport: 'http', server: state.apiserver, tls: this.tls });
     this.faultInjector = new FaultInjector(init.dir);
   }
 

@@ -4,6 +4,9 @@
 // An Event the apiserver cannot take right now (the fault was the apiserver or etcd) is kept in
 // <dir>/faults-pending-events.jsonl and posted with the next record; its fixed name makes a retry of
 // one that did arrive a harmless 409.
+import { adminTls } from '../launcher/pki.ts';
+import { tlsFetch } from '../lib/tls-fetch.ts';
+import type { ClientTls } from '../client/index.ts';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -83,23 +86,24 @@ export function postPendingEvents(dir: string, apiserver: string): Promise<numbe
 }
 
 async function postPending(dir: string, apiserver: string): Promise<number> {
+  const tls = adminTls(dir);
   const pending = readJsonLines<KubeObject>(pendingPath(dir));
   if (!pending.length) return 0;
   const left: KubeObject[] = [];
   for (const ev of pending) {
     // Once one fails the apiserver is not taking Events: keep the rest in order without trying.
-    if (left.length || !(await postEvent(apiserver, ev))) left.push(ev);
+    if (left.length || !(await postEvent(apiserver, ev, tls))) left.push(ev);
   }
   if (left.length) fs.writeFileSync(pendingPath(dir), left.map((e) => `${JSON.stringify(e)}\n`).join(''));
   else fs.rmSync(pendingPath(dir), { force: true });
   return left.length;
 }
 
-async function postEvent(apiserver: string, ev: KubeObject): Promise<boolean> {
+async function postEvent(apiserver: string, ev: KubeObject, tls?: ClientTls): Promise<boolean> {
   try {
-    const res = await fetch(`${apiserver}/api/v1/namespaces/${ev.metadata.namespace}/events`, {
+    const res = await tlsFetch(`${apiserver}/api/v1/namespaces/${ev.metadata.namespace}/events`, {
       method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ev), signal: AbortSignal.timeout(3000),
-    });
+    }, tls);
     await res.arrayBuffer();
     return res.ok || res.status === 409;
   } catch {

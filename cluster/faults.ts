@@ -4,6 +4,9 @@
 // The components have a supervisor (launcher/supervisor.ts) that restarts one that exits, as a node's
 // kubelet or systemd would: a kill is a fault it then repairs, unless the kill holds it first
 // (--no-restart, stop-node); starting a component again goes through it too.
+import { adminTls } from '../launcher/pki.ts';
+import { tlsFetch } from '../lib/tls-fetch.ts';
+import type { ClientTls } from '../client/index.ts';
 import { readState, writeState, isRunning, type ClusterState, type ComponentState } from '../launcher/state.ts';
 import { hasNetAdmin } from '../kube-proxy/public.ts';
 import { killNodeContainers, setPaused } from './containers.ts';
@@ -98,7 +101,7 @@ export class FaultInjector {
       if (c.node && (s.partitioned ?? []).includes(c.node)) joinPartitionCgroup(clusterName(s), c.node, [pid]);
     }
     const partitioned = !!c.node && (s.partitioned ?? []).includes(c.node);
-    await waitReady({ ...c, pid }, { apiserver: s.apiserver, since, partitioned });
+    await waitReady({ ...c, pid }, { apiserver: s.apiserver, since, partitioned, tls: adminTls(this.dir) });
     return pid;
   }
 
@@ -167,7 +170,7 @@ export class FaultInjector {
     if (s.runtime !== 'docker') throw new Error(`pausing a container needs the docker runtime; this cluster runs ${s.runtime ?? 'no nodes'}`);
     const namespace = pod.namespace ?? 'default';
     const { node } = await setPaused(s.nodes ?? [], namespace, pod.name, container, paused);
-    const uid = await podUid(s.apiserver, namespace, pod.name);
+    const uid = await podUid(s.apiserver, namespace, pod.name, adminTls(this.dir));
     const target = `${namespace}/${pod.name}/${container}`;
     const message = paused ? `paused container ${container} of pod ${namespace}/${pod.name} on ${node} (docker pause, behind the kubelet's back)`
       : `resumed container ${container} of pod ${namespace}/${pod.name} on ${node}`;
@@ -177,9 +180,9 @@ export class FaultInjector {
 }
 
 /** The pod's uid for the Event, if the apiserver answers quickly (the Event is still written without it). */
-async function podUid(apiserver: string, namespace: string, name: string): Promise<string | undefined> {
+async function podUid(apiserver: string, namespace: string, name: string, tls?: ClientTls): Promise<string | undefined> {
   try {
-    const res = await fetch(`${apiserver}/api/v1/namespaces/${namespace}/pods/${name}`, { signal: AbortSignal.timeout(2000) });
+    const res = await tlsFetch(`${apiserver}/api/v1/namespaces/${namespace}/pods/${name}`, { signal: AbortSignal.timeout(2000) }, tls);
     return res.ok ? ((await res.json()) as { metadata?: { uid?: string } }).metadata?.uid : undefined;
   } catch {
     return undefined;

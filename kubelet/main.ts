@@ -4,7 +4,7 @@ import net from 'node:net';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createApiClient, readKubeconfig, type Transport } from '../client/index.ts';
-import { parseFlags, readTokenFile } from '../lib/component.ts';
+import { parseFlags, readTokenFile, tlsFlags } from '../lib/component.ts';
 import { createLogger } from '../lib/logger.ts';
 import { CriClient, withCallLogging } from './cri/client.ts';
 import { CriServer } from './cri/server.ts';
@@ -22,6 +22,7 @@ const USAGE = `usage: kubelet (--server URL|HOST:PORT | --kubeconfig FILE) --nod
 async function main(): Promise<void> {
   const { values } = parseFlags({
       server: { type: 'string' }, kubeconfig: { type: 'string' }, transport: { type: 'string', default: 'grpc' }, token: { type: 'string' }, 'token-file': { type: 'string' },
+      'certificate-authority': { type: 'string' }, 'client-certificate': { type: 'string' }, 'client-key': { type: 'string' },
       'node-name': { type: 'string' }, 'node-ip': { type: 'string', default: '127.0.0.1' }, runtime: { type: 'string', default: 'docker' }, 'pod-cidr': { type: 'string' },
       'fake-pull-delay-ms': { type: 'string', default: '0' }, 'fake-fail-images': { type: 'string', default: '*missing*' },
       'cri-socket': { type: 'string' }, 'root-dir': { type: 'string' }, network: { type: 'string', default: 'kubemu' },
@@ -31,8 +32,9 @@ async function main(): Promise<void> {
   if (values.help) { console.log(USAGE); return; }
   let server = values.server;
   let token = values.token ?? (values['token-file'] ? readTokenFile(values['token-file']) : undefined);
-  if (!server && values.kubeconfig) ({ server, token = token } = readKubeconfig(values.kubeconfig));
   const errors: string[] = [];
+  let tls = tlsFlags(values, errors);
+  if (!server && values.kubeconfig) ({ server, token = token, tls = tls } = readKubeconfig(values.kubeconfig));
   if (!server) errors.push('--server or --kubeconfig is required');
   if (!values['node-name']) errors.push('--node-name is required');
   if (!['docker', 'fake'].includes(values.runtime!)) errors.push(`--runtime: want docker or fake, got ${values.runtime}`);
@@ -64,7 +66,7 @@ async function main(): Promise<void> {
   }
   // Every CRI call is logged at debug level with its duration (what the kubelet asked the runtime).
   const cri = withCallLogging(new CriClient({ socketPath }), logger.child({ part: 'cri-client' }));
-  const client = createApiClient({ transport: values.transport as Transport, server: server!, token, userAgent: 'kubelet/kubemu' });
+  const client = createApiClient({ transport: values.transport as Transport, server: server!, token, tls, userAgent: 'kubelet/kubemu' });
   const kubelet = new Kubelet({
     client, runtime: cri, images: cri, rootDir, logger, nodeName, nodeIP: values['node-ip']!,
     cpu: values.cpu, memory: values.memory, maxPods: Number(values['max-pods']), kubeletPort: port,

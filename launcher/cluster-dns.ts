@@ -2,13 +2,13 @@
 // give pods as their resolver) and, having no selector, an Endpoints object written here that
 // points at the DNS component's address.
 import net from 'node:net';
-import { createApiClient } from '../client/index.ts';
+import { createApiClient, type ClientTls } from '../client/index.ts';
 
 const SERVICES = { group: '', resource: 'services' };
 const ENDPOINTS = { group: '', resource: 'endpoints' };
 
-export async function createKubeDns(apiserver: string, clusterIP: string, listen: { ip: string; port: number }, token?: string): Promise<void> {
-  const client = createApiClient({ transport: 'http', server: apiserver, token });
+export async function createKubeDns(apiserver: string, clusterIP: string, listen: { ip: string; port: number }, token?: string, tls?: ClientTls): Promise<void> {
+  const client = createApiClient({ transport: 'http', server: apiserver, token, tls });
   const labels = { 'k8s-app': 'kube-dns', 'kubernetes.io/name': 'CoreDNS' };
   try {
     await client.delete(SERVICES, 'kube-system', 'kube-dns').catch(() => {});

@@ -13,6 +13,9 @@ import { freePort } from '../lib/free-port.ts';
 import { isAlive, tailFile, type ComponentState } from './state.ts';
 import { ROOT } from '../lib/root.ts';
 import { bundledEntry } from './bundle.ts';
+import { adminTls, certFiles, clientTlsArgs } from './pki.ts';
+import { tlsFetch } from '../lib/tls-fetch.ts';
+import type { ClientTls } from '../client/index.ts';
 
 export { ROOT };
 
@@ -53,6 +56,9 @@ const launcherOf = (opts: { launch?: Launcher }): Launcher => opts.launch ?? (as
 /** The address local components dial to reach the apiserver: its bind address, or loopback when it binds every address. */
 export const apiHost = (opts: { bindAddress?: string }): string =>
   !opts.bindAddress || opts.bindAddress === '0.0.0.0' || opts.bindAddress === '::' ? '127.0.0.1' : opts.bindAddress;
+/** The apiserver's REST URL for the local components and the CLI. */
+export const apiserverUrl = (opts: { bindAddress?: string; port: number }): string => `https://${apiHost(opts)}:${opts.port}`;
+
 /** A credential file only its owner reads, in a directory only its owner enters (`<dir>/pki/`). */
 function writePrivate(file: string, text: string, flag = 'w'): void {
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
@@ -126,12 +132,12 @@ export function spawnDetached(name: string, argv: string[], log: string): number
   return child.pid;
 }
 
-export async function waitHttp(name: string, pid: number, url: string, timeoutMs = 60_000): Promise<void> {
+export async function waitHttp(name: string, pid: number, url: string, timeoutMs = 60_000, tls?: ClientTls): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (!isAlive(pid)) throw new Error(`${name} exited while starting`);
     try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
+      const res = await tlsFetch(url, { signal: AbortSignal.timeout(1000) }, tls);
       if (res.ok) return;
     } catch { /* not answering yet */ }
     if (Date.now() > deadline) throw new Error(`${name} did not answer ${url} within ${timeoutMs / 1000} s`);
@@ -143,10 +149,10 @@ export async function waitHttp(name: string, pid: number, url: string, timeoutMs
  * Resolves when the Node is Ready; with `since` (ms), only once its kubelet has also renewed the node's Lease
  * after that moment (a kubelet restarted within the grace period finds its Node still Ready from before).
  */
-export async function waitNodeReady(apiserver: string, nodeName: string, pid: number, since?: number, timeoutMs = 60_000, token?: string): Promise<void> {
+export async function waitNodeReady(apiserver: string, nodeName: string, pid: number, since?: number, timeoutMs = 60_000, token?: string, tls?: ClientTls): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   const headers: Record<string, string> = token ? { Authorization: `Bearer ${token}` } : {};
-  const get = async (p: string) => (await fetch(`${apiserver}${p}`, { headers, signal: AbortSignal.timeout(1000) })).json() as Promise<any>;
+  const get = async (p: string) => (await tlsFetch(`${apiserver}${p}`, { headers, signal: AbortSignal.timeout(1000) }, tls)).json() as Promise<any>;
   for (;;) {
     if (!isAlive(pid)) throw new Error(`kubelet ${nodeName} exited while starting`);
     try {
@@ -200,9 +206,12 @@ export async function startApiServerComponent(opts: UpOptions, etcdEndpoint: str
     ...(opts.bindAddress ? ['--bind-address', opts.bindAddress] : []), ...(opts.tokenFile ? ['--token-auth-file', opts.tokenFile] : []),
     '--encryption-provider-config', encryptionConfigFile(path.join(opts.dir, 'pki')),
     ...serviceAccountKeyArgs(path.join(opts.dir, 'pki')),
+    // HTTPS and gRPC over TLS, client certificates of the cluster CA authenticating (launcher/pki.ts made them).
+    '--tls-cert-file', certFiles(opts.dir, 'apiserver').cert, '--tls-private-key-file', certFiles(opts.dir, 'apiserver').key,
+    '--client-ca-file', certFiles(opts.dir, 'ca').cert,
   ], log);
-  const url = `http://${apiHost(opts)}:${opts.port}`;
-  return { ...c, url, readyUrl: `${url}/readyz`, ready: () => waitHttp('apiserver', c.pid, `${url}/readyz`) };
+  const url = apiserverUrl(opts);
+  return { ...c, url, readyUrl: `${url}/readyz`, ready: () => waitHttp('apiserver', c.pid, `${url}/readyz`, undefined, adminTls(opts.dir)) };
 }
 
 /** Scheduler number `n` (1, 2, …): all run with leader election, so one acts and the others stand by. */
@@ -211,8 +220,8 @@ export async function startSchedulerComponent(opts: UpOptions, n = 1): Promise<S
   const log = path.join(opts.dir, 'logs', `${name}.log`);
   const port = await freePort();
   const c = await launchNode(opts, name, 'scheduler/main.ts', [
-    '--server', `${apiHost(opts)}:${opts.grpcPort}`, '--transport', 'grpc', ...tokenArgs(opts), '--leader-elect', '--leader-elect-lease-duration', String(opts.leaderLeaseSeconds),
-    '--port', String(port), '--log-level', opts.logLevel,
+    '--server', `${apiHost(opts)}:${opts.grpcPort}`, '--transport', 'grpc', ...tokenArgs(opts), ...clientTlsArgs(opts.dir, 'scheduler'),
+    '--leader-elect', '--leader-elect-lease-duration', String(opts.leaderLeaseSeconds), '--port', String(port), '--log-level', opts.logLevel,
   ], log);
   const url = `http://127.0.0.1:${port}`;
   return { ...c, url, readyUrl: `${url}/healthz`, ready: () => waitHttp(name, c.pid, `${url}/healthz`) };
@@ -224,8 +233,8 @@ export async function startControllerManagerComponent(opts: UpOptions, n = 1): P
   const log = path.join(opts.dir, 'logs', `${name}.log`);
   const port = await freePort();
   const c = await launchNode(opts, name, 'controller-manager/main.ts', [
-    '--server', `${apiHost(opts)}:${opts.grpcPort}`, '--transport', 'grpc', ...tokenArgs(opts), '--leader-elect', '--leader-elect-lease-duration', String(opts.leaderLeaseSeconds),
-    '--node-monitor-grace-period', String(opts.nodeMonitorGracePeriod), '--node-monitor-period', String(Math.max(1, Math.min(5, opts.nodeMonitorGracePeriod / 4))),
+    '--server', `${apiHost(opts)}:${opts.grpcPort}`, '--transport', 'grpc', ...tokenArgs(opts), ...clientTlsArgs(opts.dir, 'controller-manager'),
+    '--leader-elect', '--leader-elect-lease-duration', String(opts.leaderLeaseSeconds), '--node-monitor-grace-period', String(opts.nodeMonitorGracePeriod), '--node-monitor-period', String(Math.max(1, Math.min(5, opts.nodeMonitorGracePeriod / 4))),
     '--default-toleration-seconds', String(opts.podEvictionTimeout), '--port', String(port), '--log-level', opts.logLevel,
     '--load-balancer-pool', clusterAddresses(opts.name).loadBalancerPool,
   ], log);
@@ -238,12 +247,12 @@ export async function startKubeletComponent(opts: UpOptions & { runtime: string 
   const { nodeName, nodeIP, network } = nodeIdentity(opts.name, n);
   const log = path.join(opts.dir, 'logs', `kubelet-${nodeName}.log`);
   const c = await launchNode(opts, `kubelet-${nodeName}`, 'kubelet/main.ts', [
-    '--server', `${apiHost(opts)}:${opts.grpcPort}`, '--transport', 'grpc', ...tokenArgs(opts), '--node-name', nodeName, '--node-ip', nodeIP,
-    '--runtime', opts.runtime, '--network', opts.network ?? network, '--root-dir', path.join(opts.dir, 'kubelet', nodeName), '--port', '10250', '--log-level', opts.logLevel,
+    '--server', `${apiHost(opts)}:${opts.grpcPort}`, '--transport', 'grpc', ...tokenArgs(opts), ...clientTlsArgs(opts.dir, `kubelet-${nodeName}-client`),
+    '--node-name', nodeName, '--node-ip', nodeIP, '--runtime', opts.runtime, '--network', opts.network ?? network, '--root-dir', path.join(opts.dir, 'kubelet', nodeName), '--port', '10250', '--log-level', opts.logLevel,
     '--node-lease-duration-seconds', String(opts.nodeMonitorGracePeriod), '--cluster-dns', clusterAddresses(opts.name).dnsIP,
     ...(opts.runtime === 'fake' ? ['--pod-cidr', fakePodCIDR(n), '--fake-pull-delay-ms', String(opts.fakePullDelayMs ?? 0), '--fake-fail-images', opts.fakeFailImages ?? '*missing*'] : []),
   ], log, nodeName);
-  const ready = () => waitNodeReady(`http://${apiHost(opts)}:${opts.port}`, nodeName, c.pid, undefined, undefined, opts.token);
+  const ready = () => waitNodeReady(apiserverUrl(opts), nodeName, c.pid, undefined, undefined, opts.token, adminTls(opts.dir));
   return { ...c, url: `http://${nodeIP}:10250`, node: nodeName, readyUrl: `http://${nodeIP}:10250/healthz`, ready };
 }
 
@@ -253,7 +262,7 @@ export async function startDnsComponent(opts: UpOptions, listenIP: string): Prom
   const port = await freePort();
   const dnsPort = await freePort();
   const c = await launchNode(opts, 'dns', 'dns/main.ts', [
-    '--server', `${apiHost(opts)}:${opts.grpcPort}`, '--transport', 'grpc', ...tokenArgs(opts), '--listen', `${listenIP}:${dnsPort}`, '--domain', 'cluster.local',
+    '--server', `${apiHost(opts)}:${opts.grpcPort}`, '--transport', 'grpc', ...tokenArgs(opts), ...clientTlsArgs(opts.dir, 'dns'), '--listen', `${listenIP}:${dnsPort}`, '--domain', 'cluster.local',
     '--port', String(port), '--log-level', opts.logLevel, ...(opts.dnsUpstream ? ['--upstream', opts.dnsUpstream] : []),
   ], log);
   const url = `http://127.0.0.1:${port}`;
@@ -267,8 +276,8 @@ export async function startKubeProxyComponent(opts: UpOptions, n: number): Promi
   const log = path.join(opts.dir, 'logs', `${name}.log`);
   const port = await freePort();
   const c = await launchNode(opts, name, 'kube-proxy/main.ts', [
-    '--server', `${apiHost(opts)}:${opts.grpcPort}`, '--transport', 'grpc', ...tokenArgs(opts), '--node-name', nodeName, '--node-ip', nodeIP,
-    '--proxy-mode', opts.proxyMode ?? 'userspace', '--service-cluster-ip-range', clusterAddresses(opts.name).serviceCIDR,
+    '--server', `${apiHost(opts)}:${opts.grpcPort}`, '--transport', 'grpc', ...tokenArgs(opts), ...clientTlsArgs(opts.dir, 'kube-proxy'),
+    '--node-name', nodeName, '--node-ip', nodeIP, '--proxy-mode', opts.proxyMode ?? 'userspace', '--service-cluster-ip-range', clusterAddresses(opts.name).serviceCIDR,
     '--metrics-port', String(port), '--log-level', opts.logLevel,
   ], log, nodeName);
   const url = `http://127.0.0.1:${port}`;

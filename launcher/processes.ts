@@ -1,5 +1,6 @@
 // Stopping a component process and running it again with the command line `kubemu up` recorded,
 // then waiting for it the way `up` does (its health URL; for a kubelet, its Node Ready again).
+import type { ClientTls } from '../client/index.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { spawnDetached, waitHttp, waitNodeReady } from './components.ts';
 import { isAlive, tailFile, type ComponentState } from './state.ts';
@@ -43,14 +44,16 @@ export interface ReadyOptions {
   /** A partitioned node's kubelet cannot reach the apiserver: its own /healthz is all there is to wait for. */
   partitioned: boolean;
   timeoutMs?: number;
+  /** The admin's TLS to the apiserver (launcher/pki.ts adminTls). */
+  tls?: ClientTls;
 }
 
 /** Resolves when the (re)started component answers; rejects with the end of its log if it dies or times out. */
 export async function waitReady(c: ComponentState, o: ReadyOptions): Promise<void> {
   const timeoutMs = o.timeoutMs ?? 60_000;
   try {
-    if (c.node && c.name === `kubelet-${c.node}` && !o.partitioned) await waitNodeReady(o.apiserver, c.node, c.pid, o.since, timeoutMs);
-    else if (c.readyUrl) await waitHttp(c.name, c.pid, c.readyUrl, timeoutMs);
+    if (c.node && c.name === `kubelet-${c.node}` && !o.partitioned) await waitNodeReady(o.apiserver, c.node, c.pid, o.since, timeoutMs, undefined, o.tls);
+    else if (c.readyUrl) await waitHttp(c.name, c.pid, c.readyUrl, timeoutMs, o.tls);
   } catch (err) {
     throw new Error(`${(err as Error).message}. Last lines of ${c.log}:\n${tailFile(c.log)}`);
   }

@@ -6,6 +6,8 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import type { KubeObject } from '../api/types.ts';
 import type { Logger } from '../lib/logger.ts';
+import { tlsFetch } from '../lib/tls-fetch.ts';
+import type { ClientTls } from '../client/index.ts';
 import { describeExit, type RestartInfo } from './supervisor.ts';
 
 export const REASON_RESTARTED = 'ComponentRestarted';
@@ -43,7 +45,9 @@ export class ComponentEvents {
   private timer?: NodeJS.Timeout;
 
   /** tokenFile: read at each post (tokens.csv appears after the supervisor starts). */
-  constructor(private readonly opts: { apiserver?: string; tokenFile: string; logger: Logger }) {}
+  /** tls: the cluster's admin certificate, looked for at each post until found (the PKI too may come later). */
+  constructor(private readonly opts: { apiserver?: string; tokenFile: string; logger: Logger; tls?: () => ClientTls | undefined }) {}
+  private tls?: ClientTls;
 
   restarted(r: RestartInfo): void {
     if (!this.opts.apiserver) return;
@@ -68,11 +72,12 @@ export class ComponentEvents {
 
   private async post(ev: KubeObject): Promise<boolean> {
     const token = readToken(this.opts.tokenFile);
+    this.tls ??= this.opts.tls?.();
     try {
-      const res = await fetch(`${this.opts.apiserver}/api/v1/namespaces/default/events`, {
+      const res = await tlsFetch(`${this.opts.apiserver}/api/v1/namespaces/default/events`, {
         method: 'POST', body: JSON.stringify(ev), signal: AbortSignal.timeout(3000),
         headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-      });
+      }, this.tls);
       await res.arrayBuffer();
       // 409: a retry of one that did arrive. Anything else but success is not going to change by retrying.
       if (!res.ok && res.status !== 409 && res.status < 500) this.opts.logger.warn({ status: res.status, reason: ev.reason }, 'the apiserver refused the Event');

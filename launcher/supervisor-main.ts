@@ -11,6 +11,7 @@ import pino from 'pino';
 import { createLogger } from '../lib/logger.ts';
 import { ROOT } from '../lib/root.ts';
 import { joinPartitionCgroup } from './partition.ts';
+import { adminTls } from './pki.ts';
 import { ComponentEvents } from './supervisor-events.ts';
 import { DEFAULT_BACKOFF, Supervisor, type ComponentSpec } from './supervisor.ts';
 import { commandLineOf, readState, supervisorPath, writeFileAtomic, type SupervisorFile } from './state.ts';
@@ -45,7 +46,7 @@ const backoff = {
 };
 
 // Events go with the admin token of a --token-auth cluster (<dir>/tokens.csv), or a joined node's token (--token-file).
-const events = new ComponentEvents({ apiserver: values.apiserver, tokenFile: values['token-file'] ?? path.join(dir, 'tokens.csv'), logger });
+const events = new ComponentEvents({ apiserver: values.apiserver, tokenFile: values['token-file'] ?? path.join(dir, 'tokens.csv'), logger, tls: () => adminTls(dir) });
 // The command line as /proc has it (process.argv lacks node's own flags, e.g. --import tsx): how others tell it is still this process.
 const argv = commandLineOf(process.pid) ?? process.argv;
 const writeStatus = () => writeFileAtomic(supervisorPath(dir), `${JSON.stringify({

@@ -2,12 +2,15 @@
 // through it (launcher/supervisor.ts: a component that exits is started again); `down` stops the supervisor
 // first, so nothing is restarted while the cluster is taken down.
 import fs from 'node:fs';
+import os from 'node:os';
 import net from 'node:net';
 import path from 'node:path';
 import { kubeconfigYaml } from '../client/kubeconfig.ts';
+import { intToIp, ipToInt } from '../lib/ipv4.ts';
+import { adminTls, ensureClusterPki } from './pki.ts';
 import { ETCD_MISSING, etcdBinary } from '../lib/etcd-process.ts';
 import { advertiseAddressOf, ensureJoinTokens, isLoopback, joinCommand } from './join.ts';
-import { ALL_SERVICE_CIDRS, apiHost, clusterAddresses, startApiServerComponent, startControllerManagerComponent, startDnsComponent, startEtcdComponent, startKubeletComponent,
+import { ALL_SERVICE_CIDRS, apiHost, apiserverUrl, clusterAddresses, startApiServerComponent, startControllerManagerComponent, startDnsComponent, startEtcdComponent, startKubeletComponent,
   startKubeProxyComponent, startSchedulerComponent, nodeIdentity, FAKE_POD_CIDRS, type Started, type UpOptions } from './components.ts';
 import { ensureClusterNetwork } from './docker-network.ts';
 import { createKubeDns, waitForClusterIP } from './cluster-dns.ts';
@@ -82,9 +85,19 @@ export async function up(opts: UpOptions & { nodes: number; runtime: string; con
   const tokens = opts.tokenAuth ? ensureJoinTokens(dir) : undefined;
   if (tokens) opts = { ...opts, tokenFile: tokens.file, token: tokens.admin };
   const t0 = Date.now();
+  // The cluster PKI, made on the first start and kept: every connection between the parts is TLS with these.
+  const pkiStart = Date.now();
+  const hadPki = fs.existsSync(path.join(dir, 'pki', 'ca.crt'));
+  await ensureClusterPki(dir, {
+    kubernetesServiceIP: intToIp(ipToInt(clusterAddresses(opts.name).serviceCIDR.split('/')[0]) + 1),
+    apiserverIPs: [opts.bindAddress, opts.advertiseAddress, opts.bindAddress && !isLoopback(opts.bindAddress) ? advertiseAddressOf(opts.bindAddress, opts.advertiseAddress) : undefined].filter((a): a is string => !!a),
+    apiserverDNSNames: [os.hostname()],
+    nodes: Array.from({ length: opts.nodes }, (_, i) => ({ name: nodeIdentity(opts.name, i + 1).nodeName, ip: nodeIdentity(opts.name, i + 1).nodeIP })),
+  }).catch((err) => { throw new UserError(`the cluster PKI could not be made in ${path.join(dir, 'pki')}: ${(err as Error).message}`); });
+  const tls = adminTls(dir);
   const started: Started[] = [];
   const record = (extra: Partial<ClusterState> = {}) => writeState({
-    dir, name: opts.name, startedAt: new Date(t0).toISOString(), apiserver: `http://${apiHost(opts)}:${opts.port}`, grpc: `${apiHost(opts)}:${opts.grpcPort}`,
+    dir, name: opts.name, startedAt: new Date(t0).toISOString(), apiserver: apiserverUrl(opts), grpc: `${apiHost(opts)}:${opts.grpcPort}`,
     etcd: '', kubeconfig: path.join(dir, 'kubeconfig'), ...readState(dir), partitioned: undefined, ...extra,
     components: started.map(({ name, pid, log, url, argv, node, readyUrl }) => ({ name, pid, log, url, argv, node, readyUrl })),
   });
@@ -105,6 +118,7 @@ export async function up(opts: UpOptions & { nodes: number; runtime: string; con
   };
 
   say(`starting kubemu in ${dir}`);
+  say(`${hadPki ? 'cluster PKI checked' : 'cluster PKI made'} in ${path.join(dir, 'pki')} (${Date.now() - pkiStart} ms)`);
   const addrs = clusterAddresses(opts.name);
   const netAdmin = hasNetAdmin();
   // Before any ClusterIP exists: the service range goes nowhere off this machine.
@@ -114,7 +128,7 @@ export async function up(opts: UpOptions & { nodes: number; runtime: string; con
   if (netAdmin && opts.runtime === 'fake') await guardUnroutedRange(FAKE_POD_CIDRS).catch((err) => { throw new UserError(`the fake pod range could not be guarded: ${(err as Error).message}`); });
   // The parent of every component from here on: it restarts one that exits (kubemu status shows it).
   try {
-    const supervisor = await startSupervisor(dir, { apiserver: `http://${apiHost(opts)}:${opts.port}`, logLevel: opts.logLevel });
+    const supervisor = await startSupervisor(dir, { apiserver: apiserverUrl(opts), logLevel: opts.logLevel });
     opts = { ...opts, launch: (spec) => supervisor.launch(spec) };
     say(`supervisor running (pid ${supervisor.pid}): a component that exits is started again`);
   } catch (err) {
@@ -170,7 +184,7 @@ export async function up(opts: UpOptions & { nodes: number; runtime: string; con
   started.push(...proxies);
   // `down` removes the cluster's bridge when nothing uses it any more, a swarm overlay never (only this host's gateway into it).
   record({ serviceCIDR: addrs.serviceCIDR, nodes: kubelets.map((k) => k.node), runtime: opts.runtime, network: overlay ? '' : network, overlayGateway: overlay?.network });
-  await createKubeDns(apiserver.url!, addrs.dnsIP, dns.listen, opts.token).catch((err) => fail(apiserver, err));
+  await createKubeDns(apiserver.url!, addrs.dnsIP, dns.listen, opts.token, tls).catch((err) => fail(apiserver, err));
   await waitFor(...waits, ...kubelets.map((k): [Started, string] => [k, `(node ${k.node} Ready)`]), ...proxies.map((p): [Started, string] => [p, `/healthz at ${p.url}`]));
   if (docker && netAdmin) {
     say(`waiting for the cluster DNS at ${addrs.dnsIP}:53 through kube-proxy …`);
@@ -179,8 +193,8 @@ export async function up(opts: UpOptions & { nodes: number; runtime: string; con
   }
 
   const kubeconfig = path.join(dir, 'kubeconfig');
-  // A kubeconfig is a credential (a token, later a client key): only its owner may read it.
-  fs.writeFileSync(kubeconfig, kubeconfigYaml({ server: apiserver.url!, token: opts.token }), { mode: 0o600 });
+  // A kubeconfig is a credential (the admin's client key, as kind writes it): only its owner may read it.
+  fs.writeFileSync(kubeconfig, kubeconfigYaml({ server: apiserver.url!, ca: tls?.ca, clientCertificate: tls?.cert, clientKey: tls?.key, token: opts.token }), { mode: 0o600 });
   fs.chmodSync(kubeconfig, 0o600);
   record();
   say(`

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { readKubeconfig, type Transport } from '../client/index.ts';
+import { readKubeconfig, type ClientTls, type Transport } from '../client/index.ts';
 import { trackSockets } from './close-server.ts';
 import { applyHttpLimits, HTTP_SERVER_OPTIONS } from './http-limits.ts';
 import type { Logger } from './logger.ts';
@@ -14,24 +14,41 @@ import { METRICS_CONTENT_TYPE } from './metrics.ts';
 export const API_FLAGS = {
   server: { type: 'string' }, kubeconfig: { type: 'string' }, transport: { type: 'string', default: 'grpc' }, token: { type: 'string' },
   'token-file': { type: 'string' },
+  // TLS to the apiserver, kubectl's flag names: the CA that verifies it, and this component's client certificate.
+  'certificate-authority': { type: 'string' }, 'client-certificate': { type: 'string' }, 'client-key': { type: 'string' },
 } as const;
 
-export interface ApiConnection { server: string; token?: string; transport: Transport }
+export interface ApiConnection { server: string; token?: string; transport: Transport; tls?: ClientTls }
+
+type ConnectionFlags = { server?: string; kubeconfig?: string; transport?: string; token?: string; 'token-file'?: string; 'certificate-authority'?: string; 'client-certificate'?: string; 'client-key'?: string };
+
+/** --certificate-authority, --client-certificate and --client-key read; problems go to `errors`. */
+export function tlsFlags(values: ConnectionFlags, errors: string[]): ClientTls | undefined {
+  const read = (flag: 'certificate-authority' | 'client-certificate' | 'client-key') => {
+    const file = values[flag];
+    if (!file) return undefined;
+    try { return fs.readFileSync(file, 'utf8'); } catch (err) { errors.push(`--${flag}: ${(err as Error).message}`); return undefined; }
+  };
+  const tls: ClientTls = { ca: read('certificate-authority'), cert: read('client-certificate'), key: read('client-key') };
+  if (!!values['client-certificate'] !== !!values['client-key']) errors.push('--client-certificate and --client-key go together');
+  return tls.ca || tls.cert ? tls : undefined;
+}
 
 /** --server (or the kubeconfig's server) and --transport, checked; problems go to `errors`. */
-export function apiConnection(values: { server?: string; kubeconfig?: string; transport?: string; token?: string; 'token-file'?: string }, errors: string[]): ApiConnection {
+export function apiConnection(values: ConnectionFlags, errors: string[]): ApiConnection {
   let server = values.server;
   let token = values.token;
+  let tls = tlsFlags(values, errors);
   if (!token && values['token-file']) {
     try { token = readTokenFile(values['token-file']); } catch (err) { errors.push(`--token-file: ${(err as Error).message}`); }
   }
   if (!server && values.kubeconfig) {
-    try { ({ server, token = token } = readKubeconfig(values.kubeconfig)); } catch (err) { errors.push(`--kubeconfig: ${(err as Error).message}`); }
+    try { ({ server, token = token, tls = tls } = readKubeconfig(values.kubeconfig)); } catch (err) { errors.push(`--kubeconfig: ${(err as Error).message}`); }
   }
   if (!server && !values.kubeconfig) errors.push('--server or --kubeconfig is required');
   const transport = (values.transport ?? 'grpc') as Transport;
   if (transport !== 'grpc' && transport !== 'http') errors.push(`--transport: want grpc or http, got ${transport}`);
-  return { server: server ?? '', token, transport };
+  return { server: server ?? '', token, transport, ...(tls ? { tls } : {}) };
 }
 
 /** --token-file: a bearer token kept in a file (mode 0600), so it is not on the command line for `ps` to show. */
