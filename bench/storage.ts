@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { KubeObject } from '../api/types.ts';
 import { readState } from '../launcher/state.ts';
+import { adminTls } from '../launcher/pki.ts';
 import { createApiClient, type ApiClient } from '../client/index.ts';
 import { freePort } from '../lib/free-port.ts';
 import { ROOT } from '../lib/root.ts';
@@ -54,7 +55,7 @@ async function main(): Promise<void> {
   log(`kubemu up in ${dir} …`);
   const up = kubemu(['up', '--dir', dir, '--name', `bst${process.pid % 10000}`, '--nodes', '2', '--port', String(await freePort()), '--grpc-port', String(await freePort()), '--dns-upstream', 'none']);
   if (up.status !== 0) { kubemu(['down', '--dir', dir, '--purge']); throw new Error(`kubemu up failed:\n${up.stdout}\n${up.stderr}`); }
-  const client = createApiClient({ transport: 'http', server: readState(dir)!.apiserver });
+  const client = createApiClient({ transport: 'http', server: readState(dir)!.apiserver, tls: adminTls(dir) });
   try {
     log('emptyDir pods …');
     const empty = await run(client, 'bench-emptydir', false);

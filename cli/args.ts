@@ -12,7 +12,7 @@ commands:
   down    stop the cluster started from <dir> and remove its pod containers (--purge also deletes its data)
   status  show each component (running, restarts, last exit, back-off) and whether the apiserver is ready
   join    make this host a node of a control plane elsewhere (kubemu up --bind-address there prints the command):
-          kubemu join --apiserver http://HOST:PORT [--token T] [--name NODE] [--node-ip IP] [--network NET] [--dir DIR]
+          kubemu join --apiserver https://HOST:PORT --token T --discovery-token-ca-cert-hash sha256:H [--name NODE] [--node-ip IP] [--network NET] [--dir DIR]
           starts a kubelet and a kube-proxy here, waits until the node is Ready; kubemu down --dir DIR leaves
   images load IMAGE…
           make images built on this machine runnable on every node, no registry (all nodes here share this host's
@@ -62,12 +62,13 @@ flags:
                      iptables (kube-proxy writes kernel NAT rules; faster) (default userspace)
   --purge            with down: remove <dir>
   --bind-address A   with up: the apiserver listens on A (default 127.0.0.1; 0.0.0.0 = all addresses); a non-loopback
-                     address makes up print the join command for other hosts (without --token-auth anyone reaching it is admin)
-  --token-auth       with up: require bearer tokens (<dir>/tokens.csv; the kubeconfig and the join command carry them).
-                     kubectl never sends a token over plain HTTP: with it, use client-node, the Python client or curl
+                     address makes up print the join command for other hosts, with a join token (<dir>/tokens.csv)
+  --token-auth       with up: bearer tokens as well as certificates (<dir>/tokens.csv; the kubeconfig carries the admin's)
   --advertise-address A
                      with up: the address other hosts reach the apiserver at, in the join command (default: the bind address)
-  --apiserver URL    with join: the apiserver's REST URL, http://HOST:PORT
+  --apiserver URL    with join: the apiserver's REST URL, https://HOST:PORT
+  --discovery-token-ca-cert-hash sha256:H
+                     with join: the cluster CA's public-key hash (kubeadm's): the CA is taken from the apiserver only if it matches
   --token T          with join: the join token kubemu up printed
   --node-ip IP       with join: this node's address (default: the one this host uses towards the apiserver)
   --network NET      with join and up: the Docker network pods join (default kubemu, or the cluster's own); on a swarm
@@ -107,7 +108,7 @@ export interface CliArgs {
   /** up: where the apiserver listens, and the address the join command names. */
   bindAddress?: string; advertiseAddress?: string; tokenAuth: boolean;
   /** join: the apiserver URL, token, node name (--name), node IP and pod network. */
-  apiserver?: string; token?: string; nodeName?: string; nodeIP?: string; network?: string;
+  apiserver?: string; token?: string; caCertHash?: string; nodeName?: string; nodeIP?: string; network?: string;
   /** images load: other hosts' Docker engines to load the images into. */
   dockerHosts?: string[];
 }
@@ -149,7 +150,7 @@ export function parseCli(argv: string[]): CliArgs {
         'leader-lease-seconds': { type: 'string', default: '15' }, 'proxy-mode': { type: 'string', default: 'userspace' },
         'fake-pull-delay-ms': { type: 'string', default: '0' }, 'fake-fail-images': { type: 'string', default: '*missing*' },
         'dns-upstream': { type: 'string', default: '' }, 'cpu-prof': { type: 'string' },
-        'bind-address': { type: 'string' }, 'token-auth': { type: 'boolean', default: false }, 'advertise-address': { type: 'string' }, apiserver: { type: 'string' }, token: { type: 'string' },
+        'bind-address': { type: 'string' }, 'token-auth': { type: 'boolean', default: false }, 'advertise-address': { type: 'string' }, apiserver: { type: 'string' }, token: { type: 'string' }, 'discovery-token-ca-cert-hash': { type: 'string' },
         'node-ip': { type: 'string' }, network: { type: 'string' }, 'docker-host': { type: 'string', multiple: true },
         namespace: { type: 'string', short: 'n', default: 'default' }, signal: { type: 'string', default: 'SIGKILL' }, 'no-restart': { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false },
       },
@@ -176,7 +177,7 @@ export function parseCli(argv: string[]): CliArgs {
     nodes, runtime: values.runtime!, logLevel: values['log-level']!, purge: values.purge!,
     name: command === 'join' ? 'kubemu' : clusterName(values.name ?? 'kubemu'),
     bindAddress: values['bind-address'], advertiseAddress: values['advertise-address'], tokenAuth: values['token-auth']!,
-    apiserver: values.apiserver, token: values.token, nodeName: command === 'join' ? values.name : undefined, nodeIP: values['node-ip'], network: values.network,
+    apiserver: values.apiserver, token: values.token, caCertHash: values['discovery-token-ca-cert-hash'], nodeName: command === 'join' ? values.name : undefined, nodeIP: values['node-ip'], network: values.network,
     controlPlaneReplicas: wholeNumber('--control-plane-replicas', values['control-plane-replicas']!, 1, 3),
     nodeMonitorGracePeriod: wholeNumber('--node-monitor-grace-period', values['node-monitor-grace-period']!, 2, 3600),
     podEvictionTimeout: wholeNumber('--pod-eviction-timeout', values['pod-eviction-timeout']!, 0, 86400),

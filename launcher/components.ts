@@ -207,7 +207,7 @@ export async function startApiServerComponent(opts: UpOptions, etcdEndpoint: str
     '--encryption-provider-config', encryptionConfigFile(path.join(opts.dir, 'pki')),
     ...serviceAccountKeyArgs(path.join(opts.dir, 'pki')),
     // HTTPS and gRPC over TLS, client certificates of the cluster CA authenticating (launcher/pki.ts made them).
-    '--tls-cert-file', certFiles(opts.dir, 'apiserver').cert, '--tls-private-key-file', certFiles(opts.dir, 'apiserver').key,
+    '--tls-cert-file', path.join(opts.dir, 'pki', 'apiserver-chain.crt'), '--tls-private-key-file', certFiles(opts.dir, 'apiserver').key,
     '--client-ca-file', certFiles(opts.dir, 'ca').cert,
   ], log);
   const url = apiserverUrl(opts);

@@ -6,19 +6,20 @@ import path from 'node:path';
 import { advertiseAddressOf, apiserverUrl, ensureJoinTokens, joinCommand, serviceCidrOf } from './join.ts';
 import { readTokenFile } from '../apiserver/auth/authenticator.ts';
 
-test('join: the apiserver URL is plain http, port 6443 by default', () => {
-  assert.equal(apiserverUrl('10.0.0.1').origin, 'http://10.0.0.1:6443');
-  assert.equal(apiserverUrl('http://10.0.0.1:7000').origin, 'http://10.0.0.1:7000');
-  assert.throws(() => apiserverUrl('https://10.0.0.1:6443'), /plain HTTP/);
-  assert.throws(() => apiserverUrl('ftp://x'), /want http/);
+test('join: the apiserver URL is https, port 6443 by default', () => {
+  assert.equal(apiserverUrl('10.0.0.1').origin, 'https://10.0.0.1:6443');
+  assert.equal(apiserverUrl('https://10.0.0.1:7000').origin, 'https://10.0.0.1:7000');
+  assert.throws(() => apiserverUrl('http://10.0.0.1:6443'), /serves HTTPS: use https:\/\/10\.0\.0\.1:6443/);
+  assert.throws(() => apiserverUrl('ftp://x'), /want https/);
 });
 
 test('join: service range from the kube-dns ClusterIP; the join command', () => {
   assert.equal(serviceCidrOf('10.96.0.10'), '10.96.0.0/16');
   assert.equal(serviceCidrOf('10.97.42.10'), '10.97.42.0/24');
   assert.equal(serviceCidrOf(undefined), '10.96.0.0/16');
-  assert.equal(joinCommand({ advertise: '10.0.0.1', port: 6443, nodeMonitorGracePeriod: 40 }), 'kubemu join --apiserver http://10.0.0.1:6443');
-  assert.equal(joinCommand({ advertise: '10.0.0.1', port: 6443, token: 'a.b', nodeMonitorGracePeriod: 6 }), 'kubemu join --apiserver http://10.0.0.1:6443 --token a.b --node-monitor-grace-period 6');
+  const caCertHash = `sha256:${'a'.repeat(64)}`;
+  assert.equal(joinCommand({ advertise: '10.0.0.1', port: 6443, token: 'a.b', caCertHash, nodeMonitorGracePeriod: 40 }), `kubemu join --apiserver https://10.0.0.1:6443 --token a.b --discovery-token-ca-cert-hash ${caCertHash}`);
+  assert.equal(joinCommand({ advertise: '10.0.0.1', port: 6443, token: 'a.b', caCertHash, nodeMonitorGracePeriod: 6 }), `kubemu join --apiserver https://10.0.0.1:6443 --token a.b --discovery-token-ca-cert-hash ${caCertHash} --node-monitor-grace-period 6`);
   assert.equal(advertiseAddressOf('10.0.0.1'), '10.0.0.1');
   assert.equal(advertiseAddressOf('0.0.0.0', '10.0.0.9'), '10.0.0.9');
 });

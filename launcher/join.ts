@@ -6,6 +6,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
+import tls from 'node:tls';
 import os from 'node:os';
 import path from 'node:path';
 import { DockerEngine } from '../kubelet/public.ts';
@@ -16,6 +17,10 @@ import { isRunning, readState, readSupervisorFile, statePath, supervisorPath, ta
 import { runningSupervisor, startSupervisor, stopSupervisor } from './supervisor-client.ts';
 import { stopProcess } from './processes.ts';
 import { podNetworkGateway, releaseOverlayGateway } from './overlay-gateway.ts';
+import { caCertHash } from './pki.ts';
+import { inspectCertificate } from '../lib/pki.ts';
+import { tlsFetch } from '../lib/tls-fetch.ts';
+import type { ClientTls } from '../client/index.ts';
 
 // ---- the control-plane side: tokens and the join command `kubemu up` prints ----
 
@@ -65,8 +70,8 @@ export function advertiseAddressOf(bindAddress: string, advertise?: string): str
 }
 
 /** What `kubemu up` prints for the other hosts. */
-export function joinCommand(o: { advertise: string; port: number; token?: string; nodeMonitorGracePeriod: number; network?: string }): string {
-  return `kubemu join --apiserver http://${o.advertise}:${o.port}` + (o.token ? ` --token ${o.token}` : '')
+export function joinCommand(o: { advertise: string; port: number; token?: string; caCertHash: string; nodeMonitorGracePeriod: number; network?: string }): string {
+  return `kubemu join --apiserver https://${o.advertise}:${o.port}` + (o.token ? ` --token ${o.token}` : '') + ` --discovery-token-ca-cert-hash ${o.caCertHash}`
     + (o.network ? ` --network ${o.network}` : '') + (o.nodeMonitorGracePeriod !== 40 ? ` --node-monitor-grace-period ${o.nodeMonitorGracePeriod}` : '');
 }
 
@@ -77,6 +82,8 @@ export interface JoinOptions {
   /** The apiserver's REST URL, http://HOST:PORT. */
   apiserver: string;
   token?: string;
+  /** The cluster CA's public-key hash (sha256:…, kubeadm's --discovery-token-ca-cert-hash): pins the CA the apiserver presents. */
+  caCertHash?: string;
   /** Node name (default: this host's name). */
   nodeName?: string;
   /** Node IP: where the kubelet API and NodePorts listen (default: this host's address towards the apiserver). */
@@ -92,12 +99,12 @@ export interface JoinOptions {
 
 const DNS1123 = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
-/** Parse and check --apiserver: kubemu's apiserver serves plain HTTP. */
+/** Parse and check --apiserver: kubemu's apiserver serves HTTPS. */
 export function apiserverUrl(raw: string): URL {
   let u: URL;
-  try { u = new URL(/^[a-z]+:\/\//i.test(raw) ? raw : `http://${raw}`); } catch { throw new UserError(`--apiserver: not a URL: ${raw} (want http://HOST:PORT)`, 2); }
-  if (u.protocol === 'https:') throw new UserError(`--apiserver: kubemu's apiserver serves plain HTTP (no TLS yet): use http://${u.host}`, 2);
-  if (u.protocol !== 'http:') throw new UserError(`--apiserver: want http://HOST:PORT, got ${raw}`, 2);
+  try { u = new URL(/^[a-z]+:\/\//i.test(raw) ? raw : `https://${raw}`); } catch { throw new UserError(`--apiserver: not a URL: ${raw} (want https://HOST:PORT)`, 2); }
+  if (u.protocol === 'http:') throw new UserError(`--apiserver: kubemu's apiserver serves HTTPS: use https://${u.host}`, 2);
+  if (u.protocol !== 'https:') throw new UserError(`--apiserver: want https://HOST:PORT, got ${raw}`, 2);
   if (!u.port) u.port = '6443';
   return u;
 }
@@ -113,7 +120,7 @@ function unreachable(url: URL, err: unknown): UserError {
     : e.cause?.message ?? e.message;
   return new UserError(`cannot reach the apiserver at ${url.origin}: ${why}.\n`
     + `  Is \`kubemu up --bind-address …\` running on that host (a default \`kubemu up\` listens on 127.0.0.1 only),\n`
-    + `  and is TCP port ${url.port} open in its firewall? Try: curl ${url.origin}/readyz`);
+    + `  and is TCP port ${url.port} open in its firewall? Try: curl -k ${url.origin}/readyz`);
 }
 
 /** The address this host uses towards the apiserver (the kernel's route choice): the default node IP. */
@@ -141,9 +148,11 @@ export async function join(opts: JoinOptions, say: Output = defaultOutput): Prom
   const server = url.origin;
   const nodeName = (opts.nodeName ?? os.hostname()).toLowerCase();
   if (!DNS1123.test(nodeName) || nodeName.length > 63) throw new UserError(`--name: a node name is lower-case letters, digits, '-' and '.' (at most 63), got ${JSON.stringify(nodeName)}`, 2);
+  if (!opts.caCertHash) throw new UserError('join: --discovery-token-ca-cert-hash sha256:… is required (kubemu up printed the whole join command; the hash pins the cluster CA)', 2);
   const headers: Record<string, string> = opts.token ? { Authorization: `Bearer ${opts.token}` } : {};
+  let tls: ClientTls = {};
   const api = async (p: string): Promise<{ status: number; body: any }> => {
-    const res = await fetch(`${server}${p}`, { headers, signal: AbortSignal.timeout(5000) });
+    const res = await tlsFetch(`${server}${p}`, { headers, signal: AbortSignal.timeout(5000) }, tls);
     const text = await res.text();
     let body: any;
     try { body = JSON.parse(text); } catch { body = text; }
@@ -152,8 +161,13 @@ export async function join(opts: JoinOptions, say: Output = defaultOutput): Prom
 
   // 1. The apiserver answers at all.
   say(`joining ${server} as node ${nodeName}`);
+  // 0. The cluster CA, from the apiserver's own chain, trusted only if its public key has the hash given.
+  let ca: string;
+  try { ca = await discoverCA(url, opts.caCertHash); } catch (err) { throw err instanceof UserError ? err : unreachable(url, err); }
+  tls = { ca };
+  say(`cluster CA matches ${opts.caCertHash.slice(0, 19)}… (${secs()})`);
   try {
-    const res = await fetch(`${server}/readyz`, { signal: AbortSignal.timeout(5000) });
+    const res = await tlsFetch(`${server}/readyz`, { signal: AbortSignal.timeout(5000) }, tls);
     if (!res.ok) throw new UserError(`the apiserver at ${server} is not ready: /readyz answered ${res.status} ${(await res.text()).trim()}`);
   } catch (err) {
     if (err instanceof UserError) throw err;
@@ -207,6 +221,9 @@ export async function join(opts: JoinOptions, say: Output = defaultOutput): Prom
   // Start the kubelet and the kube-proxy under a supervisor of their own (as `kubemu up` does): they
   // outlive this command, and one that exits is started again.
   fs.mkdirSync(path.join(dir, 'logs'), { recursive: true });
+  fs.mkdirSync(path.join(dir, 'pki'), { recursive: true, mode: 0o700 });
+  const caFile = path.join(dir, 'pki', 'ca.crt');
+  fs.writeFileSync(caFile, ca);
   let tokenFile: string | undefined;
   if (opts.token) {
     tokenFile = path.join(dir, 'supervisor-token');
@@ -221,7 +238,7 @@ export async function join(opts: JoinOptions, say: Output = defaultOutput): Prom
     const log = path.join(dir, 'logs', `${name}.log`);
     return { name, argv, log, pid: await sup.launch({ name, argv, log, node: nodeName }) };
   };
-  const auth = opts.token ? ['--token', opts.token] : [];
+  const auth = [...(opts.token ? ['--token', opts.token] : []), '--certificate-authority', caFile];
   const started: Started[] = [];
   const kubelet = await launch(`kubelet-${nodeName}`, 'kubelet/main.ts', [
     '--server', server, '--transport', 'http', ...auth, '--node-name', nodeName, '--node-ip', nodeIP,
@@ -257,7 +274,7 @@ export async function join(opts: JoinOptions, say: Output = defaultOutput): Prom
 
   // Ready, with a lease renewed by this kubelet (a NotReady node taken over has an old one); then kube-proxy healthy.
   say(`waiting for node ${nodeName} to register and become Ready …`);
-  await waitNodeReady(server, nodeName, kubelet.pid, t0 - 1000, opts.timeoutMs ?? 120_000, opts.token).catch((err) => fail(kubelet, err));
+  await waitNodeReady(server, nodeName, kubelet.pid, t0 - 1000, opts.timeoutMs ?? 120_000, opts.token, tls).catch((err) => fail(kubelet, err));
   say(`node ${nodeName} Ready (${secs()})`);
   await waitHttp(proxyName, proxy.pid, `${proxyUrl}/healthz`, 60_000).catch((err) => fail(proxy, err));
   say(`${proxyName} healthy (${secs()})
@@ -267,6 +284,28 @@ node ${nodeName} joined ${server} (${secs()}).
 logs: ${path.join(dir, 'logs')}/kubelet-${nodeName}.log, ${proxyName}.log
 leave: kubemu down --dir ${opts.dir}   (stops both and removes this node's pod containers; the Node object stays
        NotReady until you run kubectl delete node ${nodeName})`);
+}
+
+/**
+ * The CA certificate in the apiserver's chain whose public key has `hash` (kubeadm's discovery with
+ * --discovery-token-ca-cert-hash), after checking that it really signed the serving certificate.
+ */
+async function discoverCA(url: URL, hash: string): Promise<string> {
+  if (!/^sha256:[0-9a-f]{64}$/.test(hash)) throw new UserError(`--discovery-token-ca-cert-hash: want sha256:<64 hex digits>, got ${hash}`, 2);
+  const chain = await new Promise<tls.PeerCertificate[]>((resolve, reject) => {
+    const s = tls.connect({ host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port), rejectUnauthorized: false, timeout: 5000 }, () => {
+      const certs: tls.PeerCertificate[] = [];
+      for (let c: tls.DetailedPeerCertificate | undefined = s.getPeerCertificate(true); c?.raw && !certs.includes(c); c = c.issuerCertificate) certs.push(c);
+      s.destroy();
+      resolve(certs);
+    });
+    s.once('error', reject).once('timeout', () => { s.destroy(); reject(Object.assign(new Error('timeout'), { name: 'TimeoutError' })); });
+  });
+  const pem = (c: tls.PeerCertificate) => `-----BEGIN CERTIFICATE-----\n${c.raw.toString('base64').replace(/(.{64})/g, '$1\n')}\n-----END CERTIFICATE-----\n`.replace('\n\n', '\n');
+  const ca = chain.map(pem).find((p) => caCertHash(p) === hash);
+  if (!ca) throw new UserError(`the apiserver at ${url.origin} presents no CA with public-key hash ${hash}: a wrong hash, or not the cluster you meant`);
+  if (!(await inspectCertificate(pem(chain[0])).signedBy(ca))) throw new UserError(`the apiserver's certificate at ${url.origin} is not signed by the CA with hash ${hash}`);
+  return ca;
 }
 
 function nodeInfo(node: any, lease: any): NodeInfo {

@@ -3,6 +3,7 @@
 // kubelets, a front-proxy CA and client, and a client certificate per component identity. Keys are 0600 in a
 // 0700 directory; certificates are public. A certificate is made again when it is missing, no longer signed by
 // the CA, within 30 days of expiry, or (the serving ones) no longer names every address it must.
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ClientTls } from '../client/index.ts';
@@ -83,6 +84,8 @@ export async function ensureClusterPki(dir: string, o: ClusterPkiOptions): Promi
   fs.chmodSync(pki, 0o700);
   const ca = await ensureCA(pki, 'ca', 'kubernetes');
   await ensureLeaf(pki, 'apiserver', ca, { commonName: 'kube-apiserver', usage: 'server', ...apiserverNames(o) });
+  // What the apiserver serves: its certificate and the CA's, so a joining node can pin the CA by its hash (caCertHash).
+  fs.writeFileSync(path.join(pki, 'apiserver-chain.crt'), fs.readFileSync(crt(pki, 'apiserver'), 'utf8') + ca.cert);
   for (const [name, id] of Object.entries(IDENTITIES)) await ensureLeaf(pki, name, ca, { ...id, organizations: 'organizations' in id ? [...id.organizations] : undefined, usage: 'client' });
   // The aggregation layer's own CA and client (kubeadm's front-proxy-*): the apiserver presents it to aggregated APIs.
   const frontProxy = await ensureCA(pki, 'front-proxy-ca', 'front-proxy-ca');
@@ -111,10 +114,17 @@ export function clientTlsArgs(dir: string, name: string): string[] {
 /** Files of a certificate kept in <dir>/pki/ (for flags such as the kubelet's --tls-cert-file). */
 export const certFiles = (dir: string, name: string): { cert: string; key: string } => ({ cert: crt(pkiDir(dir), name), key: key(pkiDir(dir), name) });
 
-/** The admin's TLS to the apiserver, for the CLI's own calls (status, faults, waiting for nodes); undefined without a PKI. */
+/** The admin's TLS to the apiserver, for the CLI's own calls (status, faults, waiting for nodes): the CA, and the admin's
+ *  certificate where there is one (a joined node has only the CA); undefined without a PKI. */
 export function adminTls(dir: string): ClientTls | undefined {
   const pki = pkiDir(dir);
+  if (!fs.existsSync(crt(pki, 'ca'))) return undefined;
   const pair = readKeyPair(pki, 'admin');
-  if (!pair || !fs.existsSync(crt(pki, 'ca'))) return undefined;
-  return { ca: fs.readFileSync(crt(pki, 'ca'), 'utf8'), cert: pair.cert, key: pair.key };
+  return { ca: fs.readFileSync(crt(pki, 'ca'), 'utf8'), ...(pair ? { cert: pair.cert, key: pair.key } : {}) };
+}
+
+/** kubeadm's --discovery-token-ca-cert-hash of a CA: sha256 of its SubjectPublicKeyInfo. */
+export function caCertHash(caPem: string): string {
+  const spki = crypto.createPublicKey(caPem).export({ type: 'spki', format: 'der' });
+  return `sha256:${crypto.createHash('sha256').update(spki).digest('hex')}`;
 }

@@ -7,7 +7,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { kubeconfigYaml } from '../client/kubeconfig.ts';
 import { intToIp, ipToInt } from '../lib/ipv4.ts';
-import { adminTls, ensureClusterPki } from './pki.ts';
+import { adminTls, caCertHash, ensureClusterPki } from './pki.ts';
 import { ETCD_MISSING, etcdBinary } from '../lib/etcd-process.ts';
 import { advertiseAddressOf, ensureJoinTokens, isLoopback, joinCommand } from './join.ts';
 import { ALL_SERVICE_CIDRS, apiHost, apiserverUrl, clusterAddresses, startApiServerComponent, startControllerManagerComponent, startDnsComponent, startEtcdComponent, startKubeletComponent,
@@ -82,7 +82,8 @@ export async function up(opts: UpOptions & { nodes: number; runtime: string; con
   }
   fs.mkdirSync(path.join(dir, 'logs'), { recursive: true });
   // --token-auth: bearer tokens (<dir>/tokens.csv), which the components, the kubeconfig and joining nodes present.
-  const tokens = opts.tokenAuth ? ensureJoinTokens(dir) : undefined;
+  // A control plane other hosts join (a non-loopback bind address) needs a join token too: nobody is anonymous.
+  const tokens = opts.tokenAuth || (opts.bindAddress && !isLoopback(opts.bindAddress)) ? ensureJoinTokens(dir) : undefined;
   if (tokens) opts = { ...opts, tokenFile: tokens.file, token: tokens.admin };
   const t0 = Date.now();
   // The cluster PKI, made on the first start and kept: every connection between the parts is TLS with these.
@@ -207,12 +208,10 @@ logs: ${path.join(dir, 'logs')}/<component>.log  (readable with: npx pino-pretty
 stop: kubemu down --dir ${opts.dir}`);
   if (opts.bindAddress && !isLoopback(opts.bindAddress)) {
     const advertise = advertiseAddressOf(opts.bindAddress, opts.advertiseAddress);
-    const cmd = joinCommand({ advertise, port: opts.port, token: tokens?.join, nodeMonitorGracePeriod: opts.nodeMonitorGracePeriod });
+    const cmd = joinCommand({ advertise, port: opts.port, token: tokens?.join, caCertHash: caCertHash(tls!.ca!), nodeMonitorGracePeriod: opts.nodeMonitorGracePeriod });
     fs.writeFileSync(path.join(dir, 'join-command'), `${cmd}\n`, { mode: 0o600 });
     say(`join other hosts with: ${cmd} [--network OVERLAY]
   (also in ${path.join(dir, 'join-command')}; open TCP ${opts.port} here and 10250 on every node: see docs/multi-host.md)`);
-    if (!tokens) say(`warning: the apiserver answers anyone who reaches ${opts.bindAddress}:${opts.port} as cluster admin (plain HTTP, no tokens): keep it on a lab network`);
-    else say('note: kubectl never sends a token over plain HTTP (kubernetes/kubectl#744): with --token-auth use client-node, the Python client or curl');
   }
 }
 

@@ -4,6 +4,7 @@
 // Afterwards: no ConfigMap whose create was answered is lost and none whose delete was answered is
 // back, no pod was created twice (the same pods, by UID, all along), every component runs again,
 // traffic reaches every pod, and the cluster reconciles (a scale-up gets its pod).
+import { adminTls } from '../../launcher/pki.ts';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -35,7 +36,7 @@ describe('chaos: kill -9 of every component in turn under writes and traffic', {
   let web: WebService;
   before(async () => {
     c = await startCluster(NAME, ['--nodes', '2']);
-    client = createApiClient({ transport: 'http', server: c.state().apiserver });
+    client = createApiClient({ transport: 'http', server: c.state().apiserver, tls: adminTls(c.dir) });
     const file = path.join(c.dir, 'web.yaml');
     fs.writeFileSync(file, WEB_APP);
     web = await deployWebApp(c, file);

@@ -22,6 +22,7 @@ import { freePort } from '../../lib/free-port.ts';
 import { isAlive, readState } from '../../launcher/state.ts';
 import { ensureClusterNetwork } from '../../launcher/docker-network.ts';
 import { removeNodeContainers } from '../../launcher/docker-cleanup.ts';
+import { adminTls } from '../../launcher/pki.ts';
 import { createApiClient, type ApiClient } from '../../client/index.ts';
 import type { KubeObject } from '../../api/types.ts';
 import { ROOT, until } from '../harness/kubemu-cluster.ts';
@@ -88,6 +89,7 @@ describe('multi-host lab: nodes in their own network namespaces, joined over vet
   let port = 0;
   let server = '';
   let joinToken = '';
+  let caHash = '';
   let client: ApiClient;
   const forwardRule: string[] = [];
   const deploymentPods = async () => (await client.list(PODS, 'default', { labelSelector: 'app=lab-hello' })).items;
@@ -132,12 +134,13 @@ describe('multi-host lab: nodes in their own network namespaces, joined over vet
     const up = await kubemu(undefined, 'up', '--dir', upDir, '--name', NAME, '--nodes', '0', '--bind-address', API_IP, '--token-auth',
       '--port', String(port), '--grpc-port', String(await freePort()), '--node-monitor-grace-period', '6', '--pod-eviction-timeout', '2');
     assert.equal(up.code, 0, up.out);
-    server = `http://${API_IP}:${port}`;
-    assert.match(up.out, new RegExp(`join other hosts with: kubemu join --apiserver ${server.replace(/\./g, '\\.')} --token \\S+`), up.out);
+    server = `https://${API_IP}:${port}`;
+    assert.match(up.out, new RegExp(`join other hosts with: kubemu join --apiserver ${server.replace(/\./g, '\\.')} --token \\S+ --discovery-token-ca-cert-hash sha256:[0-9a-f]{64}`), up.out);
+    caHash = /--discovery-token-ca-cert-hash (\S+)/.exec(up.out)![1];
     const tokens = fs.readFileSync(path.join(upDir, 'tokens.csv'), 'utf8').split('\n');
     joinToken = tokens.find((l) => l.includes(',system:bootstrap:kubemu-join,'))!.split(',')[0];
     const adminToken = tokens.find((l) => l.includes(',kubemu-admin,'))!.split(',')[0];
-    client = createApiClient({ transport: 'http', server, token: adminToken });
+    client = createApiClient({ transport: 'http', server, token: adminToken, tls: adminTls(upDir) });
   });
 
   after(async () => {
@@ -184,17 +187,17 @@ describe('multi-host lab: nodes in their own network namespaces, joined over vet
   });
 
   test('kubemu join refuses a bad token and an address where no apiserver listens, with clear errors', async () => {
-    const bad = await kubemu(NODES[0].netns, 'join', '--apiserver', server, '--token', 'nope.nope', '--name', NODES[0].name, '--dir', joinDir(9));
+    const bad = await kubemu(NODES[0].netns, 'join', '--apiserver', server, '--token', 'nope.nope', '--discovery-token-ca-cert-hash', caHash, '--name', NODES[0].name, '--dir', joinDir(9));
     assert.notEqual(bad.code, 0);
     assert.match(bad.out, /rejected the token \(401 Unauthorized\)/);
-    const none = await kubemu(NODES[0].netns, 'join', '--apiserver', `http://${API_IP}:${port === 65535 ? 65534 : port + 1}`, '--token', joinToken, '--dir', joinDir(9));
+    const none = await kubemu(NODES[0].netns, 'join', '--apiserver', `https://${API_IP}:${port === 65535 ? 65534 : port + 1}`, '--token', joinToken, '--discovery-token-ca-cert-hash', caHash, '--dir', joinDir(9));
     assert.notEqual(none.code, 0);
     assert.match(none.out, /cannot reach the apiserver at .*connection refused/);
     assert.ok(!fs.existsSync(path.join(joinDir(9), 'state.json')), 'a failed join leaves nothing running');
   });
 
   test('three hosts join over their veth links and become Ready; a second node of the same name is refused', async () => {
-    const joins = await Promise.all(NODES.map((n) => kubemu(n.netns, 'join', '--apiserver', server, '--token', joinToken, '--name', n.name,
+    const joins = await Promise.all(NODES.map((n) => kubemu(n.netns, 'join', '--apiserver', server, '--token', joinToken, '--discovery-token-ca-cert-hash', caHash, '--name', n.name,
       '--network', NETWORK, '--node-monitor-grace-period', '6', '--dir', joinDir(n.n))));
     joins.forEach((j, i) => {
       assert.equal(j.code, 0, j.out);
@@ -220,7 +223,7 @@ describe('multi-host lab: nodes in their own network namespaces, joined over vet
     assert.equal(netns(back.pid), netns(kubeletPid), 'in the node\'s network namespace, beside its kubelet');
     assert.notEqual(netns(back.pid), netns('self'));
 
-    const dup = await kubemu(NODES[1].netns, 'join', '--apiserver', server, '--token', joinToken, '--name', NODES[0].name, '--network', NETWORK, '--dir', joinDir(8));
+    const dup = await kubemu(NODES[1].netns, 'join', '--apiserver', server, '--token', joinToken, '--discovery-token-ca-cert-hash', caHash, '--name', NODES[0].name, '--network', NETWORK, '--dir', joinDir(8));
     assert.notEqual(dup.code, 0);
     assert.match(dup.out, new RegExp(`a node named ${NODES[0].name} is already in the cluster and Ready`));
   });

@@ -8,6 +8,8 @@
 // Addresses: the overlay's subnet 10.215.<pid % 256>.0/24, checked to be routed nowhere first and given an
 // `unreachable` route before the overlay exists; a swarm initialised here takes its own networks (ingress)
 // from 10.216.0.0/16, likewise guarded. Everything sent goes to addresses of this machine.
+import { adminTls, caCertHash } from '../../launcher/pki.ts';
+import { ensureJoinTokens } from '../../launcher/join.ts';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -73,9 +75,12 @@ describe('a swarm overlay as the pod network: probes, Services, DNS and pod to p
     }
     sh('docker', 'network', 'create', '-d', 'overlay', '--attachable', '--subnet', SUBNET, '--label', 'io.kubemu.test=overlay', OVERLAY);
 
-    c = await startCluster(NAME, ['--nodes', '1', '--network', OVERLAY]);
+    c = await startCluster(NAME, ['--nodes', '1', '--network', OVERLAY, '--token-auth']);
     joinDir = path.join(c.dir, 'node-2');
-    const join = kubemu(['join', '--apiserver', c.state().apiserver, '--name', NODE2.nodeName, '--node-ip', NODE2.nodeIP,
+    // The second node joins as other hosts would: the join token, and the CA pinned by its hash.
+    const joinToken = ensureJoinTokens(c.dir).join;
+    const join = kubemu(['join', '--apiserver', c.state().apiserver, '--token', joinToken, '--discovery-token-ca-cert-hash', caCertHash(adminTls(c.dir)!.ca!),
+      '--name', NODE2.nodeName, '--node-ip', NODE2.nodeIP,
       '--network', OVERLAY, '--dir', joinDir]);
     assert.equal(join.status, 0, `kubemu join failed:\n${join.stdout}\n${join.stderr}`);
     // The second node on this host shares the gateway `up` made.
