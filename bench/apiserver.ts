@@ -12,9 +12,11 @@ import path from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { Pool } from 'undici';
 import { startEtcd } from '../lib/etcd-process.ts';
+import { createCA, issueCertificate } from '../lib/pki.ts';
+import { freePort } from '../lib/free-port.ts';
 import { spawnApiServer } from '../test/harness/apiserver-process.ts';
 import { createApiClient } from '../client/index.ts';
-import type { ApiClient } from '../client/api-client.ts';
+import type { ApiClient, ClientTls } from '../client/api-client.ts';
 import type { KubeObject } from '../api/types.ts';
 import { kindsOf } from '../api/custom-kinds.ts';
 import { setCustomKinds } from '../api/resources.ts';
@@ -100,13 +102,13 @@ async function apiCreates(client: ApiClient, prefix: string): Promise<number> {
 }
 
 /** Open `n` REST watches on pods in namespace watch-<n>, write WATCH_WRITES configmaps-free pod creates, time each event. */
-async function watchLatency(url: string, client: ApiClient, n: number): Promise<{ p50: number; p99: number }> {
+async function watchLatency(url: string, client: ApiClient, n: number, tls?: ClientTls): Promise<{ p50: number; p99: number }> {
   const ns = `watch-${n}`;
   await client.create({ group: '', resource: 'namespaces' }, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
   const list = await client.list(PODS, ns);
   const sentAt = new Map<string, number>();
   const latencies: number[] = [];
-  const pool = new Pool(url, { connections: n + 4, pipelining: 0 });
+  const pool = new Pool(url, { connections: n + 4, pipelining: 0, ...(tls ? { connect: { ca: tls.ca, cert: tls.cert, key: tls.key } } : {}) });
   let remaining = n * WATCH_WRITES;
   let allSeen!: () => void;
   const seen = new Promise<void>((resolve) => { allSeen = resolve; });
@@ -161,16 +163,30 @@ async function watchLatency(url: string, client: ApiClient, n: number): Promise<
 async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubemu-bench-'));
   const etcd = await startEtcd({ dataDir: path.join(dir, 'etcd'), logFile: path.join(dir, 'etcd.log') });
-  // The apiserver runs as its own process (as in a cluster), so it does not share an event loop with the load.
-  const api = await spawnApiServer(etcd.endpoint);
-  const http = createApiClient({ transport: 'http', server: api.url });
-  const grpc = createApiClient({ transport: 'grpc', server: api.grpcAddress });
+  // The apiserver runs as its own process (as in a cluster), so it does not share an event loop with the load. It
+  // serves as `kubemu up` runs it — HTTPS and gRPC over TLS, clients with certificates — plus the plain-HTTP insecure
+  // port, so HTTPS and plain HTTP are measured against the same process in the same run.
+  const ca = await createCA();
+  const serving = await issueCertificate(ca, { commonName: 'kube-apiserver', usage: 'server', ipAddresses: ['127.0.0.1'], dnsNames: ['localhost'] });
+  const admin = await issueCertificate(ca, { commonName: 'kubernetes-admin', organizations: ['system:masters'], usage: 'client' });
+  const file = (name: string, text: string) => { fs.writeFileSync(path.join(dir, name), text, { mode: 0o600 }); return path.join(dir, name); };
+  const insecurePort = await freePort();
+  const api = await spawnApiServer(etcd.endpoint, undefined, {
+    tls: { certFile: file('apiserver.crt', serving.cert), keyFile: file('apiserver.key', serving.key), caFile: file('ca.crt', ca.cert) },
+    args: ['--insecure-port', String(insecurePort)],
+  });
+  const tls = { ca: ca.cert, cert: admin.cert, key: admin.key };
+  const http = createApiClient({ transport: 'http', server: api.url, tls });
+  const plain = createApiClient({ transport: 'http', server: `http://127.0.0.1:${insecurePort}` });
+  const grpc = createApiClient({ transport: 'grpc', server: api.grpcAddress, tls });
   try {
     await http.create({ group: '', resource: 'namespaces' }, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bench' } });
     process.stderr.write('raw etcd puts …\n');
     const etcdPuts = await rawEtcd(etcd.endpoint);
     process.stderr.write('REST creates …\n');
     const restCreates = await apiCreates(http, 'rest');
+    process.stderr.write('REST creates over plain HTTP …\n');
+    const plainCreates = await apiCreates(plain, 'plain');
     process.stderr.write('gRPC creates …\n');
     const grpcCreates = await apiCreates(grpc, 'grpc');
     process.stderr.write('custom-resource creates …\n');
@@ -185,7 +201,7 @@ async function main(): Promise<void> {
     const watch: Record<string, { p50: number; p99: number }> = {};
     for (const n of [1, 10, 100]) {
       process.stderr.write(`watch latency at ${n} watchers …\n`);
-      watch[n] = await watchLatency(api.url, http, n);
+      watch[n] = await watchLatency(api.url, http, n, tls);
     }
 
     const f = (x: number) => x.toFixed(0).padStart(8);
@@ -193,8 +209,9 @@ async function main(): Promise<void> {
     console.log(`\nkubemu apiserver benchmark (concurrency ${CONCURRENCY}, ${DURATION_MS / 1000} s per run, ${os.cpus().length} cores; apiserver as its own process, same etcd for every row)\n`);
     console.log('what                                  ops/s   vs raw etcd');
     console.log(`raw etcd puts (etcd3 client)       ${f(etcdPuts)}        1.00`);
-    console.log(`pod creates via REST               ${f(restCreates)}   ${(restCreates / etcdPuts).toFixed(2).padStart(9)}`);
-    console.log(`pod creates via gRPC               ${f(grpcCreates)}   ${(grpcCreates / etcdPuts).toFixed(2).padStart(9)}`);
+    console.log(`pod creates via REST (HTTPS)       ${f(restCreates)}   ${(restCreates / etcdPuts).toFixed(2).padStart(9)}`);
+    console.log(`pod creates via REST (plain HTTP)  ${f(plainCreates)}   ${(plainCreates / etcdPuts).toFixed(2).padStart(9)}   (the insecure port, same process)`);
+    console.log(`pod creates via gRPC (TLS)         ${f(grpcCreates)}   ${(grpcCreates / etcdPuts).toFixed(2).padStart(9)}`);
     console.log(`custom-resource creates via REST   ${f(customCreates)}   ${(customCreates / etcdPuts).toFixed(2).padStart(9)}   (${(customCreates / restCreates).toFixed(2)} × pod creates)`);
     console.log('\nwrite → watch event latency (ms)    p50        p99');
     for (const n of [1, 10, 100]) console.log(`${String(n).padStart(3)} watchers                      ${ms(watch[n].p50)}   ${ms(watch[n].p99)}`);
@@ -202,17 +219,20 @@ async function main(): Promise<void> {
     console.log('\ntarget                                              measured   result');
     console.log(`REST creates ≥ 0.50 × raw etcd puts                   ${(restCreates / etcdPuts).toFixed(2).padStart(6)}   ${verdict(restCreates / etcdPuts >= 0.5)}`);
     console.log(`gRPC creates ≥ 0.50 × raw etcd puts                   ${(grpcCreates / etcdPuts).toFixed(2).padStart(6)}   ${verdict(grpcCreates / etcdPuts >= 0.5)}`);
+    console.log(`REST creates over HTTPS ≥ 0.80 × plain HTTP             ${(restCreates / plainCreates).toFixed(2).padStart(6)}   ${verdict(restCreates / plainCreates >= 0.8)}`);
     console.log(`watch p99 ≤ 50 ms at 100 watchers                  ${ms(watch[100].p99)}   ${verdict(watch[100].p99 <= 50)}`);
     console.log(`custom-resource creates ≥ 0.80 × pod creates (REST)   ${(customCreates / restCreates).toFixed(2).padStart(6)}   ${verdict(customCreates / restCreates >= 0.8)}`);
     console.log(JSON.stringify({
       bench: 'apiserver', concurrency: CONCURRENCY, seconds: DURATION_MS / 1000,
       etcdPutsPerSec: Math.round(etcdPuts), restCreatesPerSec: Math.round(restCreates), grpcCreatesPerSec: Math.round(grpcCreates),
+      plainHttpCreatesPerSec: Math.round(plainCreates), httpsVsPlainHttp: +(restCreates / plainCreates).toFixed(3),
       restVsEtcd: +(restCreates / etcdPuts).toFixed(3), grpcVsEtcd: +(grpcCreates / etcdPuts).toFixed(3),
       customCreatesPerSec: Math.round(customCreates), customVsPodCreates: +(customCreates / restCreates).toFixed(3),
       watchLatencyMs: Object.fromEntries(Object.entries(watch).map(([n, v]) => [n, { p50: +v.p50.toFixed(2), p99: +v.p99.toFixed(2) }])),
     }));
   } finally {
     await http.close();
+    await plain.close();
     await grpc.close();
     await api.kill();
     await etcd.stop();

@@ -112,7 +112,7 @@ export function apiserverUrl(raw: string): URL {
 /** Turn a failed fetch into what the user should check. */
 function unreachable(url: URL, err: unknown): UserError {
   const e = err as Error & { cause?: { code?: string; message?: string } };
-  const code = e.cause?.code ?? (e.name === 'TimeoutError' ? 'ETIMEDOUT' : undefined);
+  const code = e.cause?.code ?? (e as { code?: string }).code ?? (e.name === 'TimeoutError' ? 'ETIMEDOUT' : undefined);
   const why = code === 'ECONNREFUSED' ? 'connection refused: nothing listens there'
     : code === 'ETIMEDOUT' || code === 'UND_ERR_CONNECT_TIMEOUT' ? 'no answer (a firewall dropping the port, or a wrong address?)'
     : code === 'EHOSTUNREACH' || code === 'ENETUNREACH' ? 'no route to that host'

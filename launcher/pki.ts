@@ -85,7 +85,7 @@ export async function ensureClusterPki(dir: string, o: ClusterPkiOptions): Promi
   const ca = await ensureCA(pki, 'ca', 'kubernetes');
   await ensureLeaf(pki, 'apiserver', ca, { commonName: 'kube-apiserver', usage: 'server', ...apiserverNames(o) });
   // What the apiserver serves: its certificate and the CA's, so a joining node can pin the CA by its hash (caCertHash).
-  fs.writeFileSync(path.join(pki, 'apiserver-chain.crt'), fs.readFileSync(crt(pki, 'apiserver'), 'utf8') + ca.cert);
+  fs.writeFileSync(path.join(pki, 'apiserver-chain.crt'), `${fs.readFileSync(crt(pki, 'apiserver'), 'utf8').trimEnd()}\n${ca.cert.trimEnd()}\n`);
   for (const [name, id] of Object.entries(IDENTITIES)) await ensureLeaf(pki, name, ca, { ...id, organizations: 'organizations' in id ? [...id.organizations] : undefined, usage: 'client' });
   // The aggregation layer's own CA and client (kubeadm's front-proxy-*): the apiserver presents it to aggregated APIs.
   const frontProxy = await ensureCA(pki, 'front-proxy-ca', 'front-proxy-ca');

@@ -47,8 +47,11 @@ async function newKey(): Promise<CryptoKeyPair> {
   return webcrypto.subtle.generateKey(EC, true, ['sign', 'verify']) as Promise<CryptoKeyPair>;
 }
 
+/** PEM text ending in a newline, so files of several blocks concatenate cleanly. */
+const nl = (pem: string): string => `${pem.trimEnd()}\n`;
+
 async function keyPem(key: CryptoKey): Promise<string> {
-  return x509.PemConverter.encode(await webcrypto.subtle.exportKey('pkcs8', key), 'PRIVATE KEY');
+  return nl(x509.PemConverter.encode(await webcrypto.subtle.exportKey('pkcs8', key), 'PRIVATE KEY'));
 }
 
 async function importKey(pem: string): Promise<CryptoKey> {
@@ -84,7 +87,7 @@ export async function createCA(commonName = 'kubernetes', days = 3650): Promise<
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],
   });
-  return { cert: cert.toString('pem'), key: await keyPem(keys.privateKey) };
+  return { cert: nl(cert.toString('pem')), key: await keyPem(keys.privateKey) };
 }
 
 function usageExtensions(usage: Usage): x509.Extension[] {
@@ -114,7 +117,7 @@ async function sign(ca: KeyPair, o: { subject: string; publicKey: CryptoKey | x5
       await x509.AuthorityKeyIdentifierExtension.create(caCert, false),
     ],
   });
-  return cert.toString('pem');
+  return nl(cert.toString('pem'));
 }
 
 /** A new key and a certificate for it, issued by `ca`. */
@@ -137,7 +140,7 @@ export async function issueExpiredCertificate(ca: KeyPair, req: CertificateReque
     signingAlgorithm: SIGN, publicKey: keys.publicKey, signingKey: await importKey(ca.key),
     extensions: [...usageExtensions(req.usage), ...sanExtension(req.dnsNames, req.ipAddresses)],
   });
-  return { cert: cert.toString('pem'), key: await keyPem(keys.privateKey) };
+  return { cert: nl(cert.toString('pem')), key: await keyPem(keys.privateKey) };
 }
 
 export interface ParsedCsr {
@@ -158,7 +161,7 @@ export async function createCsr(o: { commonName: string; organizations?: string[
   const csr = await x509.Pkcs10CertificateRequestGenerator.create({
     name: dn(o.commonName, o.organizations), keys, signingAlgorithm: SIGN, extensions: sanExtension(o.dnsNames, o.ipAddresses),
   });
-  return { csr: csr.toString('pem'), key: await keyPem(keys.privateKey) };
+  return { csr: nl(csr.toString('pem')), key: await keyPem(keys.privateKey) };
 }
 
 function nameParts(name: x509.Name): { commonName: string; organizations: string[] } {

@@ -23,6 +23,7 @@ import { isAlive, readState } from '../../launcher/state.ts';
 import { ensureClusterNetwork } from '../../launcher/docker-network.ts';
 import { removeNodeContainers } from '../../launcher/docker-cleanup.ts';
 import { adminTls } from '../../launcher/pki.ts';
+import { tlsFetch } from '../../lib/tls-fetch.ts';
 import { createApiClient, type ApiClient } from '../../client/index.ts';
 import type { KubeObject } from '../../api/types.ts';
 import { ROOT, until } from '../harness/kubemu-cluster.ts';
@@ -250,7 +251,7 @@ describe('multi-host lab: nodes in their own network namespaces, joined over vet
     // The apiserver reaches each kubelet over its link (pod logs are proxied to <node IP>:10250).
     for (const n of NODES) {
       const p = pods.find((x) => x.spec.nodeName === n.name)!;
-      const res = await fetch(`${server}/api/v1/namespaces/default/pods/${p.metadata.name}/log`, { headers: { Authorization: `Bearer ${joinToken}` }, signal: AbortSignal.timeout(10_000) });
+      const res = await tlsFetch(`${server}/api/v1/namespaces/default/pods/${p.metadata.name}/log`, { headers: { Authorization: `Bearer ${joinToken}` }, signal: AbortSignal.timeout(10_000) }, { ca: adminTls(upDir)!.ca });
       assert.equal(res.status, 200, `logs of ${p.metadata.name} on ${n.name}: ${await res.text()}`);
     }
     // Pod to pod: a pod on node 1 fetches from a pod on node 3 over the shared pod network.
