@@ -15,7 +15,7 @@ const USAGE = `usage: apiserver --etcd-servers URL[,URL…] [--bind-address 127.
                  [--token-auth-file FILE] [--encryption-provider-config FILE] [--etcd-compaction-interval 5m0s]
                  [--service-account-signing-key-file PEM] [--service-account-key-file PEM]…
                  [--service-account-issuer URL] [--api-audiences AUD,…]
-                 [--tls-cert-file PEM --tls-private-key-file PEM] [--client-ca-file PEM] [--insecure-port PORT]
+                 [--tls-cert-file PEM --tls-private-key-file PEM] [--client-ca-file PEM] [--insecure-port PORT] [--advertise-address IP]
                  [--allowed-host-names NAME,…] [--min-request-timeout 1800]
                  [--log-level info]`;
 
@@ -39,6 +39,7 @@ async function main(): Promise<void> {
       'tls-private-key-file': { type: 'string' },
       'client-ca-file': { type: 'string' },
       'insecure-port': { type: 'string' },
+      'advertise-address': { type: 'string' },
       'etcd-compaction-interval': { type: 'string', default: '5m0s' },
       'allowed-host-names': { type: 'string', default: '' },
       'min-request-timeout': { type: 'string', default: '1800' },
@@ -113,6 +114,7 @@ async function main(): Promise<void> {
     minRequestTimeoutSeconds: minRequestTimeout,
     tls,
     insecurePort,
+    advertiseAddress: values['advertise-address'],
     allowedHostNames: values['allowed-host-names']!.split(',').map((n) => n.trim()).filter(Boolean),
     logger,
   });

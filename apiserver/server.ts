@@ -14,6 +14,7 @@ import crypto, { type KeyObject } from 'node:crypto';
 import { allowAll } from './auth/authorizer.ts';
 import { EtcdStore } from './storage/etcd-store.ts';
 import { createRegistry } from './registry/index.ts';
+import { reconcileKubernetesEndpoints } from './registry/bootstrap.ts';
 import { CrdController } from './crd/controller.ts';
 import { createHttpServer, type ServingTls } from './http/server.ts';
 import { createGrpcServer } from './grpc/server.ts';
@@ -60,6 +61,8 @@ export interface ApiServerOptions {
    * 401 (but /healthz, /livez, /readyz and /version).
    */
   tls?: ServingTls;
+  /** The address the `kubernetes` Service's Endpoints name (--advertise-address); default the bind address, or 127.0.0.1. */
+  advertiseAddress?: string;
   /** A plain-HTTP REST port on 127.0.0.1 where every request is the admin, kube-apiserver's old --insecure-port: for learning only. */
   insecurePort?: number;
 }
@@ -132,6 +135,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
   const httpOptions = { registry, logger: logger.child({ part: 'http' }), allowedHostNames: opts.allowedHostNames, limits: opts.httpLimits, etcdEndpoints: opts.etcdEndpoints, minRequestTimeoutSeconds: opts.minRequestTimeoutSeconds };
   const httpServer: http.Server = trackSockets(createHttpServer({ ...httpOptions, authenticator, tls: opts.tls }));
   const port = await listen(httpServer, opts.port ?? 0, host);
+  const advertise = opts.advertiseAddress ?? (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
+  await reconcileKubernetesEndpoints(store, advertise, port).catch((err) => logger.warn({ err: String(err) }, 'could not write the kubernetes Endpoints'));
   let insecure: http.Server | undefined;
   if (opts.insecurePort !== undefined) {
     // No credentials on this port: like kube-apiserver's old insecure port, every request is the admin.

@@ -44,3 +44,24 @@ export async function createInitialObjects(deps: { store: Store; allocator: Serv
   kindFor(SVC_INFO).defaults?.(svc);
   await store.create(key, svc).catch(ignoreExists);
 }
+
+const EP_INFO = findResource('', 'endpoints')!;
+
+/**
+ * The `kubernetes` Service's Endpoints: where this apiserver is reached (kube-apiserver's endpoint reconciler with
+ * --advertise-address), so pods find the API at https://kubernetes.default.svc. Written straight to the store, as
+ * the real one does: an apiserver on loopback is reached through the node's kube-proxy, which dials from the host.
+ */
+export async function reconcileKubernetesEndpoints(store: Store, ip: string, port: number): Promise<void> {
+  const key = storageKey('/registry', EP_INFO, 'default', 'kubernetes');
+  const subsets = [{ addresses: [{ ip }], ports: [{ name: 'https', port, protocol: 'TCP' }] }];
+  const existing = await store.get(key);
+  if (existing && JSON.stringify((existing as { subsets?: unknown }).subsets) === JSON.stringify(subsets)) return;
+  const obj = {
+    apiVersion: 'v1', kind: 'Endpoints',
+    metadata: { name: 'kubernetes', namespace: 'default', labels: { 'endpointslice.kubernetes.io/skip-mirror': 'true' }, uid: existing?.metadata.uid ?? randomUUID(), creationTimestamp: existing?.metadata.creationTimestamp ?? now() },
+    subsets,
+  } as KubeObject;
+  if (!existing) await store.create(key, obj).catch(ignoreExists);
+  else await store.update(key, obj, Number(existing.metadata.resourceVersion));
+}
