@@ -56,11 +56,20 @@ async function main(): Promise<void> {
   log('kubemu up --nodes 3 …');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubemu-bench-startup-'));
   const name = `bs${process.pid % 10000}`;
-  t0 = Date.now();
-  const up = spawnSync(process.execPath, [path.join(ROOT, 'bin/kubemu.js'), 'up', '--dir', dir, '--name', name, '--nodes', '3',
-    '--port', String(await freePort()), '--grpc-port', String(await freePort())], { cwd: ROOT, encoding: 'utf8' });
-  const upSec = secs(t0);
-  if (up.status !== 0) throw new Error(`kubemu up failed:\n${up.stdout}\n${up.stderr}`);
+  const upArgs = ['up', '--dir', dir, '--name', name, '--nodes', '3', '--port', String(await freePort()), '--grpc-port', String(await freePort())];
+  const kubemuUp = () => {
+    const t = Date.now();
+    const r = spawnSync(process.execPath, [path.join(ROOT, 'bin/kubemu.js'), ...upArgs], { cwd: ROOT, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`kubemu up failed:\n${r.stdout}\n${r.stderr}`);
+    // `up` says how long the cluster PKI took: made (the first start) or checked (every later one).
+    return { sec: secs(t), pkiMs: Number(/cluster PKI (?:made|checked) in \S+ \((\d+) ms\)/.exec(r.stdout)?.[1] ?? NaN) };
+  };
+  // The first start makes the cluster PKI; `down` keeps it; the second start only checks it.
+  const first = kubemuUp();
+  spawnSync(process.execPath, [path.join(ROOT, 'bin/kubemu.js'), 'down', '--dir', dir], { cwd: ROOT, stdio: 'ignore' });
+  log('kubemu up --nodes 3 again (the PKI is kept) …');
+  const later = kubemuUp();
+  const upSec = later.sec;
   log('idle for 5 s, then reading every process\'s memory …');
   await new Promise((r) => setTimeout(r, 5000));
   const procs = readState(dir)!.components.map((c) => ({ name: c.name, ...rss(c.pid) }));
@@ -85,7 +94,8 @@ async function main(): Promise<void> {
   console.log(`baseline: etcd alone to healthy          ${etcdSec.toFixed(2).padStart(7)}`);
   console.log(`baseline: one node process (node -e 0)   ${nodeProcSec.toFixed(2).padStart(7)}`);
   console.log(`baseline: the same with tsx              ${tsxProcSec.toFixed(2).padStart(7)}`);
-  console.log(`kubemu up --nodes 3 → all Ready          ${upSec.toFixed(2).padStart(7)}   ≤ 3      ${mark(upSec, 3)}`);
+  console.log(`kubemu up, first start (PKI made, ${String(first.pkiMs).padStart(3)} ms) ${first.sec.toFixed(2).padStart(7)}   ≤ 3      ${mark(first.sec, 3)}`);
+  console.log(`kubemu up --nodes 3 → all Ready (later, PKI checked ${String(later.pkiMs).padStart(3)} ms) ${upSec.toFixed(2).padStart(7)}   ≤ 3      ${mark(upSec, 3)}`);
   console.log(`Cluster.start({ nodes: 3 })              ${startSec.toFixed(2).padStart(7)}   ≤ 3      ${mark(startSec, 3)}`);
   console.log(`cluster.stop()                           ${stopSec.toFixed(2).padStart(7)}   ≤ 2      ${mark(stopSec, 2)}`);
   console.log(compose.sec === null ? `docker compose up → all Ready            (${compose.why})` : `docker compose up → all Ready            ${compose.sec.toFixed(2).padStart(7)}   ≤ 15     ${mark(compose.sec, 15)}`);
@@ -96,11 +106,11 @@ async function main(): Promise<void> {
   console.log(JSON.stringify({
     bench: 'startup', cores: os.cpus().length,
     baseline: { etcdSec, nodeProcessSec: nodeProcSec, tsxProcessSec: tsxProcSec }, bundled: Boolean(bundles),
-    kubemuUpSec: upSec, clusterStartSec: startSec, clusterStopSec: stopSec, composeUpSec: compose.sec,
+    kubemuUpSec: upSec, kubemuFirstUpSec: first.sec, pkiMadeMs: first.pkiMs, pkiCheckedMs: later.pkiMs, clusterStartSec: startSec, clusterStopSec: stopSec, composeUpSec: compose.sec,
     idle: { processes: procs, controlPlaneMB, totalMB },
     ratios: { upVsOneNodeProcess: upSec / nodeProcSec },
-    targets: { upSec: 3, clusterStartSec: 3, clusterStopSec: 2, composeUpSec: 15, controlPlaneMB: 300 },
-    pass: { up: upSec <= 3, clusterStart: startSec <= 3, clusterStop: stopSec <= 2, composeUp: compose.sec !== null && compose.sec <= 15, controlPlane: controlPlaneMB <= 300 },
+    targets: { upSec: 3, firstUpSec: 3, clusterStartSec: 3, clusterStopSec: 2, composeUpSec: 15, controlPlaneMB: 300 },
+    pass: { up: upSec <= 3, firstUp: first.sec <= 3, clusterStart: startSec <= 3, clusterStop: stopSec <= 2, composeUp: compose.sec !== null && compose.sec <= 15, controlPlane: controlPlaneMB <= 300 },
   }));
 }
 
