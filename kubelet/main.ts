@@ -13,7 +13,7 @@ import { FakeRuntime } from './cri/fake/runtime.ts';
 import { Kubelet } from './kubelet.ts';
 import { createKubeletServer } from './server.ts';
 
-const USAGE = `usage: kubelet (--server URL|HOST:PORT | --kubeconfig FILE) --node-name NAME [--node-ip 127.0.0.1]
+const USAGE = `usage: kubelet (--server URL|HOST:PORT | --kubeconfig FILE) [--certificate-authority CA --client-certificate CRT --client-key KEY] --node-name NAME [--node-ip 127.0.0.1]
                [--transport grpc|http] [--token T] [--runtime docker|fake] [--pod-cidr CIDR] [--fake-pull-delay-ms 0] [--fake-fail-images '*missing*'] (fake runtime) [--cri-socket PATH] [--root-dir DIR]
                [--network kubemu] [--cpu N] [--memory 4Gi] [--max-pods 110] [--port 10250]
                [--backoff-max-seconds 300] [--node-lease-duration-seconds 40] [--allow-remote-pull] [--log-level info]

@@ -106,7 +106,7 @@ export function stopOnSignals(logger: Logger, onStop?: () => void): AbortControl
 }
 
 /** The usage line every component shares. */
-export const API_USAGE = '(--server URL|HOST:PORT | --kubeconfig FILE) [--transport grpc|http] [--token-file FILE | --token T]';
+export const API_USAGE = '(--server URL|HOST:PORT | --kubeconfig FILE) [--transport grpc|http] [--token-file FILE | --token T]\n    [--certificate-authority CA.crt] [--client-certificate FILE.crt --client-key FILE.key]';
 
 /** parseArgs that answers an unknown or malformed flag with its message and the usage (exit 2), not a stack trace. */
 export function parseFlags<T extends ParseArgsConfig['options']>(options: T, usage: string) {

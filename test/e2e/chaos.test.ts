@@ -5,6 +5,7 @@
 // back, no pod was created twice (the same pods, by UID, all along), every component runs again,
 // traffic reaches every pod, and the cluster reconciles (a scale-up gets its pod).
 import { adminTls } from '../../launcher/pki.ts';
+import { tlsFetch } from '../../lib/tls-fetch.ts';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -86,7 +87,7 @@ describe('chaos: kill -9 of every component in turn under writes and traffic', {
           const x = c.state().components.find((y) => y.name === name)!;
           return x.pid !== old.pid && isAlive(x.pid) && x.supervised?.state === 'running' && x;
         }, 60_000, { everyMs: 100 });
-        await until(`${name} answering ${now.readyUrl}`, async () => (await fetch(now.readyUrl!, { signal: AbortSignal.timeout(2000) })).ok, 60_000, { everyMs: 200 });
+        await until(`${name} answering ${now.readyUrl}`, async () => (await tlsFetch(now.readyUrl!, { signal: AbortSignal.timeout(2000) }, adminTls(c.dir))).ok, 60_000, { everyMs: 200 });
         backAfter.push(`${name} ${((Date.now() - t0) / 1000).toFixed(1)} s`);
         await sleep(1500);
       }
