@@ -15,6 +15,7 @@ import { freePort } from '../../lib/free-port.ts';
 import { readState } from '../../launcher/state.ts';
 import { nodeIdentity } from '../../launcher/components.ts';
 import { removeNodeContainers } from '../../launcher/docker-cleanup.ts';
+import { adminTls } from '../../launcher/pki.ts';
 import { createApiClient, type ApiClient } from '../../client/index.ts';
 import type { KubeObject } from '../../api/types.ts';
 import { until } from '../harness/until.ts';
@@ -40,7 +41,7 @@ describe('workloads on a kubemu cluster (real kubectl, real Docker)', () => {
       '--grpc-port', String(await freePort()), '--node-monitor-grace-period', '6', '--pod-eviction-timeout', '2', '--leader-lease-seconds', '4']);
     assert.equal(up.status, 0, up.stderr + up.stdout);
     const state = readState(dir)!;
-    client = createApiClient({ transport: 'http', server: state.components.find((c) => c.name === 'apiserver')!.url! });
+    client = createApiClient({ transport: 'http', server: state.components.find((c) => c.name === 'apiserver')!.url!, tls: adminTls(dir) });
   });
   after(async () => {
     for (const p of extra) p.kill('SIGKILL');
