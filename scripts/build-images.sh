@@ -20,6 +20,17 @@ build() { # name dir [base image whose id is an input]
 }
 
 build kubemu/busybox:1 busybox
+# curl and what it links, from this machine (no registry): `ldd` names the libraries and the loader.
+if [ -x /usr/bin/curl ]; then
+  curlroot="$root/images/curl/root"
+  rm -rf "$curlroot"; mkdir -p "$curlroot/usr/bin"
+  cp /usr/bin/curl "$curlroot/usr/bin/curl"
+  for lib in $(ldd /usr/bin/curl | grep -o '/[^ ]*'); do mkdir -p "$curlroot$(dirname "$lib")"; cp -L "$lib" "$curlroot$lib"; done
+  build kubemu/curl:1 curl kubemu/busybox:1
+  rm -rf "$curlroot"
+else
+  echo "build-images: /usr/bin/curl missing (apt-get install curl): kubemu/curl:1 not built" >&2
+fi
 build kubemu/hello:1 hello kubemu/busybox:1
 # A second tag of the same image, so a rollout can "change the image" (kubectl set image … kubemu/hello:2).
 docker tag kubemu/hello:1 kubemu/hello:2

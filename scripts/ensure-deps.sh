@@ -37,6 +37,8 @@ command -v etcdctl >/dev/null || apt_install etcd-client
 if [[ $want_docker -eq 1 ]]; then
   command -v dockerd >/dev/null || apt_install docker.io
   [[ -x /bin/busybox ]] || apt_install busybox-static
+  # kubemu/curl:1 (scripts/build-images.sh) copies the host's curl: pods that call the API over TLS.
+  command -v curl >/dev/null || apt_install curl
   # The compose e2e (and `docker compose up` for users): v1 `docker-compose` is what Debian ships.
   command -v docker-compose >/dev/null || docker compose version >/dev/null 2>&1 || apt_install docker-compose
   if ! docker info >/dev/null 2>&1; then
