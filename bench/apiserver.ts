@@ -183,6 +183,11 @@ async function main(): Promise<void> {
     await http.create({ group: '', resource: 'namespaces' }, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bench' } });
     process.stderr.write('raw etcd puts …\n');
     const etcdPuts = await rawEtcd(etcd.endpoint);
+    // A warm-up on each transport first (TLS handshakes for every connection, the JIT): the rows compare steady states.
+    process.stderr.write('warm-up …\n');
+    for (const [c, p] of [[http, 'warm-https'], [plain, 'warm-http'], [grpc, 'warm-grpc']] as const) {
+      await throughput(CONCURRENCY, 1000, (i) => c.create(PODS, 'bench', podManifest(`${p}-${i}`)));
+    }
     process.stderr.write('REST creates …\n');
     const restCreates = await apiCreates(http, 'rest');
     process.stderr.write('REST creates over plain HTTP …\n');
