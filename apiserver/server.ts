@@ -19,6 +19,7 @@ import { createHttpServer } from './http/server.ts';
 import { createGrpcServer } from './grpc/server.ts';
 import { closeServer, trackSockets } from '../lib/close-server.ts';
 import type { HttpLimits } from '../lib/http-limits.ts';
+import type { KubeletClientConfig } from './http/kubelet-client.ts';
 
 export interface ApiServerOptions {
   etcdEndpoints: string[];
@@ -54,6 +55,11 @@ export interface ApiServerOptions {
   minRequestTimeoutSeconds?: number;
   /** Recent events the watch cache keeps per resource (kube-apiserver's --default-watch-cache-size; kubemu's default 1000). */
   watchCacheSize?: number;
+
+  // --- the kubelet client (kubelet-tls branch) ---
+  /** --kubelet-client-certificate/--kubelet-client-key/--kubelet-certificate-authority (PEM): logs, exec, attach and
+   *  port-forward reach kubelets over TLS (http/kubelet-client.ts); none = plain HTTP. */
+  kubeletClient?: KubeletClientConfig;
 }
 
 export const DEFAULT_COMPACTION_INTERVAL_MS = 5 * 60_000;
@@ -95,7 +101,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
   const compaction = opts.compactionIntervalMs ?? DEFAULT_COMPACTION_INTERVAL_MS;
   if (compaction > 0) store.startCompactor(compaction);
 
-  const httpServer: http.Server = trackSockets(createHttpServer({ registry, authenticator, logger: logger.child({ part: 'http' }), allowedHostNames: opts.allowedHostNames, limits: opts.httpLimits, etcdEndpoints: opts.etcdEndpoints, minRequestTimeoutSeconds: opts.minRequestTimeoutSeconds }));
+  const httpServer: http.Server = trackSockets(createHttpServer({ registry, authenticator, logger: logger.child({ part: 'http' }), allowedHostNames: opts.allowedHostNames, limits: opts.httpLimits, etcdEndpoints: opts.etcdEndpoints, minRequestTimeoutSeconds: opts.minRequestTimeoutSeconds, kubeletClient: opts.kubeletClient }));
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
     httpServer.listen(opts.port ?? 0, host, () => resolve());

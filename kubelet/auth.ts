@@ -10,6 +10,7 @@ import crypto from 'node:crypto';
 import type http from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { ApiClient } from '../client/index.ts';
+import { x509Reason } from '../lib/x509-errors.ts';
 
 export interface KubeletUser { username: string; uid?: string; groups: string[]; extra?: Record<string, string[]> }
 
@@ -102,19 +103,6 @@ function certificateUser(socket: TLSSocket): { user: KubeletUser } | { error: st
 }
 
 const one = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
-
-/** OpenSSL's verify codes in the words of Go's crypto/x509, which is what Kubernetes' logs say. */
-export function x509Reason(code: string, validTo?: string): string {
-  switch (code) {
-    case 'CERT_HAS_EXPIRED': return `x509: certificate has expired or is not yet valid: current time ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')} is after ${validTo ? new Date(validTo).toISOString().replace(/\.\d+Z$/, 'Z') : 'its NotAfter'}`;
-    case 'CERT_NOT_YET_VALID': return 'x509: certificate has expired or is not yet valid';
-    case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE': case 'UNABLE_TO_GET_ISSUER_CERT': case 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY':
-    case 'SELF_SIGNED_CERT_IN_CHAIN': case 'DEPTH_ZERO_SELF_SIGNED_CERT': case 'CERT_SIGNATURE_FAILURE':
-      return 'x509: certificate signed by unknown authority';
-    case 'INVALID_PURPOSE': return 'x509: certificate specifies an incompatible key usage';
-    default: return `x509: ${code}`;
-  }
-}
 
 /** Authorization: Bearer <token>, or (WebSockets, which cannot set headers from a browser) the subprotocol form. */
 function bearerToken(req: http.IncomingMessage): string | undefined {
