@@ -9,6 +9,7 @@ import { DEFAULT_SERVICE_CIDR, startApiServer } from './server.ts';
 import { loadEncryptionConfig } from './storage/encryption.ts';
 import { readPrivateKey, readPublicKeys } from './auth/service-account-tokens.ts';
 import type { KeyObject } from 'node:crypto';
+import { KUBELET_CLIENT_FLAGS, KUBELET_CLIENT_USAGE, kubeletClientFromFlags } from './kubelet-client-flags.ts';
 
 const USAGE = `usage: apiserver --etcd-servers URL[,URL…] [--bind-address 127.0.0.1] [--port 6443] [--grpc-port 6444]
                  [--service-cluster-ip-range ${DEFAULT_SERVICE_CIDR}] [--service-node-port-range 30000-32767]
@@ -17,7 +18,8 @@ const USAGE = `usage: apiserver --etcd-servers URL[,URL…] [--bind-address 127.
                  [--service-account-issuer URL] [--api-audiences AUD,…]
                  [--tls-cert-file PEM --tls-private-key-file PEM] [--client-ca-file PEM] [--insecure-port PORT] [--advertise-address IP]
                  [--allowed-host-names NAME,…] [--min-request-timeout 1800]
-                 [--log-level info]`;
+                 [--log-level info]
+                 ${KUBELET_CLIENT_USAGE}`;
 
 
 async function main(): Promise<void> {
@@ -45,6 +47,7 @@ async function main(): Promise<void> {
       'min-request-timeout': { type: 'string', default: '1800' },
       'log-level': { type: 'string', default: 'info' },
       help: { type: 'boolean' },
+      ...KUBELET_CLIENT_FLAGS,
     },
   });
   if (values.help) { console.log(USAGE); return; }
@@ -95,6 +98,9 @@ async function main(): Promise<void> {
   }
   const logger = createLogger('apiserver', { level: values['log-level'] });
   if (!tls) logger.warn('no --tls-cert-file: the API is served over plain HTTP, and kubectl will not send a token over it');
+  const kubeletErrors: string[] = [];
+  const kubeletClient = kubeletClientFromFlags(values, kubeletErrors, logger);
+  if (kubeletErrors.length) { console.error(kubeletErrors.join('\n')); process.exit(2); }
   if (!signingKey) logger.warn('no --service-account-signing-key-file: ServiceAccount tokens are signed with a key made for this process and end with it');
   if (encryption) logger.info({ resources: encryption.resources }, 'encryption at rest on');
   const server = await startApiServer({
@@ -117,6 +123,7 @@ async function main(): Promise<void> {
     advertiseAddress: values['advertise-address'],
     allowedHostNames: values['allowed-host-names']!.split(',').map((n) => n.trim()).filter(Boolean),
     logger,
+    kubeletClient,
   });
   const stop = async (signal: string) => {
     logger.info({ signal }, 'shutting down');

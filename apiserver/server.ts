@@ -20,6 +20,7 @@ import { createHttpServer, type ServingTls } from './http/server.ts';
 import { createGrpcServer } from './grpc/server.ts';
 import { closeServer, trackSockets } from '../lib/close-server.ts';
 import type { HttpLimits } from '../lib/http-limits.ts';
+import type { KubeletClientConfig } from './http/kubelet-client.ts';
 
 export interface ApiServerOptions {
   etcdEndpoints: string[];
@@ -65,6 +66,11 @@ export interface ApiServerOptions {
   advertiseAddress?: string;
   /** A plain-HTTP REST port on 127.0.0.1 where every request is the admin, kube-apiserver's old --insecure-port: for learning only. */
   insecurePort?: number;
+
+  // --- the kubelet client (kubelet-tls branch) ---
+  /** --kubelet-client-certificate/--kubelet-client-key/--kubelet-certificate-authority (PEM): logs, exec, attach and
+   *  port-forward reach kubelets over TLS (http/kubelet-client.ts); none = plain HTTP. */
+  kubeletClient?: KubeletClientConfig;
 }
 
 export const DEFAULT_COMPACTION_INTERVAL_MS = 5 * 60_000;
@@ -132,7 +138,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
   const compaction = opts.compactionIntervalMs ?? DEFAULT_COMPACTION_INTERVAL_MS;
   if (compaction > 0) store.startCompactor(compaction);
 
-  const httpOptions = { registry, logger: logger.child({ part: 'http' }), allowedHostNames: opts.allowedHostNames, limits: opts.httpLimits, etcdEndpoints: opts.etcdEndpoints, minRequestTimeoutSeconds: opts.minRequestTimeoutSeconds };
+  const httpOptions = { registry, logger: logger.child({ part: 'http' }), allowedHostNames: opts.allowedHostNames, limits: opts.httpLimits, etcdEndpoints: opts.etcdEndpoints, minRequestTimeoutSeconds: opts.minRequestTimeoutSeconds, kubeletClient: opts.kubeletClient };
   const httpServer: http.Server = trackSockets(createHttpServer({ ...httpOptions, authenticator, tls: opts.tls }));
   const port = await listen(httpServer, opts.port ?? 0, host);
   const advertise = opts.advertiseAddress ?? (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);

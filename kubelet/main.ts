@@ -4,20 +4,33 @@ import net from 'node:net';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createApiClient, readKubeconfig, type Transport } from '../client/index.ts';
-import { parseFlags, readTokenFile, tlsFlags } from '../lib/component.ts';
+import { goBool, goBoolArgs, parseFlags, readTokenFile, tlsFlags } from '../lib/component.ts';
+import { parseDuration } from '../lib/duration.ts';
+import { DEFAULT_WEBHOOK_CACHE_TTL_MS, kubeletAuthenticator, tokenReviewer } from './auth.ts';
 import { createLogger } from '../lib/logger.ts';
 import { CriClient, withCallLogging } from './cri/client.ts';
 import { CriServer } from './cri/server.ts';
 import { DockerRuntime } from './cri/docker/runtime.ts';
 import { FakeRuntime } from './cri/fake/runtime.ts';
 import { Kubelet } from './kubelet.ts';
-import { createKubeletServer } from './server.ts';
+import { createKubeletServer, type KubeletTLS } from './server.ts';
 
 const USAGE = `usage: kubelet (--server URL|HOST:PORT | --kubeconfig FILE) [--certificate-authority CA --client-certificate CRT --client-key KEY] --node-name NAME [--node-ip 127.0.0.1]
                [--transport grpc|http] [--token T] [--runtime docker|fake] [--pod-cidr CIDR] [--fake-pull-delay-ms 0] [--fake-fail-images '*missing*'] (fake runtime) [--cri-socket PATH] [--root-dir DIR]
                [--network kubemu] [--cpu N] [--memory 4Gi] [--max-pods 110] [--port 10250]
                [--backoff-max-seconds 300] [--node-lease-duration-seconds 40] [--allow-remote-pull] [--log-level info]
-               [--cluster-dns IP[,IP]] [--cluster-domain cluster.local] [--remove-pods-on-exit]`;
+               [--cluster-dns IP[,IP]] [--cluster-domain cluster.local] [--remove-pods-on-exit]
+               [--tls-cert-file PEM --tls-private-key-file PEM] [--client-ca-file PEM] [--authentication-token-webhook]
+               [--authentication-token-webhook-cache-ttl 2m0s] [--anonymous-auth=false]`;
+
+// The kubelet API's TLS and authentication flags, named as the real kubelet's.
+const API_AUTH_FLAGS = {
+  'tls-cert-file': { type: 'string' }, 'tls-private-key-file': { type: 'string' }, 'client-ca-file': { type: 'string' },
+  'authentication-token-webhook': { type: 'string' }, 'authentication-token-webhook-cache-ttl': { type: 'string', default: '2m0s' },
+  'anonymous-auth': { type: 'string' },
+} as const;
+/** Go-style booleans (`--anonymous-auth=false`, as the real kubelet is told). */
+const GO_BOOLS = ['authentication-token-webhook', 'anonymous-auth'];
 
 async function main(): Promise<void> {
   const { values } = parseFlags({
@@ -28,7 +41,8 @@ async function main(): Promise<void> {
       'cri-socket': { type: 'string' }, 'root-dir': { type: 'string' }, network: { type: 'string', default: 'kubemu' },
       cpu: { type: 'string' }, memory: { type: 'string' }, 'max-pods': { type: 'string', default: '110' }, port: { type: 'string', default: '10250' },
       'backoff-max-seconds': { type: 'string', default: '300' }, 'node-lease-duration-seconds': { type: 'string', default: '40' }, 'allow-remote-pull': { type: 'boolean', default: false }, 'cluster-dns': { type: 'string' }, 'cluster-domain': { type: 'string', default: 'cluster.local' }, 'remove-pods-on-exit': { type: 'boolean', default: false }, 'log-level': { type: 'string', default: 'info' }, help: { type: 'boolean' },
-  }, USAGE);
+      ...API_AUTH_FLAGS,
+  }, USAGE, goBoolArgs(process.argv.slice(2), GO_BOOLS));
   if (values.help) { console.log(USAGE); return; }
   let server = values.server;
   let token = values.token ?? (values['token-file'] ? readTokenFile(values['token-file']) : undefined);
@@ -47,6 +61,7 @@ async function main(): Promise<void> {
   if (!Number.isInteger(pullDelayMs) || pullDelayMs < 0) errors.push(`--fake-pull-delay-ms: want a whole number of milliseconds, got ${values['fake-pull-delay-ms']}`);
   const clusterDNS = values['cluster-dns'] ? values['cluster-dns'].split(',').map((s) => s.trim()).filter(Boolean) : [];
   for (const ip of clusterDNS) if (net.isIPv4(ip) === false) errors.push(`--cluster-dns: not an IPv4 address: ${ip}`);
+  const apiAuth = apiAuthFlags(values, errors);
   if (errors.length) { console.error(`${errors.join('\n')}\n${USAGE}`); process.exit(2); }
 
   const nodeName = values['node-name']!;
@@ -79,7 +94,13 @@ async function main(): Promise<void> {
     backoffMaxMs: Number(values['backoff-max-seconds']) * 1000, backoffInitialMs: Math.min(10_000, Number(values['backoff-max-seconds']) * 1000),
   });
   const stop = new AbortController();
-  const health = createKubeletServer({ runtime: cri, streaming, pods: () => kubelet.podList(), logger, simulateNetwork: values.runtime === 'fake' });
+  const auth = apiAuth.tls ? {
+    nodeName,
+    authenticator: kubeletAuthenticator({ x509: !!apiAuth.tls.clientCA, reviewToken: apiAuth.webhook ? tokenReviewer(client) : undefined, anonymous: apiAuth.anonymous, cacheTTLMs: apiAuth.cacheTTLMs }),
+  } : undefined;
+  if (!apiAuth.tls) logger.warn({ port }, 'no --tls-cert-file: the kubelet API is plain HTTP without authentication — anyone who can reach this port can exec into its pods');
+  else if (apiAuth.anonymous) logger.warn('--anonymous-auth: requests without credentials are served as system:anonymous');
+  const health = createKubeletServer({ runtime: cri, streaming, pods: () => kubelet.podList(), logger, simulateNetwork: values.runtime === 'fake', tls: apiAuth.tls, auth });
   health.listen(port, values['node-ip']);
   // By default pods outlive the kubelet process and a restarted kubelet adopts them. With
   // --remove-pods-on-exit (docker compose, where the kubelet's container is the node) they go with it,
@@ -100,6 +121,33 @@ async function main(): Promise<void> {
   cri.close();
   await criServer?.stop();
   await client.close();
+}
+
+/** --tls-cert-file and the authentication flags, checked. Without a certificate there is no authentication (and the flags that need it are refused). */
+function apiAuthFlags(values: { [K in keyof typeof API_AUTH_FLAGS]?: string }, errors: string[]): { tls?: KubeletTLS; webhook: boolean; anonymous: boolean; cacheTTLMs: number } {
+  const webhook = goBool('authentication-token-webhook', values['authentication-token-webhook'], errors) ?? false;
+  const anonymousFlag = goBool('anonymous-auth', values['anonymous-auth'], errors);
+  const cacheTTLMs = parseDuration(values['authentication-token-webhook-cache-ttl'] ?? '') ?? DEFAULT_WEBHOOK_CACHE_TTL_MS;
+  if (parseDuration(values['authentication-token-webhook-cache-ttl'] ?? '') === undefined) errors.push(`--authentication-token-webhook-cache-ttl: not a duration: ${values['authentication-token-webhook-cache-ttl']}`);
+  const certFile = values['tls-cert-file'];
+  const keyFile = values['tls-private-key-file'];
+  if (!certFile) {
+    if (keyFile) errors.push('--tls-private-key-file needs --tls-cert-file');
+    for (const f of ['client-ca-file', 'authentication-token-webhook', 'anonymous-auth'] as const) {
+      if (values[f] !== undefined) errors.push(`--${f} needs --tls-cert-file: without it the kubelet API is plain HTTP and authenticates nobody`);
+    }
+    return { webhook: false, anonymous: true, cacheTTLMs };
+  }
+  if (!keyFile) errors.push('--tls-cert-file needs --tls-private-key-file');
+  const read = (flag: string, file: string | undefined) => {
+    if (!file) return undefined;
+    try { return fs.readFileSync(file, 'utf8'); } catch (err) { errors.push(`--${flag}: ${(err as Error).message}`); return undefined; }
+  };
+  const tls = { cert: read('tls-cert-file', certFile) ?? '', key: read('tls-private-key-file', keyFile) ?? '', clientCA: read('client-ca-file', values['client-ca-file']) };
+  // kubemu's secure default: anonymous off (the real kubelet's flag defaults to true; kubeadm and kind turn it off).
+  const anonymous = anonymousFlag ?? false;
+  if (!tls.clientCA && !webhook && !anonymous) errors.push('no authentication method configured: give --client-ca-file, --authentication-token-webhook or --anonymous-auth');
+  return { tls, webhook, anonymous, cacheTTLMs };
 }
 
 main().catch((err) => { console.error(err); process.exit(1); });

@@ -2,7 +2,10 @@
 // logs, which the apiserver proxies for `kubectl logs` (GET /containerLogs/<ns>/<pod>/<container>).
 // Upgrades, also proxied by the apiserver: /exec/<ns>/<pod>/<container>, /attach/<ns>/<pod>/<container> and
 // /portForward/<ns>/<pod>.
+// With a serving certificate (--tls-cert-file) it is HTTPS and every request but /healthz is authenticated (auth.ts):
+// 401 "Unauthorized" without a client certificate of the client CA or a token the apiserver accepts.
 import http from 'node:http';
+import https from 'node:https';
 import { applyHttpLimits, HTTP_SERVER_OPTIONS } from '../lib/http-limits.ts';
 import { queryBool } from '../lib/query-params.ts';
 import type { Duplex } from 'node:stream';
@@ -11,6 +14,17 @@ import { LABELS, type RuntimeService } from './cri/types.ts';
 import { remoteCommandHandler } from './remote-command.ts';
 import { servePortForward } from './port-forward.ts';
 import { rejectUpgrade } from './spdy-upgrade.ts';
+import { authorizeKubeletRequest, forbiddenMessage, requestAttributes, type KubeletAuthenticator, type KubeletAuthorizer } from './auth.ts';
+
+/** The serving certificate and key (PEM), and the CA whose client certificates are users (--client-ca-file). */
+export interface KubeletTLS { cert: string; key: string; clientCA?: string }
+
+export interface KubeletAuth {
+  nodeName: string;
+  authenticator: KubeletAuthenticator;
+  /** Default authorizeKubeletRequest (allows every authenticated request, until part 2). */
+  authorize?: KubeletAuthorizer;
+}
 
 export interface KubeletServerDeps {
   runtime: RuntimeService;
@@ -21,6 +35,10 @@ export interface KubeletServerDeps {
   logger: Logger;
   /** Hollow node: port-forward is simulated (fake-network.ts). */
   simulateNetwork?: boolean;
+  /** HTTPS with this certificate; none = plain HTTP (main.ts warns). */
+  tls?: KubeletTLS;
+  /** Authentication and authorization of every request but /healthz; none = anyone who can connect is served. */
+  auth?: KubeletAuth;
 }
 
 function fail(res: http.ServerResponse, code: number, message: string): void {
@@ -28,12 +46,45 @@ function fail(res: http.ServerResponse, code: number, message: string): void {
   res.writeHead(code, { 'Content-Type': 'text/plain; charset=utf-8' }).end(message);
 }
 
-export function createKubeletServer(deps: KubeletServerDeps): http.Server {
-  const server = applyHttpLimits(http.createServer(HTTP_SERVER_OPTIONS, (req, res) => {
-    handle(req, res).catch((err) => { deps.logger.warn({ err: String(err), path: req.url }, 'kubelet request failed'); fail(res, 500, String((err as Error).message ?? err)); });
-  }));
+export function createKubeletServer(deps: KubeletServerDeps): http.Server | https.Server {
+  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    admit(req).then((refused) => (refused ? fail(res, refused.code, refused.message) : handle(req, res)))
+      .catch((err) => { deps.logger.warn({ err: String(err), path: req.url }, 'kubelet request failed'); fail(res, 500, String((err as Error).message ?? err)); });
+  };
+  // rejectUnauthorized false: a client certificate that does not verify still connects, and is answered 401 here.
+  const server = applyHttpLimits(deps.tls
+    ? https.createServer({ ...HTTP_SERVER_OPTIONS, cert: deps.tls.cert, key: deps.tls.key, minVersion: 'TLSv1.2',
+      ...(deps.tls.clientCA ? { ca: deps.tls.clientCA, requestCert: true, rejectUnauthorized: false } : {}) }, onRequest)
+    : http.createServer(HTTP_SERVER_OPTIONS, onRequest));
   const remoteCommand = remoteCommandHandler(deps);
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => {});
+    admit(req).then((refused) => (refused ? rejectUpgrade(socket, refused.code, refused.message) : upgrade(req, socket, head)))
+      .catch((err) => { deps.logger.warn({ err: String(err), path: req.url }, 'kubelet upgrade failed'); rejectUpgrade(socket, 500, String((err as Error).message ?? err)); });
+  });
+  return server;
+
+  /** Authentication, then the authorization hook: undefined when the request may go on, else the kubelet's answer. */
+  async function admit(req: http.IncomingMessage): Promise<{ code: number; message: string } | undefined> {
+    if (!deps.auth) return undefined;
+    // /healthz stays open for `kubemu up`'s readiness wait (the real kubelet has it on a separate --healthz-port, 10248).
+    if (new URL(req.url ?? '/', 'http://kubelet').pathname === '/healthz') return undefined;
+    const a = await deps.auth.authenticator.authenticate(req);
+    if (!a.user) {
+      deps.logger.debug({ path: req.url, reason: a.reason }, 'unable to authenticate the request');
+      return { code: 401, message: 'Unauthorized' };
+    }
+    const attrs = requestAttributes(deps.auth.nodeName, a.user, req);
+    const decision = await (deps.auth.authorize ?? authorizeKubeletRequest)(attrs).catch((err) => {
+      deps.logger.error({ err: String(err) }, 'authorization error');
+      return undefined;
+    });
+    if (!decision) return { code: 500, message: `Authorization error (user=${attrs.user.username}, verb=${attrs.verb}, resource=${attrs.resource}, subresource=${attrs.subresource})` };
+    if (!decision.allowed) return { code: 403, message: forbiddenMessage(attrs) };
+    return undefined;
+  }
+
+  function upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
     const path = new URL(req.url ?? '/', 'http://kubelet').pathname;
     const reject = (code: number, message: string) => rejectUpgrade(socket, code, message);
     const e = /^\/(exec|attach)\/([^/]+)\/([^/]+)\/([^/]+)$/.exec(path);
@@ -45,8 +96,7 @@ export function createKubeletServer(deps: KubeletServerDeps): http.Server {
       deps.logger.warn({ err: String(err), path }, 'kubelet upgrade failed');
       if (socket.writable) reject(400, String((err as Error).message ?? err));
     });
-  });
-  return server;
+  }
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://kubelet');

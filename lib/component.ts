@@ -109,11 +109,28 @@ export function stopOnSignals(logger: Logger, onStop?: () => void): AbortControl
 export const API_USAGE = '(--server URL|HOST:PORT | --kubeconfig FILE) [--transport grpc|http] [--token-file FILE | --token T]\n    [--certificate-authority CA.crt] [--client-certificate FILE.crt --client-key FILE.key]';
 
 /** parseArgs that answers an unknown or malformed flag with its message and the usage (exit 2), not a stack trace. */
-export function parseFlags<T extends ParseArgsConfig['options']>(options: T, usage: string) {
+export function parseFlags<T extends ParseArgsConfig['options']>(options: T, usage: string, args?: string[]) {
   try {
-    return parseArgs({ options, strict: true, allowPositionals: false });
+    return parseArgs({ options, strict: true, allowPositionals: false, args });
   } catch (err) {
     console.error(`${(err as Error).message}\n${usage}`);
     process.exit(2);
   }
+}
+
+/**
+ * Go's boolean flags as Kubernetes' components take them: `--name`, `--name=true`, `--name=false`. Each of `names`
+ * is rewritten to `--name=true|false` for a string-typed parseArgs option; read it back with goBool().
+ */
+export function goBoolArgs(args: string[], names: string[]): string[] {
+  return args.map((a) => (names.some((n) => a === `--${n}`) ? `${a}=true` : a));
+}
+
+/** A flag rewritten by goBoolArgs: true, false, or undefined when not given; anything else goes to `errors`. */
+export function goBool(name: string, v: string | undefined, errors: string[]): boolean | undefined {
+  if (v === undefined) return undefined;
+  if (/^(1|t|T|true|TRUE|True)$/.test(v)) return true;
+  if (/^(0|f|F|false|FALSE|False)$/.test(v)) return false;
+  errors.push(`--${name}: invalid boolean value ${JSON.stringify(v)}`);
+  return undefined;
 }

@@ -21,6 +21,7 @@ import { routeResource, type ResourceRoute } from './router.ts';
 import { toTable, type IncludeObject } from './tables.ts';
 import { handleUpgrade } from './upgrade.ts';
 import { proxySubresource } from './proxy.ts';
+import { kubeletGet, kubeletTarget, type KubeletClientConfig } from './kubelet-client.ts';
 import { hostAllowList } from './host-check.ts';
 import { goJson } from './go-json.ts';
 import { listQuery, queryBool, queryInt, wantsPretty } from './query.ts';
@@ -42,6 +43,8 @@ export interface HttpServerOptions {
   minRequestTimeoutSeconds?: number;
   /** Serve HTTPS with this certificate (PEM); with clientCA, client certificates it issued authenticate (x509.ts). */
   tls?: ServingTls;
+  /** --kubelet-client-certificate/-key/--kubelet-certificate-authority: kubelets over TLS (kubelet-client.ts); none = plain HTTP. */
+  kubeletClient?: KubeletClientConfig;
 }
 
 export interface ServingTls { cert: string; key: string; clientCA?: string }
@@ -103,7 +106,7 @@ export function createHttpServer(opts: HttpServerOptions): http.Server {
   const server: http.Server = opts.tls
     ? https.createServer({ ...HTTP_SERVER_OPTIONS, cert: opts.tls.cert, key: opts.tls.key, ca: opts.tls.clientCA, requestCert: !!opts.tls.clientCA, rejectUnauthorized: false }, handler) as unknown as http.Server
     : http.createServer(HTTP_SERVER_OPTIONS, handler);
-  server.on('upgrade', (req, socket, head) => handleUpgrade(req, socket, head, { registry, authenticator, checkHost }));
+  server.on('upgrade', (req, socket, head) => handleUpgrade(req, socket, head, { registry, authenticator, checkHost, kubeletClient: opts.kubeletClient }));
   server.on('clientError', (_err, socket) => { if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n'); });
   return applyHttpLimits(server, opts.limits);
 
@@ -264,24 +267,21 @@ export function createHttpServer(opts: HttpServerOptions): http.Server {
     if (!containers.includes(container) && !initContainers.includes(container)) throw new ApiError('BadRequest', `container ${container} is not valid for pod ${name}`);
     if (!pod.spec?.nodeName) throw new ApiError('BadRequest', `container "${container}" in pod "${name}" is waiting to start: the pod is not scheduled yet`);
     const node = await registry.get(ctx, { info: findResource('', 'nodes')!, name: pod.spec.nodeName });
-    const ip = (node.status?.addresses ?? []).find((a: { type: string }) => a.type === 'InternalIP')?.address;
-    const port = node.status?.daemonEndpoints?.kubeletEndpoint?.Port;
-    if (!ip || !port) throw new ApiError('ServiceUnavailable', `node ${pod.spec.nodeName} has no kubelet endpoint`);
+    const target = kubeletTarget(node);
     const params = new URLSearchParams();
     for (const k of ['follow', 'previous', 'tailLines', 'timestamps', 'limitBytes', 'sinceSeconds', 'sinceTime']) { const v = q.get(k); if (v !== null) params.set(k, v); }
     const abort = new AbortController();
     res.on('close', () => abort.abort());
-    let upstream: Response;
-    try {
-      upstream = await fetch(`http://${ip.includes(':') ? `[${ip}]` : ip}:${port}/containerLogs/${encodeURIComponent(pod.metadata.namespace!)}/${encodeURIComponent(name)}/${encodeURIComponent(container)}?${params}`, { signal: abort.signal });
-    } catch (err) {
-      throw new ApiError('ServiceUnavailable', `the kubelet of node ${pod.spec.nodeName} at ${ip}:${port} is not answering: ${(err as Error).message}`);
+    const upstream = await kubeletGet(opts.kubeletClient, target, `/containerLogs/${encodeURIComponent(pod.metadata.namespace!)}/${encodeURIComponent(name)}/${encodeURIComponent(container)}?${params}`, abort.signal);
+    if (upstream.statusCode !== 200) {
+      let text = '';
+      for await (const chunk of upstream) text += chunk;
+      throw new ApiError(upstream.statusCode === 404 ? 'NotFound' : upstream.statusCode === 401 || upstream.statusCode === 403 ? 'InternalError' : 'BadRequest', text.trim());
     }
-    if (!upstream.ok) throw new ApiError(upstream.status === 404 ? 'NotFound' : 'BadRequest', (await upstream.text()).trim());
     res.writeHead(200, { 'Content-Type': 'text/plain', 'Transfer-Encoding': 'chunked' });
     res.flushHeaders();
     try {
-      for await (const chunk of upstream.body as unknown as AsyncIterable<Uint8Array>) {
+      for await (const chunk of upstream as AsyncIterable<Uint8Array>) {
         if (!res.write(chunk)) await new Promise<void>((r) => { res.once('drain', r); res.once('close', r); });
         if (res.destroyed) break;
       }

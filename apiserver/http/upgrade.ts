@@ -3,7 +3,6 @@
 // does: the upgrade request (WebSocket or SPDY/3.1, the kubelet speaks both) is replayed to the kubelet's
 // /exec/<ns>/<pod>/<container>, /attach/<ns>/<pod>/<container> or /portForward/<ns>/<pod> and the two sockets are joined.
 import type http from 'node:http';
-import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ApiError, errorToStatus, toApiError } from '../../api/errors.ts';
 import { goJson } from './go-json.ts';
@@ -13,6 +12,7 @@ import type { Authenticator } from '../auth/authenticator.ts';
 import { certificateUser } from '../auth/x509.ts';
 import type { Registry } from '../registry/types.ts';
 import { routeResource } from './router.ts';
+import { dialKubelet, kubeletTarget, type KubeletClientConfig, type KubeletTarget } from './kubelet-client.ts';
 
 const REASONS: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 503: 'Service Unavailable', 500: 'Internal Server Error' };
 
@@ -23,7 +23,11 @@ function answer(socket: Duplex, err: ApiError): void {
   socket.end(`HTTP/1.1 ${status.code} ${REASONS[status.code ?? 500] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }
 
-export interface UpgradeDeps { registry: Registry; authenticator: Authenticator; checkHost(host: string | undefined, origin: string | undefined): void }
+export interface UpgradeDeps {
+  registry: Registry; authenticator: Authenticator; checkHost(host: string | undefined, origin: string | undefined): void;
+  /** Kubelets over TLS (kubelet-client.ts); none = plain TCP. */
+  kubeletClient?: KubeletClientConfig;
+}
 
 export function handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, deps: UpgradeDeps): void {
   socket.on('error', () => {});
@@ -32,7 +36,7 @@ export function handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: B
 
 type Ctx = { user: UserInfo };
 
-async function proxy(req: http.IncomingMessage, socket: Duplex, head: Buffer, { registry, authenticator, checkHost }: UpgradeDeps): Promise<void> {
+async function proxy(req: http.IncomingMessage, socket: Duplex, head: Buffer, { registry, authenticator, checkHost, kubeletClient }: UpgradeDeps): Promise<void> {
   checkHost(req.headers.host, req.headers.origin);
   const url = new URL(req.url ?? '/', 'http://apiserver');
   const route = routeResource(url.pathname);
@@ -53,7 +57,7 @@ async function proxy(req: http.IncomingMessage, socket: Duplex, head: Buffer, { 
   if (route.subresource === 'exec' || route.subresource === 'attach') path = `/${route.subresource}/${ns}/${name}/${encodeURIComponent(execContainer(url, pod))}`;
   else if (route.subresource === 'portforward') { path = portForwardPath(pod, ns, name); search = kubeletPorts(url.searchParams); }
   else throw new ApiError('NotFound', `the server could not find the requested resource (pods/${route.subresource})`);
-  await replay(req, socket, head, await kubeletOf(ctx, registry, pod), path + search);
+  await replay(req, socket, head, kubeletClient, await kubeletOf(ctx, registry, pod), path + search);
 }
 
 /** exec and attach: the container named in the query (an init or ephemeral one too), or the pod's only one. */
@@ -91,26 +95,24 @@ function kubeletPorts(q: URLSearchParams): string {
   return text ? `?${text}` : '';
 }
 
-async function kubeletOf(ctx: Ctx, registry: Registry, pod: KubeObject): Promise<{ ip: string; port: number; node: string }> {
+async function kubeletOf(ctx: Ctx, registry: Registry, pod: KubeObject): Promise<KubeletTarget> {
   const nodeName: string | undefined = pod.spec?.nodeName;
   if (!nodeName) throw new ApiError('BadRequest', `pod ${pod.metadata.name} does not have a host assigned`);
-  const node = await registry.get(ctx, { info: findResource('', 'nodes')!, name: nodeName });
-  const ip = (node.status?.addresses ?? []).find((a: { type: string }) => a.type === 'InternalIP')?.address;
-  const port = node.status?.daemonEndpoints?.kubeletEndpoint?.Port;
-  if (!ip || !port) throw new ApiError('ServiceUnavailable', `node ${nodeName} has no kubelet endpoint`);
-  return { ip, port, node: nodeName };
+  return kubeletTarget(await registry.get(ctx, { info: findResource('', 'nodes')!, name: nodeName }));
 }
 
 /** Send the upgrade request on to the kubelet (without the client's credentials) and join the sockets. */
-async function replay(req: http.IncomingMessage, socket: Duplex, head: Buffer, kubelet: { ip: string; port: number; node: string }, path: string): Promise<void> {
+async function replay(req: http.IncomingMessage, socket: Duplex, head: Buffer, tlsConfig: KubeletClientConfig | undefined, kubelet: KubeletTarget, path: string): Promise<void> {
   const { ip, port } = kubelet;
-  const upstream = net.connect({ host: ip, port });
-  await new Promise<void>((resolve, reject) => { upstream.once('connect', resolve); upstream.once('error', reject); })
-    .catch((err) => { throw new ApiError('ServiceUnavailable', `the kubelet of node ${kubelet.node} at ${ip}:${port} is not answering: ${err.message}`); });
-  const lines = [`${req.method ?? 'GET'} ${path} HTTP/1.1`, `Host: ${ip}:${port}`];
+  const upstream = await dialKubelet(tlsConfig, kubelet);
+  const lines = [`${req.method ?? 'GET'} ${path} HTTP/1.1`, `Host: ${ip.includes(':') ? `[${ip}]` : ip}:${port}`];
   for (const [k, v] of Object.entries(req.headers)) {
     if (['host', 'authorization'].includes(k) || v === undefined) continue;
-    for (const one of Array.isArray(v) ? v : [v]) lines.push(`${k}: ${one}`);
+    for (const one of Array.isArray(v) ? v : [v]) {
+      // The client's credentials are for the apiserver: a bearer token sent as a WebSocket subprotocol stays here too.
+      const value = k === 'sec-websocket-protocol' ? one.split(',').map((p) => p.trim()).filter((p) => !p.startsWith('base64url.bearer.authorization.k8s.io.')).join(', ') : one;
+      if (value) lines.push(`${k}: ${value}`);
+    }
   }
   upstream.write(lines.join('\r\n') + '\r\n\r\n');
   if (head.length) upstream.write(head);

@@ -20,6 +20,8 @@ import { freePort } from '../../lib/free-port.ts';
 import { silentLogger } from '../../lib/logger.ts';
 import type { ApiServerOptions } from '../../apiserver/server.ts';
 import { testApiServer, type TestApiServer } from './apiserver.ts';
+import { createCA, issueCertificate, type KeyPair } from '../../lib/pki.ts';
+import { kubeletAuthenticator } from '../../kubelet/auth.ts';
 import { until as poll } from './until.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -44,17 +46,25 @@ export interface DockerKubelet {
   dockerIds(label: string): Promise<string[]>;
   startKubelet(): void;
   stopKubelet(): Promise<void>;
+  /** The kubelet API's URL (https:// with kubeletTLS). */
+  kubeletUrl: string;
+  /** With kubeletTLS: the CA that issued the kubelet's serving certificate and the apiserver's client certificate. */
+  ca?: KeyPair;
 }
 
 interface HasAfter { after(fn: () => unknown): void }
 
-export async function dockerKubelet(t: HasAfter, opts: { name?: string; nodeIP?: string; api?: Partial<ApiServerOptions> } = {}): Promise<DockerKubelet> {
+export async function dockerKubelet(t: HasAfter, opts: { name?: string; nodeIP?: string; api?: Partial<ApiServerOptions>; kubeletTLS?: boolean } = {}): Promise<DockerKubelet> {
   execFileSync('bash', [path.join(ROOT, 'scripts/build-images.sh')], { stdio: 'ignore' });
   const cleanups: Array<() => unknown> = [];
   t.after(async () => { for (const fn of cleanups.reverse()) await fn(); });
   const node = `${opts.name ?? 'e2e-kubelet'}-${process.pid}`;
   const network = `kubemu-e2e-${opts.name ?? 'kubelet'}-${process.pid}`;
-  const api = await testApiServer({ after: (fn) => cleanups.push(fn) }, opts.api);
+  // kubeletTLS: the kubelet API over HTTPS requiring client certificates of one CA, and the apiserver presenting one.
+  const ca = opts.kubeletTLS ? await createCA() : undefined;
+  const serving = ca && await issueCertificate(ca, { commonName: `system:node:${node}`, organizations: ['system:nodes'], dnsNames: [node], ipAddresses: [opts.nodeIP ?? '127.0.0.1'], usage: 'server' });
+  const apiClientCert = ca && await issueCertificate(ca, { commonName: 'kube-apiserver-kubelet-client', organizations: ['system:masters'], usage: 'client' });
+  const api = await testApiServer({ after: (fn) => cleanups.push(fn) }, { ...opts.api, ...(ca ? { kubeletClient: { ...apiClientCert!, ca: ca.cert } } : {}) });
   const client = createApiClient({ transport: 'grpc', server: api.grpcAddress });
   cleanups.push(() => client.close());
   const rootDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubemu-kubelet-'));
@@ -68,7 +78,10 @@ export async function dockerKubelet(t: HasAfter, opts: { name?: string; nodeIP?:
   cleanups.push(() => removeNodeContainers([node], network).catch(() => 0));
   const kubeletPort = await freePort();
   let current: { stop: AbortController; done: Promise<void>; k: Kubelet } | undefined;
-  const server = trackSockets(createKubeletServer({ runtime: cri, streaming: docker, pods: () => current?.k.podList() ?? [], logger: silentLogger() }));
+  const server = trackSockets(createKubeletServer({
+    runtime: cri, streaming: docker, pods: () => current?.k.podList() ?? [], logger: silentLogger(),
+    ...(ca ? { tls: { ...serving!, clientCA: ca.cert }, auth: { nodeName: node, authenticator: kubeletAuthenticator({ x509: true, anonymous: false }) } } : {}),
+  }));
   await new Promise<void>((r) => server.listen(kubeletPort, '127.0.0.1', () => r()));
   cleanups.push(() => closeServer(server));
   const startKubelet = () => {
@@ -92,7 +105,8 @@ export async function dockerKubelet(t: HasAfter, opts: { name?: string; nodeIP?:
   const dockerIds = async (label: string) => (await run('docker', ['ps', '-aq', '--no-trunc', '--filter', `label=io.kubemu.node=${node}`, '--filter', `label=${label}`]))
     .stdout.split('\n').filter(Boolean).sort();
   startKubelet();
-  return { api, client, node, network, rootDir, kubeconfig, docker, kubelet: () => current?.k, kubectl, dockerIds, startKubelet, stopKubelet };
+  const kubeletUrl = `${ca ? 'https' : 'http'}://127.0.0.1:${kubeletPort}`;
+  return { api, client, node, network, rootDir, kubeconfig, docker, kubelet: () => current?.k, kubectl, dockerIds, startKubelet, stopKubelet, kubeletUrl, ca };
 }
 
 /** Where another kubectl version sits: kubectl.1.27 … beside the binary `kubectl` names. */
