@@ -209,6 +209,9 @@ export async function startApiServerComponent(opts: UpOptions, etcdEndpoint: str
     // HTTPS and gRPC over TLS, client certificates of the cluster CA authenticating (launcher/pki.ts made them).
     '--tls-cert-file', path.join(opts.dir, 'pki', 'apiserver-chain.crt'), '--tls-private-key-file', certFiles(opts.dir, 'apiserver').key,
     '--client-ca-file', certFiles(opts.dir, 'ca').cert,
+    // Kubelets over TLS: its own client certificate, and theirs verified against the cluster CA and the node's name.
+    '--kubelet-client-certificate', certFiles(opts.dir, 'apiserver-kubelet-client').cert, '--kubelet-client-key', certFiles(opts.dir, 'apiserver-kubelet-client').key,
+    '--kubelet-certificate-authority', certFiles(opts.dir, 'ca').cert,
   ], log);
   const url = apiserverUrl(opts);
   return { ...c, url, readyUrl: `${url}/readyz`, ready: () => waitHttp('apiserver', c.pid, `${url}/readyz`, undefined, adminTls(opts.dir)) };
@@ -248,12 +251,15 @@ export async function startKubeletComponent(opts: UpOptions & { runtime: string 
   const log = path.join(opts.dir, 'logs', `kubelet-${nodeName}.log`);
   const c = await launchNode(opts, `kubelet-${nodeName}`, 'kubelet/main.ts', [
     '--server', `${apiHost(opts)}:${opts.grpcPort}`, '--transport', 'grpc', ...tokenArgs(opts), ...clientTlsArgs(opts.dir, `kubelet-${nodeName}-client`),
+    // Its API over HTTPS: a serving certificate naming the node, callers with a client certificate or a token (TokenReview).
+    '--tls-cert-file', certFiles(opts.dir, `kubelet-${nodeName}-serving`).cert, '--tls-private-key-file', certFiles(opts.dir, `kubelet-${nodeName}-serving`).key,
+    '--client-ca-file', certFiles(opts.dir, 'ca').cert, '--authentication-token-webhook',
     '--node-name', nodeName, '--node-ip', nodeIP, '--runtime', opts.runtime, '--network', opts.network ?? network, '--root-dir', path.join(opts.dir, 'kubelet', nodeName), '--port', '10250', '--log-level', opts.logLevel,
     '--node-lease-duration-seconds', String(opts.nodeMonitorGracePeriod), '--cluster-dns', clusterAddresses(opts.name).dnsIP,
     ...(opts.runtime === 'fake' ? ['--pod-cidr', fakePodCIDR(n), '--fake-pull-delay-ms', String(opts.fakePullDelayMs ?? 0), '--fake-fail-images', opts.fakeFailImages ?? '*missing*'] : []),
   ], log, nodeName);
   const ready = () => waitNodeReady(apiserverUrl(opts), nodeName, c.pid, undefined, undefined, opts.token, adminTls(opts.dir));
-  return { ...c, url: `http://${nodeIP}:10250`, node: nodeName, readyUrl: `http://${nodeIP}:10250/healthz`, ready };
+  return { ...c, url: `https://${nodeIP}:10250`, node: nodeName, readyUrl: `https://${nodeIP}:10250/healthz`, ready };
 }
 
 /** The cluster DNS, listening where pods reach it (the pod network's gateway on the host); kube-dns points there. */
