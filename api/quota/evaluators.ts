@@ -109,6 +109,23 @@ export function usageOf(group: string, resource: string, obj: KubeObject, nowMs 
   return u;
 }
 
+const POD_RESOURCES = new Set(['pods', 'cpu', 'memory', 'ephemeral-storage', 'requests.cpu', 'requests.memory', 'requests.ephemeral-storage',
+  'limits.cpu', 'limits.memory', 'limits.ephemeral-storage']);
+
+/** The evaluator's MatchingResources: which of a quota's names this kind of object can use. */
+export function matchingResources(info: { group: string; resource: string }, names: string[]): string[] {
+  const { group, resource } = info;
+  return names.filter((n) => {
+    if (n === countName(group, resource)) return true;
+    if (group !== '') return false;
+    if (legacyCountResource(n) === resource) return true;
+    if (resource === 'pods') return POD_RESOURCES.has(n) || n.startsWith('requests.hugepages-');
+    if (resource === 'services') return n === 'services.nodeports' || n === 'services.loadbalancers';
+    if (resource === 'persistentvolumeclaims') return n === 'requests.storage' || n.includes('.storageclass.storage.k8s.io/');
+    return false;
+  });
+}
+
 export const SCOPES = ['Terminating', 'NotTerminating', 'BestEffort', 'NotBestEffort'];
 
 const isBestEffort = (pod: KubeObject) =>

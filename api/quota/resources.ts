@@ -21,14 +21,15 @@ export function amountsOf(list: Record<string, unknown> | undefined): Amounts {
 export function add1(a: Amounts, name: string, q: unknown): void {
   const n = parseQuantity(q);
   if (n === undefined) return;
-  if (a.values[name] === undefined && typeof q === 'string' && BINARY.test(q.trim())) a.binary.add(name);
+  // As Quantity.Add: a zero takes the format of what is added to it.
+  if (!a.values[name] && typeof q === 'string') { if (BINARY.test(q.trim())) a.binary.add(name); else if (n) a.binary.delete(name); }
   a.values[name] = tidy((a.values[name] ?? 0) + n);
 }
 
 export function addAmounts(a: Amounts, b: Amounts): Amounts {
   const out: Amounts = { values: { ...a.values }, binary: new Set(a.binary) };
   for (const [k, v] of Object.entries(b.values)) {
-    if (out.values[k] === undefined && b.binary.has(k)) out.binary.add(k);
+    if (!out.values[k] && v) { if (b.binary.has(k)) out.binary.add(k); else out.binary.delete(k); }
     out.values[k] = tidy((out.values[k] ?? 0) + v);
   }
   return out;

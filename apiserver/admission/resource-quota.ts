@@ -4,7 +4,7 @@
 // each other's charges (a conflict re-reads the quota and checks again, as Kubernetes' quota evaluator does); the
 // resourcequota controller later recounts from what is stored. Runs in the validating phase, last.
 import { ApiError, isConflict } from '../../api/errors.ts';
-import { countName, legacyCountResource, matchesScopes, podConstraints, usageOf } from '../../api/quota/evaluators.ts';
+import { matchesScopes, matchingResources, podConstraints, usageOf } from '../../api/quota/evaluators.ts';
 import { addAmounts, amountsOf, mask, prettyPrint, toList, type Amounts } from '../../api/quota/resources.ts';
 import { findResource, storagePrefix, type ResourceInfo } from '../../api/resources.ts';
 import type { KubeObject } from '../../api/types.ts';
@@ -14,23 +14,6 @@ import type { AdmissionPlugin } from './types.ts';
 
 const RQ = findResource('', 'resourcequotas')!;
 const RETRIES = 10;
-
-const POD_RESOURCES = new Set(['pods', 'cpu', 'memory', 'ephemeral-storage', 'requests.cpu', 'requests.memory', 'requests.ephemeral-storage',
-  'limits.cpu', 'limits.memory', 'limits.ephemeral-storage']);
-
-/** The evaluator's MatchingResources: which of a quota's names this kind of object can use. */
-export function matchingResources(info: Pick<ResourceInfo, 'group' | 'resource'>, names: string[]): string[] {
-  const { group, resource } = info;
-  return names.filter((n) => {
-    if (n === countName(group, resource)) return true;
-    if (group !== '') return false;
-    if (legacyCountResource(n) === resource) return true;
-    if (resource === 'pods') return POD_RESOURCES.has(n) || n.startsWith('requests.hugepages-');
-    if (resource === 'services') return n === 'services.nodeports' || n === 'services.loadbalancers';
-    if (resource === 'persistentvolumeclaims') return n === 'requests.storage' || n.includes('.storageclass.storage.k8s.io/');
-    return false;
-  });
-}
 
 /** What one quota makes of the charge: the quota with its new usage, nothing (not concerned), or the refusal. */
 export function charge(q: KubeObject, info: ResourceInfo, obj: KubeObject, usage: Amounts): KubeObject | undefined {

@@ -34,7 +34,7 @@ function validateItem(item: Obj, i: number, errs: FieldError[]): void {
   const q = (l: string, k: string) => (isObj(item[l]) && item[l][k] !== undefined ? parseQuantity(item[l][k]) : undefined);
   const keys = new Set(LISTS.flatMap((l) => Object.keys(isObj(item[l]) ? item[l] : {})));
   for (const k of keys) {
-    const [min, max, def, defReq, ratio] = LISTS.map((l) => q(l, k));
+    const [max, min, def, defReq, ratio] = LISTS.map((l) => q(l, k));
     const s = (l: string) => String(item[l][k]);
     if (min !== undefined && max !== undefined && min > max) errs.push(fieldInvalid(`${p}.min[${k}]`, s('min'), `min value ${s('min')} is greater than max value ${s('max')}`));
     if (defReq !== undefined && min !== undefined && min > defReq) errs.push(fieldInvalid(`${p}.defaultRequest[${k}]`, s('defaultRequest'), `min value ${s('min')} is greater than default request value ${s('defaultRequest')}`));
