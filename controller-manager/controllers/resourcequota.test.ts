@@ -58,7 +58,7 @@ describe('ResourceQuota and LimitRange', () => {
     const over = await refusal(tb.client.create(R.pods, n, pod('b', { requests: { cpu: '600m' }, limits: { memory: '256Mi' } })));
     assert.equal(over.message, 'pods "b" is forbidden: exceeded quota: compute, requested: requests.cpu=600m, used: requests.cpu=600m, limited: requests.cpu=1');
     const q = await until('used', async () => { const o = await tb.client.get(R.resourcequotas, n, 'compute'); return o.status.used['limits.memory'] === '512Mi' ? o : undefined; });
-    assert.deepEqual(q.status.used, { 'requests.cpu': '600m', 'limits.memory': '512Mi' });
+    assert.deepEqual(q!.status.used, { 'requests.cpu': '600m', 'limits.memory': '512Mi' });
     // The BestEffort quota counts no Burstable pod.
     assert.equal((await tb.client.get(R.resourcequotas, n, 'besteffort')).status.used.pods, '0');
   });
