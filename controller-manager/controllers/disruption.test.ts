@@ -104,7 +104,7 @@ describe('disruption controller and pods/eviction', () => {
   });
 
   test('refused budgets: both minAvailable and maxUnavailable, a bad percent, an unknown policy', async () => {
-    const bad = async (spec: object) => { try { await c.create(R.poddisruptionbudgets, ns, pdb('bad', spec)); } catch (err) { return (err as Error).message; } assert.fail('accepted'); };
+    const bad = async (spec: Record<string, unknown>) => { try { await c.create(R.poddisruptionbudgets, ns, pdb('bad', spec)); } catch (err) { return (err as Error).message; } assert.fail('accepted'); };
     assert.match(await bad({ minAvailable: 1, maxUnavailable: 1, selector: {} }), /spec: Invalid value: .*minAvailable and maxUnavailable cannot be both set/);
     assert.match(await bad({ minAvailable: '120%', selector: {} }), /spec\.minAvailable: Invalid value: "120%": must not be greater than 100%/);
     assert.match(await bad({ maxUnavailable: 'x', selector: {} }), /spec\.maxUnavailable: Invalid value: "x": a valid percent string must be/);
