@@ -43,29 +43,51 @@ export function charge(q: KubeObject, info: ResourceInfo, obj: KubeObject, usage
   return next;
 }
 
+/** Charge `usage` to every quota of the namespace concerned: all checked, then written by CAS (a conflict checks again). */
+async function chargeAll(store: Store, info: ResourceInfo, namespace: string, object: KubeObject, usage: Amounts, dryRun: boolean): Promise<void> {
+  if (!Object.keys(usage.values).length) return;
+  const written = new Set<string>();
+  for (let attempt = 0; ; attempt++) {
+    const { items } = await store.list(storagePrefix('/registry', RQ, namespace));
+    const charged = items.filter((q) => !written.has(q.metadata.uid!))
+      .sort((a, b) => a.metadata.name!.localeCompare(b.metadata.name!))
+      .map((q) => charge(q, info, object, usage)).filter((q): q is KubeObject => q !== undefined);
+    if (dryRun) return;
+    try {
+      for (const q of charged) {
+        await store.update(storagePrefix('/registry', RQ, namespace) + q.metadata.name, q, Number(q.metadata.resourceVersion));
+        written.add(q.metadata.uid!);
+      }
+      return;
+    } catch (err) {
+      if (!isConflict(err)) throw err;
+      if (attempt >= RETRIES) throw new ApiError('Conflict', 'Operation cannot be fulfilled on resourcequotas: the quota was changed too often; please try again');
+    }
+  }
+}
+
+/** What an update adds (SubtractWithNonNegativeResult): a Service that becomes a NodePort, a claim that grows. */
+function growth(next: Amounts, prev: Amounts): Amounts {
+  const out: Amounts = { values: {}, binary: next.binary };
+  for (const [k, v] of Object.entries(next.values)) { const d = v - (prev.values[k] ?? 0); if (d > 0) out.values[k] = d; }
+  return out;
+}
+
+/** The kinds whose updates can cost more (pods' resources cannot change here). */
+const UPDATE_CHARGED = new Set(['services', 'persistentvolumeclaims']);
+
 export function resourceQuota(store: Store): AdmissionPlugin {
   return {
     name: 'ResourceQuota',
+    // Updates reach admission once validated (the registry's update path), so they are charged here.
+    async admit({ operation, info, namespace, object, oldObject, dryRun }) {
+      if (operation !== 'UPDATE' || info.group !== '' || !UPDATE_CHARGED.has(info.resource) || !namespace || !oldObject) return;
+      const delta = growth(usageOf(info.group, info.resource, object), usageOf(info.group, info.resource, oldObject));
+      await chargeAll(store, info, namespace, object, delta, dryRun);
+    },
     async validate({ info, namespace, object, dryRun }) {
       if (!info.namespaced || !namespace) return;
-      const usage = usageOf(info.group, info.resource, object);
-      const written = new Set<string>();
-      for (let attempt = 0; ; attempt++) {
-        const { items } = await store.list(storagePrefix('/registry', RQ, namespace));
-        const charged = items.filter((q) => !written.has(q.metadata.uid!))
-          .sort((a, b) => a.metadata.name!.localeCompare(b.metadata.name!))
-          .map((q) => charge(q, info, object, usage)).filter((q): q is KubeObject => q !== undefined);
-        if (dryRun) return;
-        try {
-          for (const q of charged) {
-            await store.update(storagePrefix('/registry', RQ, namespace) + q.metadata.name, q, Number(q.metadata.resourceVersion));
-            written.add(q.metadata.uid!);
-          }
-          return;
-        } catch (err) {
-          if (!isConflict(err) || attempt >= RETRIES) throw err instanceof ApiError && isConflict(err) ? new ApiError('Conflict', 'Operation cannot be fulfilled on resourcequotas: the quota was changed too often; please try again') : err;
-        }
-      }
+      await chargeAll(store, info, namespace, object, usageOf(info.group, info.resource, object), dryRun);
     },
   };
 }

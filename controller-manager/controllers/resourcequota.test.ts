@@ -63,6 +63,16 @@ describe('ResourceQuota and LimitRange', () => {
     assert.equal((await tb.client.get(R.resourcequotas, n, 'besteffort')).status.used.pods, '0');
   });
 
+  test('an update that costs more is charged: a Service turned NodePort', async () => {
+    const n = await ns('qsvc');
+    await tb.client.create(R.resourcequotas, n, quota('np', { 'services.nodeports': '1', services: '2' }));
+    await synced(n, 'np');
+    await tb.client.create(R.services, n, { apiVersion: 'v1', kind: 'Service', metadata: { name: 's' }, spec: { ports: [{ name: 'http', port: 80 }, { name: 'https', port: 443 }] } } as KubeObject);
+    const err = await refusal(tb.client.patch(R.services, n, 's', { spec: { type: 'NodePort' } }));
+    assert.equal(err.message, 'services "s" is forbidden: exceeded quota: np, requested: services.nodeports=2, used: services.nodeports=0, limited: services.nodeports=1');
+    await until('services counted', async () => (await tb.client.get(R.resourcequotas, n, 'np')).status?.used?.services === '1');
+  });
+
   test('LimitRange: defaults on a pod that sets none, the annotation, min/max refusals', async () => {
     const n = await ns('lr');
     await tb.client.create(R.limitranges, n, {
