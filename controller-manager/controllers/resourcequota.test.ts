@@ -63,6 +63,18 @@ describe('ResourceQuota and LimitRange', () => {
     assert.equal((await tb.client.get(R.resourcequotas, n, 'besteffort')).status.used.pods, '0');
   });
 
+  test('a deleted ConfigMap frees its count', async () => {
+    const n = await ns('qcm');
+    await tb.client.create(R.resourcequotas, n, quota('cm', { 'count/configmaps': '1' }));
+    await synced(n, 'cm');
+    await tb.client.create(R.configmaps, n, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a' } } as KubeObject);
+    const err = await refusal(tb.client.create(R.configmaps, n, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'b' } } as KubeObject));
+    assert.equal(err.message, 'configmaps "b" is forbidden: exceeded quota: cm, requested: count/configmaps=1, used: count/configmaps=1, limited: count/configmaps=1');
+    await tb.client.delete(R.configmaps, n, 'a');
+    await until('freed', async () => (await tb.client.get(R.resourcequotas, n, 'cm')).status?.used?.['count/configmaps'] === '0');
+    await tb.client.create(R.configmaps, n, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'b' } } as KubeObject);
+  });
+
   test('an update that costs more is charged: a Service turned NodePort', async () => {
     const n = await ns('qsvc');
     await tb.client.create(R.resourcequotas, n, quota('np', { 'services.nodeports': '1', services: '2' }));

@@ -1,6 +1,7 @@
 // The resourcequota controller (pkg/controller/resourcequota): every quota's status.hard is its spec.hard, and
 // status.used what its namespace's objects use now (terminal pods no compute), recounted from a fresh list when
-// the quota changes, when a pod, Service or claim of its namespace goes away or ends, and every five minutes
+// the quota changes, when a pod, Service, claim, ConfigMap, Secret or ReplicationController of its namespace goes
+// away (or a pod ends, a Service or claim changes), and every five minutes
 // (--resource-quota-sync-period). The admission plugin charges creates in between; this is what corrects it.
 import type { KubeObject } from '../../api/types.ts';
 import { legacyCountResource, matchesScopes, matchingResources as matchingNames, parseCountName, usageOf } from '../../api/quota/evaluators.ts';
@@ -51,6 +52,7 @@ export function newResourceQuotaController(ctx: ControllerContext): Controller {
   quotas.addHandlers({ onAdd: (q) => queue.add(keyOf(q)), onUpdate: (o, n) => { if (JSON.stringify(o.spec) !== JSON.stringify(n.spec) || !n.status?.used) queue.add(keyOf(n)); } });
   const inNamespace = (o: KubeObject) => { for (const q of quotas.byIndex('byNamespace', o.metadata.namespace ?? '')) queue.add(keyOf(q)); };
   // Replenishment: what is gone, or has stopped using compute, frees its share.
+  for (const name of ['configmaps', 'secrets', 'replicationcontrollers'] as const) ctx.informers.get(name).addHandlers({ onDelete: inNamespace });
   for (const name of ['pods', 'services', 'persistentvolumeclaims'] as const) {
     ctx.informers.get(name).addHandlers({
       onDelete: inNamespace,
