@@ -20,8 +20,9 @@ const VIOLATES = "Cannot evict pod as it would violate the pod's disruption budg
 const tooManyRequests = (message: string, cause?: string) =>
   new ApiError('TooManyRequests', message, cause ? { causes: [{ reason: 'DisruptionBudget', message: cause }] } : {});
 
+// Kubernetes names the resource in the singular here (policy.Resource("poddisruptionbudget")).
 const forbidden = (name: string, why: string) =>
-  new ApiError('Forbidden', `poddisruptionbudgets.policy "${name}" is forbidden: ${why}`, { name, group: 'policy', kind: 'poddisruptionbudgets' });
+  new ApiError('Forbidden', `poddisruptionbudget.policy "${name}" is forbidden: ${why}`, { name, group: 'policy', kind: 'poddisruptionbudget' });
 
 export const isPodReady = (pod: KubeObject): boolean =>
   (pod.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True');
