@@ -50,6 +50,15 @@ export const poddisruptionbudgets: Kind = {
     }
     return errs;
   },
+  validateStatus(o) {
+    // ValidatePodDisruptionBudgetStatusUpdate: the counts are never negative.
+    const errs: FieldError[] = [];
+    for (const f of ['disruptionsAllowed', 'currentHealthy', 'desiredHealthy', 'expectedPods']) {
+      const v = (o as Obj).status?.[f];
+      if (v !== undefined && v !== null && (typeof v !== 'number' || v < 0)) errs.push(fieldInvalid(`status.${f}`, v, 'must be greater than or equal to 0'));
+    }
+    return errs;
+  },
   tracksGeneration: true,
   printer: {
     columns: [{ name: 'Min Available' }, { name: 'Max Unavailable' }, { name: 'Allowed Disruptions', type: 'integer' }, { name: 'Age' }],
