@@ -13,6 +13,12 @@ const LEGACY_COUNTS: Record<string, string> = {
   resourcequotas: 'resourcequotas', persistentvolumeclaims: 'persistentvolumeclaims',
 };
 
+/** DefaultIgnoredResources: never charged nor counted (events have never been quota-ed; reviews are not stored). */
+const IGNORED = new Set(['/events', 'events.k8s.io/events', '/bindings', '/componentstatuses', 'authentication.k8s.io/tokenreviews',
+  'authentication.k8s.io/selfsubjectreviews', 'authorization.k8s.io/subjectaccessreviews', 'authorization.k8s.io/selfsubjectaccessreviews',
+  'authorization.k8s.io/localsubjectaccessreviews', 'authorization.k8s.io/selfsubjectrulesreviews']);
+export const ignoredByQuota = (group: string, resource: string): boolean => IGNORED.has(`${group}/${resource}`);
+
 export const countName = (group: string, resource: string): string => (group ? `count/${resource}.${group}` : `count/${resource}`);
 
 /** count/deployments.apps → { group: 'apps', resource: 'deployments' }. */

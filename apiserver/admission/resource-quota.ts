@@ -4,7 +4,7 @@
 // each other's charges (a conflict re-reads the quota and checks again, as Kubernetes' quota evaluator does); the
 // resourcequota controller later recounts from what is stored. Runs in the validating phase, last.
 import { ApiError, isConflict } from '../../api/errors.ts';
-import { matchesScopes, matchingResources, podConstraints, usageOf } from '../../api/quota/evaluators.ts';
+import { ignoredByQuota, matchesScopes, matchingResources, podConstraints, usageOf } from '../../api/quota/evaluators.ts';
 import { addAmounts, amountsOf, mask, prettyPrint, toList, type Amounts } from '../../api/quota/resources.ts';
 import { findResource, storagePrefix, type ResourceInfo } from '../../api/resources.ts';
 import type { KubeObject } from '../../api/types.ts';
@@ -86,7 +86,7 @@ export function resourceQuota(store: Store): AdmissionPlugin {
       await chargeAll(store, info, namespace, object, delta, dryRun);
     },
     async validate({ info, namespace, object, dryRun }) {
-      if (!info.namespaced || !namespace) return;
+      if (!info.namespaced || !namespace || ignoredByQuota(info.group, info.resource)) return;
       await chargeAll(store, info, namespace, object, usageOf(info.group, info.resource, object), dryRun);
     },
   };

@@ -4,7 +4,7 @@
 // away (or a pod ends, a Service or claim changes), and every five minutes
 // (--resource-quota-sync-period). The admission plugin charges creates in between; this is what corrects it.
 import type { KubeObject } from '../../api/types.ts';
-import { legacyCountResource, matchesScopes, matchingResources as matchingNames, parseCountName, usageOf } from '../../api/quota/evaluators.ts';
+import { ignoredByQuota, legacyCountResource, matchesScopes, matchingResources as matchingNames, parseCountName, usageOf } from '../../api/quota/evaluators.ts';
 import { addAmounts, emptyAmounts, mask, toList } from '../../api/quota/resources.ts';
 import type { ResourceKey } from '../../client/api-client.ts';
 import { keyOf } from '../../client/informer.ts';
@@ -21,7 +21,7 @@ export function kindsFor(hard: string[]): ResourceKey[] {
   const add = (group: string, resource: string) => out.set(`${group}/${resource}`, { group, resource });
   for (const n of hard) {
     const c = parseCountName(n);
-    if (c) { add(c.group, c.resource); continue; }
+    if (c) { if (!ignoredByQuota(c.group, c.resource)) add(c.group, c.resource); continue; }
     const legacy = legacyCountResource(n);
     if (legacy) { add('', legacy); continue; }
     for (const r of ['pods', 'services', 'persistentvolumeclaims']) if (matchingNames({ group: '', resource: r }, [n]).length) add('', r);
