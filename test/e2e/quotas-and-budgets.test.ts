@@ -4,7 +4,8 @@
 // with Kubernetes' message, `describe quota`, and LimitRange defaults on a pod that sets no resources.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { startCluster, until, type KubemuCluster } from '../harness/kubemu-cluster.ts';
@@ -15,9 +16,10 @@ describe('quotas and budgets (hollow nodes, real kubectl)', () => {
   let c: KubemuCluster;
   let nodes: string[];
   /** kubectl that may fail: its exit code, stdout and stderr. */
-  const kubectlResult = async (...args: string[]) => {
+  const kubectlResult = async (...args: string[]) => kubectlAs('kubectl', ...args);
+  const kubectlAs = async (bin: string, ...args: string[]) => {
     try {
-      const { stdout, stderr } = await run('kubectl', ['--kubeconfig', path.join(c.dir, 'kubeconfig'), ...args], { encoding: 'utf8', env: { ...process.env, HOME: c.dir }, timeout: 240_000 });
+      const { stdout, stderr } = await run(bin, ['--kubeconfig', path.join(c.dir, 'kubeconfig'), ...args], { encoding: 'utf8', env: { ...process.env, HOME: c.dir }, timeout: 240_000 });
       return { code: 0, stdout, stderr };
     } catch (err) {
       const e = err as { code?: number; stdout?: string; stderr?: string };
@@ -59,6 +61,12 @@ describe('quotas and budgets (hollow nodes, real kubectl)', () => {
     const after = await podsOf('pdb', 'web');
     assert.ok(after.filter((p) => !p.metadata.deletionTimestamp).every((p) => p.spec.nodeName !== nodes[0]), 'nothing left on the drained node');
     await c.kubectl('uncordon', nodes[0]!);
+    // kubectl 1.27 drains the same way (policy/v1 Evictions, found through discovery).
+    const old = path.join(path.dirname(fs.realpathSync(execFileSync('which', ['kubectl']).toString().trim())), 'kubectl.1.27');
+    const drain27 = await kubectlAs(old, 'drain', nodes[1]!, '--ignore-daemonsets', '--delete-emptydir-data', '--timeout=180s');
+    assert.equal(drain27.code, 0, `${drain27.stdout}\n${drain27.stderr}`);
+    assert.match(drain27.stdout + drain27.stderr, new RegExp(`node/${nodes[1]} drained`));
+    await c.kubectl('uncordon', nodes[1]!);
   });
 
   test('kubectl create quota: the third pod over a quota of 2 is refused with Kubernetes\' message; describe quota', async () => {
@@ -83,7 +91,7 @@ describe('quotas and budgets (hollow nodes, real kubectl)', () => {
   test('a LimitRange gives a pod without requests its defaults; kubectl get limits', async () => {
     await c.kubectl('create', 'namespace', 'limits');
     const manifest = path.join(c.dir, 'limits.yaml');
-    (await import('node:fs')).writeFileSync(manifest, [
+    fs.writeFileSync(manifest, [
       'apiVersion: v1', 'kind: LimitRange', 'metadata: {name: defaults, namespace: limits}',
       'spec:', '  limits:', '  - type: Container', '    default: {cpu: 500m, memory: 256Mi}', '    defaultRequest: {cpu: 100m, memory: 64Mi}', '    max: {cpu: "1"}', '',
     ].join('\n'));
