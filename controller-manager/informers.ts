@@ -23,6 +23,11 @@ export const R = {
   persistentvolumes: { group: '', resource: 'persistentvolumes' },
   persistentvolumeclaims: { group: '', resource: 'persistentvolumeclaims' },
   storageclasses: { group: 'storage.k8s.io', resource: 'storageclasses' },
+  poddisruptionbudgets: { group: 'policy', resource: 'poddisruptionbudgets' },
+  resourcequotas: { group: '', resource: 'resourcequotas' },
+  limitranges: { group: '', resource: 'limitranges' },
+  configmaps: { group: '', resource: 'configmaps' },
+  secrets: { group: '', resource: 'secrets' },
   customresourcedefinitions: { group: 'apiextensions.k8s.io', resource: 'customresourcedefinitions' },
 } satisfies Record<string, ResourceKey>;
 

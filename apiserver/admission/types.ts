@@ -19,6 +19,11 @@ export interface AdmissionAttributes {
 
 export interface AdmissionPlugin {
   name: string;
-  /** Throws the ApiError the request fails with; may change attrs.object. */
-  admit(attrs: AdmissionAttributes): Promise<void> | void;
+  /** Mutating admission, before defaulting and validation: throws the ApiError the request fails with; may change attrs.object. */
+  admit?(attrs: AdmissionAttributes): Promise<void> | void;
+  /**
+   * Validating admission, after the kind's defaulting and validation (a generated name is set by then), as
+   * kube-apiserver's validating phase: may refuse, never change the object. CREATE only.
+   */
+  validate?(attrs: AdmissionAttributes): Promise<void> | void;
 }

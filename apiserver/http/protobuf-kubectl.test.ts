@@ -40,8 +40,12 @@ test('kubectl create bodies decode to the same JSON as --dry-run=client', async 
       else if (url === '/api') send(200, { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: '127.0.0.1' }] });
       else if (url === '/apis') send(200, { kind: 'APIGroupList', apiVersion: 'v1', groups: [
         { name: 'batch', versions: [{ groupVersion: 'batch/v1', version: 'v1' }], preferredVersion: { groupVersion: 'batch/v1', version: 'v1' } },
-        { name: 'apps', versions: [{ groupVersion: 'apps/v1', version: 'v1' }], preferredVersion: { groupVersion: 'apps/v1', version: 'v1' } }] });
+        { name: 'apps', versions: [{ groupVersion: 'apps/v1', version: 'v1' }], preferredVersion: { groupVersion: 'apps/v1', version: 'v1' } },
+        { name: 'policy', versions: [{ groupVersion: 'policy/v1', version: 'v1' }], preferredVersion: { groupVersion: 'policy/v1', version: 'v1' } },
+        { name: 'scheduling.k8s.io', versions: [{ groupVersion: 'scheduling.k8s.io/v1', version: 'v1' }], preferredVersion: { groupVersion: 'scheduling.k8s.io/v1', version: 'v1' } }] });
       else if (url === '/apis/batch/v1') send(200, { kind: 'APIResourceList', groupVersion: 'batch/v1', resources: [res('jobs', 'Job', true), res('cronjobs', 'CronJob', true)] });
+      else if (url === '/apis/policy/v1') send(200, { kind: 'APIResourceList', groupVersion: 'policy/v1', resources: [res('poddisruptionbudgets', 'PodDisruptionBudget', true)] });
+      else if (url === '/apis/scheduling.k8s.io/v1') send(200, { kind: 'APIResourceList', groupVersion: 'scheduling.k8s.io/v1', resources: [res('priorityclasses', 'PriorityClass', false)] });
       else if (url === '/apis/apps/v1') send(200, { kind: 'APIResourceList', groupVersion: 'apps/v1', resources: [res('deployments', 'Deployment', true)] });
       else if (url === '/api/v1') send(200, V1);
       else if (url === '/openapi/v2') { rsp.writeHead(200); rsp.end(); }
@@ -75,6 +79,9 @@ test('kubectl create bodies decode to the same JSON as --dry-run=client', async 
     ['job', 'job-pb', '--image=busybox', '--', 'echo', 'hi'],
     ['cronjob', 'cj-pb', '--image=busybox', '--schedule=*/5 * * * *', '--', 'date'],
     ['service', 'externalname', 'en-pb', '--external-name=example.com'],
+    ['quota', 'q-pb', '--hard=pods=2,requests.cpu=500m,limits.memory=1Gi', '--scopes=NotBestEffort'],
+    ['poddisruptionbudget', 'pdb-pb', '--selector=app=web', '--min-available=50%'],
+    ['poddisruptionbudget', 'pdb-int', '--selector=app=web', '--max-unavailable=1'],
   ];
   for (const c of cases) for (bin of ['kubectl', 'kubectl.1.33']) {
     const expected = JSON.parse(await kubectl(['create', '--dry-run=client', '-o', 'json', ...c]));
@@ -87,10 +94,10 @@ test('kubectl create bodies decode to the same JSON as --dry-run=client', async 
     const exp = JSON.parse(JSON.stringify(expected, (_k, v) => (v === null ? undefined : v)));
     assert.deepEqual(got, exp, `${bin} create ${c.join(' ')}`);
   }
-  // A kind kubemu does not serve (ResourceQuota): the decoder refuses it whole with 415, which kubectl prints.
+  // A kind kubemu does not serve (PriorityClass): the decoder refuses it whole with 415, which kubectl prints.
   bin = 'kubectl';
   bodies.length = 0;
-  await assert.rejects(kubectl(['create', 'quota', 'q-pb', '--hard=pods=2']), /unknown format/);
+  await assert.rejects(kubectl(['create', 'priorityclass', 'pc-pb', '--value=10']), /unknown format/);
   assert.equal(bodies.length, 1);
   assert.throws(() => decodeKubernetesProtobuf(bodies[0]!.body), { code: 'UnsupportedMediaType' });
 });

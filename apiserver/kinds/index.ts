@@ -14,12 +14,15 @@ import { events } from './events.ts';
 import { jobs } from './jobs.ts';
 import type { Kind } from './kind.ts';
 import { leases } from './leases.ts';
+import { limitranges } from './limitranges.ts';
 import { namespaces } from './namespaces.ts';
 import { nodes } from './nodes.ts';
 import { persistentvolumeclaims } from './persistentvolumeclaims.ts';
 import { persistentvolumes } from './persistentvolumes.ts';
+import { poddisruptionbudgets } from './poddisruptionbudgets.ts';
 import { pods } from './pods.ts';
 import { replicasets } from './replicasets.ts';
+import { resourcequotas } from './resourcequotas.ts';
 import { replicationcontrollers } from './replicationcontrollers.ts';
 import { secrets } from './secrets.ts';
 import { serviceaccounts } from './serviceaccounts.ts';
@@ -34,8 +37,10 @@ const TABLE: Record<string, Kind> = {
   '/configmaps': configmaps, '/secrets': secrets, '/events': events, '/replicationcontrollers': replicationcontrollers,
   '/serviceaccounts': serviceaccounts, '/componentstatuses': componentstatuses,
   'authentication.k8s.io/tokenreviews': tokenreviews, 'authentication.k8s.io/selfsubjectreviews': selfsubjectreviews,
+  '/resourcequotas': resourcequotas, '/limitranges': limitranges,
   '/persistentvolumes': persistentvolumes, '/persistentvolumeclaims': persistentvolumeclaims,
   'storage.k8s.io/storageclasses': storageclasses,
+  'policy/poddisruptionbudgets': poddisruptionbudgets,
   'apps/deployments': deployments, 'apps/replicasets': replicasets, 'apps/daemonsets': daemonsets, 'apps/statefulsets': statefulsets,
   'batch/jobs': jobs, 'batch/cronjobs': cronjobs,
   'coordination.k8s.io/leases': leases,

@@ -7,6 +7,7 @@ import { now, type KubeObject } from '../../api/types.ts';
 import { isObj, podSpecChange, validatePodSpec } from '../../api/validation/index.ts';
 import { validateEphemeralContainersUpdate } from '../../api/validation/ephemeral-containers.ts';
 import type { CreateSubresource, Kind } from './kind.ts';
+import { eviction } from './eviction.ts';
 import { age, orNone, podStatus } from './printing.ts';
 
 type Obj = Record<string, any>;
@@ -59,12 +60,6 @@ const binding: CreateSubresource = async (env, _ctx, ref, body, opts) => {
     if (isCode(err, 'NotFound')) throw notFound('pods', name);
     throw err;
   }
-  return CREATED;
-};
-
-/** POST pods/<name>/eviction: a delete with the Eviction's options (no disruption budgets yet). */
-const eviction: CreateSubresource = async (env, ctx, ref) => {
-  await env.delete(ctx, { ...ref, subresource: undefined }, {});
   return CREATED;
 };
 

@@ -12,7 +12,7 @@ import {
 } from '../../api/types.ts';
 import { isObj, validateMeta } from '../../api/validation/index.ts';
 import type { Logger } from '../../lib/logger.ts';
-import { admit, defaultPlugins, type AdmissionPlugin } from '../admission/index.ts';
+import { admit, defaultPlugins, validateAdmission, type AdmissionPlugin } from '../admission/index.ts';
 import type { Authorizer } from '../auth/authorizer.ts';
 import { kindFor } from '../kinds/index.ts';
 import type { Kind, RegistryEnv, TokenReviewer } from '../kinds/kind.ts';
@@ -298,6 +298,7 @@ export class GenericRegistry implements Registry {
     kind.defaults?.(obj);
     const errors = [...validateNew(kind, obj), ...(kind.validateCreate?.(obj) ?? [])];
     if (errors.length) throw invalid(info.kind, m.name ?? '', errors, info.group || undefined);
+    await validateAdmission(this.admission, { operation: 'CREATE', info, namespace: m.namespace, object: obj, dryRun: Boolean(opts.dryRun) });
     if (!opts.applied) recordUpdate(info, undefined, obj, { manager: opts.fieldManager ?? '' });
     // Zero values the clients require (not owned by any manager: serialization, not a write).
     withStatusZeros(kind, obj);

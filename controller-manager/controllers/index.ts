@@ -13,6 +13,8 @@ import { newServiceLoadBalancerController } from './service-lb.ts';
 import { newServiceAccountsController } from './serviceaccount.ts';
 import { newPersistentVolumeController } from './persistentvolume.ts';
 import { newEphemeralVolumeController } from './ephemeral-volume.ts';
+import { newDisruptionController } from './disruption.ts';
+import { newResourceQuotaController } from './resourcequota.ts';
 
 export const CONTROLLERS: Record<string, (ctx: ControllerContext) => Controller> = {
   replicaset: newReplicaSetController,
@@ -29,4 +31,6 @@ export const CONTROLLERS: Record<string, (ctx: ControllerContext) => Controller>
   serviceaccount: newServiceAccountsController,
   'persistentvolume-binder': newPersistentVolumeController,
   'ephemeral-volume': newEphemeralVolumeController,
+  disruption: newDisruptionController,
+  resourcequota: newResourceQuotaController,
 };
