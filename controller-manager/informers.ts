@@ -24,6 +24,8 @@ export const R = {
   persistentvolumeclaims: { group: '', resource: 'persistentvolumeclaims' },
   storageclasses: { group: 'storage.k8s.io', resource: 'storageclasses' },
   customresourcedefinitions: { group: 'apiextensions.k8s.io', resource: 'customresourcedefinitions' },
+  certificatesigningrequests: { group: 'certificates.k8s.io', resource: 'certificatesigningrequests' },
+  secrets: { group: '', resource: 'secrets' },
 } satisfies Record<string, ResourceKey>;
 
 export type ResourceName = keyof typeof R;

@@ -13,8 +13,12 @@ import { newServiceLoadBalancerController } from './service-lb.ts';
 import { newServiceAccountsController } from './serviceaccount.ts';
 import { newPersistentVolumeController } from './persistentvolume.ts';
 import { newEphemeralVolumeController } from './ephemeral-volume.ts';
+import { newCsrSigningController } from './csr-signing.ts';
+import { newCsrApprovingController } from './csr-approving.ts';
+import { newCsrCleanerController } from './csr-cleaner.ts';
+import { newTokenCleanerController } from './token-cleaner.ts';
 
-export const CONTROLLERS: Record<string, (ctx: ControllerContext) => Controller> = {
+export const CONTROLLERS: Record<string, (ctx: ControllerContext) => Controller | undefined> = {
   replicaset: newReplicaSetController,
   replicationcontroller: newReplicationController,
   deployment: newDeploymentController,
@@ -29,4 +33,8 @@ export const CONTROLLERS: Record<string, (ctx: ControllerContext) => Controller>
   serviceaccount: newServiceAccountsController,
   'persistentvolume-binder': newPersistentVolumeController,
   'ephemeral-volume': newEphemeralVolumeController,
+  csrsigning: newCsrSigningController,
+  csrapproving: newCsrApprovingController,
+  csrcleaner: newCsrCleanerController,
+  tokencleaner: newTokenCleanerController,
 };
