@@ -108,9 +108,10 @@ export async function requestClientCertificate(o: TlsBootstrapOptions): Promise<
     const bad = cur.status?.conditions?.find((c: Record<string, string>) => (c.type === 'Denied' || c.type === 'Failed') && c.status === 'True');
     if (bad) throw new Error(`certificate signing request ${name} was ${bad.type === 'Denied' ? 'denied' : 'not signed (Failed)'}: ${bad.reason ?? ''}${bad.message ? `: ${bad.message}` : ''}`);
     if (cur.status?.certificate) {
-      const cert = Buffer.from(cur.status.certificate, 'base64').toString();
+      const issued = Buffer.from(cur.status.certificate, 'base64').toString();
+      const cert = issued.endsWith('\n') ? issued : `${issued}\n`;
       const info = inspectCertificate(cert);
-      const file = save(o.dir, cert.endsWith('\n') ? cert : `${cert}\n`, key);
+      const file = save(o.dir, cert, key);
       o.logger?.info({ csr: name, notAfter: info.notAfter.toISOString() }, 'client certificate issued');
       return { cert, key, file, notBefore: info.notBefore, notAfter: info.notAfter, reused: false };
     }

@@ -166,6 +166,9 @@ export function csrCondition(o: Obj): string {
 }
 
 export const certificatesigningrequests: Kind = {
+  // "We don't care what you call your certificate requests" (ValidateCertificateRequestName): kubelets name theirs
+  // node-csr-<base64url digest>, upper case included.
+  nameRule: 'pathSegment',
   prepareForCreate(obj, user?: UserInfo) {
     const o = obj as Obj;
     // Who asked is who authenticated: the body's username, uid, groups and extra are replaced.

@@ -47,7 +47,7 @@ export interface Allocation { undo(): Promise<void>; commit(): Promise<void> }
 
 export interface Kind {
   /** Which names metadata.name may take (default a DNS-1123 subdomain). */
-  nameRule?: 'dns1123Subdomain' | 'dns1123Label' | 'dns1035Label';
+  nameRule?: 'dns1123Subdomain' | 'dns1123Label' | 'dns1035Label' | 'pathSegment';
   /** Kubernetes' SetDefaults (pkg/apis/<group>/v1/defaults.go). Called after prepareForCreate/Update. */
   defaults?(obj: Obj): void;
   /** PrepareForCreate: reset what a client may not set (status, generated fields); `user` is who creates it. */
