@@ -125,6 +125,17 @@ describe('Certificates API, signers and bootstrap tokens', () => {
     }), { code: 'KeptOut' });
   });
 
+  test('the csrcleaner removes a CSR denied over an hour ago and keeps a fresh one', async () => {
+    for (const name of ['old-denied', 'new-denied']) {
+      const { csr } = await createCsr({ commonName: name });
+      await client.create(CSRS, undefined, csrObject(name, csr));
+      const at = name === 'old-denied' ? new Date(Date.now() - 2 * 3_600_000).toISOString().replace(/\.\d+Z$/, 'Z') : undefined;
+      await client.patch(CSRS, undefined, name, { status: { conditions: [{ type: 'Denied', status: 'True', reason: 'Test', message: 'no', ...(at ? { lastUpdateTime: at } : {}) }] } }, { subresource: 'approval' });
+    }
+    await until('old-denied removed', () => client.get(CSRS, undefined, 'old-denied').then(() => false, (e) => e.code === 'NotFound'), 30_000);
+    assert.equal((await client.get(CSRS, undefined, 'new-denied')).metadata.name, 'new-denied');
+  });
+
   test('a CSR with a bad signature is refused (422) with Kubernetes\' message, and nothing is stored', async () => {
     const { csr } = await createCsr({ commonName: 'mallory' });
     const file = path.join(api.dir, 'bad.yaml');
@@ -151,7 +162,7 @@ describe('Certificates API, signers and bootstrap tokens', () => {
     const ok = await review('abcdef.0123456789abcdef');
     assert.equal(ok.authenticated, true);
     assert.deepEqual(ok.user, { username: 'system:bootstrap:abcdef', groups: ['system:bootstrappers', 'system:bootstrappers:kubeadm:default-node-token'] });
-    assert.notEqual((await review('abcdef.0123456789abcdeX')).authenticated, true, 'a wrong secret');
+    assert.notEqual((await review('abcdef.0123456789abcdex')).authenticated, true, 'a wrong secret');
     const whoami = await fetch(`${secured.url}/api/v1/namespaces/default/pods`, { headers: { authorization: 'Bearer abcdef.0123456789abcdef' } });
     assert.equal(whoami.status, 200, 'a bootstrap token is a bearer credential (kubemu has no RBAC yet to narrow it)');
     // Expired: refused at once, and the tokencleaner deletes the Secret.
