@@ -136,6 +136,18 @@ describe('Certificates API, signers and bootstrap tokens', () => {
     assert.equal((await client.get(CSRS, undefined, 'new-denied')).metadata.name, 'new-denied');
   });
 
+  test('examples/security/certificate-signing-request.yaml: applied, approved, signed for jane; its token authenticates', async () => {
+    const file = path.join(path.dirname(new URL(import.meta.url).pathname), '../../examples/security/certificate-signing-request.yaml');
+    const applied = await kubectl(undefined, 'apply', '-f', file);
+    assert.match(applied.stdout, /certificatesigningrequest.certificates.k8s.io\/jane created\nsecret\/bootstrap-token-abcdef created/, applied.stderr);
+    assert.equal((await kubectl(undefined, 'certificate', 'approve', 'jane')).code, 0);
+    const signed = await until('jane issued', async () => (await client.get(CSRS, undefined, 'jane') as Obj).status?.certificate, 30_000);
+    const cert = inspectCertificate(Buffer.from(signed, 'base64').toString());
+    assert.deepEqual([cert.commonName, cert.organizations], ['jane', ['developers']]);
+    assert.equal((await review('abcdef.0123456789abcdef')).user.username, 'system:bootstrap:abcdef');
+    await client.delete(SECRETS, 'kube-system', 'bootstrap-token-abcdef');
+  });
+
   test('a CSR with a bad signature is refused (422) with Kubernetes\' message, and nothing is stored', async () => {
     const { csr } = await createCsr({ commonName: 'mallory' });
     const file = path.join(api.dir, 'bad.yaml');
