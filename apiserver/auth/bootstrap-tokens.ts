@@ -4,23 +4,13 @@
 // expiration has not passed. The user is system:bootstrap:<id> in system:bootstrappers and the Secret's
 // auth-extra-groups — what a joining kubelet uses to ask for its certificate (a CSR) and nothing more.
 import crypto from 'node:crypto';
+import { BOOTSTRAP_TOKEN_TYPE, bootstrapSecretName, bootstrapTokenExpired } from '../../api/bootstrap-token.ts';
 import type { UserInfo } from '../../api/types.ts';
 import type { TokenLookup } from './service-account-tokens.ts';
 
-export const BOOTSTRAP_TOKEN_TYPE = 'bootstrap.kubernetes.io/token';
 export const BOOTSTRAPPERS_GROUP = 'system:bootstrappers';
 const TOKEN = /^([a-z0-9]{6})\.([a-z0-9]{16})$/;
 const EXTRA_GROUP = /^system:bootstrappers:[a-z0-9:-]{0,255}[a-z0-9]$/;
-
-export const bootstrapSecretName = (id: string): string => `bootstrap-token-${id}`;
-
-/** The Secret's expiration (RFC 3339) has passed; a value that does not parse counts as expired, as Kubernetes'. */
-export function bootstrapTokenExpired(data: Record<string, string> | undefined, now = Date.now()): boolean {
-  const exp = data?.expiration;
-  if (exp === undefined) return false;
-  const t = Date.parse(Buffer.from(exp, 'base64').toString());
-  return Number.isNaN(t) || t < now;
-}
 
 export type BootstrapReview = { user: UserInfo } | { error: string };
 

@@ -1,7 +1,7 @@
 // The tokencleaner controller (pkg/controller/bootstrap/tokencleaner.go): a kube-system Secret of type
 // bootstrap.kubernetes.io/token whose expiration has passed is deleted, at its expiry.
 import type { KubeObject } from '../../api/types.ts';
-import { BOOTSTRAP_TOKEN_TYPE, bootstrapTokenExpired } from '../../apiserver/auth/bootstrap-tokens.ts';
+import { BOOTSTRAP_TOKEN_TYPE, bootstrapTokenExpired } from '../../api/bootstrap-token.ts';
 import { enqueueSelf, newQueue, splitKey, type Controller, type ControllerContext } from '../controller.ts';
 import { R } from '../informers.ts';
 
