@@ -73,3 +73,15 @@ test('kubectl columns: NAME AGE SIGNERNAME REQUESTOR REQUESTEDDURATION CONDITION
   assert.equal(csrCondition({ status: { conditions: [{ type: 'Denied', status: 'True' }, { type: 'Failed', status: 'True' }] } }), 'Denied,Failed');
   assert.equal(csrCondition({}), 'Pending');
 });
+
+test('malformed bodies get field errors, never an exception', () => {
+  const junk: unknown[] = [null, 1, 'x', [], {}, [1, null], { a: 1 }, true];
+  for (const request of junk) for (const usages of junk) for (const conditions of junk) {
+    const o: Obj = { metadata: { name: 'c' }, spec: { request, usages, signerName: request, expirationSeconds: usages }, status: { conditions, certificate: request } };
+    csrs.prepareForCreate!(structuredClone(o) as KubeObject, { username: 'u', groups: [] });
+    assert.ok(Array.isArray(csrs.validate!(o)));
+    assert.ok(Array.isArray(csrs.validateStatus!(o as KubeObject, o as KubeObject)));
+    assert.ok(Array.isArray(csrs.update!.approval!.validate(csrs.update!.approval!.merge(o as KubeObject, o as KubeObject), o as KubeObject)));
+  }
+  for (const spec of junk) assert.ok(Array.isArray(csrs.validate!({ metadata: { name: 'c' }, spec, status: spec })));
+});

@@ -55,7 +55,7 @@ function certificateError(pem: string): string | undefined {
   return undefined;
 }
 
-const conditionsOf = (o: Obj): Obj[] => (Array.isArray(o.status?.conditions) ? o.status.conditions : []);
+const conditionsOf = (o: Obj): Obj[] => (isObj(o.status) && Array.isArray(o.status.conditions) ? o.status.conditions : []);
 const ofType = (o: Obj, t: string) => conditionsOf(o).filter((c) => c?.type === t);
 
 function validateConditions(o: Obj, old: Obj | undefined): FieldError[] {
@@ -87,8 +87,9 @@ function validate(o: Obj, old?: Obj): FieldError[] {
   const reqErr = pem === undefined ? 'PEM block type must be CERTIFICATE REQUEST' : csrRequestError(pem);
   if (reqErr) errs.push(fieldInvalid('spec.request', s.request ?? '', reqErr));
   const usages: unknown[] = Array.isArray(s.usages) ? s.usages : [];
-  if (!usages.length) errs.push(fieldRequired('spec.usages'));
-  const oldUsages: unknown[] = old?.spec?.usages ?? [];
+  if (s.usages !== undefined && s.usages !== null && !Array.isArray(s.usages)) errs.push(fieldInvalid('spec.usages', s.usages, 'must be a list of strings'));
+  else if (!usages.length) errs.push(fieldRequired('spec.usages'));
+  const oldUsages: unknown[] = Array.isArray(old?.spec?.usages) ? old.spec.usages : [];
   if (!oldUsages.some((u) => !KEY_USAGES.includes(u as string))) {
     usages.forEach((u, i) => { if (!KEY_USAGES.includes(u as string)) errs.push(fieldNotSupported(`spec.usages[${i}]`, u, KEY_USAGES)); });
   }
@@ -100,6 +101,8 @@ function validate(o: Obj, old?: Obj): FieldError[] {
     else if (s.expirationSeconds < 600) errs.push(fieldInvalid('spec.expirationSeconds', s.expirationSeconds, 'may not specify a duration less than 600 seconds (10 minutes)'));
   }
   if (o.status !== undefined && !isObj(o.status)) return [...errs, fieldInvalid('status', o.status, 'must be an object')];
+  const conds = o.status?.conditions;
+  if (conds !== undefined && conds !== null && !Array.isArray(conds)) errs.push(fieldInvalid('status.conditions', conds, 'must be a list of conditions'));
   errs.push(...validateConditions(o, old));
   const cert = o.status?.certificate;
   if (cert !== undefined && cert !== '' && cert !== old?.status?.certificate) {
