@@ -222,6 +222,24 @@ describe('Certificates API, signers and bootstrap tokens', () => {
     assert.equal(self.status.conditions[0].message, 'Auto approving self kubelet client certificate after SubjectAccessReview.');
   });
 
+  test('kubelet-serving (kubemu\'s choice): a node\'s own names are approved and signed, a foreign name stays pending', async () => {
+    const nodeApi = await testApiServer({ after: (fn) => cleanups.push(fn) }, { etcd: api.etcd, tokens: new Map([['serving-node-token', { username: 'system:node:worker-9', groups: ['system:nodes'] }]]) });
+    const node = createApiClient({ transport: 'grpc', server: nodeApi.grpcAddress, token: 'serving-node-token' });
+    cleanups.push(() => node.close());
+    await client.create({ group: '', resource: 'nodes' }, undefined, { apiVersion: 'v1', kind: 'Node', metadata: { name: 'worker-9' } } as KubeObject);
+    const n = await client.get({ group: '', resource: 'nodes' }, undefined, 'worker-9') as Obj;
+    await client.updateStatus({ group: '', resource: 'nodes' }, undefined, { ...n, status: { addresses: [{ type: 'InternalIP', address: '10.0.9.9' }, { type: 'Hostname', address: 'worker-9' }] } } as KubeObject);
+    const serving = { signerName: 'kubernetes.io/kubelet-serving', usages: ['digital signature', 'server auth'] };
+    const own = await createCsr({ commonName: 'system:node:worker-9', organizations: ['system:nodes'], dnsNames: ['worker-9'], ipAddresses: ['10.0.9.9'] });
+    await node.create(CSRS, undefined, csrObject('serving-own', own.csr, serving));
+    const foreign = await createCsr({ commonName: 'system:node:worker-9', organizations: ['system:nodes'], dnsNames: ['kubernetes.default.svc'] });
+    await node.create(CSRS, undefined, csrObject('serving-foreign', foreign.csr, serving));
+    const signed = await until('serving-own issued', async () => (await client.get(CSRS, undefined, 'serving-own') as Obj).status?.certificate, 30_000);
+    const cert = inspectCertificate(Buffer.from(signed, 'base64').toString());
+    assert.deepEqual([cert.commonName, cert.dnsNames, cert.ipAddresses], ['system:node:worker-9', ['worker-9'], ['10.0.9.9']]);
+    assert.equal((await kubectl(undefined, 'get', 'csr', 'serving-foreign', '--no-headers')).stdout.trim().split(/\s+/).pop(), 'Pending');
+  });
+
   test('TLS bootstrap: a denied CSR ends the wait with a clear error', async () => {
     // A requester the approver does not approve for (not a bootstrapper, not the node itself): it stays pending.
     const otherApi = await testApiServer({ after: (fn) => cleanups.push(fn) }, { etcd: api.etcd, tokens: new Map([['someone-token', { username: 'someone', groups: [] }]]) });
