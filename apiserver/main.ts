@@ -13,7 +13,7 @@ import { KUBELET_CLIENT_FLAGS, KUBELET_CLIENT_USAGE, kubeletClientFromFlags } fr
 
 const USAGE = `usage: apiserver --etcd-servers URL[,URL…] [--bind-address 127.0.0.1] [--port 6443] [--grpc-port 6444]
                  [--service-cluster-ip-range ${DEFAULT_SERVICE_CIDR}] [--service-node-port-range 30000-32767]
-                 [--token-auth-file FILE] [--encryption-provider-config FILE] [--etcd-compaction-interval 5m0s]
+                 [--token-auth-file FILE] [--enable-bootstrap-token-auth] [--encryption-provider-config FILE] [--etcd-compaction-interval 5m0s]
                  [--service-account-signing-key-file PEM] [--service-account-key-file PEM]…
                  [--service-account-issuer URL] [--api-audiences AUD,…]
                  [--tls-cert-file PEM --tls-private-key-file PEM] [--client-ca-file PEM] [--insecure-port PORT] [--advertise-address IP]
@@ -32,6 +32,7 @@ async function main(): Promise<void> {
       'service-cluster-ip-range': { type: 'string', default: DEFAULT_SERVICE_CIDR },
       'service-node-port-range': { type: 'string', default: '30000-32767' },
       'token-auth-file': { type: 'string' },
+      'enable-bootstrap-token-auth': { type: 'boolean', default: false },
       'encryption-provider-config': { type: 'string' },
       'service-account-signing-key-file': { type: 'string' },
       'service-account-key-file': { type: 'string', multiple: true },
@@ -111,6 +112,7 @@ async function main(): Promise<void> {
     serviceClusterIPRange: values['service-cluster-ip-range'],
     nodePortRange: [Number(range![1]), Number(range![2])],
     tokens: values['token-auth-file'] ? readTokenFile(values['token-auth-file']) : undefined,
+    enableBootstrapTokenAuth: values['enable-bootstrap-token-auth'],
     encryption,
     serviceAccountSigningKey: signingKey,
     serviceAccountPublicKeys: publicKeys,

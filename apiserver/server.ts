@@ -9,6 +9,7 @@ import type { UserInfo } from '../api/types.ts';
 import { silentLogger, type Logger } from '../lib/logger.ts';
 import { requestAuthenticator } from './auth/authenticator.ts';
 import { ServiceAccountTokens, type TokenLookup } from './auth/service-account-tokens.ts';
+import { BootstrapTokens } from './auth/bootstrap-tokens.ts';
 import { findResource, storageKey } from '../api/resources.ts';
 import crypto, { type KeyObject } from 'node:crypto';
 import { allowAll } from './auth/authorizer.ts';
@@ -52,6 +53,8 @@ export interface ApiServerOptions {
   serviceAccountPublicKeys?: KeyObject[];
   serviceAccountIssuer?: string;
   apiAudiences?: string[];
+  /** kube-apiserver's --enable-bootstrap-token-auth: kube-system bootstrap-token-<id> Secrets are bearer tokens. */
+  enableBootstrapTokenAuth?: boolean;
   /** kube-apiserver's --min-request-timeout in seconds (default 1800): REST watches without timeoutSeconds end after 1–2× it. */
   minRequestTimeoutSeconds?: number;
   /** Recent events the watch cache keeps per resource (kube-apiserver's --default-watch-cache-size; kubemu's default 1000). */
@@ -121,7 +124,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     signingKey: opts.serviceAccountSigningKey ?? crypto.generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey,
     publicKeys: opts.serviceAccountPublicKeys, issuer: opts.serviceAccountIssuer, audiences: opts.apiAudiences, lookup,
   });
-  const authenticator = requestAuthenticator({ tokens: opts.tokens, serviceAccounts, clientCertificates: !!opts.tls?.clientCA });
+  const authenticator = requestAuthenticator({ tokens: opts.tokens, serviceAccounts, clientCertificates: !!opts.tls?.clientCA, bootstrapTokens: opts.enableBootstrapTokenAuth ? new BootstrapTokens(lookup) : undefined });
   const registry = createRegistry({
     store,
     authorizer: allowAll(),

@@ -28,6 +28,11 @@ export interface ControllerManagerTimings {
   cronJobCheckPeriodMs: number;
   /** Addresses for Services of type LoadBalancer (FIRST-LAST or a CIDR). */
   loadBalancerPool?: string;
+  /** The CA the csrsigning controller signs with (--cluster-signing-cert-file/--cluster-signing-key-file); none: it does not run. */
+  clusterSigningCertFile?: string;
+  clusterSigningKeyFile?: string;
+  /** The longest certificate it issues (--cluster-signing-duration, default 8760h). */
+  clusterSigningDurationSeconds?: number;
 }
 
 export const DEFAULT_TIMINGS: ControllerManagerTimings = {
@@ -37,6 +42,7 @@ export const DEFAULT_TIMINGS: ControllerManagerTimings = {
   cronJobCheckPeriodMs: 10_000,
 };
 
+/** A controller factory returns none when its configuration is missing (csrsigning without a CA): it does not run. */
 /** What a controller returns: it is started after the informers it asked for have synced. */
 export interface Controller {
   name: string;

@@ -8,12 +8,15 @@ import { createLogger } from '../lib/logger.ts';
 import { gaugeAtScrape, leaderGauge, Registry } from '../lib/metrics.ts';
 import { DEFAULT_LOAD_BALANCER_POOL, parsePool } from './controllers/service-lb.ts';
 import { ControllerManager } from './manager.ts';
+import { parseDuration } from '../lib/duration.ts';
 
 const USAGE = `usage: controller-manager ${API_USAGE}
          [--leader-elect] [--leader-elect-lease-duration 15] [--controllers a,b,…] [--port 10257] [--log-level info]
          [--node-monitor-grace-period 40] [--node-monitor-period 5] [--default-toleration-seconds 300]
          [--cronjob-check-period 10]          (periods in seconds)
-         [--load-balancer-pool 127.0.255.1-127.0.255.254]   (addresses for Services of type LoadBalancer)`;
+         [--load-balancer-pool 127.0.255.1-127.0.255.254]   (addresses for Services of type LoadBalancer)
+         [--cluster-signing-cert-file PEM --cluster-signing-key-file PEM] [--cluster-signing-duration 8760h]
+                                              (the CA csrsigning signs CSRs with; without both it does not run)`;
 
 function seconds(errors: string[], flag: string, v: string | undefined): number {
   const n = Number(v);
@@ -29,6 +32,8 @@ async function main(): Promise<void> {
       'node-monitor-grace-period': { type: 'string', default: '40' }, 'node-monitor-period': { type: 'string', default: '5' },
       'default-toleration-seconds': { type: 'string', default: '300' }, 'cronjob-check-period': { type: 'string', default: '10' },
       'load-balancer-pool': { type: 'string', default: DEFAULT_LOAD_BALANCER_POOL },
+      'cluster-signing-cert-file': { type: 'string' }, 'cluster-signing-key-file': { type: 'string' },
+      'cluster-signing-duration': { type: 'string', default: '8760h' },
       help: { type: 'boolean' },
   }, USAGE);
   if (values.help) { console.log(USAGE); return; }
@@ -41,7 +46,12 @@ async function main(): Promise<void> {
     defaultTolerationSeconds: Number(values['default-toleration-seconds']),
     cronJobCheckPeriodMs: seconds(errors, 'cronjob-check-period', values['cronjob-check-period']) * 1000,
     loadBalancerPool: values['load-balancer-pool'],
+    clusterSigningCertFile: values['cluster-signing-cert-file'],
+    clusterSigningKeyFile: values['cluster-signing-key-file'],
+    clusterSigningDurationSeconds: (parseDuration(values['cluster-signing-duration']!) ?? NaN) / 1000,
   };
+  if (!(timings.clusterSigningDurationSeconds > 0)) errors.push(`--cluster-signing-duration: not a positive duration: ${values['cluster-signing-duration']}`);
+  if (!timings.clusterSigningCertFile !== !timings.clusterSigningKeyFile) errors.push('--cluster-signing-cert-file and --cluster-signing-key-file go together');
   try { parsePool(timings.loadBalancerPool!); } catch (err) { errors.push(`--load-balancer-pool: ${(err as Error).message}`); }
   if (!Number.isInteger(timings.defaultTolerationSeconds) || timings.defaultTolerationSeconds < 0) errors.push(`--default-toleration-seconds: want a whole number ≥ 0, got ${values['default-toleration-seconds']}`);
   const leaseSeconds = seconds(errors, 'leader-elect-lease-duration', values['leader-elect-lease-duration']);

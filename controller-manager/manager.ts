@@ -32,7 +32,8 @@ export class ControllerManager {
     setMaxListeners(0, signal); // every informer and worker listens on it
     for (const [name, make] of Object.entries(CONTROLLERS)) {
       if (this.o.controllers && !this.o.controllers.includes(name)) continue;
-      this.controllers.push(make({ ...this.ctx, logger: this.o.logger.child({ controller: name }) }));
+      const c = make({ ...this.ctx, logger: this.o.logger.child({ controller: name }) });
+      if (c) this.controllers.push(c);
     }
     await this.informers.start(signal);
     this.o.logger.info({ controllers: this.controllers.map((c) => c.name) }, 'caches synced; controllers running');

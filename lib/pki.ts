@@ -209,3 +209,39 @@ export function inspectCertificate(pem: string): CertificateInfo {
     },
   };
 }
+
+/** The first element of a DER SEQUENCE, whole (tag and length too): a CSR's signed part, certificationRequestInfo. */
+function firstElement(der: Buffer): Buffer {
+  const lengthAt = (at: number): [number, number] => {
+    const b = der[at]!;
+    if (b < 0x80) return [b, at + 1];
+    const n = b & 0x7f;
+    let len = 0;
+    for (let i = 0; i < n; i++) len = len * 256 + der[at + 1 + i]!;
+    return [len, at + 1 + n];
+  };
+  if (der[0] !== 0x30) throw new Error('asn1: structure error: not a SEQUENCE');
+  const [, inner] = lengthAt(1);
+  const [len, body] = lengthAt(inner + 1);
+  return der.subarray(inner, body + len);
+}
+
+/**
+ * Why a PEM CSR is not acceptable (undefined: it is), synchronously, as validation runs: Go's messages —
+ * x509.ParseCertificateRequest's and CheckSignature's ("x509: ECDSA verification failure").
+ */
+export function csrRequestError(pem: string): string | undefined {
+  if (!/-----BEGIN CERTIFICATE REQUEST-----/.test(pem)) return 'PEM block type must be CERTIFICATE REQUEST';
+  let csr: x509.Pkcs10CertificateRequest;
+  try { csr = new x509.Pkcs10CertificateRequest(pem); } catch (err) { return `asn1: ${(err as Error).message}`; }
+  const alg = csr.signatureAlgorithm as { name: string; hash?: { name: string } };
+  const hash = alg.hash?.name.replace('-', '').toLowerCase();
+  try {
+    const key = crypto.createPublicKey({ key: Buffer.from(csr.publicKey.rawData), format: 'der', type: 'spki' });
+    const tbs = firstElement(Buffer.from(csr.rawData));
+    const ok = crypto.verify(alg.name === 'Ed25519' ? null : hash ?? null, tbs, key, Buffer.from(csr.signature));
+    if (ok) return undefined;
+  } catch { /* an unreadable key or signature fails as a bad signature */ }
+  return { ECDSA: 'x509: ECDSA verification failure', 'RSASSA-PKCS1-v1_5': 'crypto/rsa: verification error', Ed25519: 'x509: Ed25519 verification failure' }[alg.name]
+    ?? 'x509: cannot verify signature: algorithm unimplemented';
+}

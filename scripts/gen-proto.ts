@@ -5,7 +5,7 @@
 // The sources stay outside the project, laid out by Go import path under <src>. The committed descriptor was made
 // from tag v0.36.3 of both repositories:
 //   git -C <kubernetes/api clone> archive --prefix=k8s.io/api/ v0.36.3 core/v1 apps/v1 batch/v1 coordination/v1 \
-//     policy/v1 autoscaling/v1 authentication/v1 storage/v1 | tar x -C <src>
+//     policy/v1 autoscaling/v1 authentication/v1 storage/v1 certificates/v1 | tar x -C <src>
 //   git -C <kubernetes/apimachinery clone> archive --prefix=k8s.io/apimachinery/ v0.36.3 pkg/apis/meta/v1 \
 //     pkg/runtime pkg/util/intstr pkg/api/resource | tar x -C <src>
 //   npx tsx scripts/gen-proto.ts <src> [out.json]

@@ -30,7 +30,13 @@ export const MAX_SECRET_SIZE = 1024 * 1024;
 
 // ---- metadata -----------------------------------------------------------------------------
 
-const NAME_RULES = { dns1123Subdomain, dns1123Label, dns1035Label };
+/** path.IsValidPathSegmentName: any name that is one URL path segment (kinds whose names are free, e.g. CSRs). */
+function pathSegment(v: string): string[] {
+  if (v === '.' || v === '..') return [`may not be '${v}'`];
+  return ['/', '%'].filter((c) => v.includes(c)).map((c) => `may not contain '${c}'`);
+}
+
+const NAME_RULES = { dns1123Subdomain, dns1123Label, dns1035Label, pathSegment };
 export type NameRule = keyof typeof NAME_RULES;
 
 /** ObjectMeta: the name (by the kind's rule), labels, annotations, finalizers. */

@@ -1,12 +1,14 @@
 // Authentication: who is calling, the pipeline's first stage. A verified client certificate names the user
 // (x509.ts, read by the transport from the TLS connection); otherwise a bearer token is tried by each token
 // authenticator in turn — the static token file (kube-apiserver's --token-auth-file), then ServiceAccount
-// tokens (JWTs this apiserver signed) — and a request none accepts is 401, as in Kubernetes. Only with neither
+// tokens (JWTs this apiserver signed), with --enable-bootstrap-token-auth bootstrap tokens before those — and a
+// request none accepts is 401, as in Kubernetes. Only with neither
 // a client CA nor a token file (an apiserver started bare, as unit tests and the learning-mode insecure port
 // do) is a request without credentials, or with a token that is not this apiserver's, the anonymous admin.
 // Both transports call this before anything else.
 import fs from 'node:fs';
 import type { UserInfo } from '../../api/types.ts';
+import type { BootstrapTokens } from './bootstrap-tokens.ts';
 import type { ServiceAccountTokens } from './service-account-tokens.ts';
 
 export interface Authenticator {
@@ -19,7 +21,7 @@ export type TokenReview = { user: UserInfo; audiences: string[] } | { error: str
 
 export const ANONYMOUS_ADMIN: UserInfo = { username: 'system:admin', groups: ['system:masters', 'system:authenticated'] };
 
-export function requestAuthenticator(o: { tokens?: Map<string, UserInfo>; serviceAccounts?: ServiceAccountTokens; clientCertificates?: boolean }): Authenticator & {
+export function requestAuthenticator(o: { tokens?: Map<string, UserInfo>; serviceAccounts?: ServiceAccountTokens; clientCertificates?: boolean; bootstrapTokens?: BootstrapTokens }): Authenticator & {
   /** Who a token is for these audiences (none: the API's own): a request's bearer token, or a TokenReview's. */
   review(token: string, audiences?: string[]): Promise<TokenReview>;
 } {
@@ -30,6 +32,9 @@ export function requestAuthenticator(o: { tokens?: Map<string, UserInfo>; servic
     const fromFile = o.tokens?.get(token);
     const api = apiAudiences();
     if (fromFile && (!audiences || audiences.some((a) => api.includes(a)))) return { user: fromFile, audiences: audiences?.filter((a) => api.includes(a)) ?? api };
+    // A bootstrap token is for the API itself, as a file token.
+    const boot = !audiences || audiences.some((a) => api.includes(a)) ? await o.bootstrapTokens?.authenticate(token) : undefined;
+    if (boot) return 'user' in boot ? { user: boot.user, audiences: audiences?.filter((a) => api.includes(a)) ?? api } : { error: `[invalid bearer token, ${boot.error}]` };
     const sa = await o.serviceAccounts?.authenticate(token, audiences);
     if (!sa) return { error: '[invalid bearer token]', notMine: true };
     return 'user' in sa ? sa : { ...sa, error: `[invalid bearer token, ${sa.error}]` };

@@ -37,5 +37,5 @@ export const OWN_JSON_MESSAGES = [
   'k8s.io.apimachinery.pkg.apis.meta.v1.FieldsV1', 'k8s.io.apimachinery.pkg.api.resource.Quantity',
   'k8s.io.apimachinery.pkg.util.intstr.IntOrString',
   // type ExtraValue []string: a JSON array, in protobuf a message of its items.
-  'k8s.io.api.authentication.v1.ExtraValue',
+  'k8s.io.api.authentication.v1.ExtraValue', 'k8s.io.api.certificates.v1.ExtraValue',
 ] as const;

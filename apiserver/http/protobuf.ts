@@ -89,6 +89,7 @@ function ownJson(type: protobuf.Type, bytes: Uint8Array): { value: unknown } | u
       }
     }
     case '.k8s.io.api.authentication.v1.ExtraValue':
+    case '.k8s.io.api.certificates.v1.ExtraValue':
       return { value: (decodeFields(type, bytes).items as string[] | undefined) ?? [] };
     default: return undefined;
   }

@@ -2,6 +2,7 @@
 // CustomResourceDefinitions made from their ResourceInfo (custom.ts). Adding a built-in kind is one entry in
 // api/resources.ts, its file here and its line below.
 import type { ResourceInfo } from '../../api/resources.ts';
+import { certificatesigningrequests } from './certificatesigningrequests.ts';
 import { componentstatuses } from './componentstatuses.ts';
 import { configmaps } from './configmaps.ts';
 import { cronjobs } from './cronjobs.ts';
@@ -41,6 +42,7 @@ const TABLE: Record<string, Kind> = {
   '/persistentvolumes': persistentvolumes, '/persistentvolumeclaims': persistentvolumeclaims,
   'storage.k8s.io/storageclasses': storageclasses,
   'policy/poddisruptionbudgets': poddisruptionbudgets,
+  'certificates.k8s.io/certificatesigningrequests': certificatesigningrequests,
   'apps/deployments': deployments, 'apps/replicasets': replicasets, 'apps/daemonsets': daemonsets, 'apps/statefulsets': statefulsets,
   'batch/jobs': jobs, 'batch/cronjobs': cronjobs,
   'coordination.k8s.io/leases': leases,

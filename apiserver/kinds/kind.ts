@@ -47,11 +47,13 @@ export interface Allocation { undo(): Promise<void>; commit(): Promise<void> }
 
 export interface Kind {
   /** Which names metadata.name may take (default a DNS-1123 subdomain). */
-  nameRule?: 'dns1123Subdomain' | 'dns1123Label' | 'dns1035Label';
+  nameRule?: 'dns1123Subdomain' | 'dns1123Label' | 'dns1035Label' | 'pathSegment';
   /** Kubernetes' SetDefaults (pkg/apis/<group>/v1/defaults.go). Called after prepareForCreate/Update. */
   defaults?(obj: Obj): void;
-  /** PrepareForCreate: reset what a client may not set (status, generated fields). */
-  prepareForCreate?(obj: KubeObject): void;
+  /** PrepareForCreate: reset what a client may not set (status, generated fields); `user` is who creates it. */
+  prepareForCreate?(obj: KubeObject, user?: UserInfo): void;
+  /** The status strategy's PrepareForUpdate: what a …/status write may not change, put back (after the status merge). */
+  prepareForStatusUpdate?(next: KubeObject, stored: KubeObject): void;
   /** PrepareForUpdate of the main resource: carry over from the stored object what it may not change. */
   prepareForUpdate?(next: KubeObject, stored: KubeObject): void;
   /** Validate (after defaulting): the kind's own rules; metadata is checked by the registry. */

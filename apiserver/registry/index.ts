@@ -278,10 +278,10 @@ export class GenericRegistry implements Registry {
     if (review) return review(this.env, ctx, obj);
     this.checkNamespaceMatch(obj, ref);
     await admit(this.admission, { operation: 'CREATE', info, namespace: ref.namespace, object: obj, ctx, dryRun: Boolean(opts.dryRun) });
-    return this.createObject(info, obj, opts);
+    return this.createObject(info, obj, opts, ctx);
   }
 
-  private async createObject(info: ResourceInfo, obj: KubeObject, opts: WriteOptions): Promise<KubeObject> {
+  private async createObject(info: ResourceInfo, obj: KubeObject, opts: WriteOptions, ctx?: RequestContext): Promise<KubeObject> {
     const m = obj.metadata;
     const generate = !m.name && m.generateName;
     if (!m.name && !m.generateName) {
@@ -294,7 +294,7 @@ export class GenericRegistry implements Registry {
     const kind = kindFor(info);
     if (kind.tracksGeneration) m.generation = 1; else delete m.generation;
     if (info.custom?.terminating) throw new ApiError('MethodNotAllowed', 'create not allowed while custom resource definition is terminating');
-    kind.prepareForCreate?.(obj);
+    kind.prepareForCreate?.(obj, ctx?.user);
     kind.defaults?.(obj);
     const errors = [...validateNew(kind, obj), ...(kind.validateCreate?.(obj) ?? [])];
     if (errors.length) throw invalid(info.kind, m.name ?? '', errors, info.group || undefined);
@@ -360,6 +360,7 @@ export class GenericRegistry implements Registry {
     let errors: FieldError[];
     if (statusOnly) {
       next = mergeStatusUpdate(stored, incoming);
+      kind.prepareForStatusUpdate?.(next, stored);
       const st = (next as { status?: unknown }).status;
       errors = st !== undefined && !isObj(st) ? [fieldInvalid('status', st, 'must be an object')] : (kind.validateStatus?.(next, stored) ?? []);
     } else if (part) {
@@ -441,7 +442,7 @@ export class GenericRegistry implements Registry {
           this.checkNamespaceMatch(body, ref);
           const applied = applyConfig(info, undefined, body, { manager: opts.fieldManager ?? '' }, Boolean(opts.force));
           await admit(this.admission, { operation: 'CREATE', info, namespace: ns, object: applied, ctx, dryRun: Boolean(opts.dryRun) });
-          return { object: await this.createObject(info, applied, { ...opts, applied: true }), created: true };
+          return { object: await this.createObject(info, applied, { ...opts, applied: true }, ctx), created: true };
         }
         throw notFound(info.resource, name, info.group || undefined);
       }

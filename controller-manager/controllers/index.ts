@@ -15,8 +15,12 @@ import { newPersistentVolumeController } from './persistentvolume.ts';
 import { newEphemeralVolumeController } from './ephemeral-volume.ts';
 import { newDisruptionController } from './disruption.ts';
 import { newResourceQuotaController } from './resourcequota.ts';
+import { newCsrSigningController } from './csr-signing.ts';
+import { newCsrApprovingController } from './csr-approving.ts';
+import { newCsrCleanerController } from './csr-cleaner.ts';
+import { newTokenCleanerController } from './token-cleaner.ts';
 
-export const CONTROLLERS: Record<string, (ctx: ControllerContext) => Controller> = {
+export const CONTROLLERS: Record<string, (ctx: ControllerContext) => Controller | undefined> = {
   replicaset: newReplicaSetController,
   replicationcontroller: newReplicationController,
   deployment: newDeploymentController,
@@ -33,4 +37,8 @@ export const CONTROLLERS: Record<string, (ctx: ControllerContext) => Controller>
   'ephemeral-volume': newEphemeralVolumeController,
   disruption: newDisruptionController,
   resourcequota: newResourceQuotaController,
+  csrsigning: newCsrSigningController,
+  csrapproving: newCsrApprovingController,
+  csrcleaner: newCsrCleanerController,
+  tokencleaner: newTokenCleanerController,
 };
