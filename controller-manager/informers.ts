@@ -30,7 +30,6 @@ export const R = {
   secrets: { group: '', resource: 'secrets' },
   customresourcedefinitions: { group: 'apiextensions.k8s.io', resource: 'customresourcedefinitions' },
   certificatesigningrequests: { group: 'certificates.k8s.io', resource: 'certificatesigningrequests' },
-  secrets: { group: '', resource: 'secrets' },
 } satisfies Record<string, ResourceKey>;
 
 export type ResourceName = keyof typeof R;
