@@ -7,13 +7,14 @@ import { DEFAULT_SERVICE_CIDR, startApiServer } from './server.ts';
 import { loadEncryptionConfig } from './storage/encryption.ts';
 import { readPrivateKey, readPublicKeys } from './auth/service-account-tokens.ts';
 import type { KeyObject } from 'node:crypto';
+import { PLUGIN_NAMES } from './admission/index.ts';
 
 const USAGE = `usage: apiserver --etcd-servers URL[,URL…] [--bind-address 127.0.0.1] [--port 6443] [--grpc-port 6444]
                  [--service-cluster-ip-range ${DEFAULT_SERVICE_CIDR}] [--service-node-port-range 30000-32767]
                  [--token-auth-file FILE] [--encryption-provider-config FILE] [--etcd-compaction-interval 5m0s]
                  [--service-account-signing-key-file PEM] [--service-account-key-file PEM]…
                  [--service-account-issuer URL] [--api-audiences AUD,…]
-                 [--allowed-host-names NAME,…] [--min-request-timeout 1800]
+                 [--disable-admission-plugins NAME,…] [--allowed-host-names NAME,…] [--min-request-timeout 1800]
                  [--log-level info]`;
 
 
@@ -34,6 +35,7 @@ async function main(): Promise<void> {
       'api-audiences': { type: 'string' },
       'etcd-compaction-interval': { type: 'string', default: '5m0s' },
       'allowed-host-names': { type: 'string', default: '' },
+      'disable-admission-plugins': { type: 'string', default: '' },
       'min-request-timeout': { type: 'string', default: '1800' },
       'log-level': { type: 'string', default: 'info' },
       help: { type: 'boolean' },
@@ -52,6 +54,8 @@ async function main(): Promise<void> {
   if (compaction === undefined) errors.push(`--etcd-compaction-interval: not a duration: ${values['etcd-compaction-interval']}`);
   const minRequestTimeout = Number(values['min-request-timeout']);
   if (!/^\d+$/.test(values['min-request-timeout']!)) errors.push(`--min-request-timeout: not a number of seconds: ${values['min-request-timeout']}`);
+  const disabledPlugins = values['disable-admission-plugins']!.split(',').map((n) => n.trim()).filter(Boolean);
+  for (const n of disabledPlugins) if (!PLUGIN_NAMES.includes(n)) errors.push(`--disable-admission-plugins: unknown admission plugin "${n}" (known: ${PLUGIN_NAMES.join(', ')})`);
   if (errors.length) {
     console.error(`${errors.join('\n')}\n${USAGE}`);
     process.exit(2);
@@ -90,6 +94,7 @@ async function main(): Promise<void> {
     apiAudiences: values['api-audiences']?.split(',').map((a) => a.trim()).filter(Boolean),
     compactionIntervalMs: compaction,
     minRequestTimeoutSeconds: minRequestTimeout,
+    disableAdmissionPlugins: disabledPlugins,
     allowedHostNames: values['allowed-host-names']!.split(',').map((n) => n.trim()).filter(Boolean),
     logger,
   });

@@ -54,6 +54,11 @@ export interface ApiServerOptions {
   minRequestTimeoutSeconds?: number;
   /** Recent events the watch cache keeps per resource (kube-apiserver's --default-watch-cache-size; kubemu's default 1000). */
   watchCacheSize?: number;
+  /**
+   * Admission plugins turned off by name, as kube-apiserver's --disable-admission-plugins. Tests without a controller
+   * manager turn off ServiceAccount (no `default` ServiceAccount is made there), as Kubernetes' integration tests do.
+   */
+  disableAdmissionPlugins?: string[];
 }
 
 export const DEFAULT_COMPACTION_INTERVAL_MS = 5 * 60_000;
@@ -86,6 +91,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     nodePortRange: opts.nodePortRange ?? [30000, 32767],
     logger: logger.child({ part: 'registry' }),
     serviceAccountTokens: serviceAccounts,
+    disableAdmissionPlugins: opts.disableAdmissionPlugins,
     reviewToken: (token, audiences) => authenticator.review(token, audiences),
   });
   await registry.bootstrap();

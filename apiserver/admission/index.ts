@@ -5,16 +5,26 @@ import type { Store } from '../storage/store.ts';
 import { defaultStorageClassPlugin } from './default-storage-class.ts';
 import { namespaceLifecycle, type NamespaceGate } from './namespace-lifecycle.ts';
 import { persistentVolumeClaimResize } from './persistent-volume-claim-resize.ts';
+import { serviceAccountPlugin } from './service-account.ts';
 import { storageObjectInUseProtection } from './storage-object-in-use-protection.ts';
 import type { AdmissionAttributes, AdmissionPlugin } from './types.ts';
 
 export type { AdmissionAttributes, AdmissionPlugin } from './types.ts';
 
-export interface AdmissionDeps { namespaces: NamespaceGate; store: Store }
+export interface AdmissionDeps {
+  namespaces: NamespaceGate;
+  store: Store;
+  /** Plugins turned off by name, as kube-apiserver's --disable-admission-plugins. */
+  disabled?: string[];
+}
 
-/** The plugins kubemu runs, in order. */
+/** The plugin names --disable-admission-plugins accepts. */
+export const PLUGIN_NAMES = ['NamespaceLifecycle', 'ServiceAccount', 'DefaultStorageClass', 'StorageObjectInUseProtection', 'PersistentVolumeClaimResize'];
+
+/** The plugins kubemu runs, in order (kube-apiserver's order). */
 export function defaultPlugins(deps: AdmissionDeps): AdmissionPlugin[] {
-  return [namespaceLifecycle(deps.namespaces), defaultStorageClassPlugin(deps.store), storageObjectInUseProtection(), persistentVolumeClaimResize(deps.store)];
+  const all = [namespaceLifecycle(deps.namespaces), serviceAccountPlugin(deps.store), defaultStorageClassPlugin(deps.store), storageObjectInUseProtection(), persistentVolumeClaimResize(deps.store)];
+  return all.filter((p) => !deps.disabled?.includes(p.name));
 }
 
 export async function admit(plugins: AdmissionPlugin[], attrs: AdmissionAttributes): Promise<void> {
