@@ -28,6 +28,8 @@ export interface ControllerManagerTimings {
   cronJobCheckPeriodMs: number;
   /** Addresses for Services of type LoadBalancer (FIRST-LAST or a CIDR). */
   loadBalancerPool?: string;
+  /** The cluster CA the root-ca-cert-publisher puts in every namespace (the PEM of --root-ca-file). */
+  rootCA?: string;
 }
 
 export const DEFAULT_TIMINGS: ControllerManagerTimings = {

@@ -20,6 +20,8 @@ export const R = {
   cronjobs: { group: 'batch', resource: 'cronjobs' },
   leases: { group: 'coordination.k8s.io', resource: 'leases' },
   serviceaccounts: { group: '', resource: 'serviceaccounts' },
+  configmaps: { group: '', resource: 'configmaps' },
+  secrets: { group: '', resource: 'secrets' },
   persistentvolumes: { group: '', resource: 'persistentvolumes' },
   persistentvolumeclaims: { group: '', resource: 'persistentvolumeclaims' },
   storageclasses: { group: 'storage.k8s.io', resource: 'storageclasses' },

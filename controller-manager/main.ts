@@ -1,5 +1,7 @@
 // kubemu controller-manager: flags → client → (leader election) → ControllerManager. Serves
 // /healthz, /readyz and /metrics on --port. Runs until SIGTERM/SIGINT.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
 import { createApiClient } from '../client/index.ts';
 import { LeaderElector, leaderIdentity } from '../client/leader-election.ts';
 import { closeServer } from '../lib/close-server.ts';
@@ -13,7 +15,21 @@ const USAGE = `usage: controller-manager ${API_USAGE}
          [--leader-elect] [--leader-elect-lease-duration 15] [--controllers a,b,…] [--port 10257] [--log-level info]
          [--node-monitor-grace-period 40] [--node-monitor-period 5] [--default-toleration-seconds 300]
          [--cronjob-check-period 10]          (periods in seconds)
-         [--load-balancer-pool 127.0.255.1-127.0.255.254]   (addresses for Services of type LoadBalancer)`;
+         [--load-balancer-pool 127.0.255.1-127.0.255.254]   (addresses for Services of type LoadBalancer)
+         [--root-ca-file PEM]   (the CA published as kube-root-ca.crt in every namespace)`;
+
+/** kube-controller-manager's readCA: the file must hold at least one PEM certificate. */
+function readRootCA(file: string, errors: string[]): string | undefined {
+  try {
+    const pem = fs.readFileSync(file, 'utf8');
+    if (!/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.test(pem)) throw new Error('no PEM certificate in it');
+    new crypto.X509Certificate(pem);
+    return pem;
+  } catch (err) {
+    errors.push(`--root-ca-file: error parsing root-ca-file at ${file}: ${(err as Error).message}`);
+    return undefined;
+  }
+}
 
 function seconds(errors: string[], flag: string, v: string | undefined): number {
   const n = Number(v);
@@ -29,6 +45,7 @@ async function main(): Promise<void> {
       'node-monitor-grace-period': { type: 'string', default: '40' }, 'node-monitor-period': { type: 'string', default: '5' },
       'default-toleration-seconds': { type: 'string', default: '300' }, 'cronjob-check-period': { type: 'string', default: '10' },
       'load-balancer-pool': { type: 'string', default: DEFAULT_LOAD_BALANCER_POOL },
+      'root-ca-file': { type: 'string' },
       help: { type: 'boolean' },
   }, USAGE);
   if (values.help) { console.log(USAGE); return; }
@@ -41,6 +58,7 @@ async function main(): Promise<void> {
     defaultTolerationSeconds: Number(values['default-toleration-seconds']),
     cronJobCheckPeriodMs: seconds(errors, 'cronjob-check-period', values['cronjob-check-period']) * 1000,
     loadBalancerPool: values['load-balancer-pool'],
+    rootCA: values['root-ca-file'] ? readRootCA(values['root-ca-file'], errors) : undefined,
   };
   try { parsePool(timings.loadBalancerPool!); } catch (err) { errors.push(`--load-balancer-pool: ${(err as Error).message}`); }
   if (!Number.isInteger(timings.defaultTolerationSeconds) || timings.defaultTolerationSeconds < 0) errors.push(`--default-toleration-seconds: want a whole number ≥ 0, got ${values['default-toleration-seconds']}`);

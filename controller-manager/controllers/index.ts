@@ -11,6 +11,7 @@ import { newNodeLifecycleController } from './node-lifecycle.ts';
 import { newGarbageCollector } from './garbage-collector.ts';
 import { newServiceLoadBalancerController } from './service-lb.ts';
 import { newServiceAccountsController } from './serviceaccount.ts';
+import { newRootCACertPublisher } from './root-ca-cert-publisher.ts';
 import { newPersistentVolumeController } from './persistentvolume.ts';
 import { newEphemeralVolumeController } from './ephemeral-volume.ts';
 
@@ -27,6 +28,7 @@ export const CONTROLLERS: Record<string, (ctx: ControllerContext) => Controller>
   garbagecollector: newGarbageCollector,
   'service-lb-controller': newServiceLoadBalancerController,
   serviceaccount: newServiceAccountsController,
+  'root-ca-cert-publisher': newRootCACertPublisher,
   'persistentvolume-binder': newPersistentVolumeController,
   'ephemeral-volume': newEphemeralVolumeController,
 };
