@@ -16,7 +16,8 @@ const USAGE = `usage: controller-manager ${API_USAGE}
          [--node-monitor-grace-period 40] [--node-monitor-period 5] [--default-toleration-seconds 300]
          [--cronjob-check-period 10]          (periods in seconds)
          [--load-balancer-pool 127.0.255.1-127.0.255.254]   (addresses for Services of type LoadBalancer)
-         [--root-ca-file PEM]   (the CA published as kube-root-ca.crt in every namespace)`;
+         [--root-ca-file PEM]   (the CA published as kube-root-ca.crt in every namespace and put in legacy token Secrets)
+         [--service-account-private-key-file PEM]   (signs the legacy tokens of kubernetes.io/service-account-token Secrets)`;
 
 /** kube-controller-manager's readCA: the file must hold at least one PEM certificate. */
 function readRootCA(file: string, errors: string[]): string | undefined {
@@ -27,6 +28,13 @@ function readRootCA(file: string, errors: string[]): string | undefined {
     return pem;
   } catch (err) {
     errors.push(`--root-ca-file: error parsing root-ca-file at ${file}: ${(err as Error).message}`);
+    return undefined;
+  }
+}
+
+function readKey(file: string, errors: string[]): crypto.KeyObject | undefined {
+  try { return crypto.createPrivateKey(fs.readFileSync(file)); } catch (err) {
+    errors.push(`--service-account-private-key-file: error reading key file ${file}: ${(err as Error).message}`);
     return undefined;
   }
 }
@@ -46,6 +54,7 @@ async function main(): Promise<void> {
       'default-toleration-seconds': { type: 'string', default: '300' }, 'cronjob-check-period': { type: 'string', default: '10' },
       'load-balancer-pool': { type: 'string', default: DEFAULT_LOAD_BALANCER_POOL },
       'root-ca-file': { type: 'string' },
+      'service-account-private-key-file': { type: 'string' },
       help: { type: 'boolean' },
   }, USAGE);
   if (values.help) { console.log(USAGE); return; }
@@ -59,6 +68,7 @@ async function main(): Promise<void> {
     cronJobCheckPeriodMs: seconds(errors, 'cronjob-check-period', values['cronjob-check-period']) * 1000,
     loadBalancerPool: values['load-balancer-pool'],
     rootCA: values['root-ca-file'] ? readRootCA(values['root-ca-file'], errors) : undefined,
+    serviceAccountPrivateKey: values['service-account-private-key-file'] ? readKey(values['service-account-private-key-file'], errors) : undefined,
   };
   try { parsePool(timings.loadBalancerPool!); } catch (err) { errors.push(`--load-balancer-pool: ${(err as Error).message}`); }
   if (!Number.isInteger(timings.defaultTolerationSeconds) || timings.defaultTolerationSeconds < 0) errors.push(`--default-toleration-seconds: want a whole number ≥ 0, got ${values['default-toleration-seconds']}`);

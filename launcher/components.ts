@@ -237,6 +237,8 @@ export async function startControllerManagerComponent(opts: UpOptions, n = 1): P
     '--node-monitor-grace-period', String(opts.nodeMonitorGracePeriod), '--node-monitor-period', String(Math.max(1, Math.min(5, opts.nodeMonitorGracePeriod / 4))),
     '--default-toleration-seconds', String(opts.podEvictionTimeout), '--port', String(port), '--log-level', opts.logLevel,
     '--load-balancer-pool', clusterAddresses(opts.name).loadBalancerPool, ...rootCAArgs(path.join(opts.dir, 'pki')),
+    // The apiserver's signing key (made before it starts): the legacy token Secrets are signed with it.
+    '--service-account-private-key-file', serviceAccountKeyArgs(path.join(opts.dir, 'pki'))[1]!,
   ], log);
   const url = `http://127.0.0.1:${port}`;
   return { ...c, url, readyUrl: `${url}/healthz`, ready: () => waitHttp(name, c.pid, `${url}/healthz`) };

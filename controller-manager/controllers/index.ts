@@ -12,6 +12,7 @@ import { newGarbageCollector } from './garbage-collector.ts';
 import { newServiceLoadBalancerController } from './service-lb.ts';
 import { newServiceAccountsController } from './serviceaccount.ts';
 import { newRootCACertPublisher } from './root-ca-cert-publisher.ts';
+import { newServiceAccountTokenController } from './serviceaccount-token.ts';
 import { newPersistentVolumeController } from './persistentvolume.ts';
 import { newEphemeralVolumeController } from './ephemeral-volume.ts';
 
@@ -29,6 +30,7 @@ export const CONTROLLERS: Record<string, (ctx: ControllerContext) => Controller>
   'service-lb-controller': newServiceLoadBalancerController,
   serviceaccount: newServiceAccountsController,
   'root-ca-cert-publisher': newRootCACertPublisher,
+  'serviceaccount-token': newServiceAccountTokenController,
   'persistentvolume-binder': newPersistentVolumeController,
   'ephemeral-volume': newEphemeralVolumeController,
 };
