@@ -10,6 +10,7 @@ import { loadEncryptionConfig } from './storage/encryption.ts';
 import { readPrivateKey, readPublicKeys } from './auth/service-account-tokens.ts';
 import type { KeyObject } from 'node:crypto';
 import { KUBELET_CLIENT_FLAGS, KUBELET_CLIENT_USAGE, kubeletClientFromFlags } from './kubelet-client-flags.ts';
+import { PLUGIN_NAMES } from './admission/index.ts';
 
 const USAGE = `usage: apiserver --etcd-servers URL[,URL…] [--bind-address 127.0.0.1] [--port 6443] [--grpc-port 6444]
                  [--service-cluster-ip-range ${DEFAULT_SERVICE_CIDR}] [--service-node-port-range 30000-32767]
@@ -17,7 +18,7 @@ const USAGE = `usage: apiserver --etcd-servers URL[,URL…] [--bind-address 127.
                  [--service-account-signing-key-file PEM] [--service-account-key-file PEM]…
                  [--service-account-issuer URL] [--api-audiences AUD,…]
                  [--tls-cert-file PEM --tls-private-key-file PEM] [--client-ca-file PEM] [--insecure-port PORT] [--advertise-address IP]
-                 [--allowed-host-names NAME,…] [--min-request-timeout 1800]
+                 [--disable-admission-plugins NAME,…] [--allowed-host-names NAME,…] [--min-request-timeout 1800]
                  [--log-level info]
                  ${KUBELET_CLIENT_USAGE}`;
 
@@ -45,6 +46,7 @@ async function main(): Promise<void> {
       'advertise-address': { type: 'string' },
       'etcd-compaction-interval': { type: 'string', default: '5m0s' },
       'allowed-host-names': { type: 'string', default: '' },
+      'disable-admission-plugins': { type: 'string', default: '' },
       'min-request-timeout': { type: 'string', default: '1800' },
       'log-level': { type: 'string', default: 'info' },
       help: { type: 'boolean' },
@@ -68,6 +70,8 @@ async function main(): Promise<void> {
   if (values['client-ca-file'] && !values['tls-cert-file']) errors.push('--client-ca-file needs --tls-cert-file (client certificates come over TLS)');
   const insecurePort = values['insecure-port'] === undefined ? undefined : Number(values['insecure-port']);
   if (insecurePort !== undefined && !(/^\d+$/.test(values['insecure-port']!) && insecurePort <= 65535)) errors.push(`--insecure-port: not a port: ${values['insecure-port']}`);
+  const disabledPlugins = values['disable-admission-plugins']!.split(',').map((n) => n.trim()).filter(Boolean);
+  for (const n of disabledPlugins) if (!PLUGIN_NAMES.includes(n)) errors.push(`--disable-admission-plugins: unknown admission plugin "${n}" (known: ${PLUGIN_NAMES.join(', ')})`);
   if (errors.length) {
     console.error(`${errors.join('\n')}\n${USAGE}`);
     process.exit(2);
@@ -123,6 +127,7 @@ async function main(): Promise<void> {
     tls,
     insecurePort,
     advertiseAddress: values['advertise-address'],
+    disableAdmissionPlugins: disabledPlugins,
     allowedHostNames: values['allowed-host-names']!.split(',').map((n) => n.trim()).filter(Boolean),
     logger,
     kubeletClient,

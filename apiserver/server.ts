@@ -70,10 +70,14 @@ export interface ApiServerOptions {
   /** A plain-HTTP REST port on 127.0.0.1 where every request is the admin, kube-apiserver's old --insecure-port: for learning only. */
   insecurePort?: number;
 
-  // --- the kubelet client (kubelet-tls branch) ---
   /** --kubelet-client-certificate/--kubelet-client-key/--kubelet-certificate-authority (PEM): logs, exec, attach and
    *  port-forward reach kubelets over TLS (http/kubelet-client.ts); none = plain HTTP. */
   kubeletClient?: KubeletClientConfig;
+  /**
+   * Admission plugins turned off by name, as kube-apiserver's --disable-admission-plugins. Tests without a controller
+   * manager turn off ServiceAccount (no `default` ServiceAccount is made there), as Kubernetes' integration tests do.
+   */
+  disableAdmissionPlugins?: string[];
 }
 
 export const DEFAULT_COMPACTION_INTERVAL_MS = 5 * 60_000;
@@ -132,6 +136,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     nodePortRange: opts.nodePortRange ?? [30000, 32767],
     logger: logger.child({ part: 'registry' }),
     serviceAccountTokens: serviceAccounts,
+    disableAdmissionPlugins: opts.disableAdmissionPlugins,
     reviewToken: (token, audiences) => authenticator.review(token, audiences),
   });
   await registry.bootstrap();

@@ -25,6 +25,8 @@ export interface ApiClient {
   get<T extends KubeObject = KubeObject>(res: ResourceKey, namespace: string | undefined, name: string): Promise<T>;
   list<T extends KubeObject = KubeObject>(res: ResourceKey, namespace: string | undefined, opts?: ListOptions): Promise<KubeList<T>>;
   create<T extends KubeObject = KubeObject>(res: ResourceKey, namespace: string | undefined, obj: KubeObject): Promise<T>;
+  /** POST on an object's subresource (serviceaccounts/<name>/token with a TokenRequest, pods/<name>/eviction): the reply. */
+  createSubresource<T extends KubeObject = KubeObject>(res: ResourceKey, namespace: string | undefined, name: string, subresource: string, body: KubeObject): Promise<T>;
   /** PUT: compare-and-swap on obj.metadata.resourceVersion when set. */
   update<T extends KubeObject = KubeObject>(res: ResourceKey, namespace: string | undefined, obj: KubeObject): Promise<T>;
   /** PUT …/status. */

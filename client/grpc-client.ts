@@ -105,6 +105,10 @@ export class GrpcApiClient implements ApiClient {
     return this.call('Create', { ref: this.ref(res, namespace), json: Buffer.from(JSON.stringify(obj)) });
   }
 
+  createSubresource<T extends KubeObject = KubeObject>(res: ResourceKey, namespace: string | undefined, name: string, subresource: string, body: KubeObject): Promise<T> {
+    return this.call('Create', { ref: this.ref(res, namespace, name), json: Buffer.from(JSON.stringify(body)), subresource });
+  }
+
   update<T extends KubeObject = KubeObject>(res: ResourceKey, namespace: string | undefined, obj: KubeObject): Promise<T> {
     return this.call('Update', { ref: this.ref(res, namespace, obj.metadata.name), json: Buffer.from(JSON.stringify(obj)) });
   }

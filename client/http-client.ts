@@ -72,6 +72,10 @@ export class HttpApiClient implements ApiClient {
     return this.request('POST', resourcePath(res, namespace), obj);
   }
 
+  createSubresource<T extends KubeObject = KubeObject>(res: ResourceKey, namespace: string | undefined, name: string, subresource: string, body: KubeObject): Promise<T> {
+    return this.request('POST', resourcePath(res, namespace, name, subresource), body);
+  }
+
   update<T extends KubeObject = KubeObject>(res: ResourceKey, namespace: string | undefined, obj: KubeObject): Promise<T> {
     return this.request('PUT', resourcePath(res, namespace, obj.metadata.name), obj);
   }

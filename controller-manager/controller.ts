@@ -1,6 +1,7 @@
 // The controller loop every controller shares: event handlers only enqueue keys; N workers
 // take a key, reconcile it, forget it on success or re-queue it with back-off on error.
 // Reconcile is level-triggered: it reads the informer caches, never an event's payload.
+import type { KeyObject } from 'node:crypto';
 import type { KubeObject } from '../api/types.ts';
 import type { ApiClient } from '../client/api-client.ts';
 import { keyOf, type Informer } from '../client/informer.ts';
@@ -33,6 +34,10 @@ export interface ControllerManagerTimings {
   clusterSigningKeyFile?: string;
   /** The longest certificate it issues (--cluster-signing-duration, default 8760h). */
   clusterSigningDurationSeconds?: number;
+  /** The cluster CA the root-ca-cert-publisher puts in every namespace (the PEM of --root-ca-file). */
+  rootCA?: string;
+  /** The key the serviceaccount-token controller signs legacy tokens with (--service-account-private-key-file). */
+  serviceAccountPrivateKey?: KeyObject;
 }
 
 export const DEFAULT_TIMINGS: ControllerManagerTimings = {

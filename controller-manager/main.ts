@@ -1,5 +1,7 @@
 // kubemu controller-manager: flags → client → (leader election) → ControllerManager. Serves
 // /healthz, /readyz and /metrics on --port. Runs until SIGTERM/SIGINT.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
 import { createApiClient } from '../client/index.ts';
 import { LeaderElector, leaderIdentity } from '../client/leader-election.ts';
 import { closeServer } from '../lib/close-server.ts';
@@ -16,7 +18,29 @@ const USAGE = `usage: controller-manager ${API_USAGE}
          [--cronjob-check-period 10]          (periods in seconds)
          [--load-balancer-pool 127.0.255.1-127.0.255.254]   (addresses for Services of type LoadBalancer)
          [--cluster-signing-cert-file PEM --cluster-signing-key-file PEM] [--cluster-signing-duration 8760h]
-                                              (the CA csrsigning signs CSRs with; without both it does not run)`;
+                                              (the CA csrsigning signs CSRs with; without both it does not run)
+         [--root-ca-file PEM]   (the CA published as kube-root-ca.crt in every namespace and put in legacy token Secrets)
+         [--service-account-private-key-file PEM]   (signs the legacy tokens of kubernetes.io/service-account-token Secrets)`;
+
+/** kube-controller-manager's readCA: the file must hold at least one PEM certificate. */
+function readRootCA(file: string, errors: string[]): string | undefined {
+  try {
+    const pem = fs.readFileSync(file, 'utf8');
+    if (!/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.test(pem)) throw new Error('no PEM certificate in it');
+    new crypto.X509Certificate(pem);
+    return pem;
+  } catch (err) {
+    errors.push(`--root-ca-file: error parsing root-ca-file at ${file}: ${(err as Error).message}`);
+    return undefined;
+  }
+}
+
+function readKey(file: string, errors: string[]): crypto.KeyObject | undefined {
+  try { return crypto.createPrivateKey(fs.readFileSync(file)); } catch (err) {
+    errors.push(`--service-account-private-key-file: error reading key file ${file}: ${(err as Error).message}`);
+    return undefined;
+  }
+}
 
 function seconds(errors: string[], flag: string, v: string | undefined): number {
   const n = Number(v);
@@ -34,6 +58,8 @@ async function main(): Promise<void> {
       'load-balancer-pool': { type: 'string', default: DEFAULT_LOAD_BALANCER_POOL },
       'cluster-signing-cert-file': { type: 'string' }, 'cluster-signing-key-file': { type: 'string' },
       'cluster-signing-duration': { type: 'string', default: '8760h' },
+      'root-ca-file': { type: 'string' },
+      'service-account-private-key-file': { type: 'string' },
       help: { type: 'boolean' },
   }, USAGE);
   if (values.help) { console.log(USAGE); return; }
@@ -49,6 +75,8 @@ async function main(): Promise<void> {
     clusterSigningCertFile: values['cluster-signing-cert-file'],
     clusterSigningKeyFile: values['cluster-signing-key-file'],
     clusterSigningDurationSeconds: (parseDuration(values['cluster-signing-duration']!) ?? NaN) / 1000,
+    rootCA: values['root-ca-file'] ? readRootCA(values['root-ca-file'], errors) : undefined,
+    serviceAccountPrivateKey: values['service-account-private-key-file'] ? readKey(values['service-account-private-key-file'], errors) : undefined,
   };
   if (!(timings.clusterSigningDurationSeconds > 0)) errors.push(`--cluster-signing-duration: not a positive duration: ${values['cluster-signing-duration']}`);
   if (!timings.clusterSigningCertFile !== !timings.clusterSigningKeyFile) errors.push('--cluster-signing-cert-file and --cluster-signing-key-file go together');

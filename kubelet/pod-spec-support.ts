@@ -21,7 +21,7 @@ const no = (note: string, defaults?: unknown[]): Support => ({ status: 'not hono
 export const POD_SPEC: Record<string, Support> = {
   activeDeadlineSeconds: yes('past it (from status.startTime) the kubelet stops the containers: phase Failed, reason DeadlineExceeded'),
   affinity: yes('the scheduler\'s NodeAffinity and InterPodAffinity plugins: required and preferred terms, topologyKey, namespaces, namespaceSelector, matchLabelKeys and mismatchLabelKeys, and existing pods\' anti-affinity (see docs/scheduling.md)'),
-  automountServiceAccountToken: no('no ServiceAccount token is mounted yet (it comes with TLS and identities)', [false]),
+  automountServiceAccountToken: yes('the ServiceAccount admission plugin mounts the kube-api-access projected volume (a bound token, renewed at 80% of its life, ca.crt, namespace) unless it is false here or on the ServiceAccount (docs/security.md)'),
   containers: yes('each runs as its own container in the pod sandbox'),
   dnsConfig: yes('nameservers, searches and options written to the pod\'s resolv.conf'),
   dnsPolicy: yes('ClusterFirst, ClusterFirstWithHostNet, Default and None'),
@@ -52,14 +52,14 @@ export const POD_SPEC: Record<string, Support> = {
   schedulingGates: yes('a gated pod is PodScheduled=False/SchedulingGated and not scheduled; gates may only be removed'),
   securityContext: { status: 'partly', note: 'see the PodSecurityContext table' },
   serviceAccount: yes('the deprecated alias of serviceAccountName'),
-  serviceAccountName: yes('shown to the downward API; no token is mounted yet'),
+  serviceAccountName: yes('default when empty; the pod runs as it (its mounted token, TokenRequests bound to the pod), shown to the downward API'),
   setHostnameAsFQDN: yes('the hostname is the FQDN hostname.subdomain.namespace.svc.<cluster domain> (64 characters at most)'),
   shareProcessNamespace: yes('the containers share the sandbox\'s PID namespace (its pause process is PID 1)'),
   subdomain: yes('the pod\'s FQDN hostname.subdomain.namespace.svc.<cluster domain> in its /etc/hosts (hostname -f), and with a headless Service of that name in the cluster DNS'),
   terminationGracePeriodSeconds: yes('SIGTERM, then SIGKILL after the grace period'),
   tolerations: yes('the scheduler\'s taint filter and the node lifecycle controller\'s evictions'),
   topologySpreadConstraints: yes('the scheduler\'s PodTopologySpread plugin: maxSkew, DoNotSchedule/ScheduleAnyway, labelSelector, matchLabelKeys, minDomains, nodeAffinityPolicy and nodeTaintsPolicy'),
-  volumes: yes('emptyDir (medium Memory: a tmpfs; sizeLimit: eviction, or the tmpfs size), hostPath with type checks, configMap, secret, downwardAPI, projected, persistentVolumeClaim (the bound volume\'s directory, readOnly honoured) and ephemeral (a claim per pod); other types are refused with FailedMount'),
+  volumes: yes('emptyDir (medium Memory: a tmpfs; sizeLimit: eviction, or the tmpfs size), hostPath with type checks, configMap, secret, downwardAPI, projected (configMap, secret, downwardAPI and serviceAccountToken sources; clusterTrustBundle is refused), persistentVolumeClaim (the bound volume\'s directory, readOnly honoured) and ephemeral (a claim per pod); other types are refused with FailedMount'),
 };
 
 export const CONTAINER: Record<string, Support> = {

@@ -6,7 +6,8 @@
 //              the data sits in a timestamped directory, `..data` links to it and each visible name links into
 //              `..data`, so an update (refreshVolumes, every REFRESH_MS) swaps one symlink and a container never sees
 //              half of it. A subPath mount resolves the link once, at start, so it does not follow updates — as in
-//              Kubernetes.
+//              Kubernetes. A projected serviceAccountToken is a TokenRequest bound to the pod (token-manager.ts),
+//              renewed on these refreshes once it is 80% through its lifetime.
 //   emptyDir with medium Memory — a tmpfs (memory-backed, sized by tmpfsSizeBytes) that the runtime mounts, held by
 //              the pod sandbox; a disk emptyDir over its sizeLimit gets the pod evicted (emptyDirOverLimit).
 //   persistentVolumeClaim, ephemeral — the bound PersistentVolume's directory (local.path or hostPath.path); a
@@ -19,6 +20,7 @@ import type { KubeObject } from '../api/types.ts';
 import type { ApiClient } from '../client/api-client.ts';
 import { parseQuantity } from '../api/quantity.ts';
 import { LOCAL_PATH_PROVISIONER, PROVISIONED_BY_ANNOTATION } from '../api/storage.ts';
+import { TokenManager } from './token-manager.ts';
 
 type Obj = Record<string, any>;
 
@@ -26,6 +28,17 @@ export interface VolumeDeps {
   client: ApiClient; rootDir: string; nodeName: string; nodeIP: string;
   /** Where a volume setting that cannot be applied is reported (a Warning event on the pod). */
   event?(pod: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string): void;
+  /** The ServiceAccount tokens of projected volumes (default: one manager per API client). */
+  tokens?: TokenManager;
+}
+
+const managers = new WeakMap<ApiClient, TokenManager>();
+/** The token manager the volumes of this client's pods share. */
+export function tokenManager(deps: Pick<VolumeDeps, 'client' | 'tokens'>): TokenManager {
+  if (deps.tokens) return deps.tokens;
+  let m = managers.get(deps.client);
+  if (!m) managers.set(deps.client, m = new TokenManager(deps.client));
+  return m;
 }
 
 /** How often the kubelet rewrites configMap/secret/downwardAPI/projected volumes from their sources. */
@@ -279,10 +292,29 @@ async function volumeFiles(pod: KubeObject, v: Obj, kind: string, deps: VolumeDe
       if (src.configMap) await addObject({ ...src.configMap, defaultMode }, false);
       else if (src.secret) await addObject({ ...src.secret, secretName: src.secret.name, defaultMode }, true);
       else if (src.downwardAPI) addDownward(src.downwardAPI.items, defaultMode);
-      else fail(`projected source ${Object.keys(src).join(', ')} is not supported by kubemu yet (supported: configMap, secret, downwardAPI)`);
+      else if (src.serviceAccountToken) files.set(src.serviceAccountToken.path, await projectedToken(pod, src.serviceAccountToken, defaultMode, deps, fail));
+      else fail(`projected source ${Object.keys(src).join(', ')} is not supported by kubemu (supported: configMap, secret, downwardAPI, serviceAccountToken)`);
     }
   }
   return files;
+}
+
+/**
+ * A serviceAccountToken projection (pkg/volume/projected): a token for the pod's ServiceAccount bound to the pod, for the
+ * projection's audience (none: the API's own). With an fsGroup the file is 0600, made group-readable by the ownership pass.
+ */
+async function projectedToken(pod: KubeObject, tp: Obj, defaultMode: number, deps: VolumeDeps, fail: (why: string) => never): Promise<{ data: Buffer; mode: number }> {
+  const mode = typeof pod.spec?.securityContext?.fsGroup === 'number' ? 0o600 : defaultMode;
+  try {
+    const token = await tokenManager(deps).get(pod.metadata.namespace ?? 'default', pod.spec?.serviceAccountName || 'default', {
+      ...(tp.audience ? { audiences: [tp.audience] } : {}),
+      expirationSeconds: tp.expirationSeconds ?? 3600,
+      boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: pod.metadata.name!, uid: pod.metadata.uid! },
+    });
+    return { data: Buffer.from(token), mode };
+  } catch (err) {
+    return fail(`failed to fetch token: ${(err as Error).message}`);
+  }
 }
 
 /** Kubernetes' FormatMap: one `key="value"` line per entry, sorted by key. */

@@ -198,6 +198,15 @@ export function serviceAccountKeyArgs(pki: string): string[] {
   return ['--service-account-signing-key-file', key, '--service-account-key-file', pub];
 }
 
+/**
+ * The cluster CA the controller manager publishes as kube-root-ca.crt (pki/ca.crt, made with the cluster PKI). Until
+ * that file exists nothing is published, and pods that mount a ServiceAccount token fail to mount it (docs/security.md).
+ */
+export function rootCAArgs(pki: string): string[] {
+  const ca = path.join(pki, 'ca.crt');
+  return fs.existsSync(ca) ? ['--root-ca-file', ca] : [];
+}
+
 export async function startApiServerComponent(opts: UpOptions, etcdEndpoint: string): Promise<Started> {
   const log = path.join(opts.dir, 'logs', 'apiserver.log');
   const c = await launchNode(opts, 'apiserver', 'apiserver/main.ts', [
@@ -239,7 +248,9 @@ export async function startControllerManagerComponent(opts: UpOptions, n = 1): P
     '--server', `${apiHost(opts)}:${opts.grpcPort}`, '--transport', 'grpc', ...tokenArgs(opts), ...clientTlsArgs(opts.dir, 'controller-manager'),
     '--leader-elect', '--leader-elect-lease-duration', String(opts.leaderLeaseSeconds), '--node-monitor-grace-period', String(opts.nodeMonitorGracePeriod), '--node-monitor-period', String(Math.max(1, Math.min(5, opts.nodeMonitorGracePeriod / 4))),
     '--default-toleration-seconds', String(opts.podEvictionTimeout), '--port', String(port), '--log-level', opts.logLevel,
-    '--load-balancer-pool', clusterAddresses(opts.name).loadBalancerPool,
+    '--load-balancer-pool', clusterAddresses(opts.name).loadBalancerPool, ...rootCAArgs(path.join(opts.dir, 'pki')),
+    // The apiserver's signing key (made before it starts): the legacy token Secrets are signed with it.
+    '--service-account-private-key-file', serviceAccountKeyArgs(path.join(opts.dir, 'pki'))[1]!,
   ], log);
   const url = `http://127.0.0.1:${port}`;
   return { ...c, url, readyUrl: `${url}/healthz`, ready: () => waitHttp(name, c.pid, `${url}/healthz`) };

@@ -54,6 +54,10 @@ export function defaultPodSpec(spec: Obj | undefined): void {
   for (const v of spec.volumes ?? []) {
     if (v?.configMap) v.configMap.defaultMode ??= 420;
     if (v?.secret) v.secret.defaultMode ??= 420;
+    if (v?.projected) {
+      v.projected.defaultMode ??= 420;
+      for (const src of v.projected.sources ?? []) if (src?.serviceAccountToken) src.serviceAccountToken.expirationSeconds ??= 3600;
+    }
     if (v?.hostPath) v.hostPath.type ??= '';
   }
   for (const t of spec.tolerations ?? []) if (t && t.operator === undefined && t.key) t.operator = 'Equal';

@@ -182,6 +182,18 @@ function validateContainers(path: string, list: unknown, volumes: Set<string>, e
 }
 
 /** `claimTemplates`: a StatefulSet's volumeClaimTemplates names, which its containers may mount too. */
+/** validateProjectionSources' serviceAccountToken checks. */
+function validateTokenProjection(tp: string, t: Obj, errs: FieldError[]): void {
+  const exp = t.expirationSeconds;
+  if (typeof exp === 'number' && exp < 600) errs.push(fieldInvalid(`${tp}.expirationSeconds`, exp, 'may not specify a duration less than 10 minutes'));
+  if (typeof exp === 'number' && exp > 2 ** 32) errs.push(fieldInvalid(`${tp}.expirationSeconds`, exp, 'may not specify a duration larger than 2^32 seconds'));
+  const p = t.path;
+  if (typeof p !== 'string' || !p) { errs.push(fieldRequired(`${tp}.path`)); return; }
+  if (p.startsWith('/')) errs.push(fieldInvalid(`${tp}.path`, p, 'must be a relative path'));
+  if (p.split('/').includes('..')) errs.push(fieldInvalid(`${tp}.path`, p, "must not contain '..'"));
+  if (p.startsWith('..')) errs.push(fieldInvalid(`${tp}.path`, p, "must not start with '..'"));
+}
+
 export function validatePodSpec(path: string, spec: unknown, errs: Errs, allowedRestart?: string[], claimTemplates: string[] = []): void {
   if (!isObj(spec)) { errs.push(spec === undefined ? fieldRequired(`${path}.containers`) : fieldInvalid(path, spec, 'must be an object')); return; }
   const volumes = new Set<string>(claimTemplates);
@@ -203,6 +215,7 @@ export function validatePodSpec(path: string, spec: unknown, errs: Errs, allowed
       const itemLists: Array<[string, unknown]> = [[`${vp}.configMap.items`, v.configMap?.items], [`${vp}.secret.items`, v.secret?.items], [`${vp}.downwardAPI.items`, v.downwardAPI?.items]];
       (Array.isArray(v.projected?.sources) ? v.projected.sources : []).forEach((src: Obj, j: number) => {
         for (const k of ['configMap', 'secret', 'downwardAPI']) if (isObj(src?.[k])) itemLists.push([`${vp}.projected.sources[${j}].${k}.items`, src[k].items]);
+        if (isObj(src?.serviceAccountToken)) validateTokenProjection(`${vp}.projected.sources[${j}].serviceAccountToken`, src.serviceAccountToken, errs);
       });
       for (const [ip, items] of itemLists) {
         if (!Array.isArray(items)) continue;

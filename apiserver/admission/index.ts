@@ -7,19 +7,29 @@ import { limitRanger } from './limit-ranger.ts';
 import { namespaceLifecycle, type NamespaceGate } from './namespace-lifecycle.ts';
 import { persistentVolumeClaimResize } from './persistent-volume-claim-resize.ts';
 import { resourceQuota } from './resource-quota.ts';
+import { serviceAccountPlugin } from './service-account.ts';
 import { storageObjectInUseProtection } from './storage-object-in-use-protection.ts';
 import type { AdmissionAttributes, AdmissionPlugin } from './types.ts';
 
 export type { AdmissionAttributes, AdmissionPlugin } from './types.ts';
 
-export interface AdmissionDeps { namespaces: NamespaceGate; store: Store }
+export interface AdmissionDeps {
+  namespaces: NamespaceGate;
+  store: Store;
+  /** Plugins turned off by name, as kube-apiserver's --disable-admission-plugins. */
+  disabled?: string[];
+}
 
-/** The plugins kubemu runs, in order. */
+/** The plugin names --disable-admission-plugins accepts. */
+export const PLUGIN_NAMES = ['NamespaceLifecycle', 'LimitRanger', 'ServiceAccount', 'DefaultStorageClass', 'StorageObjectInUseProtection', 'PersistentVolumeClaimResize', 'ResourceQuota'];
+
+/** The plugins kubemu runs, in order (kube-apiserver's order). */
 export function defaultPlugins(deps: AdmissionDeps): AdmissionPlugin[] {
-  return [
-    namespaceLifecycle(deps.namespaces), limitRanger(deps.store), defaultStorageClassPlugin(deps.store), storageObjectInUseProtection(),
-    persistentVolumeClaimResize(deps.store), resourceQuota(deps.store),
+  const all = [
+    namespaceLifecycle(deps.namespaces), limitRanger(deps.store), serviceAccountPlugin(deps.store), defaultStorageClassPlugin(deps.store),
+    storageObjectInUseProtection(), persistentVolumeClaimResize(deps.store), resourceQuota(deps.store),
   ];
+  return all.filter((p) => !deps.disabled?.includes(p.name));
 }
 
 export async function admit(plugins: AdmissionPlugin[], attrs: AdmissionAttributes): Promise<void> {

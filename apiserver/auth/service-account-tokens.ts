@@ -6,6 +6,7 @@ import crypto, { type KeyObject } from 'node:crypto';
 import fs from 'node:fs';
 import { SignJWT, jwtVerify, decodeJwt, decodeProtectedHeader, errors as joseErrors } from 'jose';
 import type { KubeObject, UserInfo } from '../../api/types.ts';
+import { LEGACY_ISSUER, algOf, keyId } from '../../lib/service-account-key.ts';
 
 export const DEFAULT_ISSUER = 'https://kubernetes.default.svc.cluster.local';
 /** TokenRequest's default expirationSeconds and bounds (pkg/apis/authentication/validation). */
@@ -27,16 +28,7 @@ interface PrivateClaims {
   secret?: { name: string; uid: string };
 }
 
-/** The key id Kubernetes puts in the JWT header: base64url(sha256(the public key's DER)). */
-export function keyId(publicKey: KeyObject): string {
-  return crypto.createHash('sha256').update(publicKey.export({ type: 'spki', format: 'der' })).digest('base64url');
-}
-
-const algOf = (key: KeyObject): 'ES256' | 'RS256' => {
-  if (key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1') return 'ES256';
-  if (key.asymmetricKeyType === 'rsa') return 'RS256';
-  throw new Error(`service account signing key: want an EC P-256 or RSA key, got ${key.asymmetricKeyType}`);
-};
+export { keyId };
 
 /** A PEM file with a private key (the signing key) or public keys (the verification keys). */
 export function readPrivateKey(file: string): KeyObject {
@@ -81,6 +73,40 @@ export class ServiceAccountTokens {
   }
 
   /**
+   * A legacy token (pkg/serviceaccount/legacy.go): signed by one of the keys, for the API's own audiences only, and
+   * valid only while its Secret holds this very token and names the ServiceAccount, which still has the claimed uid.
+   */
+  private async authenticateLegacy(token: string, kid: string | undefined, audiences: string[]): Promise<{ user: UserInfo; audiences: string[] } | { error: string }> {
+    let payload: Record<string, any> | undefined;
+    for (const { key } of this.verifiers.filter((v) => !kid || v.kid === kid)) {
+      try { ({ payload } = await jwtVerify(token, key, { issuer: LEGACY_ISSUER, algorithms: [algOf(key)] })); break; } catch { /* next key */ }
+    }
+    if (!payload) return { error: 'invalid bearer token, signature is invalid' };
+    const matched = audiences.filter((a) => this.audiences.includes(a));
+    if (!matched.length) return { error: 'token audiences do not match the API\'s' };
+    const ns = payload['kubernetes.io/serviceaccount/namespace'];
+    const secretName = payload['kubernetes.io/serviceaccount/secret.name'];
+    const saName = payload['kubernetes.io/serviceaccount/service-account.name'];
+    const saUid = payload['kubernetes.io/serviceaccount/service-account.uid'];
+    if (![ns, secretName, saName, saUid].every((v) => typeof v === 'string' && v)) return { error: 'token has no kubernetes.io/serviceaccount claims' };
+    const secret = await this.o.lookup.get('secrets', ns, secretName);
+    if (!secret || secret.metadata.deletionTimestamp || secret.metadata.annotations?.['kubernetes.io/service-account.uid'] !== saUid) return { error: 'token has been invalidated' };
+    const stored = (secret as { data?: Record<string, string> }).data?.token;
+    if (!stored || Buffer.from(stored, 'base64').toString() !== token) return { error: 'token does not match server\'s copy' };
+    const sa = await this.o.lookup.get('serviceaccounts', ns, saName);
+    if (!sa) return { error: `serviceaccounts "${saName}" not found` };
+    if (sa.metadata.deletionTimestamp) return { error: `ServiceAccount ${ns}/${saName} has been deleted` };
+    if (sa.metadata.uid !== saUid) return { error: `ServiceAccount UID (${sa.metadata.uid}) does not match claim (${saUid})` };
+    return {
+      audiences: matched,
+      user: {
+        username: `system:serviceaccount:${ns}:${saName}`, uid: saUid,
+        groups: ['system:serviceaccounts', `system:serviceaccounts:${ns}`, 'system:authenticated'],
+      },
+    };
+  }
+
+  /**
    * The user a bearer token is, or why it is not one of ours. `audiences`: what the caller accepts (the API's own
    * by default; a TokenReview may name others). A token that is not a JWT is `notMine`, so other authenticators try.
    */
@@ -88,8 +114,10 @@ export class ServiceAccountTokens {
     let header;
     try {
       header = decodeProtectedHeader(token);
+      const iss = decodeJwt(token).iss;
+      if (iss === LEGACY_ISSUER) return this.authenticateLegacy(token, header.kid, audiences);
       // As Kubernetes' JWT authenticator: a token of another issuer is not for this one to judge.
-      if (decodeJwt(token).iss !== this.issuer) return { error: 'token issuer is not this cluster\'s', notMine: true };
+      if (iss !== this.issuer) return { error: 'token issuer is not this cluster\'s', notMine: true };
     } catch { return { error: 'not a JWT', notMine: true }; }
     // Only the algorithms the keys are for: `none`, HS256 with a public key as secret and the like never verify.
     const candidates = this.verifiers.filter((v) => !header.kid || v.kid === header.kid);

@@ -89,7 +89,7 @@ export function createGrpcServer(opts: { registry: Registry; authenticator: Auth
       labelSelector: req.labelSelector || undefined, fieldSelector: req.fieldSelector || undefined,
       resourceVersion: req.resourceVersion || undefined, limit: req.limit || undefined, continue: req.continue || undefined,
     })),
-    Create: unary((ctx, req, call) => registry.create(ctx, refOf(req.ref), parseJson(req.json, 'object'),
+    Create: unary((ctx, req, call) => registry.create(ctx, refOf(req.ref, req.subresource), parseJson(req.json, 'object'),
       writeOptions(req, call))),
     Update: unary((ctx, req, call) => registry.update(ctx, refOf(req.ref), parseJson(req.json, 'object'),
       writeOptions(req, call))),

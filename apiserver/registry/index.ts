@@ -50,6 +50,8 @@ export interface RegistryOptions {
   bookmarkIntervalMs?: number;
   /** The admission plugins, in order (default: apiserver/admission's defaultPlugins). */
   admission?: AdmissionPlugin[];
+  /** Default plugins turned off by name (--disable-admission-plugins). */
+  disableAdmissionPlugins?: string[];
   /** Issues ServiceAccount tokens (serviceaccounts/token); none: that subresource answers 503. */
   serviceAccountTokens?: ServiceAccountTokens;
   /** What a TokenReview asks: the apiserver's own token authenticators, for the audiences given. */
@@ -118,7 +120,7 @@ export class GenericRegistry implements Registry {
     this.store = opts.store;
     this.allocator = new ServiceAllocator(opts.store, opts.serviceClusterIPRange, opts.nodePortRange);
     this.namespaces = new NamespaceLifecycle(opts.store, opts.logger, (ctx, ref, o) => this.delete(ctx, ref, o), (o) => this.decorate(NS_INFO, o));
-    this.admission = opts.admission ?? defaultPlugins({ namespaces: this.namespaces, store: opts.store });
+    this.admission = opts.admission ?? defaultPlugins({ namespaces: this.namespaces, store: opts.store, disabled: opts.disableAdmissionPlugins });
     this.env = {
       store: this.store, allocator: this.allocator, namespaces: this.namespaces,
       key: (info, ns, name) => this.key(info, ns, name),

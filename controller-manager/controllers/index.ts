@@ -11,6 +11,8 @@ import { newNodeLifecycleController } from './node-lifecycle.ts';
 import { newGarbageCollector } from './garbage-collector.ts';
 import { newServiceLoadBalancerController } from './service-lb.ts';
 import { newServiceAccountsController } from './serviceaccount.ts';
+import { newRootCACertPublisher } from './root-ca-cert-publisher.ts';
+import { newServiceAccountTokenController } from './serviceaccount-token.ts';
 import { newPersistentVolumeController } from './persistentvolume.ts';
 import { newEphemeralVolumeController } from './ephemeral-volume.ts';
 import { newDisruptionController } from './disruption.ts';
@@ -33,6 +35,8 @@ export const CONTROLLERS: Record<string, (ctx: ControllerContext) => Controller 
   garbagecollector: newGarbageCollector,
   'service-lb-controller': newServiceLoadBalancerController,
   serviceaccount: newServiceAccountsController,
+  'root-ca-cert-publisher': newRootCACertPublisher,
+  'serviceaccount-token': newServiceAccountTokenController,
   'persistentvolume-binder': newPersistentVolumeController,
   'ephemeral-volume': newEphemeralVolumeController,
   disruption: newDisruptionController,

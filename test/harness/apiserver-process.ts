@@ -25,6 +25,8 @@ export async function spawnApiServer(etcdEndpoint: string, ports?: { port: numbe
   const prof = process.env.KUBEMU_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.join(process.env.KUBEMU_CPU_PROF, 'apiserver')}`] : [];
   const child = spawn(process.execPath, [...prof, '--import', 'tsx', path.join(ROOT, 'apiserver/main.ts'),
     '--etcd-servers', etcdEndpoint, '--port', String(port), '--grpc-port', String(grpcPort), '--log-level', 'warn',
+    // No controller manager makes the `default` ServiceAccount here: the ServiceAccount plugin is off, as in testApiServer.
+    '--disable-admission-plugins', 'ServiceAccount',
     ...(o.tls ? ['--tls-cert-file', o.tls.certFile, '--tls-private-key-file', o.tls.keyFile, '--client-ca-file', o.tls.caFile] : []), ...(o.args ?? [])],
   { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';

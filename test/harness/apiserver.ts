@@ -17,7 +17,9 @@ export interface TestApiServer extends RunningApiServer {
 export async function testApiServer(t: HasAfter, opts: { etcd?: EtcdProcess } & Partial<ApiServerOptions> = {}): Promise<TestApiServer> {
   const { etcd: given, ...rest } = opts;
   const etcd = given ?? await testEtcd(t);
-  const server = await startApiServer({ etcdEndpoints: [etcd.endpoint], port: 0, grpcPort: 0, ...rest });
+  // No controller manager makes the `default` ServiceAccount here: ServiceAccount admission is off unless a test
+  // that runs one asks for it (disableAdmissionPlugins: []), as in Kubernetes' integration tests.
+  const server = await startApiServer({ etcdEndpoints: [etcd.endpoint], port: 0, grpcPort: 0, disableAdmissionPlugins: ['ServiceAccount'], ...rest });
   t.after(() => server.close());
   return { ...server, etcd };
 }
