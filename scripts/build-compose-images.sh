@@ -69,7 +69,8 @@ node -e '
 cp "$root/package.json" "$root/package-lock.json" "$k/app/"
 cp -a "$root/proto" "$k/app/proto"
 # Production dependencies only, from the host's node_modules (same platform: esbuild's and grpc's binaries fit).
-cp -a "$root/node_modules" "$k/app/node_modules"
+# (resolved first: in a git worktree node_modules may be a symlink to the main checkout's)
+cp -a "$(readlink -f "$root/node_modules")" "$k/app/node_modules"
 (cd "$k/app" && npm prune --omit=dev --offline --no-audit --no-fund >/dev/null 2>&1) \
   || echo "build-compose-images: warning: npm prune failed, the image keeps the dev dependencies too" >&2
 # The base image's id is an input too (not copied into the image).
