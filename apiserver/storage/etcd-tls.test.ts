@@ -4,7 +4,7 @@
 // /health with the same certificate. Without a client certificate, or with one of another CA, etcd refuses.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -77,5 +77,19 @@ describe('etcd over TLS with client certificates', () => {
     }
     // A plain-HTTP client gets nothing either.
     await assert.rejects(fetch(`${endpoint.replace('https:', 'http:')}/health`, { signal: AbortSignal.timeout(3000) }).then(async (r) => { if (!r.ok) throw new Error(String(r.status)); return r; }));
+  });
+
+  test('flags: --etcd-cafile wants https:// servers, --etcd-certfile and --etcd-keyfile go together and need the CA', async () => {
+    const main = path.join(import.meta.dirname, '..', 'main.ts');
+    const run = (...args: string[]) => new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      execFile(process.execPath, ['--import', 'tsx', main, ...args], { timeout: 30_000 }, (err, _out, stderr) => resolve({ code: err ? (err as { code?: number }).code ?? null : 0, stderr }));
+    });
+    const plain = await run('--etcd-servers', 'http://127.0.0.1:2379', '--etcd-cafile', path.join(pki, 'etcd/ca.crt'));
+    assert.equal(plain.code, 2);
+    assert.match(plain.stderr, /--etcd-cafile: every --etcd-servers URL must be https:\/\//);
+    const half = await run('--etcd-servers', endpoint, '--etcd-certfile', path.join(pki, 'apiserver-etcd-client.crt'));
+    assert.equal(half.code, 2);
+    assert.match(half.stderr, /--etcd-certfile and --etcd-keyfile go together/);
+    assert.match(half.stderr, /--etcd-certfile needs --etcd-cafile/);
   });
 });
