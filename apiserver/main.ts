@@ -11,10 +11,12 @@ import { readPrivateKey, readPublicKeys } from './auth/service-account-tokens.ts
 import type { KeyObject } from 'node:crypto';
 import { KUBELET_CLIENT_FLAGS, KUBELET_CLIENT_USAGE, kubeletClientFromFlags } from './kubelet-client-flags.ts';
 import { PLUGIN_NAMES } from './admission/index.ts';
+import type { EtcdClientTls } from './storage/etcd-store.ts';
 
 const USAGE = `usage: apiserver --etcd-servers URL[,URL…] [--bind-address 127.0.0.1] [--port 6443] [--grpc-port 6444]
                  [--service-cluster-ip-range ${DEFAULT_SERVICE_CIDR}] [--service-node-port-range 30000-32767]
                  [--token-auth-file FILE] [--enable-bootstrap-token-auth] [--encryption-provider-config FILE] [--etcd-compaction-interval 5m0s]
+                 [--etcd-cafile PEM [--etcd-certfile PEM --etcd-keyfile PEM]]
                  [--service-account-signing-key-file PEM] [--service-account-key-file PEM]…
                  [--service-account-issuer URL] [--api-audiences AUD,…]
                  [--tls-cert-file PEM --tls-private-key-file PEM] [--client-ca-file PEM] [--insecure-port PORT] [--advertise-address IP]
@@ -27,6 +29,9 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       'etcd-servers': { type: 'string' },
+      'etcd-cafile': { type: 'string' },
+      'etcd-certfile': { type: 'string' },
+      'etcd-keyfile': { type: 'string' },
       'bind-address': { type: 'string', default: '127.0.0.1' },
       port: { type: 'string', default: '6443' },
       'grpc-port': { type: 'string', default: '6444' },
@@ -66,6 +71,9 @@ async function main(): Promise<void> {
   if (compaction === undefined) errors.push(`--etcd-compaction-interval: not a duration: ${values['etcd-compaction-interval']}`);
   const minRequestTimeout = Number(values['min-request-timeout']);
   if (!/^\d+$/.test(values['min-request-timeout']!)) errors.push(`--min-request-timeout: not a number of seconds: ${values['min-request-timeout']}`);
+  if (!!values['etcd-certfile'] !== !!values['etcd-keyfile']) errors.push('--etcd-certfile and --etcd-keyfile go together');
+  if (values['etcd-certfile'] && !values['etcd-cafile']) errors.push('--etcd-certfile needs --etcd-cafile (the CA that verifies etcd)');
+  if (values['etcd-cafile'] && values['etcd-servers']?.split(',').some((u) => !u.startsWith('https://'))) errors.push('--etcd-cafile: every --etcd-servers URL must be https://');
   if (!!values['tls-cert-file'] !== !!values['tls-private-key-file']) errors.push('--tls-cert-file and --tls-private-key-file go together');
   if (values['client-ca-file'] && !values['tls-cert-file']) errors.push('--client-ca-file needs --tls-cert-file (client certificates come over TLS)');
   const insecurePort = values['insecure-port'] === undefined ? undefined : Number(values['insecure-port']);
@@ -93,7 +101,11 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   let tls: ServingTls | undefined;
+  let etcdTls: EtcdClientTls | undefined;
   try {
+    if (values['etcd-cafile']) {
+      etcdTls = { ca: fs.readFileSync(values['etcd-cafile'], 'utf8'), ...(values['etcd-certfile'] ? { cert: fs.readFileSync(values['etcd-certfile'], 'utf8'), key: fs.readFileSync(values['etcd-keyfile']!, 'utf8') } : {}) };
+    }
     if (values['tls-cert-file']) {
       tls = { cert: fs.readFileSync(values['tls-cert-file'], 'utf8'), key: fs.readFileSync(values['tls-private-key-file']!, 'utf8'), clientCA: values['client-ca-file'] ? fs.readFileSync(values['client-ca-file'], 'utf8') : undefined };
     }
@@ -110,6 +122,7 @@ async function main(): Promise<void> {
   if (encryption) logger.info({ resources: encryption.resources }, 'encryption at rest on');
   const server = await startApiServer({
     etcdEndpoints: values['etcd-servers']!.split(','),
+    etcdTls,
     bindAddress: values['bind-address'],
     port,
     grpcPort,

@@ -13,7 +13,7 @@ import { BootstrapTokens } from './auth/bootstrap-tokens.ts';
 import { findResource, storageKey } from '../api/resources.ts';
 import crypto, { type KeyObject } from 'node:crypto';
 import { allowAll } from './auth/authorizer.ts';
-import { EtcdStore } from './storage/etcd-store.ts';
+import { EtcdStore, type EtcdClientTls } from './storage/etcd-store.ts';
 import { createRegistry } from './registry/index.ts';
 import { reconcileKubernetesEndpoints } from './registry/bootstrap.ts';
 import { CrdController } from './crd/controller.ts';
@@ -25,6 +25,8 @@ import type { KubeletClientConfig } from './http/kubelet-client.ts';
 
 export interface ApiServerOptions {
   etcdEndpoints: string[];
+  /** TLS to etcd (--etcd-cafile, --etcd-certfile, --etcd-keyfile): https:// endpoints verified with the CA, the client certificate presented. */
+  etcdTls?: EtcdClientTls;
   /** Address both transports bind; loopback unless told otherwise. */
   bindAddress?: string;
   /** REST port; 0 = any free port. */
@@ -121,7 +123,7 @@ function grpcServerCredentials(t: ServingTls): grpc.ServerCredentials {
 export async function startApiServer(opts: ApiServerOptions): Promise<RunningApiServer> {
   const logger = opts.logger ?? silentLogger();
   const host = opts.bindAddress ?? '127.0.0.1';
-  const store = new EtcdStore({ endpoints: opts.etcdEndpoints, logger: logger.child({ part: 'storage' }), transformer: opts.encryption, watchCacheCapacity: opts.watchCacheSize });
+  const store = new EtcdStore({ endpoints: opts.etcdEndpoints, tls: opts.etcdTls, logger: logger.child({ part: 'storage' }), transformer: opts.encryption, watchCacheCapacity: opts.watchCacheSize });
   // What a token names is read straight from the store: authentication comes before any authorization.
   const lookup: TokenLookup = { get: (resource, ns, name) => store.get(storageKey('/registry', findResource('', resource)!, ns, name)) };
   const serviceAccounts = new ServiceAccountTokens({
@@ -146,7 +148,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
   const compaction = opts.compactionIntervalMs ?? DEFAULT_COMPACTION_INTERVAL_MS;
   if (compaction > 0) store.startCompactor(compaction);
 
-  const httpOptions = { registry, logger: logger.child({ part: 'http' }), allowedHostNames: opts.allowedHostNames, limits: opts.httpLimits, etcdEndpoints: opts.etcdEndpoints, minRequestTimeoutSeconds: opts.minRequestTimeoutSeconds, kubeletClient: opts.kubeletClient };
+  const httpOptions = { registry, logger: logger.child({ part: 'http' }), allowedHostNames: opts.allowedHostNames, limits: opts.httpLimits, etcdEndpoints: opts.etcdEndpoints, etcdTls: opts.etcdTls, minRequestTimeoutSeconds: opts.minRequestTimeoutSeconds, kubeletClient: opts.kubeletClient };
   const httpServer: http.Server = trackSockets(createHttpServer({ ...httpOptions, authenticator, tls: opts.tls }));
   const port = await listen(httpServer, opts.port ?? 0, host);
   const advertise = opts.advertiseAddress ?? (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);

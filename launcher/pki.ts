@@ -102,6 +102,25 @@ export async function ensureNodeCertificates(dir: string, ca: KeyPair, node: { n
   await ensureLeaf(pki, `kubelet-${node.name}-serving`, ca, { ...id, usage: 'server', dnsNames: [node.name], ipAddresses: [node.ip] });
 }
 
+/**
+ * etcd's TLS, kubeadm's layout and names: its own CA (pki/etcd/ca), the members' serving certificate (etcd/server)
+ * and peer certificate (etcd/peer) for the addresses they listen on, a client for health checks
+ * (etcd/healthcheck-client, CN kube-etcd-healthcheck-client) and the apiservers' client (apiserver-etcd-client,
+ * CN kube-apiserver-etcd-client). A separate CA, as kubeadm's: a certificate of the cluster CA (any component's)
+ * is no key to etcd. Members on one host share one server and one peer certificate (kubeadm makes one per host).
+ */
+export async function ensureEtcdPki(dir: string, o: { ipAddresses: string[]; dnsNames?: string[] }): Promise<KeyPair> {
+  const pki = pkiDir(dir);
+  fs.mkdirSync(path.join(pki, 'etcd'), { recursive: true, mode: 0o700 });
+  const ca = await ensureCA(pki, 'etcd/ca', 'etcd-ca');
+  const names = { dnsNames: ['localhost', ...(o.dnsNames ?? [])], ipAddresses: o.ipAddresses };
+  await ensureLeaf(pki, 'etcd/server', ca, { commonName: 'kube-etcd', usage: 'both', ...names });
+  await ensureLeaf(pki, 'etcd/peer', ca, { commonName: 'kube-etcd-peer', usage: 'both', ...names });
+  await ensureLeaf(pki, 'etcd/healthcheck-client', ca, { commonName: 'kube-etcd-healthcheck-client', usage: 'client' });
+  await ensureLeaf(pki, 'apiserver-etcd-client', ca, { commonName: 'kube-apiserver-etcd-client', usage: 'client' });
+  return ca;
+}
+
 /** The CA (PEM) of a cluster directory. */
 export const clusterCA = (dir: string): KeyPair => readKeyPair(pkiDir(dir), 'ca') ?? (() => { throw new Error(`no cluster CA in ${pkiDir(dir)} (made by kubemu up)`); })();
 

@@ -5,7 +5,8 @@
 #                       (default kubemu/node-base:20, built by build-node-base.sh; KUBEMU_BASE=node:20-bookworm-slim
 #                       to use the ordinary node image where a registry is reachable);
 #   kubemu/etcd:3.4   — this machine's etcd binary (Debian's etcd-server) and its libraries, FROM scratch.
-# Both get the host's `ip` and static busybox (healthchecks). Idempotent like build-images.sh: an image whose
+# Both get the host's static busybox (healthchecks on plain loopback ports); kubemu/kubemu:dev also `ip` and
+# `curl` (the apiservers' and kubelets' healthchecks over HTTPS, verifying with the cluster CA). Idempotent like build-images.sh: an image whose
 # inputs did not change is left alone (label kubemu.inputs holds a hash of them).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -21,6 +22,8 @@ etcd_bin="$(readlink -f "$(command -v etcd 2>/dev/null || echo /usr/bin/etcd)")"
 [ -x "$etcd_bin" ] || { echo "build-compose-images: etcd missing (apt-get install etcd-server)" >&2; exit 1; }
 ip_bin="$(readlink -f "$(command -v ip 2>/dev/null || echo /usr/sbin/ip)")"
 [ -x "$ip_bin" ] || { echo "build-compose-images: ip missing (apt-get install iproute2)" >&2; exit 1; }
+curl_bin="$(readlink -f "$(command -v curl 2>/dev/null || echo /usr/bin/curl)")"
+[ -x "$curl_bin" ] || { echo "build-compose-images: curl missing (apt-get install curl)" >&2; exit 1; }
 
 ctx="$(mktemp -d)"; trap 'rm -rf "$ctx"' EXIT
 
@@ -54,6 +57,7 @@ k="$ctx/kubemu"
 mkdir -p "$k/app" "$k/tools/usr/local/bin"
 cp "$root/images/kubemu/Dockerfile" "$k/Dockerfile"
 put_binary "$k/tools" "$ip_bin"
+put_binary "$k/tools" "$curl_bin"
 cp "$busybox" "$k/tools/usr/local/bin/busybox"
 # The bundles, as launcher/bundle.ts builds them for `kubemu up` (same options), plus the compose steps.
 node -e '
@@ -65,7 +69,8 @@ node -e '
 cp "$root/package.json" "$root/package-lock.json" "$k/app/"
 cp -a "$root/proto" "$k/app/proto"
 # Production dependencies only, from the host's node_modules (same platform: esbuild's and grpc's binaries fit).
-cp -a "$root/node_modules" "$k/app/node_modules"
+# (resolved first: in a git worktree node_modules may be a symlink to the main checkout's)
+cp -a "$(readlink -f "$root/node_modules")" "$k/app/node_modules"
 (cd "$k/app" && npm prune --omit=dev --offline --no-audit --no-fund >/dev/null 2>&1) \
   || echo "build-compose-images: warning: npm prune failed, the image keeps the dev dependencies too" >&2
 # The base image's id is an input too (not copied into the image).

@@ -6,6 +6,8 @@ import { ApiError, isNotFound } from '../../api/errors.ts';
 import { findResource, type ResourceInfo } from '../../api/resources.ts';
 import type { KubeObject } from '../../api/types.ts';
 import type { Registry, RequestContext } from '../registry/types.ts';
+import type { EtcdClientTls } from '../storage/etcd-store.ts';
+import { tlsFetch } from '../../lib/tls-fetch.ts';
 
 export const COMPONENT_STATUSES: ResourceInfo = {
   group: '', version: 'v1', kind: 'ComponentStatus', resource: 'componentstatuses', singular: 'componentstatus',
@@ -42,9 +44,10 @@ async function leaseStatus(registry: Registry, ctx: RequestContext, name: string
   return status(name, true, 'ok');
 }
 
-async function etcdStatus(name: string, endpoint: string): Promise<KubeObject> {
+async function etcdStatus(name: string, endpoint: string, tls?: EtcdClientTls): Promise<KubeObject> {
   try {
-    const res = await fetch(`${endpoint.replace(/\/+$/, '')}/health`, { signal: AbortSignal.timeout(2000) });
+    // With TLS, the apiserver's own etcd client certificate, verified against the etcd CA as its storage does.
+    const res = await tlsFetch(`${endpoint.replace(/\/+$/, '')}/health`, { signal: AbortSignal.timeout(2000) }, tls);
     const body = (await res.text()).trim();
     return res.ok && /"health":\s*"true"/.test(body) ? status(name, true, body) : status(name, false, '', `unhealthy: ${res.status} ${body}`);
   } catch (err) {
@@ -52,15 +55,15 @@ async function etcdStatus(name: string, endpoint: string): Promise<KubeObject> {
   }
 }
 
-export async function listComponentStatuses(registry: Registry, ctx: RequestContext, etcdEndpoints: string[]): Promise<KubeObject[]> {
+export async function listComponentStatuses(registry: Registry, ctx: RequestContext, etcdEndpoints: string[], etcdTls?: EtcdClientTls): Promise<KubeObject[]> {
   return Promise.all([
     ...LEASE_COMPONENTS.map(([name, lease]) => leaseStatus(registry, ctx, name, lease)),
-    ...etcdEndpoints.map((e, i) => etcdStatus(`etcd-${i}`, e)),
+    ...etcdEndpoints.map((e, i) => etcdStatus(`etcd-${i}`, e, etcdTls)),
   ]);
 }
 
-export async function getComponentStatus(registry: Registry, ctx: RequestContext, etcdEndpoints: string[], name: string): Promise<KubeObject> {
-  const found = (await listComponentStatuses(registry, ctx, etcdEndpoints)).find((s) => s.metadata.name === name);
+export async function getComponentStatus(registry: Registry, ctx: RequestContext, etcdEndpoints: string[], name: string, etcdTls?: EtcdClientTls): Promise<KubeObject> {
+  const found = (await listComponentStatuses(registry, ctx, etcdEndpoints, etcdTls)).find((s) => s.metadata.name === name);
   if (!found) throw new ApiError('NotFound', `componentstatuses "${name}" not found`, { name, kind: 'componentstatuses' });
   return found;
 }

@@ -1,6 +1,7 @@
 // The Kubernetes REST API over the registry, enough that the real kubectl (1.27–1.33) and the
 // official clients work unchanged (see ../shared/kubectl-wire.md for what they send and need).
 // Every request: authenticate → route → registry (which authorizes, admits and stores).
+import type { EtcdClientTls } from '../storage/etcd-store.ts';
 import http from 'node:http';
 import https from 'node:https';
 import { ApiError, errorToStatus, toApiError } from '../../api/errors.ts';
@@ -39,6 +40,8 @@ export interface HttpServerOptions {
   limits?: HttpLimits;
   /** The etcd servers, whose health `componentstatuses` reports. */
   etcdEndpoints?: string[];
+  /** The TLS the apiserver talks to etcd with: the health checks use it too. */
+  etcdTls?: EtcdClientTls;
   /** kube-apiserver's --min-request-timeout: a watch without timeoutSeconds ends after 1–2× this many seconds. */
   minRequestTimeoutSeconds?: number;
   /** Serve HTTPS with this certificate (PEM); with clientCA, client certificates it issued authenticate (x509.ts). */
@@ -251,7 +254,7 @@ export function createHttpServer(opts: HttpServerOptions): http.Server {
   async function componentStatuses(req: http.IncomingMessage, res: http.ServerResponse, ctx: RequestContext, name: string | undefined): Promise<void> {
     if (req.method !== 'GET') throw new ApiError('MethodNotAllowed', 'the server does not allow this method on the requested resource');
     const endpoints = opts.etcdEndpoints ?? [];
-    const items = name ? [await getComponentStatus(registry, ctx, endpoints, name)] : await listComponentStatuses(registry, ctx, endpoints);
+    const items = name ? [await getComponentStatus(registry, ctx, endpoints, name, opts.etcdTls)] : await listComponentStatuses(registry, ctx, endpoints, opts.etcdTls);
     setWarnings(res, [COMPONENT_STATUS_WARNING]);
     if (wantsTable(req.headers.accept)) return send(res, 200, toTable(COMPONENT_STATUSES, items, {}), TABLE_CONTENT_TYPE);
     return send(res, 200, name ? items[0] : { kind: 'ComponentStatusList', apiVersion: 'v1', metadata: {}, items });

@@ -21,7 +21,11 @@ export interface EtcdStoreOptions {
   maxRequestBytes?: number;
   /** Encryption at rest (--encryption-provider-config): values pass through it on the way to and from etcd. */
   transformer?: ValueTransformer;
+  /** TLS to etcd (kube-apiserver's --etcd-cafile, --etcd-certfile, --etcd-keyfile), PEM: the CA that verifies etcd and a client certificate. */
+  tls?: EtcdClientTls;
 }
+
+export interface EtcdClientTls { ca: string; cert?: string; key?: string }
 
 export const ETCD_MAX_REQUEST_BYTES = 1.5 * 1024 * 1024;
 /** A put's request around its key and value (txn, compare, framing): well above what etcd adds. */
@@ -46,6 +50,7 @@ export class EtcdStore implements Store {
     this.transformer = opts.transformer ?? identityTransformer;
     this.client = new Etcd3({
       hosts: opts.endpoints,
+      ...(opts.tls ? { credentials: { rootCertificate: Buffer.from(opts.tls.ca), ...(opts.tls.key ? { privateKey: Buffer.from(opts.tls.key) } : {}), ...(opts.tls.cert ? { certChain: Buffer.from(opts.tls.cert) } : {}) } } : {}),
       grpcOptions: { 'grpc.max_receive_message_length': MAX_MESSAGE_BYTES, 'grpc.max_send_message_length': MAX_MESSAGE_BYTES },
       // etcd3's default is a circuit breaker per host shared by every request: one refused write (too large)
       // retried three times opened it, and every request of the apiserver failed for 5 s. Here one request's

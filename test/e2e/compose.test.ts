@@ -4,6 +4,8 @@
 // the real kubectl through the kubeconfig the compose file writes: the Services scenario of services.test.ts,
 // pods coming back after `docker-compose restart`, a rolling update after one etcd member, an apiserver, the
 // leading scheduler and the leading controller manager are killed, and `down -v` leaving nothing behind.
+// Everything is TLS as under `kubemu up`: the apiservers refuse requests without credentials, etcd any
+// connection without a certificate of its own CA, and the kubeconfig verifies the apiserver.
 // Runs with docker-compose v1.29 or `docker compose` v2, whichever is installed; fails (never skips) without.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,6 +18,8 @@ import { removeNodeContainers } from '../../launcher/docker-cleanup.ts';
 import { cleanupServiceNetwork } from '../../launcher/service-network.ts';
 import { listServiceAddresses } from '../../kube-proxy/host-net.ts';
 import { inCidr } from '../../lib/ipv4.ts';
+import { createCA, inspectCertificate } from '../../lib/pki.ts';
+import { tlsFetch } from '../../lib/tls-fetch.ts';
 import { COMPOSE_ADDRS, COMPOSE_NODES, composeCluster, composeCommand, composeProject, NO_COMPOSE, type ComposeProject } from '../harness/compose.ts';
 import { assertRotation, hits, kubemu, until, ROOT, type KubemuCluster } from '../harness/kubemu-cluster.ts';
 import { podSnapshot, untilPodsRestarted } from '../harness/pods-restarted.ts';
@@ -51,7 +55,7 @@ describe('docker compose up: the cluster as containers (real Docker, real kubect
       assert.equal(r.status, 0, `scripts/${script} failed:\n${r.stdout}\n${r.stderr}`);
     }
     // The compose cluster's fixed addresses must be free: one compose cluster per host.
-    const fixed: Array<[string, number]> = [[NODES[0].nodeIP, 10250], ['127.0.0.1', 12379], ['127.0.0.1', 12380], ['127.0.0.1', 10261], ['127.0.0.1', 10266]];
+    const fixed: Array<[string, number]> = [[NODES[0].nodeIP, 10250], ['127.0.0.1', 12379], ['127.0.0.1', 12380], ['127.0.0.1', 12381], ['127.0.0.1', 10261], ['127.0.0.1', 10266]];
     for (const [h, p] of fixed) {
       assert.equal(await listening(h, p), false, `${h}:${p} is in use: is a compose cluster already running here? (docker compose ps; docker compose down)`);
     }
@@ -89,6 +93,70 @@ describe('docker compose up: the cluster as containers (real Docker, real kubect
     assert.ok(text.includes(`"--service-cluster-ip-range","${ADDRS.serviceCIDR}"`), ADDRS.serviceCIDR);
     assert.ok(text.includes(`"--cluster-dns","${ADDRS.dnsIP}"`) && text.includes(`"--dns-ip","${ADDRS.dnsIP}"`), ADDRS.dnsIP);
     assert.ok(text.includes(`"--load-balancer-pool","${ADDRS.loadBalancerPool}"`), ADDRS.loadBalancerPool);
+    assert.ok(text.includes(`"--nodes","${NODES.map((n) => n.nodeName).join(',')}","--node-ips","${NODES.map((n) => n.nodeIP).join(',')}"`), 'init makes the nodes\' certificates');
+    // Every component connects with the CA and a client certificate of its own identity; etcd takes only TLS.
+    for (const [svc, cert] of [['scheduler-1', 'scheduler'], ['controller-manager-2', 'controller-manager'], ['dns', 'dns'], ['kube-proxy-3', 'kube-proxy'],
+      ['kubelet-1', `kubelet-${NODES[0].nodeName}-client`], ['kubelet-3', `kubelet-${NODES[2].nodeName}-client`]]) {
+      assert.ok(JSON.stringify(doc.services[svc].command).includes(`"--certificate-authority","/var/lib/kubemu/pki/ca.crt","--client-certificate","/var/lib/kubemu/pki/${cert}.crt","--client-key","/var/lib/kubemu/pki/${cert}.key"`), svc);
+      assert.ok(doc.services[svc].volumes.includes('pki:/var/lib/kubemu/pki:ro'), `${svc} mounts the pki volume read-only`);
+    }
+    for (const svc of ['etcd-1', 'etcd-2', 'etcd-3']) {
+      const cmd: string[] = doc.services[svc].command;
+      assert.ok(cmd.includes('--client-cert-auth') && cmd.includes('--peer-client-cert-auth'), svc);
+      assert.ok(!JSON.stringify(cmd).match(/"(--listen-client-urls|--listen-peer-urls|--initial-cluster)","[^"]*http:/), `${svc}: no plain client or peer URL`);
+    }
+    assert.doesNotMatch(text, /"http:\/\/127\.0\.0\.1:12[345]79/, 'nothing dials etcd over plain HTTP');
+  });
+
+  test('TLS: no credentials → 401 (but /version), the kubeconfig verifies the apiserver (mode 0600, no insecure-skip-tls-verify), another CA fails', async () => {
+    const tls = p.tls();
+    for (const port of [p.env.KUBEMU_API_PORT, p.env.KUBEMU_API_PORT_2]) {
+      const anonymous = await tlsFetch(`https://127.0.0.1:${port}/api/v1/pods`, {}, { ca: tls.ca });
+      assert.equal(anonymous.status, 401);
+      assert.equal((await anonymous.json() as Obj).reason, 'Unauthorized');
+      assert.equal((await tlsFetch(`https://127.0.0.1:${port}/version`, {}, { ca: tls.ca })).status, 200);
+      assert.equal((await tlsFetch(`https://127.0.0.1:${port}/api/v1/pods`, {}, tls)).status, 200, 'the admin certificate');
+    }
+    const cfg = fs.readFileSync(p.kubeconfig, 'utf8');
+    assert.equal(fs.statSync(p.kubeconfig).mode & 0o777, 0o600);
+    assert.doesNotMatch(cfg, /insecure-skip-tls-verify/);
+    assert.match(cfg, /certificate-authority-data: /);
+    assert.equal(inspectCertificate(tls.cert!).commonName, 'kubernetes-admin');
+    assert.deepEqual(inspectCertificate(tls.cert!).organizations, ['system:masters']);
+    const who: Obj = JSON.parse(await c.kubectl('auth', 'whoami', '-o', 'json'));
+    assert.equal(who.status.userInfo.username, 'kubernetes-admin');
+    // kubectl verifying with a CA that did not sign the apiserver's certificate refuses to talk to it.
+    const other = path.join(p.dir, 'other-ca.crt');
+    fs.writeFileSync(other, (await createCA('another-ca')).cert);
+    const wrong = spawnSync('kubectl', ['--kubeconfig', p.kubeconfig, '--certificate-authority', other, 'get', 'ns'], { encoding: 'utf8', env: { ...process.env, HOME: p.dir } });
+    assert.notEqual(wrong.status, 0);
+    assert.match(wrong.stderr, /x509: certificate signed by unknown authority/);
+  });
+
+  test('etcd takes only certificates of its own CA: etcdctl without one is refused, with the apiservers\' works; kubectl get cs shows every member healthy', async () => {
+    const pki = p.pki();
+    const etcdctl = (...args: string[]) => spawnSync('etcdctl', ['--endpoints', 'https://127.0.0.1:12379', '--dial-timeout', '3s', '--command-timeout', '5s', ...args, 'get', '/registry/namespaces/default', '--keys-only'],
+      { encoding: 'utf8', env: { ...process.env, ETCDCTL_API: '3' }, timeout: 30_000 });
+    const withCert = etcdctl('--cacert', `${pki}/etcd/ca.crt`, '--cert', `${pki}/apiserver-etcd-client.crt`, '--key', `${pki}/apiserver-etcd-client.key`);
+    assert.equal(withCert.status, 0, withCert.stderr);
+    assert.equal(withCert.stdout.trim(), '/registry/namespaces/default');
+    const noCert = etcdctl('--cacert', `${pki}/etcd/ca.crt`);
+    // etcd ends the handshake (bad certificate); etcdctl retries until its deadline and says only that.
+    assert.notEqual(noCert.status, 0, 'etcd answered a client without a certificate');
+    assert.match(noCert.stderr, /context deadline exceeded/);
+    // A certificate of the cluster CA (the admin's) is no key to etcd: it has a CA of its own.
+    const clusterCert = etcdctl('--cacert', `${pki}/etcd/ca.crt`, '--cert', `${pki}/admin.crt`, '--key', `${pki}/admin.key`);
+    assert.notEqual(clusterCert.status, 0, 'etcd answered a certificate of the cluster CA');
+    assert.match(clusterCert.stderr, /context deadline exceeded/);
+    const plain = spawnSync('etcdctl', ['--endpoints', 'http://127.0.0.1:12379', '--dial-timeout', '3s', '--command-timeout', '5s', 'get', '/', '--keys-only'], { encoding: 'utf8', env: { ...process.env, ETCDCTL_API: '3' }, timeout: 30_000 });
+    assert.notEqual(plain.status, 0, 'etcd answered plain HTTP');
+    for (const [f, mode] of [['etcd/server.key', 0o600], ['apiserver-etcd-client.key', 0o600], ['etcd/ca.crt', 0o644]] as const) {
+      assert.equal(fs.statSync(path.join(pki, f)).mode & 0o777, mode, f);
+    }
+    const cs: Obj = JSON.parse(await c.kubectl('get', 'componentstatuses', '-o', 'json'));
+    const etcds = cs.items.filter((s: Obj) => s.metadata.name.startsWith('etcd-'));
+    assert.equal(etcds.length, 3);
+    for (const s of etcds) assert.equal(s.conditions[0].status, 'True', JSON.stringify(s));
   });
 
   test('every component is its own healthy container, and the 3 nodes are Ready', async () => {
@@ -104,19 +172,22 @@ describe('docker compose up: the cluster as containers (real Docker, real kubect
 
   test('both apiservers share the keys init made: Secrets encrypted at rest (etcdctl shows ciphertext), ServiceAccount tokens valid on either', async () => {
     await c.kubectl('create', 'secret', 'generic', 'at-rest', '--from-literal=k=compose-plaintext');
-    const raw = spawnSync('etcdctl', ['--endpoints', 'http://127.0.0.1:12379', 'get', '/registry/secrets/default/at-rest', '--print-value-only'], { env: { ...process.env, ETCDCTL_API: '3' } });
+    const pki = p.pki();
+    const raw = spawnSync('etcdctl', ['--endpoints', 'https://127.0.0.1:12379', '--cacert', `${pki}/etcd/ca.crt`, '--cert', `${pki}/apiserver-etcd-client.crt`, '--key', `${pki}/apiserver-etcd-client.key`,
+      'get', '/registry/secrets/default/at-rest', '--print-value-only'], { env: { ...process.env, ETCDCTL_API: '3' } });
     assert.equal(raw.status, 0, String(raw.stderr));
     assert.match(raw.stdout.toString('latin1'), /^k8s:enc:aescbc:v1:key1:/);
     assert.equal(raw.stdout.includes(Buffer.from('compose-plaintext')), false);
     // apiserver-2 reads what apiserver-1 wrote.
-    const viaSecond = spawnSync('kubectl', ['--server', `http://127.0.0.1:${p.env.KUBEMU_API_PORT_2}`, 'get', 'secret', 'at-rest', '-o', 'jsonpath={.data.k}'], { encoding: 'utf8' });
+    const viaSecond = spawnSync('kubectl', ['--kubeconfig', p.kubeconfig, '--server', `https://127.0.0.1:${p.env.KUBEMU_API_PORT_2}`, 'get', 'secret', 'at-rest', '-o', 'jsonpath={.data.k}'], { encoding: 'utf8', env: { ...process.env, HOME: p.dir } });
     assert.equal(Buffer.from(viaSecond.stdout, 'base64').toString(), 'compose-plaintext', viaSecond.stderr);
     // One signing key too: a ServiceAccount token apiserver-1 issued is valid on apiserver-2 (a forged one would be 401).
     const token = (await c.kubectl('create', 'token', 'default')).trim();
-    const res = await fetch(`http://127.0.0.1:${p.env.KUBEMU_API_PORT_2}/api/v1/namespaces/default/pods`, { headers: { authorization: `Bearer ${token}` } });
+    const ca = { ca: p.tls().ca };
+    const res = await tlsFetch(`https://127.0.0.1:${p.env.KUBEMU_API_PORT_2}/api/v1/namespaces/default/pods`, { headers: { authorization: `Bearer ${token}` } }, ca);
     assert.equal(res.status, 200);
     const forged = `${token.split('.').slice(0, 2).join('.')}.${Buffer.from('not the signature').toString('base64url')}`;
-    assert.equal((await fetch(`http://127.0.0.1:${p.env.KUBEMU_API_PORT_2}/api/v1/namespaces/default/pods`, { headers: { authorization: `Bearer ${forged}` } })).status, 401);
+    assert.equal((await tlsFetch(`https://127.0.0.1:${p.env.KUBEMU_API_PORT_2}/api/v1/namespaces/default/pods`, { headers: { authorization: `Bearer ${forged}` } }, ca)).status, 401);
   });
 
   test('Services: by DNS name from a pod, by ClusterIP from the host, by every NodePort and the LoadBalancer address, in rotation', async () => {
