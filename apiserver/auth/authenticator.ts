@@ -65,3 +65,11 @@ export function readTokenFile(file: string): Map<string, UserInfo> {
   }
   return tokens;
 }
+
+/** The token of an `Authorization: Bearer …` header; the scheme is case-insensitive, as Kubernetes' bearertoken
+ *  authenticator reads it (the Python client sends `bearer`). */
+export function bearerToken(header: unknown): string | undefined {
+  if (typeof header !== 'string') return undefined;
+  const m = /^bearer\s+(\S+)\s*$/i.exec(header);
+  return m ? m[1] : undefined;
+}

@@ -4,7 +4,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { ApiError, badRequest, errorToStatus, toApiError, type ErrorCode } from '../../api/errors.ts';
 import { findResource } from '../../api/resources.ts';
-import type { Authenticator } from '../auth/authenticator.ts';
+import { bearerToken, type Authenticator } from '../auth/authenticator.ts';
 import { userOf } from '../auth/x509.ts';
 import type { Registry, RequestContext, ResourceRef, PatchType } from '../registry/types.ts';
 import type { Logger } from '../../lib/logger.ts';
@@ -52,7 +52,7 @@ export function createGrpcServer(opts: { registry: Registry; authenticator: Auth
 
   async function context(call: grpc.ServerUnaryCall<any, any> | grpc.ServerWritableStream<any, any>): Promise<RequestContext> {
     const auth = call.metadata.get('authorization')[0];
-    const token = typeof auth === 'string' && auth.startsWith('Bearer ') ? auth.slice(7) : undefined;
+    const token = bearerToken(auth);
     const user = await authenticator.authenticate(token, userOf(call.getAuthContext().sslPeerCertificate));
     if (!user) throw new ApiError('Unauthorized', 'Unauthorized');
     return { user };

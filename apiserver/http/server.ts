@@ -9,7 +9,7 @@ import { findResource } from '../../api/resources.ts';
 import type { DeleteOptions, KubeObject, WatchOptions } from '../../api/types.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { METRICS_CONTENT_TYPE } from '../../lib/metrics.ts';
-import type { Authenticator } from '../auth/authenticator.ts';
+import { bearerToken, type Authenticator } from '../auth/authenticator.ts';
 import { certificateUser } from '../auth/x509.ts';
 import type { Registry, RequestContext, ResourceRef } from '../registry/types.ts';
 import { DEFAULT_MAX_BODY_BYTES, decodeObject, decodeOptional, decodePatch, readBody } from './body.ts';
@@ -130,7 +130,7 @@ export function createHttpServer(opts: HttpServerOptions): http.Server {
     if (path === '/version') return send(res, 200, SERVER_VERSION);
 
     const auth = req.headers.authorization;
-    const token = auth?.startsWith('Bearer ') ? auth.slice(7).trim() : undefined;
+    const token = bearerToken(auth);
     const user = await authenticator.authenticate(token, certificateUser(req.socket));
     if (!user) throw new ApiError('Unauthorized', 'Unauthorized');
     const ctx: RequestContext = { user };

@@ -8,7 +8,7 @@ import { ApiError, errorToStatus, toApiError } from '../../api/errors.ts';
 import { goJson } from './go-json.ts';
 import { findResource } from '../../api/resources.ts';
 import type { KubeObject, UserInfo } from '../../api/types.ts';
-import type { Authenticator } from '../auth/authenticator.ts';
+import { bearerToken, type Authenticator } from '../auth/authenticator.ts';
 import { certificateUser } from '../auth/x509.ts';
 import type { Registry } from '../registry/types.ts';
 import { routeResource } from './router.ts';
@@ -42,7 +42,7 @@ async function proxy(req: http.IncomingMessage, socket: Duplex, head: Buffer, { 
   const route = routeResource(url.pathname);
   if (!route?.name || route.info.resource !== 'pods' || !route.subresource) throw new ApiError('NotFound', 'the server could not find the requested resource');
   const auth = req.headers.authorization;
-  const user = await authenticator.authenticate(auth?.startsWith('Bearer ') ? auth.slice(7).trim() : undefined, certificateUser(req.socket));
+  const user = await authenticator.authenticate(bearerToken(auth), certificateUser(req.socket));
   if (!user) throw new ApiError('Unauthorized', 'Unauthorized');
   const ctx: Ctx = { user };
   const pod = await registry.get(ctx, { info: route.info, namespace: route.namespace, name: route.name });
