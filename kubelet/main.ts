@@ -13,6 +13,7 @@ import { CriServer } from './cri/server.ts';
 import { DockerRuntime } from './cri/docker/runtime.ts';
 import { FakeRuntime } from './cri/fake/runtime.ts';
 import { Kubelet } from './kubelet.ts';
+import { bootstrapServingCertificate } from './tls-bootstrap.ts';
 import { createKubeletServer, type KubeletTLS } from './server.ts';
 
 const USAGE = `usage: kubelet (--server URL|HOST:PORT | --kubeconfig FILE) [--certificate-authority CA --client-certificate CRT --client-key KEY] --node-name NAME [--node-ip 127.0.0.1]
@@ -20,7 +21,7 @@ const USAGE = `usage: kubelet (--server URL|HOST:PORT | --kubeconfig FILE) [--ce
                [--network kubemu] [--cpu N] [--memory 4Gi] [--max-pods 110] [--port 10250]
                [--backoff-max-seconds 300] [--node-lease-duration-seconds 40] [--allow-remote-pull] [--log-level info]
                [--cluster-dns IP[,IP]] [--cluster-domain cluster.local] [--remove-pods-on-exit]
-               [--tls-cert-file PEM --tls-private-key-file PEM] [--client-ca-file PEM] [--authentication-token-webhook]
+               [--tls-cert-file PEM --tls-private-key-file PEM | --rotate-server-certificates --cert-dir DIR] [--client-ca-file PEM] [--authentication-token-webhook]
                [--authentication-token-webhook-cache-ttl 2m0s] [--anonymous-auth=false]`;
 
 // The kubelet API's TLS and authentication flags, named as the real kubelet's.
@@ -42,6 +43,7 @@ async function main(): Promise<void> {
       cpu: { type: 'string' }, memory: { type: 'string' }, 'max-pods': { type: 'string', default: '110' }, port: { type: 'string', default: '10250' },
       'backoff-max-seconds': { type: 'string', default: '300' }, 'node-lease-duration-seconds': { type: 'string', default: '40' }, 'allow-remote-pull': { type: 'boolean', default: false }, 'cluster-dns': { type: 'string' }, 'cluster-domain': { type: 'string', default: 'cluster.local' }, 'remove-pods-on-exit': { type: 'boolean', default: false }, 'log-level': { type: 'string', default: 'info' }, help: { type: 'boolean' },
       ...API_AUTH_FLAGS,
+      'rotate-server-certificates': { type: 'boolean', default: false }, 'cert-dir': { type: 'string' },
   }, USAGE, goBoolArgs(process.argv.slice(2), GO_BOOLS));
   if (values.help) { console.log(USAGE); return; }
   let server = values.server;
@@ -100,8 +102,27 @@ async function main(): Promise<void> {
   } : undefined;
   if (!apiAuth.tls) logger.warn({ port }, 'no --tls-cert-file: the kubelet API is plain HTTP without authentication — anyone who can reach this port can exec into its pods');
   else if (apiAuth.anonymous) logger.warn('--anonymous-auth: requests without credentials are served as system:anonymous');
-  const health = createKubeletServer({ runtime: cri, streaming, pods: () => kubelet.podList(), logger, simulateNetwork: values.runtime === 'fake', tls: apiAuth.tls, auth });
-  health.listen(port, values['node-ip']);
+  const serveApi = (tls?: KubeletTLS) => {
+    const s = createKubeletServer({ runtime: cri, streaming, pods: () => kubelet.podList(), logger, simulateNetwork: values.runtime === 'fake', tls, auth });
+    s.listen(port, values['node-ip']);
+    return s;
+  };
+  let health: ReturnType<typeof serveApi> | undefined;
+  if (values['rotate-server-certificates']) {
+    // serverTLSBootstrap: once the Node is registered (the approver checks the names against it), ask for a
+    // kubelet-serving certificate as the node itself, then serve the API with it.
+    void (async () => {
+      for (;;) {
+        if (await client.get({ group: '', resource: 'nodes' }, undefined, nodeName).then(() => true, () => false)) break;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      const c = await bootstrapServingCertificate({ client, nodeName, dir: values['cert-dir']!, dnsNames: [nodeName], ipAddresses: [values['node-ip']!], logger });
+      logger.info({ file: c.file, notAfter: c.notAfter.toISOString(), reused: c.reused }, 'serving certificate ready: the kubelet API is served with it');
+      if (!stop.signal.aborted) health = serveApi({ ...apiAuth.tls!, cert: c.cert, key: c.key });
+    })().catch((err) => { logger.error({ err: String(err) }, 'no serving certificate: the kubelet API is not served'); process.exit(1); });
+  } else {
+    health = serveApi(apiAuth.tls);
+  }
   // By default pods outlive the kubelet process and a restarted kubelet adopts them. With
   // --remove-pods-on-exit (docker compose, where the kubelet's container is the node) they go with it,
   // so `docker compose down` leaves none behind; `restart` brings them back in new containers.
@@ -109,7 +130,7 @@ async function main(): Promise<void> {
   const shutdown = (signal: string) => {
     logger.info({ signal }, removePods ? 'shutting down: removing this node\'s pod containers' : 'shutting down (pods keep running; a restarted kubelet adopts them)');
     stop.abort();
-    health.close();
+    health?.close();
   };
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
@@ -124,21 +145,24 @@ async function main(): Promise<void> {
 }
 
 /** --tls-cert-file and the authentication flags, checked. Without a certificate there is no authentication (and the flags that need it are refused). */
-function apiAuthFlags(values: { [K in keyof typeof API_AUTH_FLAGS]?: string }, errors: string[]): { tls?: KubeletTLS; webhook: boolean; anonymous: boolean; cacheTTLMs: number } {
+function apiAuthFlags(values: { [K in keyof typeof API_AUTH_FLAGS]?: string } & { 'rotate-server-certificates'?: boolean; 'cert-dir'?: string }, errors: string[]): { tls?: KubeletTLS; webhook: boolean; anonymous: boolean; cacheTTLMs: number } {
   const webhook = goBool('authentication-token-webhook', values['authentication-token-webhook'], errors) ?? false;
   const anonymousFlag = goBool('anonymous-auth', values['anonymous-auth'], errors);
   const cacheTTLMs = parseDuration(values['authentication-token-webhook-cache-ttl'] ?? '') ?? DEFAULT_WEBHOOK_CACHE_TTL_MS;
   if (parseDuration(values['authentication-token-webhook-cache-ttl'] ?? '') === undefined) errors.push(`--authentication-token-webhook-cache-ttl: not a duration: ${values['authentication-token-webhook-cache-ttl']}`);
   const certFile = values['tls-cert-file'];
   const keyFile = values['tls-private-key-file'];
-  if (!certFile) {
+  const rotate = !!values['rotate-server-certificates'];
+  if (rotate && (certFile || keyFile)) errors.push('--rotate-server-certificates asks the cluster for the serving certificate: leave out --tls-cert-file and --tls-private-key-file');
+  if (rotate && !values['cert-dir']) errors.push('--rotate-server-certificates needs --cert-dir (where the serving certificate is kept)');
+  if (!certFile && !rotate) {
     if (keyFile) errors.push('--tls-private-key-file needs --tls-cert-file');
     for (const f of ['client-ca-file', 'authentication-token-webhook', 'anonymous-auth'] as const) {
       if (values[f] !== undefined) errors.push(`--${f} needs --tls-cert-file: without it the kubelet API is plain HTTP and authenticates nobody`);
     }
     return { webhook: false, anonymous: true, cacheTTLMs };
   }
-  if (!keyFile) errors.push('--tls-cert-file needs --tls-private-key-file');
+  if (!keyFile && !rotate) errors.push('--tls-cert-file needs --tls-private-key-file');
   const read = (flag: string, file: string | undefined) => {
     if (!file) return undefined;
     try { return fs.readFileSync(file, 'utf8'); } catch (err) { errors.push(`--${flag}: ${(err as Error).message}`); return undefined; }

@@ -5,4 +5,4 @@
 export { DockerEngine } from './cri/docker/engine.ts';
 export { removeVolumes } from './cri/docker/runtime.ts';
 export { LABELS } from './cri/types.ts';
-export { bootstrapClientCertificate, renew as renewClientCertificate, readCurrent as readClientCertificate, CURRENT_FILE as CLIENT_CERT_FILE } from './tls-bootstrap.ts';
+export { bootstrapClientCertificate, bootstrapServingCertificate, renew as renewClientCertificate, readCurrent as readClientCertificate, CURRENT_FILE as CLIENT_CERT_FILE, SERVING_FILE as SERVING_CERT_FILE } from './tls-bootstrap.ts';

@@ -14,7 +14,15 @@ import type { Logger } from '../lib/logger.ts';
 
 const CSRS = { group: 'certificates.k8s.io', resource: 'certificatesigningrequests' };
 export const KUBELET_CLIENT_SIGNER = 'kubernetes.io/kube-apiserver-client-kubelet';
+export const KUBELET_SERVING_SIGNER = 'kubernetes.io/kubelet-serving';
 export const CURRENT_FILE = 'kubelet-client-current.pem';
+/** The serving certificate's file, as the real kubelet's with --rotate-server-certificates (serverTLSBootstrap). */
+export const SERVING_FILE = 'kubelet-server-current.pem';
+
+/** Which certificate: the node's client identity, or its serving certificate for the kubelet API (its names). */
+type Which = { kind: 'client' } | { kind: 'serving'; dnsNames: string[]; ipAddresses: string[] };
+const CLIENT: Which = { kind: 'client' };
+const fileOf = (w: Which) => (w.kind === 'client' ? CURRENT_FILE : SERVING_FILE);
 
 export interface TlsBootstrapOptions {
   /** Authenticated with the bootstrap token (bootstrap) or the node's current certificate (renew). */
@@ -44,8 +52,8 @@ export interface ClientCertificate {
 }
 
 /** The certificate and key of kubelet-client-current.pem, if it is there, for this node and not expired. */
-export function readCurrent(dir: string, nodeName: string, now = Date.now()): ClientCertificate | undefined {
-  const file = path.join(dir, CURRENT_FILE);
+export function readCurrent(dir: string, nodeName: string, now = Date.now(), which: Which = CLIENT): ClientCertificate | undefined {
+  const file = path.join(dir, fileOf(which));
   let text: string;
   try { text = fs.readFileSync(file, 'utf8'); } catch { return undefined; }
   const cert = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/.exec(text)?.[0];
@@ -54,6 +62,8 @@ export function readCurrent(dir: string, nodeName: string, now = Date.now()): Cl
   try {
     const info = inspectCertificate(cert);
     if (info.commonName !== `system:node:${nodeName}` || info.notAfter.getTime() <= now) return undefined;
+    // A serving certificate must still name every address the node has now.
+    if (which.kind === 'serving' && !(which.ipAddresses.every((ip) => info.ipAddresses.includes(ip)) && which.dnsNames.every((d) => info.dnsNames.includes(d)))) return undefined;
     // The key must be the certificate's: a half-written pair is not reused.
     const pub = crypto.createPublicKey(key).export({ type: 'spki', format: 'der' });
     if (!pub.equals(new crypto.X509Certificate(cert).publicKey.export({ type: 'spki', format: 'der' }))) return undefined;
@@ -70,16 +80,17 @@ export function rotationDeadline(notBefore: Date, notAfter: Date, random = Math.
 }
 
 /** Write cert+key as kubelet-client-<time>.pem (0600) and point kubelet-client-current.pem at it, atomically. */
-function save(dir: string, cert: string, key: string): string {
+function save(dir: string, cert: string, key: string, which: Which = CLIENT): string {
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '');
-  const name = `kubelet-client-${stamp}-${crypto.randomBytes(3).toString('hex')}.pem`;
+  const current = fileOf(which);
+  const name = `kubelet-${which.kind === 'client' ? 'client' : 'server'}-${stamp}-${crypto.randomBytes(3).toString('hex')}.pem`;
   fs.writeFileSync(path.join(dir, name), cert + key, { mode: 0o600 });
-  const tmp = path.join(dir, `.${CURRENT_FILE}.${process.pid}`);
+  const tmp = path.join(dir, `.${current}.${process.pid}`);
   fs.rmSync(tmp, { force: true });
   fs.symlinkSync(name, tmp);
-  fs.renameSync(tmp, path.join(dir, CURRENT_FILE));
-  return path.join(dir, CURRENT_FILE);
+  fs.renameSync(tmp, path.join(dir, current));
+  return path.join(dir, current);
 }
 
 const sleep = (ms: number, signal?: AbortSignal) => new Promise<void>((resolve, reject) => {
@@ -88,18 +99,20 @@ const sleep = (ms: number, signal?: AbortSignal) => new Promise<void>((resolve, 
 });
 
 /** Ask for a new client certificate: a key, a CSR object, then wait until it is issued, denied or failed. */
-export async function requestClientCertificate(o: TlsBootstrapOptions): Promise<ClientCertificate> {
-  const { csr, key } = await createCsr({ commonName: `system:node:${o.nodeName}`, organizations: ['system:nodes'] });
+export async function requestClientCertificate(o: TlsBootstrapOptions, which: Which = CLIENT): Promise<ClientCertificate> {
+  const names = which.kind === 'serving' ? { dnsNames: which.dnsNames, ipAddresses: which.ipAddresses } : {};
+  const { csr, key } = await createCsr({ commonName: `system:node:${o.nodeName}`, organizations: ['system:nodes'], ...names });
   // As the kubelet: the name is a digest of the request, so a retry after a crash finds the same object.
   const name = `node-csr-${crypto.createHash('sha256').update(csr).digest('base64url').slice(0, 43)}`;
   await o.client.create(CSRS, undefined, {
     apiVersion: 'certificates.k8s.io/v1', kind: 'CertificateSigningRequest', metadata: { name },
     spec: {
-      request: Buffer.from(csr).toString('base64'), signerName: KUBELET_CLIENT_SIGNER, usages: ['digital signature', 'client auth'],
+      request: Buffer.from(csr).toString('base64'),
+      ...(which.kind === 'client' ? { signerName: KUBELET_CLIENT_SIGNER, usages: ['digital signature', 'client auth'] } : { signerName: KUBELET_SERVING_SIGNER, usages: ['digital signature', 'server auth'] }),
       ...(o.expirationSeconds ? { expirationSeconds: o.expirationSeconds } : {}),
     },
   } as KubeObject);
-  o.logger?.info({ csr: name, node: o.nodeName }, 'waiting for the client certificate');
+  o.logger?.info({ csr: name, node: o.nodeName }, `waiting for the ${which.kind} certificate`);
   const started = Date.now();
   const timeout = o.timeoutMs ?? 15 * 60_000;
   let lastProgress = started;
@@ -111,15 +124,15 @@ export async function requestClientCertificate(o: TlsBootstrapOptions): Promise<
       const issued = Buffer.from(cur.status.certificate, 'base64').toString();
       const cert = issued.endsWith('\n') ? issued : `${issued}\n`;
       const info = inspectCertificate(cert);
-      const file = save(o.dir, cert, key);
-      o.logger?.info({ csr: name, notAfter: info.notAfter.toISOString() }, 'client certificate issued');
+      const file = save(o.dir, cert, key, which);
+      o.logger?.info({ csr: name, notAfter: info.notAfter.toISOString() }, `${which.kind} certificate issued`);
       return { cert, key, file, notBefore: info.notBefore, notAfter: info.notAfter, reused: false };
     }
     const now = Date.now();
     if (now - started > timeout) throw new Error(`timed out after ${Math.round(timeout / 1000)}s waiting for certificate signing request ${name} to be approved and signed (is the csrsigning controller running with --cluster-signing-cert-file?)`);
     if (now - lastProgress >= 10_000) {
       lastProgress = now;
-      o.logger?.info({ csr: name, waitedSeconds: Math.round((now - started) / 1000) }, 'still waiting for the client certificate (approve it with kubectl certificate approve)');
+      o.logger?.info({ csr: name, waitedSeconds: Math.round((now - started) / 1000) }, `still waiting for the ${which.kind} certificate (approve it with kubectl certificate approve)`);
     }
     await sleep(o.pollMs ?? 500, o.signal);
   }
@@ -140,4 +153,15 @@ export async function renew(o: TlsBootstrapOptions & { now?: number; random?: nu
   const current = readCurrent(o.dir, o.nodeName, o.now);
   if (current && (o.now ?? Date.now()) < rotationDeadline(current.notBefore, current.notAfter, o.random).getTime()) return current;
   return requestClientCertificate(o);
+}
+
+/**
+ * The kubelet's serving certificate (the real kubelet's serverTLSBootstrap): a kubelet-serving CSR naming the node's
+ * addresses, asked with the node's own client identity; the saved one while it is valid and still names them all.
+ */
+export async function bootstrapServingCertificate(o: TlsBootstrapOptions & { dnsNames: string[]; ipAddresses: string[] }): Promise<ClientCertificate> {
+  const which: Which = { kind: 'serving', dnsNames: o.dnsNames, ipAddresses: o.ipAddresses };
+  const current = readCurrent(o.dir, o.nodeName, Date.now(), which);
+  if (current) return current;
+  return requestClientCertificate(o, which);
 }

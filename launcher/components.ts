@@ -198,14 +198,8 @@ export function serviceAccountKeyArgs(pki: string): string[] {
   return ['--service-account-signing-key-file', key, '--service-account-key-file', pub];
 }
 
-/**
- * The cluster CA the controller manager publishes as kube-root-ca.crt (pki/ca.crt, made with the cluster PKI). Until
- * that file exists nothing is published, and pods that mount a ServiceAccount token fail to mount it (docs/security.md).
- */
-export function rootCAArgs(pki: string): string[] {
-  const ca = path.join(pki, 'ca.crt');
-  return fs.existsSync(ca) ? ['--root-ca-file', ca] : [];
-}
+/** The cluster CA (pki/ca.crt, made by launcher/pki.ts) the controller manager publishes as kube-root-ca.crt in every namespace. */
+export const rootCAArgs = (pki: string): string[] => ['--root-ca-file', path.join(pki, 'ca.crt')];
 
 export async function startApiServerComponent(opts: UpOptions, etcdEndpoint: string): Promise<Started> {
   const log = path.join(opts.dir, 'logs', 'apiserver.log');
@@ -217,7 +211,7 @@ export async function startApiServerComponent(opts: UpOptions, etcdEndpoint: str
     ...serviceAccountKeyArgs(path.join(opts.dir, 'pki')),
     // HTTPS and gRPC over TLS, client certificates of the cluster CA authenticating (launcher/pki.ts made them).
     '--tls-cert-file', path.join(opts.dir, 'pki', 'apiserver-chain.crt'), '--tls-private-key-file', certFiles(opts.dir, 'apiserver').key,
-    '--client-ca-file', certFiles(opts.dir, 'ca').cert,
+    '--client-ca-file', certFiles(opts.dir, 'ca').cert, '--enable-bootstrap-token-auth',
     // Kubelets over TLS: its own client certificate, and theirs verified against the cluster CA and the node's name.
     '--kubelet-client-certificate', certFiles(opts.dir, 'apiserver-kubelet-client').cert, '--kubelet-client-key', certFiles(opts.dir, 'apiserver-kubelet-client').key,
     '--kubelet-certificate-authority', certFiles(opts.dir, 'ca').cert,
@@ -251,6 +245,8 @@ export async function startControllerManagerComponent(opts: UpOptions, n = 1): P
     '--load-balancer-pool', clusterAddresses(opts.name).loadBalancerPool, ...rootCAArgs(path.join(opts.dir, 'pki')),
     // The apiserver's signing key (made before it starts): the legacy token Secrets are signed with it.
     '--service-account-private-key-file', serviceAccountKeyArgs(path.join(opts.dir, 'pki'))[1]!,
+    // CertificateSigningRequests (a joining kubelet's, kubectl certificate approve) are signed by the cluster CA.
+    '--cluster-signing-cert-file', certFiles(opts.dir, 'ca').cert, '--cluster-signing-key-file', certFiles(opts.dir, 'ca').key,
   ], log);
   const url = `http://127.0.0.1:${port}`;
   return { ...c, url, readyUrl: `${url}/healthz`, ready: () => waitHttp(name, c.pid, `${url}/healthz`) };

@@ -9,7 +9,8 @@ import net from 'node:net';
 import tls from 'node:tls';
 import os from 'node:os';
 import path from 'node:path';
-import { DockerEngine } from '../kubelet/public.ts';
+import { bootstrapClientCertificate, DockerEngine } from '../kubelet/public.ts';
+import type { KubeObject } from '../api/types.ts';
 import { freePort } from '../lib/free-port.ts';
 import { defaultOutput, UserError, type Output } from './output.ts';
 import { nodeArgv, waitHttp, waitNodeReady, type Started } from './components.ts';
@@ -20,7 +21,7 @@ import { podNetworkGateway, releaseOverlayGateway } from './overlay-gateway.ts';
 import { caCertHash } from './pki.ts';
 import { inspectCertificate } from '../lib/pki.ts';
 import { tlsFetch } from '../lib/tls-fetch.ts';
-import type { ClientTls } from '../client/index.ts';
+import { createApiClient, type ClientTls } from '../client/index.ts';
 
 // ---- the control-plane side: tokens and the join command `kubemu up` prints ----
 
@@ -55,6 +56,53 @@ export function ensureJoinTokens(dir: string): JoinTokens {
   ].join('\n'), { mode: 0o600 });
   return { file, admin, join };
 }
+
+/**
+ * The join token of a control plane other hosts join: a bootstrap token (kubeadm's `[a-z0-9]{6}.[a-z0-9]{16}`), kept in
+ * <dir>/pki/join-token (0600) across `down`/`up` and published as the kube-system Secret bootstrap-token-<id> the
+ * apiserver's bootstrap-token authenticator reads. A joining node presents it only to ask for its own certificate.
+ */
+export function ensureBootstrapToken(dir: string): string {
+  const file = path.join(dir, 'pki', 'join-token');
+  const saved = fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim() : '';
+  if (/^[a-z0-9]{6}\.[a-z0-9]{16}$/.test(saved)) return saved;
+  const rand = (n: number) => Array.from(crypto.randomBytes(n), (b) => 'abcdefghijklmnopqrstuvwxyz0123456789'[b % 36]).join('');
+  const token = `${rand(6)}.${rand(16)}`;
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  fs.writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  return token;
+}
+
+/** The Secret of a bootstrap token, as `kubeadm token create` writes it (no expiry: a lab's nodes rejoin after restarts). */
+export function bootstrapTokenSecret(token: string): KubeObject {
+  const [id, secret] = token.split('.');
+  const b64 = (s: string) => Buffer.from(s).toString('base64');
+  return {
+    apiVersion: 'v1', kind: 'Secret', type: 'bootstrap.kubernetes.io/token',
+    metadata: { name: `bootstrap-token-${id}`, namespace: 'kube-system' },
+    data: {
+      'token-id': b64(id), 'token-secret': b64(secret), description: b64('kubemu join: nodes ask for their certificates with it'),
+      'usage-bootstrap-authentication': b64('true'), 'usage-bootstrap-signing': b64('true'),
+      'auth-extra-groups': b64('system:bootstrappers:kubeadm:default-node-token'),
+    },
+  } as KubeObject;
+}
+
+/** Create (or put back) the join token's Secret, as the admin. */
+export async function publishBootstrapToken(apiserver: string, token: string, tls?: ClientTls): Promise<void> {
+  const client = createApiClient({ transport: 'http', server: apiserver, tls });
+  const secret = bootstrapTokenSecret(token);
+  try {
+    await client.create(SECRETS, 'kube-system', secret).catch(async (err) => {
+      if ((err as { code?: string }).code !== 'AlreadyExists') throw err;
+      const cur = await client.get(SECRETS, 'kube-system', secret.metadata.name!);
+      await client.update(SECRETS, 'kube-system', { ...secret, metadata: { ...secret.metadata, resourceVersion: cur.metadata.resourceVersion } });
+    });
+  } finally {
+    client.close();
+  }
+}
+const SECRETS = { group: '', resource: 'secrets' };
 
 /** The address other hosts reach this one at: the given one, the bind address, else the first non-loopback IPv4 of a physical-looking interface. */
 export function advertiseAddressOf(bindAddress: string, advertise?: string): string {
@@ -203,6 +251,23 @@ export async function join(opts: JoinOptions, say: Output = defaultOutput): Prom
     say(`node IP ${nodeIP} (this host's address towards the apiserver; set another with --node-ip)`);
   }
   if (!net.isIPv4(nodeIP)) throw new UserError(`--node-ip: not an IPv4 address: ${nodeIP}`, 2);
+
+  // The kubelet's TLS bootstrap, as kubeadm join has it done: the bootstrap token asks for the node's own client
+  // certificate (a CSR the controller manager approves and signs); the kubelet, as the node, then asks for its serving
+  // certificate. Both are kept in <dir>/pki/ and reused by later joins and restarts while valid.
+  const pki = path.join(dir, 'pki');
+  fs.mkdirSync(pki, { recursive: true, mode: 0o700 });
+  const identity = await (async () => {
+    const boot = createApiClient({ transport: 'http', server, token: opts.token, tls: { ca } });
+    try {
+      say(`asking for node ${nodeName}'s client certificate (a CertificateSigningRequest, signer ${'kubernetes.io/kube-apiserver-client-kubelet'}) …`);
+      return await bootstrapClientCertificate({ client: boot, nodeName, dir: pki, timeoutMs: opts.timeoutMs ?? 120_000 });
+    } catch (err) {
+      throw new UserError(`the TLS bootstrap failed: ${(err as Error).message}`);
+    } finally { boot.close(); }
+  })();
+  say(`${identity.reused ? 'using the saved' : 'issued:'} certificate of system:node:${nodeName} (valid until ${identity.notAfter.toISOString()}, ${identity.file}) (${secs()})`);
+  const nodeTls: ClientTls = { ca, cert: identity.cert, key: identity.key };
   const network = opts.network ?? 'kubemu';
   const scope = await dockerNetworkScope(network);
   if (scope === undefined && opts.network) {
@@ -221,7 +286,6 @@ export async function join(opts: JoinOptions, say: Output = defaultOutput): Prom
   // Start the kubelet and the kube-proxy under a supervisor of their own (as `kubemu up` does): they
   // outlive this command, and one that exits is started again.
   fs.mkdirSync(path.join(dir, 'logs'), { recursive: true });
-  fs.mkdirSync(path.join(dir, 'pki'), { recursive: true, mode: 0o700 });
   const caFile = path.join(dir, 'pki', 'ca.crt');
   fs.writeFileSync(caFile, ca);
   let tokenFile: string | undefined;
@@ -238,14 +302,17 @@ export async function join(opts: JoinOptions, say: Output = defaultOutput): Prom
     const log = path.join(dir, 'logs', `${name}.log`);
     return { name, argv, log, pid: await sup.launch({ name, argv, log, node: nodeName }) };
   };
-  const auth = [...(opts.token ? ['--token', opts.token] : []), '--certificate-authority', caFile];
+  // Both run as the node (its certificate); the kubelet serves its API with its serving certificate.
+  const auth = ['--certificate-authority', caFile, '--client-certificate', identity.file, '--client-key', identity.file];
   const started: Started[] = [];
   const kubelet = await launch(`kubelet-${nodeName}`, 'kubelet/main.ts', [
     '--server', server, '--transport', 'http', ...auth, '--node-name', nodeName, '--node-ip', nodeIP,
+    // Its serving certificate it asks for itself once its Node is registered (kubelet-serving, approved for the node's own names).
+    '--rotate-server-certificates', '--cert-dir', pki, '--client-ca-file', caFile, '--authentication-token-webhook',
     '--runtime', 'docker', '--network', network, '--root-dir', path.join(dir, 'kubelet', nodeName), '--port', '10250', '--log-level', opts.logLevel,
     '--node-lease-duration-seconds', String(opts.nodeMonitorGracePeriod), ...(dnsIP ? ['--cluster-dns', dnsIP] : []),
   ]);
-  started.push({ ...kubelet, node: nodeName, url: `http://${nodeIP}:10250`, readyUrl: `http://${nodeIP}:10250/healthz`, ready: async () => {} });
+  started.push({ ...kubelet, node: nodeName, url: `https://${nodeIP}:10250`, readyUrl: `https://${nodeIP}:10250/healthz`, ready: async () => {} });
   const metricsPort = await freePort();
   const proxyName = `kube-proxy-${nodeName}`;
   const proxy = await launch(proxyName, 'kube-proxy/main.ts', [
@@ -274,8 +341,11 @@ export async function join(opts: JoinOptions, say: Output = defaultOutput): Prom
 
   // Ready, with a lease renewed by this kubelet (a NotReady node taken over has an old one); then kube-proxy healthy.
   say(`waiting for node ${nodeName} to register and become Ready …`);
-  await waitNodeReady(server, nodeName, kubelet.pid, t0 - 1000, opts.timeoutMs ?? 120_000, opts.token, tls).catch((err) => fail(kubelet, err));
+  await waitNodeReady(server, nodeName, kubelet.pid, t0 - 1000, opts.timeoutMs ?? 120_000, undefined, nodeTls).catch((err) => fail(kubelet, err));
   say(`node ${nodeName} Ready (${secs()})`);
+  // The kubelet serves its API once its serving certificate is issued (it asks after registering).
+  await waitHttp(`kubelet-${nodeName}`, kubelet.pid, `https://${nodeIP}:10250/healthz`, 60_000, { ca }).catch((err) => fail(kubelet, err));
+  say(`kubelet API on https://${nodeIP}:10250 with its serving certificate (${secs()})`);
   await waitHttp(proxyName, proxy.pid, `${proxyUrl}/healthz`, 60_000).catch((err) => fail(proxy, err));
   say(`${proxyName} healthy (${secs()})
 

@@ -9,7 +9,7 @@ import { kubeconfigYaml } from '../client/kubeconfig.ts';
 import { intToIp, ipToInt } from '../lib/ipv4.ts';
 import { adminTls, caCertHash, ensureClusterPki } from './pki.ts';
 import { ETCD_MISSING, etcdBinary } from '../lib/etcd-process.ts';
-import { advertiseAddressOf, ensureJoinTokens, isLoopback, joinCommand } from './join.ts';
+import { advertiseAddressOf, ensureBootstrapToken, publishBootstrapToken, ensureJoinTokens, isLoopback, joinCommand } from './join.ts';
 import { ALL_SERVICE_CIDRS, apiHost, apiserverUrl, clusterAddresses, startApiServerComponent, startControllerManagerComponent, startDnsComponent, startEtcdComponent, startKubeletComponent,
   startKubeProxyComponent, startSchedulerComponent, nodeIdentity, FAKE_POD_CIDRS, type Started, type UpOptions } from './components.ts';
 import { ensureClusterNetwork } from './docker-network.ts';
@@ -83,7 +83,9 @@ export async function up(opts: UpOptions & { nodes: number; runtime: string; con
   fs.mkdirSync(path.join(dir, 'logs'), { recursive: true });
   // --token-auth: bearer tokens (<dir>/tokens.csv), which the components, the kubeconfig and joining nodes present.
   // A control plane other hosts join (a non-loopback bind address) needs a join token too: nobody is anonymous.
-  const tokens = opts.tokenAuth || (opts.bindAddress && !isLoopback(opts.bindAddress)) ? ensureJoinTokens(dir) : undefined;
+  const tokens = opts.tokenAuth ? ensureJoinTokens(dir) : undefined;
+  // Other hosts join with a bootstrap token: it lets a node ask for its own certificate, nothing more.
+  const joinToken = opts.bindAddress && !isLoopback(opts.bindAddress) ? ensureBootstrapToken(dir) : undefined;
   if (tokens) opts = { ...opts, tokenFile: tokens.file, token: tokens.admin };
   const t0 = Date.now();
   // The cluster PKI, made on the first start and kept: every connection between the parts is TLS with these.
@@ -186,6 +188,7 @@ export async function up(opts: UpOptions & { nodes: number; runtime: string; con
   // `down` removes the cluster's bridge when nothing uses it any more, a swarm overlay never (only this host's gateway into it).
   record({ serviceCIDR: addrs.serviceCIDR, nodes: kubelets.map((k) => k.node), runtime: opts.runtime, network: overlay ? '' : network, overlayGateway: overlay?.network });
   await createKubeDns(apiserver.url!, addrs.dnsIP, dns.listen, opts.token, tls).catch((err) => fail(apiserver, err));
+  if (joinToken) await publishBootstrapToken(apiserver.url!, joinToken, tls).catch((err) => fail(apiserver, err));
   await waitFor(...waits, ...kubelets.map((k): [Started, string] => [k, `(node ${k.node} Ready)`]), ...proxies.map((p): [Started, string] => [p, `/healthz at ${p.url}`]));
   if (docker && netAdmin) {
     say(`waiting for the cluster DNS at ${addrs.dnsIP}:53 through kube-proxy …`);
@@ -208,7 +211,7 @@ logs: ${path.join(dir, 'logs')}/<component>.log  (readable with: npx pino-pretty
 stop: kubemu down --dir ${opts.dir}`);
   if (opts.bindAddress && !isLoopback(opts.bindAddress)) {
     const advertise = advertiseAddressOf(opts.bindAddress, opts.advertiseAddress);
-    const cmd = joinCommand({ advertise, port: opts.port, token: tokens?.join, caCertHash: caCertHash(tls!.ca!), nodeMonitorGracePeriod: opts.nodeMonitorGracePeriod });
+    const cmd = joinCommand({ advertise, port: opts.port, token: joinToken, caCertHash: caCertHash(tls!.ca!), nodeMonitorGracePeriod: opts.nodeMonitorGracePeriod });
     fs.writeFileSync(path.join(dir, 'join-command'), `${cmd}\n`, { mode: 0o600 });
     say(`join other hosts with: ${cmd} [--network OVERLAY]
   (also in ${path.join(dir, 'join-command')}; open TCP ${opts.port} here and 10250 on every node: see docs/multi-host.md)`);

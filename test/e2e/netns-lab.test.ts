@@ -24,6 +24,7 @@ import { ensureClusterNetwork } from '../../launcher/docker-network.ts';
 import { removeNodeContainers } from '../../launcher/docker-cleanup.ts';
 import { adminTls } from '../../launcher/pki.ts';
 import { tlsFetch } from '../../lib/tls-fetch.ts';
+import { inspectCertificate } from '../../lib/pki.ts';
 import { createApiClient, type ApiClient } from '../../client/index.ts';
 import type { KubeObject } from '../../api/types.ts';
 import { ROOT, until } from '../harness/kubemu-cluster.ts';
@@ -139,9 +140,13 @@ describe('multi-host lab: nodes in their own network namespaces, joined over vet
     assert.match(up.out, new RegExp(`join other hosts with: kubemu join --apiserver ${server.replace(/\./g, '\\.')} --token \\S+ --discovery-token-ca-cert-hash sha256:[0-9a-f]{64}`), up.out);
     caHash = /--discovery-token-ca-cert-hash (\S+)/.exec(up.out)![1];
     const tokens = fs.readFileSync(path.join(upDir, 'tokens.csv'), 'utf8').split('\n');
-    joinToken = tokens.find((l) => l.includes(',system:bootstrap:kubemu-join,'))!.split(',')[0];
+    // The join token is a bootstrap token: the kube-system Secret bootstrap-token-<id> the apiserver checks it against.
+    joinToken = fs.readFileSync(path.join(upDir, 'pki', 'join-token'), 'utf8').trim();
+    assert.match(up.out, new RegExp(`--token ${joinToken.replace('.', '\\.')} `));
     const adminToken = tokens.find((l) => l.includes(',kubemu-admin,'))!.split(',')[0];
     client = createApiClient({ transport: 'http', server, token: adminToken, tls: adminTls(upDir) });
+    const secret = await client.get({ group: '', resource: 'secrets' }, 'kube-system', `bootstrap-token-${joinToken.split('.')[0]}`);
+    assert.equal((secret as { type?: string }).type, 'bootstrap.kubernetes.io/token');
   });
 
   after(async () => {
@@ -204,7 +209,26 @@ describe('multi-host lab: nodes in their own network namespaces, joined over vet
       assert.equal(j.code, 0, j.out);
       assert.match(j.out, new RegExp(`node IP ${NODES[i].nodeIP.replace(/\./g, '\\.')}`), j.out);
       assert.match(j.out, new RegExp(`node ${NODES[i].name} Ready`), j.out);
+      assert.match(j.out, new RegExp(`issued: certificate of system:node:${NODES[i].name}`), j.out);
     });
+    // The TLS bootstrap: each node's client certificate came from a CSR its bootstrap token made, approved and signed
+    // by the controller manager, and names the node; its kubelet and kube-proxy run with it, and no token.
+    const csrs = (await client.list({ group: 'certificates.k8s.io', resource: 'certificatesigningrequests' }, undefined)).items as any[];
+    const ca = adminTls(upDir)!.ca!;
+    for (const n of NODES) {
+      const pem = fs.readFileSync(path.join(joinDir(n.n), 'pki', 'kubelet-client-current.pem'), 'utf8');
+      const info = inspectCertificate(pem);
+      assert.deepEqual([info.commonName, info.organizations], [`system:node:${n.name}`, ['system:nodes']]);
+      assert.equal(await info.signedBy(ca), true);
+      assert.equal(fs.statSync(path.join(joinDir(n.n), 'pki', 'kubelet-client-current.pem')).mode & 0o077, 0);
+      const csr = csrs.find((c) => c.spec.signerName === 'kubernetes.io/kube-apiserver-client-kubelet' && c.status?.certificate
+        && inspectCertificate(Buffer.from(c.status.certificate, 'base64').toString()).commonName === `system:node:${n.name}`);
+      assert.ok(csr, `an issued client CSR for ${n.name}`);
+      assert.equal(csr.spec.username, `system:bootstrap:${joinToken.split('.')[0]}`);
+      assert.ok(csr.status.conditions.some((c: { type: string }) => c.type === 'Approved'));
+      const argv = readState(joinDir(n.n))!.components.map((c) => (c.argv ?? []).join(' '));
+      assert.ok(argv.every((a) => !a.includes(joinToken)), 'no component has the join token');
+    }
     const nodes = (await client.list(NODES_RES, undefined)).items;
     for (const n of NODES) {
       const node = nodes.find((x) => x.metadata.name === n.name);
@@ -212,7 +236,9 @@ describe('multi-host lab: nodes in their own network namespaces, joined over vet
       assert.ok(node.status.addresses.some((a: { type: string; address: string }) => a.type === 'InternalIP' && a.address === n.nodeIP), JSON.stringify(node.status.addresses));
     }
     // The kubelets really sit in their namespaces: each one's API answers on its veth address, from the host.
-    for (const n of NODES) assert.equal((await fetch(`http://${n.nodeIP}:10250/healthz`, { signal: AbortSignal.timeout(5000) })).status, 200);
+    for (const n of NODES) assert.equal((await tlsFetch(`https://${n.nodeIP}:10250/healthz`, { signal: AbortSignal.timeout(5000) }, { ca })).status, 200);
+    // … over HTTPS with its own serving certificate, and to nobody without credentials.
+    for (const n of NODES) assert.equal((await tlsFetch(`https://${n.nodeIP}:10250/pods`, { signal: AbortSignal.timeout(5000) }, { ca })).status, 401);
     // Each joined node's supervisor starts a killed kube-proxy again, in the node's namespace.
     const proxyOf = () => readState(joinDir(NODES[0].n))!.components.find((x) => x.name === `kube-proxy-${NODES[0].name}`)!;
     const killed = proxyOf().pid;
@@ -223,6 +249,21 @@ describe('multi-host lab: nodes in their own network namespaces, joined over vet
     const netns = (pid: number | 'self') => fs.readlinkSync(`/proc/${pid}/ns/net`);
     assert.equal(netns(back.pid), netns(kubeletPid), 'in the node\'s network namespace, beside its kubelet');
     assert.notEqual(netns(back.pid), netns('self'));
+    // A restart keeps the node's certificate: a killed kubelet comes back with the same one, asks for no new one, and is Ready.
+    const certBefore = fs.readFileSync(path.join(joinDir(NODES[0].n), 'pki', 'kubelet-client-current.pem'), 'utf8');
+    const csrCount = async () => (await client.list({ group: 'certificates.k8s.io', resource: 'certificatesigningrequests' }, undefined)).items.length;
+    const before = await csrCount();
+    const killedKubelet = kubeletPid;
+    const t0 = Date.now();
+    process.kill(killedKubelet, 'SIGKILL');
+    await until('the kubelet restarted and its node Ready again', async () => {
+      const k = readState(joinDir(NODES[0].n))!.components.find((x) => x.name === `kubelet-${NODES[0].name}`)!;
+      if (k.pid === killedKubelet || !isAlive(k.pid)) return false;
+      const lease = await client.get({ group: 'coordination.k8s.io', resource: 'leases' }, 'kube-node-lease', NODES[0].name);
+      return Date.parse((lease as any).spec.renewTime) > t0 && ready(await client.get(NODES_RES, undefined, NODES[0].name));
+    }, 60_000);
+    assert.equal(fs.readFileSync(path.join(joinDir(NODES[0].n), 'pki', 'kubelet-client-current.pem'), 'utf8'), certBefore);
+    assert.equal(await csrCount(), before);
 
     const dup = await kubemu(NODES[1].netns, 'join', '--apiserver', server, '--token', joinToken, '--discovery-token-ca-cert-hash', caHash, '--name', NODES[0].name, '--network', NETWORK, '--dir', joinDir(8));
     assert.notEqual(dup.code, 0);
