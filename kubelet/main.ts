@@ -13,7 +13,7 @@ import { CriServer } from './cri/server.ts';
 import { DockerRuntime } from './cri/docker/runtime.ts';
 import { FakeRuntime } from './cri/fake/runtime.ts';
 import { Kubelet } from './kubelet.ts';
-import { bootstrapServingCertificate } from './tls-bootstrap.ts';
+import { bootstrapServingCertificate, scheduleClientRotation } from './tls-bootstrap.ts';
 import { createKubeletServer, type KubeletTLS } from './server.ts';
 
 const USAGE = `usage: kubelet (--server URL|HOST:PORT | --kubeconfig FILE) [--certificate-authority CA --client-certificate CRT --client-key KEY] --node-name NAME [--node-ip 127.0.0.1]
@@ -21,7 +21,7 @@ const USAGE = `usage: kubelet (--server URL|HOST:PORT | --kubeconfig FILE) [--ce
                [--network kubemu] [--cpu N] [--memory 4Gi] [--max-pods 110] [--port 10250]
                [--backoff-max-seconds 300] [--node-lease-duration-seconds 40] [--allow-remote-pull] [--log-level info]
                [--cluster-dns IP[,IP]] [--cluster-domain cluster.local] [--remove-pods-on-exit]
-               [--tls-cert-file PEM --tls-private-key-file PEM | --rotate-server-certificates --cert-dir DIR] [--client-ca-file PEM] [--authentication-token-webhook]
+               [--tls-cert-file PEM --tls-private-key-file PEM | --rotate-server-certificates --cert-dir DIR] [--rotate-certificates] [--client-ca-file PEM] [--authentication-token-webhook]
                [--authentication-token-webhook-cache-ttl 2m0s] [--anonymous-auth=false]`;
 
 // The kubelet API's TLS and authentication flags, named as the real kubelet's.
@@ -43,7 +43,7 @@ async function main(): Promise<void> {
       cpu: { type: 'string' }, memory: { type: 'string' }, 'max-pods': { type: 'string', default: '110' }, port: { type: 'string', default: '10250' },
       'backoff-max-seconds': { type: 'string', default: '300' }, 'node-lease-duration-seconds': { type: 'string', default: '40' }, 'allow-remote-pull': { type: 'boolean', default: false }, 'cluster-dns': { type: 'string' }, 'cluster-domain': { type: 'string', default: 'cluster.local' }, 'remove-pods-on-exit': { type: 'boolean', default: false }, 'log-level': { type: 'string', default: 'info' }, help: { type: 'boolean' },
       ...API_AUTH_FLAGS,
-      'rotate-server-certificates': { type: 'boolean', default: false }, 'cert-dir': { type: 'string' },
+      'rotate-server-certificates': { type: 'boolean', default: false }, 'cert-dir': { type: 'string' }, 'rotate-certificates': { type: 'boolean', default: false },
   }, USAGE, goBoolArgs(process.argv.slice(2), GO_BOOLS));
   if (values.help) { console.log(USAGE); return; }
   let server = values.server;
@@ -102,6 +102,9 @@ async function main(): Promise<void> {
   } : undefined;
   if (!apiAuth.tls) logger.warn({ port }, 'no --tls-cert-file: the kubelet API is plain HTTP without authentication — anyone who can reach this port can exec into its pods');
   else if (apiAuth.anonymous) logger.warn('--anonymous-auth: requests without credentials are served as system:anonymous');
+  // --rotate-certificates: the renewed certificate is used after a clean restart (the supervisor starts the kubelet
+  // again; pods keep running) — where the real kubelet swaps it in place.
+  if (values['rotate-certificates']) scheduleClientRotation({ client, nodeName, dir: values['cert-dir'] ?? '', logger, signal: stop.signal, onRenewed: () => process.kill(process.pid, 'SIGTERM') });
   const serveApi = (tls?: KubeletTLS) => {
     const s = createKubeletServer({ runtime: cri, streaming, pods: () => kubelet.podList(), logger, simulateNetwork: values.runtime === 'fake', tls, auth });
     s.listen(port, values['node-ip']);

@@ -165,3 +165,28 @@ export async function bootstrapServingCertificate(o: TlsBootstrapOptions & { dns
   if (current) return current;
   return requestClientCertificate(o, which);
 }
+
+/**
+ * --rotate-certificates: past its jittered deadline (70–90% of its validity) the node's client certificate is renewed
+ * through a CSR asked as the node itself; kubelet-client-current.pem then names the new one and `onRenewed` runs.
+ * A failed renewal is tried again every 5 minutes. Returns when the rotation is due (ms since the epoch), if any.
+ */
+export function scheduleClientRotation(o: TlsBootstrapOptions & { onRenewed(next: ClientCertificate): void }): number | undefined {
+  const current = readCurrent(o.dir, o.nodeName);
+  if (!current) { o.logger?.warn({ dir: o.dir }, '--rotate-certificates: no kubelet-client-current.pem for this node: nothing to rotate'); return undefined; }
+  const deadline = rotationDeadline(current.notBefore, current.notAfter).getTime();
+  const check = () => {
+    if (o.signal?.aborted) return;
+    const wait = deadline - Date.now();
+    // setTimeout holds at most ~24.8 days: wait in steps until the deadline.
+    if (wait > 0) { setTimeout(check, Math.min(wait, 2 ** 31 - 1)).unref(); return; }
+    renew({ ...o, now: Date.now() }).then((next) => {
+      if (next.reused) return;
+      o.logger?.info({ notAfter: next.notAfter.toISOString() }, 'client certificate renewed');
+      o.onRenewed(next);
+    }, (err) => { o.logger?.error({ err: String(err) }, 'client certificate renewal failed; trying again in 5 min'); setTimeout(check, 300_000).unref(); });
+  };
+  o.logger?.info({ renewAt: new Date(deadline).toISOString(), notAfter: current.notAfter.toISOString() }, 'client certificate rotation scheduled');
+  check();
+  return deadline;
+}

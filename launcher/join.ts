@@ -309,6 +309,8 @@ export async function join(opts: JoinOptions, say: Output = defaultOutput): Prom
     '--server', server, '--transport', 'http', ...auth, '--node-name', nodeName, '--node-ip', nodeIP,
     // Its serving certificate it asks for itself once its Node is registered (kubelet-serving, approved for the node's own names).
     '--rotate-server-certificates', '--cert-dir', pki, '--client-ca-file', caFile, '--authentication-token-webhook',
+    // Its client certificate is renewed before it expires (a CSR as the node), as the real kubelet's --rotate-certificates.
+    '--rotate-certificates',
     '--runtime', 'docker', '--network', network, '--root-dir', path.join(dir, 'kubelet', nodeName), '--port', '10250', '--log-level', opts.logLevel,
     '--node-lease-duration-seconds', String(opts.nodeMonitorGracePeriod), ...(dnsIP ? ['--cluster-dns', dnsIP] : []),
   ]);

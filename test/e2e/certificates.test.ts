@@ -16,8 +16,8 @@ import { until } from '../harness/until.ts';
 import { createApiClient, type ApiClient } from '../../client/index.ts';
 import { ControllerManager } from '../../controller-manager/manager.ts';
 import { silentLogger } from '../../lib/logger.ts';
-import { createCA, createCsr, inspectCertificate, type KeyPair } from '../../lib/pki.ts';
-import { bootstrapClientCertificate, CURRENT_FILE, renew } from '../../kubelet/tls-bootstrap.ts';
+import { createCA, createCsr, inspectCertificate, issueCertificate, type KeyPair } from '../../lib/pki.ts';
+import { bootstrapClientCertificate, bootstrapServingCertificate, CURRENT_FILE, renew, scheduleClientRotation } from '../../kubelet/tls-bootstrap.ts';
 import type { KubeObject } from '../../api/types.ts';
 
 const ADMIN = 'admin-token-for-tests';
@@ -238,6 +238,21 @@ describe('Certificates API, signers and bootstrap tokens', () => {
     const cert = inspectCertificate(Buffer.from(signed, 'base64').toString());
     assert.deepEqual([cert.commonName, cert.dnsNames, cert.ipAddresses], ['system:node:worker-9', ['worker-9'], ['10.0.9.9']]);
     assert.equal((await kubectl(undefined, 'get', 'csr', 'serving-foreign', '--no-headers')).stdout.trim().split(/\s+/).pop(), 'Pending');
+    // The kubelet's own way (--rotate-server-certificates): its serving certificate for its names, kept and reused.
+    const dir = path.join(api.dir, 'kubelet-9-pki');
+    const mine = await bootstrapServingCertificate({ client: node, nodeName: 'worker-9', dir, dnsNames: ['worker-9'], ipAddresses: ['10.0.9.9'], pollMs: 100, timeoutMs: 30_000 });
+    assert.deepEqual([inspectCertificate(mine.cert).dnsNames, inspectCertificate(mine.cert).ipAddresses, mine.reused], [['worker-9'], ['10.0.9.9'], false]);
+    assert.equal((await bootstrapServingCertificate({ client: node, nodeName: 'worker-9', dir, dnsNames: ['worker-9'], ipAddresses: ['10.0.9.9'] })).reused, true);
+    // --rotate-certificates: a client certificate past its rotation deadline (here: 10 s left of 5 min) is renewed as the node.
+    const old = await issueCertificate(ca, { commonName: 'system:node:worker-9', organizations: ['system:nodes'], usage: 'client', days: 10 / 86_400 });
+    fs.writeFileSync(path.join(dir, CURRENT_FILE), old.cert + old.key, { mode: 0o600 });
+    const renewed = await new Promise<{ cert: string }>((resolve) => {
+      const due = scheduleClientRotation({ client: node, nodeName: 'worker-9', dir, pollMs: 100, onRenewed: resolve });
+      assert.ok(due !== undefined && due < Date.now());
+    });
+    assert.notEqual(renewed.cert, old.cert);
+    assert.ok(inspectCertificate(renewed.cert).notAfter.getTime() > inspectCertificate(old.cert).notAfter.getTime());
+    assert.equal(fs.readFileSync(path.join(dir, CURRENT_FILE), 'utf8').startsWith(renewed.cert), true);
   });
 
   test('TLS bootstrap: a denied CSR ends the wait with a clear error', async () => {
