@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { bootstrapClientCertificate, DockerEngine } from '../kubelet/public.ts';
 import type { KubeObject } from '../api/types.ts';
+import { BOOTSTRAP_TOKEN_TYPE, bootstrapSecretName } from '../api/bootstrap-token.ts';
 import { freePort } from '../lib/free-port.ts';
 import { defaultOutput, UserError, type Output } from './output.ts';
 import { nodeArgv, waitHttp, waitNodeReady, type Started } from './components.ts';
@@ -26,6 +27,12 @@ import { createApiClient, type ClientTls } from '../client/index.ts';
 // ---- the control-plane side: tokens and the join command `kubemu up` prints ----
 
 export interface JoinTokens { file: string; admin: string; join: string }
+
+/** A token in kubeadm's bootstrap-token shape: [a-z0-9]{6}.[a-z0-9]{16}. */
+function newToken(): string {
+  const rand = (n: number) => Array.from(crypto.randomBytes(n), (b) => 'abcdefghijklmnopqrstuvwxyz0123456789'[b % 36]).join('');
+  return `${rand(6)}.${rand(16)}`;
+}
 
 /** Whether an address only this machine reaches (then `up` needs no tokens). */
 export const isLoopback = (addr: string): boolean => addr === 'localhost' || addr === '::1' || /^127\./.test(addr);
@@ -44,10 +51,8 @@ export function ensureJoinTokens(dir: string): JoinTokens {
     const join = find(text, 'system:bootstrap:kubemu-join');
     if (admin && join) return { file, admin, join };
   }
-  // kubeadm's bootstrap-token shape: [a-z0-9]{6}.[a-z0-9]{16}.
-  const rand = (n: number) => Array.from(crypto.randomBytes(n), (b) => 'abcdefghijklmnopqrstuvwxyz0123456789'[b % 36]).join('');
-  const admin = `${rand(6)}.${rand(16)}`;
-  const join = `${rand(6)}.${rand(16)}`;
+  const admin = newToken();
+  const join = newToken();
   fs.writeFileSync(file, [
     '# kubemu up: bearer tokens of this cluster (kube-apiserver --token-auth-file format: token,user,uid,"groups")',
     `${admin},kubemu-admin,kubemu-admin,"system:masters,system:authenticated"`,
@@ -66,8 +71,7 @@ export function ensureBootstrapToken(dir: string): string {
   const file = path.join(dir, 'pki', 'join-token');
   const saved = fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim() : '';
   if (/^[a-z0-9]{6}\.[a-z0-9]{16}$/.test(saved)) return saved;
-  const rand = (n: number) => Array.from(crypto.randomBytes(n), (b) => 'abcdefghijklmnopqrstuvwxyz0123456789'[b % 36]).join('');
-  const token = `${rand(6)}.${rand(16)}`;
+  const token = newToken();
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   fs.writeFileSync(file, `${token}\n`, { mode: 0o600 });
   return token;
@@ -78,8 +82,8 @@ export function bootstrapTokenSecret(token: string): KubeObject {
   const [id, secret] = token.split('.');
   const b64 = (s: string) => Buffer.from(s).toString('base64');
   return {
-    apiVersion: 'v1', kind: 'Secret', type: 'bootstrap.kubernetes.io/token',
-    metadata: { name: `bootstrap-token-${id}`, namespace: 'kube-system' },
+    apiVersion: 'v1', kind: 'Secret', type: BOOTSTRAP_TOKEN_TYPE,
+    metadata: { name: bootstrapSecretName(id), namespace: 'kube-system' },
     data: {
       'token-id': b64(id), 'token-secret': b64(secret), description: b64('kubemu join: nodes ask for their certificates with it'),
       'usage-bootstrap-authentication': b64('true'), 'usage-bootstrap-signing': b64('true'),
@@ -373,7 +377,7 @@ async function discoverCA(url: URL, hash: string): Promise<string> {
     });
     s.once('error', reject).once('timeout', () => { s.destroy(); reject(Object.assign(new Error('timeout'), { name: 'TimeoutError' })); });
   });
-  const pem = (c: tls.PeerCertificate) => `-----BEGIN CERTIFICATE-----\n${c.raw.toString('base64').replace(/(.{64})/g, '$1\n')}\n-----END CERTIFICATE-----\n`.replace('\n\n', '\n');
+  const pem = (c: tls.PeerCertificate) => new crypto.X509Certificate(c.raw).toString();
   const ca = chain.map(pem).find((p) => caCertHash(p) === hash);
   if (!ca) throw new UserError(`the apiserver at ${url.origin} presents no CA with public-key hash ${hash}: a wrong hash, or not the cluster you meant`);
   if (!(await inspectCertificate(pem(chain[0])).signedBy(ca))) throw new UserError(`the apiserver's certificate at ${url.origin} is not signed by the CA with hash ${hash}`);
