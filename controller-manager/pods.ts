@@ -82,6 +82,12 @@ export async function claimPods(client: ApiClient, owner: KubeObject, ref: Owner
   return mine;
 }
 
+/** For a `.catch()`: an object already gone is fine, anything else is thrown on. */
+export function ignoreNotFound(err: unknown): undefined {
+  if ((err as { code?: string })?.code !== 'NotFound') throw err;
+  return undefined;
+}
+
 export function ignoreGone(err: { code?: string }): undefined {
   if (err?.code === 'NotFound' || err?.code === 'Conflict' || err?.code === 'Invalid') return undefined;
   throw err;

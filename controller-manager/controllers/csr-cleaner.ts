@@ -4,6 +4,7 @@
 import type { KubeObject } from '../../api/types.ts';
 import { inspectCertificate } from '../../lib/pki.ts';
 import { enqueueSelf, newQueue, type Controller, type ControllerContext } from '../controller.ts';
+import { ignoreNotFound } from '../pods.ts';
 import { R } from '../informers.ts';
 import { certificatePem } from './csr-util.ts';
 
@@ -47,12 +48,8 @@ export function newCsrCleanerController(ctx: ControllerContext): Controller {
       if (Number.isFinite(left)) queue.addAfter(name, Math.min(left + 1000, HOUR));
       return;
     }
-    try {
-      await client.delete(R.certificatesigningrequests, undefined, name, { preconditions: { uid: csr.metadata.uid } });
-      logger.info({ csr: name }, 'removed an old CSR');
-    } catch (err) {
-      if ((err as { code?: string }).code !== 'NotFound') throw err;
-    }
+    const deleted = await client.delete(R.certificatesigningrequests, undefined, name, { preconditions: { uid: csr.metadata.uid } }).then(() => true, ignoreNotFound);
+    if (deleted) logger.info({ csr: name }, 'removed an old CSR');
   }
 
   return { name: 'csrcleaner', queue, reconcile, workers: 1 };

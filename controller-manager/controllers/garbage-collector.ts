@@ -10,6 +10,7 @@ import type { DeletionPropagation, KubeObject, OwnerReference } from '../../api/
 import { RESOURCES, findByKind, setCustomKinds, type ResourceInfo } from '../../api/resources.ts';
 import { keyOf, type Informer } from '../../client/informer.ts';
 import { newQueue, splitKey, type Controller, type ControllerContext } from '../controller.ts';
+import { ignoreNotFound } from '../pods.ts';
 import { R, type ResourceName } from '../informers.ts';
 
 export const FINALIZER_FOREGROUND = 'foregroundDeletion';
@@ -26,8 +27,6 @@ const CUSTOM_OWNER_RECHECK_MS = 3000;
 
 const established = (crd: KubeObject) => Boolean(crd.status?.conditions?.some((c: { type: string; status: string }) => c.type === 'Established' && c.status === 'True'));
 
-const code = (err: unknown) => (err as { code?: string })?.code;
-function ignoreNotFound(err: unknown): undefined { if (code(err) !== 'NotFound') throw err; return undefined; }
 
 export function newGarbageCollector(ctx: ControllerContext): Controller {
   const { client, logger } = ctx;

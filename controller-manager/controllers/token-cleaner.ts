@@ -3,6 +3,7 @@
 import type { KubeObject } from '../../api/types.ts';
 import { BOOTSTRAP_TOKEN_TYPE, bootstrapTokenExpired } from '../../api/bootstrap-token.ts';
 import { enqueueSelf, newQueue, splitKey, type Controller, type ControllerContext } from '../controller.ts';
+import { ignoreNotFound } from '../pods.ts';
 import { R } from '../informers.ts';
 
 type Obj = Record<string, any>;
@@ -23,12 +24,8 @@ export function newTokenCleanerController(ctx: ControllerContext): Controller {
       if (Number.isFinite(exp)) queue.addAfter(key, Math.min(exp - Date.now() + 1000, 3_600_000));
       return;
     }
-    try {
-      await client.delete(R.secrets, namespace, name, { preconditions: { uid: s.metadata.uid } });
-      logger.info({ secret: name }, 'deleted an expired bootstrap token');
-    } catch (err) {
-      if ((err as { code?: string }).code !== 'NotFound') throw err;
-    }
+    const deleted = await client.delete(R.secrets, namespace, name, { preconditions: { uid: s.metadata.uid } }).then(() => true, ignoreNotFound);
+    if (deleted) logger.info({ secret: name }, 'deleted an expired bootstrap token');
   }
 
   return { name: 'tokencleaner', queue, reconcile, workers: 1 };
