@@ -9,8 +9,7 @@ import { silentLogger } from '../lib/logger.ts';
 import { closeServer, trackSockets } from '../lib/close-server.ts';
 import { createApiClient, type ApiClient } from '../client/index.ts';
 import { testApiServer, type TestApiServer } from '../test/harness/apiserver.ts';
-import { FakeRuntime } from './cri/fake/runtime.ts';
-import { LABELS } from './cri/types.ts';
+import { runtimeWithWebPod } from '../test/harness/fake-pod.ts';
 import { createKubeletServer } from './server.ts';
 import { kubeletAuthenticator, tokenReviewer, type KubeletAuthorizer, type KubeletRequestAttributes, type TokenReviewer } from './auth.ts';
 
@@ -30,16 +29,9 @@ describe('kubelet API over HTTPS: x509 and TokenReview authentication', () => {
 
   /** A kubelet API server over the fake runtime, one pod web (container c) on it; its https:// URL. */
   async function startKubelet(authn: Parameters<typeof kubeletAuthenticator>[0]): Promise<string> {
-    const runtime = new FakeRuntime();
-    const sandbox = await runtime.runPodSandbox({ metadata: { name: 'web', namespace: 'default', uid: 'u1', attempt: 0 } } as any);
-    await runtime.pullImage('busybox');
-    const id = await runtime.createContainer(sandbox, {
-      metadata: { name: 'c', attempt: 0 } as any, image: 'busybox',
-      labels: { [LABELS.podUid]: 'u1', [LABELS.containerName]: 'c', [LABELS.restartCount]: '0' },
-    }, {} as any);
-    await runtime.startContainer(id);
+    const { runtime, pod } = await runtimeWithWebPod();
     const server = trackSockets(createKubeletServer({
-      runtime, pods: () => [{ metadata: { name: 'web', namespace: 'default', uid: 'u1' } }], logger: silentLogger(),
+      runtime, pods: () => [pod], logger: silentLogger(),
       tls: { ...serving, clientCA: ca.cert },
       auth: { nodeName: 'node-a', authenticator: kubeletAuthenticator(authn), authorize: (a) => (authorize ?? (async () => ({ allowed: true })))(a) },
     }));

@@ -5,20 +5,11 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { silentLogger } from '../lib/logger.ts';
-import { LABELS } from './cri/types.ts';
-import { FakeRuntime } from './cri/fake/runtime.ts';
+import { runtimeWithWebPod } from '../test/harness/fake-pod.ts';
 import { createKubeletServer } from './server.ts';
 
 test('containerLogs: previous=True asks for the previous container; previous=False and 0 for the current one', async (t) => {
-  const runtime = new FakeRuntime();
-  const pod = { metadata: { name: 'web', namespace: 'default', uid: 'u1' } };
-  const sandbox = await runtime.runPodSandbox({ metadata: { name: 'web', namespace: 'default', uid: 'u1', attempt: 0 } } as any);
-  await runtime.pullImage('busybox');
-  const id = await runtime.createContainer(sandbox, {
-    metadata: { name: 'c', attempt: 0 } as any, image: 'busybox',
-    labels: { [LABELS.podUid]: 'u1', [LABELS.containerName]: 'c', [LABELS.restartCount]: '0' },
-  }, {} as any);
-  await runtime.startContainer(id);
+  const { runtime, pod } = await runtimeWithWebPod();
   const server = createKubeletServer({ runtime, pods: () => [pod], logger: silentLogger() });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
